@@ -1,0 +1,42 @@
+package org.omnibiote.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The single entry point behind bin/omnibiote: one picocli subcommand per job. */
+@Command(
+    name = "omnibiote",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "OmniBioTE for the JVM: tokenizer, GenBank/UniProt ingest and training.",
+    subcommands = {
+      CommandLine.HelpCommand.class,
+    })
+public final class Main implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs a command line; user errors print a message (no stack trace) and return non-zero. */
+  public static int execute(String... args) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(new UserErrors());
+    return cli.execute(args);
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"omnibiote " + (v == null ? "(development build)" : v)};
+    }
+  }
+}
