@@ -68,7 +68,10 @@ class PreprocessCommandTest {
     assertTrue(docs.get(0).startsWith("<mRNA>AACAAAACACACATCAAAAACGATTTTACAAGAAAAAAATA"), docs.get(0));
     assertTrue(docs.get(1).startsWith("<DNA>"), docs.get(1));
     assertTrue(docs.get(6).startsWith("<protein>MNNRWILHAAF"), docs.get(6));
-    docs.forEach(d -> assertTrue(d.endsWith("<EOS>") && d.equals(d.toUpperCase()), d));
+    docs.forEach(d -> {
+      String seq = d.substring(d.indexOf('>') + 1, d.length() - "<EOS>".length());
+      assertTrue(d.endsWith("<EOS>") && seq.equals(seq.toUpperCase()) && !seq.isEmpty(), d);
+    });
     assertTrue(r.err().contains(bad + ":14 (AB070938): Premature end of line during features"
         + " table"), r.err());
     assertTrue(r.out().contains("7 documents written"), r.out());
