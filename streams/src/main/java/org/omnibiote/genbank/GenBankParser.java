@@ -195,11 +195,12 @@ public final class GenBankParser implements RecordSource {
         while (!isSpace(b[ke])) {
           ke++;
         }
-        feature.start(new String(b, k, ke - k, StandardCharsets.UTF_8));
+        feature.start(new String(b, k, ke - k, StandardCharsets.UTF_8), rec.expectedSize,
+            rec.circular);
         featureLine(b, ke, e);
       } else {
-        feature.start(new String(b, s + 2, QUALIFIER_INDENT - 2,
-            StandardCharsets.UTF_8).strip());
+        feature.start(new String(b, s + 2, QUALIFIER_INDENT - 2, StandardCharsets.UTF_8).strip(),
+            rec.expectedSize, rec.circular);
         featureLine(b, s + QUALIFIER_INDENT, e);
       }
       while (in.next() && (startsWithSpaces(QUALIFIER_INDENT) || isBlankLine())) {
