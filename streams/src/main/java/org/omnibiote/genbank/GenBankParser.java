@@ -104,6 +104,24 @@ public final class GenBankParser implements RecordSource {
       if (in.startsWith(RECORD_START)) {
         return true;
       }
+      if (in.nonAscii()) {
+        checkSkippedLineText();
+      }
+    }
+  }
+
+  /** Python decodes the lines it skips too: invalid UTF-8 between records fails there. */
+  private void checkSkippedLineText() {
+    try {
+      in.text();
+    } catch (CharacterCodingException e) {
+      problemCount++;
+      Problem p = new Problem(file, in.lineNumber(), null,
+          "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)");
+      if (strict) {
+        throw new UserError(p.toString());
+      }
+      problems.accept(p);
     }
   }
 

@@ -97,6 +97,7 @@ class GenBankEditedRecordsParityTest {
     edits.put("structured-comment-bad-item", new Edit(COR, t -> t.replaceFirst("COMMENT     Cor6.6 homologous to KIN1.[^\n]*\n", "COMMENT     ##Assembly-Data-START##\n             :: Newbler\n")));
     edits.put("utf8-in-definition", new Edit(COR, t -> t.replaceFirst("A.thaliana cor6.6", "A.thaliana \u00c3\u00a9 cor6.6")));
     edits.put("latin1-in-definition", new Edit(COR, t -> t.replaceFirst("A.thaliana cor6.6", "A.thaliana \u00e9 cor6.6")));
+    edits.put("latin1-between-records", new Edit(COR, t -> replaceNth(t, "\n//\n", "\n//\nd\u00e9j\u00e0\n", 3)));
     edits.put("junk-between-records", new Edit(COR, t -> replaceNth(t, "\n//\n", "\n//\nthis is not a record\n\n", 2)));
     edits.put("tab-in-sequence", new Edit(COR, t -> t.replace("\n       61 ", "\n       61\t")));
     edits.put("loc-complement-unclosed", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          complement(1..10)x\n")));
