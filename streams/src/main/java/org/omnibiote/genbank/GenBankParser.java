@@ -288,7 +288,7 @@ public final class GenBankParser implements RecordSource {
           }
         }
         if (len > 10) {
-          rec.sequence.append(b, s + 10, e);
+          rec.sequence.appendGenBankLine(b, s + 10, e);
         }
       }
       in.next();
