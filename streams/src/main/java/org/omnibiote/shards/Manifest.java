@@ -1,0 +1,89 @@
+package org.omnibiote.shards;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * {@code DIR/manifest.json}: what an output folder holds and how it was made. It is also
+ * the completion record of a re-run: a source listed here with the same size and mtime is
+ * finished and skipped. It carries no timestamps, so an interrupted run completed by a
+ * re-run yields the same manifest as one uninterrupted run.
+ */
+@JsonPropertyOrder({"formatVersion", "tokenizer", "settings", "totals", "tagsNotSinglePiece",
+    "shards", "sources"})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Manifest(
+    int formatVersion,
+    TokenizerInfo tokenizer,
+    Settings settings,
+    Totals totals,
+    SortedMap<String, Long> tagsNotSinglePiece,
+    List<Shard> shards,
+    List<Source> sources) {
+
+  public static final int FORMAT_VERSION = 1;
+
+  /** The tokenizer every shard was made with; a folder never mixes two. */
+  public record TokenizerInfo(
+      String file, String sha256, int vocabSize, List<Integer> bannedIds, int eosId, String dtype) {}
+
+  /**
+   * Settings that change shard content: a re-run with other values would mix two splits or
+   * two shard sizes in one folder, so it is refused.
+   */
+  public record Settings(double valFraction, String splitSeed, String splitRule, long shardTargetBytes) {}
+
+  public record Totals(long shards, long documents, long tokens) {}
+
+  /** One finished shard; {@code path} is relative to the manifest's folder. */
+  @JsonPropertyOrder({"path", "dataset", "split", "tokens", "documents", "tags", "sha256", "sources"})
+  public record Shard(
+      String path,
+      String dataset,
+      String split,
+      long tokens,
+      long documents,
+      SortedMap<String, Long> tags,
+      String sha256,
+      List<String> sources) {}
+
+  /**
+   * One finished input file, keyed by absolute path, size and mtime: records read, records
+   * skipped (no sequence, or refused by the parser), problems reported, documents whose tag is
+   * not one piece of the vocabulary, and the shards made from it.
+   */
+  @JsonPropertyOrder({"path", "size", "mtimeMillis", "dataset", "format", "records",
+      "skippedRecords", "problems", "tagsNotSinglePiece", "shards"})
+  public record Source(
+      String path,
+      long size,
+      long mtimeMillis,
+      String dataset,
+      String format,
+      long records,
+      long skippedRecords,
+      long problems,
+      SortedMap<String, Long> tagsNotSinglePiece,
+      List<String> shards) {}
+
+  /** A manifest over {@code sources} and their {@code shards}, both sorted by path. */
+  public static Manifest of(
+      TokenizerInfo tokenizer, Settings settings, List<Source> sources, List<Shard> shards) {
+    List<Source> srcs = sources.stream().sorted(Comparator.comparing(Source::path)).toList();
+    List<Shard> shs = shards.stream().sorted(Comparator.comparing(Shard::path)).toList();
+    SortedMap<String, Long> notSingle = new TreeMap<>();
+    for (Source s : srcs) {
+      s.tagsNotSinglePiece().forEach((tag, n) -> notSingle.merge(tag, n, Long::sum));
+    }
+    Totals totals =
+        new Totals(
+            shs.size(),
+            shs.stream().mapToLong(Shard::documents).sum(),
+            shs.stream().mapToLong(Shard::tokens).sum());
+    return new Manifest(FORMAT_VERSION, tokenizer, settings, totals, notSingle, shs, srcs);
+  }
+}
