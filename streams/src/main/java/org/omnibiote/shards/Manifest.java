@@ -40,7 +40,8 @@ public record Manifest(
   public record Totals(long shards, long documents, long tokens) {}
 
   /** One finished shard; {@code path} is relative to the manifest's folder. */
-  @JsonPropertyOrder({"path", "dataset", "split", "tokens", "documents", "tags", "sha256", "sources"})
+  @JsonPropertyOrder({"path", "dataset", "split", "tokens", "documents", "tags", "sha256", "sources",
+      "copiedFrom"})
   public record Shard(
       String path,
       String dataset,
@@ -49,15 +50,27 @@ public record Manifest(
       long documents,
       SortedMap<String, Long> tags,
       String sha256,
-      List<String> sources) {}
+      List<String> sources,
+      DocumentRef copiedFrom) {}
+
+  /**
+   * A document inside a shard: {@code length} tokens from token {@code offset} of
+   * {@code shard}, with its split hash. A source names its train document of lowest hash so
+   * that a dataset whose split drew no val record can still be given a val shard (a copy of
+   * the train document of lowest hash of the whole dataset): the trainer evaluates every
+   * dataset's val set and cannot start without one.
+   */
+  @JsonPropertyOrder({"shard", "offset", "length", "tag", "splitHash"})
+  public record DocumentRef(String shard, long offset, long length, String tag, long splitHash) {}
 
   /**
    * One finished input file, keyed by absolute path, size and mtime: records read, records
    * skipped (no sequence, or refused by the parser), problems reported, documents whose tag is
-   * not one piece of the vocabulary, and the shards made from it.
+   * not one piece of the vocabulary, the shards made from it, and its train document of
+   * lowest split hash (see {@link DocumentRef}).
    */
   @JsonPropertyOrder({"path", "size", "mtimeMillis", "dataset", "format", "records",
-      "skippedRecords", "problems", "tagsNotSinglePiece", "shards"})
+      "skippedRecords", "problems", "tagsNotSinglePiece", "shards", "valFallbackCandidate"})
   public record Source(
       String path,
       long size,
@@ -68,7 +81,8 @@ public record Manifest(
       long skippedRecords,
       long problems,
       SortedMap<String, Long> tagsNotSinglePiece,
-      List<String> shards) {}
+      List<String> shards,
+      DocumentRef valFallbackCandidate) {}
 
   /** A manifest over {@code sources} and their {@code shards}, both sorted by path. */
   public static Manifest of(
