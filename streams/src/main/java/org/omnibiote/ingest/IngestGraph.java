@@ -133,6 +133,11 @@ final class IngestGraph {
       }
     } catch (IOException e) {
       throw new UserError(input.path() + ": " + e.getMessage(), e);
+    } catch (UserError e) {
+      if (e.getMessage() != null && e.getMessage().contains(input.path().toString())) {
+        throw e;
+      }
+      throw new UserError(input.path() + ": " + e.getMessage(), e);
     }
   }
 
