@@ -101,15 +101,8 @@ final class IngestGraph {
   }
 
   private RecordSource open(InputFile input, FileCounters counters) {
-    try {
-      return RecordSources.open(
-          input.path(),
-          input.format(),
-          problem -> reportProblem(problem, counters),
-          strict);
-    } catch (IOException e) {
-      throw new UserError("cannot read " + input.path() + ": " + e.getMessage(), e);
-    }
+    return RecordSources.open(
+        input.path(), input.format(), problem -> reportProblem(problem, counters), strict);
   }
 
   /** The next record with a sequence; records without one are skipped and counted. */

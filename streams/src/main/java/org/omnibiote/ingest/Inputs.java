@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.omnibiote.UserError;
 import org.omnibiote.records.RecordSources;
@@ -95,16 +94,17 @@ public final class Inputs {
   }
 
   private static SeqFormat sniff(Path file, Dataset dataset) {
-    Optional<SeqFormat> format = RecordSources.sniff(file);
-    if (format.isEmpty()) {
-      throw new UserError(
-          flag(dataset) + " " + file + ": neither GenBank nor FASTA (by its content)");
+    SeqFormat format;
+    try {
+      format = RecordSources.sniff(file);
+    } catch (UserError e) {
+      throw new UserError(flag(dataset) + " " + e.getMessage(), e);
     }
-    if (format.get() != formatOf(dataset)) {
+    if (format != formatOf(dataset)) {
       log.warn("{} is {} but was given to {}; ingesting it into {}",
-          file, format.get(), flag(dataset), dataset.folder());
+          file, format, flag(dataset), dataset.folder());
     }
-    return format.get();
+    return format;
   }
 
   private static void add(Path file, Dataset dataset, SeqFormat format, Map<Path, InputFile> into) {
