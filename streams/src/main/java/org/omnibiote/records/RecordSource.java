@@ -15,6 +15,9 @@ public interface RecordSource extends AutoCloseable {
   /** Bytes of the (compressed) file consumed so far, for progress and MB/s. */
   long bytesRead();
 
+  /** Records returned, records skipped for want of a sequence, and problems, so far. */
+  ParseCounts counts();
+
   @Override
   void close() throws IOException;
 }

@@ -1,0 +1,132 @@
+package org.omnibiote.genbank;
+
+/**
+ * Follows one feature's lines the way Biopython 1.80's {@code InsdcScanner.parse_feature}
+ * consumes them, without building anything, to refuse exactly the features it refuses:
+ * a location that never ends (trailing comma or open bracket), a quoted qualifier that is
+ * never closed, an unquoted continuation line before any qualifier or after a value-less
+ * one (such as {@code /pseudo}). Lines arrive stripped and non-empty.
+ */
+final class FeatureChecker {
+  private enum State { NO_LOCATION, LOCATION, LOCATION_UNBALANCED, QUALIFIERS, QUOTED }
+
+  private String key;
+  private State state;
+  private int open;
+  private int close;
+  private boolean firstQualifierLine;
+  private int qualifiers;
+  private boolean lastQualifierHasNoValue;
+
+  void start(String featureKey) {
+    key = featureKey;
+    state = State.NO_LOCATION;
+    open = 0;
+    close = 0;
+    qualifiers = 0;
+    lastQualifierHasNoValue = false;
+  }
+
+  String key() {
+    return key;
+  }
+
+  /** One stripped, non-empty line {@code b[from..to)} of the feature. */
+  void line(byte[] b, int from, int to) throws GenBankFormatException {
+    switch (state) {
+      case NO_LOCATION, LOCATION, LOCATION_UNBALANCED -> location(b, from, to);
+      case QUOTED -> {
+        if (b[to - 1] == '"') {
+          state = State.QUALIFIERS;
+        }
+      }
+      case QUALIFIERS -> qualifier(b, from, to);
+    }
+  }
+
+  private void location(byte[] b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (b[i] == '(') {
+        open++;
+      } else if (b[i] == ')') {
+        close++;
+      }
+    }
+    boolean comma = b[to - 1] == ',';
+    if (state == State.NO_LOCATION) {
+      state = State.LOCATION;
+    }
+    if (state == State.LOCATION && !comma) {
+      if (open > close) {
+        state = State.LOCATION_UNBALANCED;
+      } else {
+        toQualifiers();
+      }
+    } else if (state == State.LOCATION_UNBALANCED && !comma && open <= close) {
+      toQualifiers();
+    }
+  }
+
+  private void toQualifiers() {
+    state = State.QUALIFIERS;
+    firstQualifierLine = true;
+  }
+
+  private void qualifier(byte[] b, int from, int to) throws GenBankFormatException {
+    boolean first = firstQualifierLine;
+    firstQualifierLine = false;
+    if (first && b[from] == ')') {
+      return; // a wrapped closing bracket of the location
+    }
+    if (b[from] == '/') {
+      qualifiers++;
+      int eq = -1;
+      for (int i = from; i < to; i++) {
+        if (b[i] == '=') {
+          eq = i;
+          break;
+        }
+      }
+      if (eq < 0) {
+        lastQualifierHasNoValue = true;
+        return;
+      }
+      lastQualifierHasNoValue = false;
+      int v = eq + 1;
+      if (v < to && b[v] == ' ') {
+        int w = v;
+        while (w < to && isSpace(b[w])) {
+          w++;
+        }
+        if (w < to && b[w] == '"') {
+          v = w;
+        }
+      }
+      if (v < to && b[v] == '"' && to - v > 1 && b[to - 1] != '"') {
+        state = State.QUOTED;
+      }
+      return;
+    }
+    if (qualifiers == 0) {
+      throw problem();
+    }
+    if (lastQualifierHasNoValue) {
+      throw problem();
+    }
+  }
+
+  /** Called after the feature's last line. */
+  void end() throws GenBankFormatException {
+    if (state != State.QUALIFIERS) {
+      throw problem();
+    }
+  }
+
+  private GenBankFormatException problem() {
+    return new GenBankFormatException("Problem with '" + key + "' feature");
+  }
+
+  private static boolean isSpace(byte c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+  }
+}

@@ -1,0 +1,186 @@
+package org.omnibiote.records;
+
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.function.Consumer;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+import org.omnibiote.UserError;
+import org.omnibiote.fasta.FastaParser;
+import org.omnibiote.genbank.GenBankParser;
+
+/** Opens record files (plain or gzip, told apart by their first bytes) and sniffs formats. */
+public final class RecordSources {
+  private static final int BUFFER = 1 << 16;
+  /** How far into a file sniffing looks for the first LOCUS line (release headers are short). */
+  private static final int SNIFF_BYTES = 1 << 16;
+
+  private RecordSources() {}
+
+  /**
+   * Opens a record file.
+   *
+   * @param problems receives each refused record (file, line, accession, message)
+   * @param strict throw a {@link UserError} at the first problem instead
+   */
+  public static RecordSource open(
+      Path file, SeqFormat format, Consumer<Problem> problems, boolean strict) {
+    try {
+      return open(Files.newInputStream(file), file, format, problems, strict);
+    } catch (NoSuchFileException e) {
+      throw new UserError("no such file: " + file);
+    } catch (IOException e) {
+      throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Opens a record stream (plain or gzip); {@code file} names it in problems and errors.
+   * The stream is closed with the source.
+   */
+  public static RecordSource open(
+      InputStream raw, Path file, SeqFormat format, Consumer<Problem> problems, boolean strict)
+      throws IOException {
+    Counting counted = new Counting(raw);
+    LineReader lines = new LineReader(decompressed(counted, file));
+    return switch (format) {
+      case GENBANK -> new GenBankParser(file, lines, counted::count, problems, strict);
+      case FASTA -> new FastaParser(file, lines, counted::count, problems, strict);
+    };
+  }
+
+  /**
+   * The format of a file from its content (gunzipped first): GenBank when a LOCUS line
+   * comes first, or after a release header (e.g. "GBPRI1.SEQ  Genetic Sequence Data Bank");
+   * FASTA when the first non-blank line starts with '>'.
+   *
+   * @throws UserError for anything else
+   */
+  public static SeqFormat sniff(Path file) {
+    byte[] head = new byte[SNIFF_BYTES];
+    int n = 0;
+    try (InputStream in = decompressed(Files.newInputStream(file), file)) {
+      int r;
+      while (n < head.length && (r = in.read(head, n, head.length - n)) > 0) {
+        n += r;
+      }
+    } catch (NoSuchFileException e) {
+      throw new UserError("no such file: " + file);
+    } catch (IOException e) {
+      throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    String text = new String(head, 0, n, StandardCharsets.ISO_8859_1);
+    boolean firstNonBlank = true;
+    for (String line : text.split("\r\n|\r|\n", -1)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      if (line.startsWith("LOCUS ")) {
+        return SeqFormat.GENBANK;
+      }
+      if (firstNonBlank && line.startsWith(">")) {
+        return SeqFormat.FASTA;
+      }
+      firstNonBlank = false;
+    }
+    throw new UserError("not a GenBank or FASTA file: " + file
+        + " (no LOCUS line in its first " + SNIFF_BYTES / 1024 + " KiB, and it does not start"
+        + " with '>')");
+  }
+
+  /** Gunzips when the stream starts with the gzip magic bytes; a broken gzip is a UserError. */
+  static InputStream decompressed(InputStream raw, Path file) throws IOException {
+    BufferedInputStream in = new BufferedInputStream(raw, BUFFER);
+    in.mark(2);
+    int b1 = in.read();
+    int b2 = in.read();
+    in.reset();
+    if (b1 != 0x1f || b2 != 0x8b) {
+      return in;
+    }
+    try {
+      return new GzipErrors(new GZIPInputStream(in, BUFFER), file);
+    } catch (EOFException | ZipException e) {
+      in.close();
+      throw GzipErrors.broken(file, e);
+    }
+  }
+
+  /** Turns the gzip stream's EOF/format exceptions into a UserError naming the file. */
+  private static final class GzipErrors extends FilterInputStream {
+    private final Path file;
+
+    GzipErrors(InputStream in, Path file) {
+      super(in);
+      this.file = file;
+    }
+
+    static UserError broken(Path file, IOException e) {
+      String why = e instanceof EOFException ? "truncated" : "corrupt";
+      return new UserError(why + " gzip file: " + file + " (" + e.getMessage() + ")", e);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (EOFException | ZipException e) {
+        throw broken(file, e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (EOFException | ZipException e) {
+        throw broken(file, e);
+      }
+    }
+  }
+
+  /** Counts the (compressed) bytes taken from the file, for progress and MB/s. */
+  private static final class Counting extends FilterInputStream {
+    private volatile long count;
+
+    Counting(InputStream in) {
+      super(in);
+    }
+
+    long count() {
+      return count;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      long s = super.skip(n);
+      count += s;
+      return s;
+    }
+  }
+}
