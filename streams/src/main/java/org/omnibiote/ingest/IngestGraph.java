@@ -15,6 +15,7 @@ import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.omnibiote.UserError;
+import org.omnibiote.records.ParseCounts;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
@@ -74,7 +75,7 @@ final class IngestGraph {
     FileCounters counters = new FileCounters();
     FileSharder sharder = new FileSharder(input, layout, dtype, settings.shardTargetBytes());
     return Source.unfoldResource(
-            () -> open(input, counters),
+            () -> open(input),
             source -> Optional.ofNullable(next(source, input, counters)),
             RecordSource::close)
         .groupedWeighted(settings.batchChars(), r -> (long) r.sequence().length() + 1)
@@ -100,9 +101,9 @@ final class IngestGraph {
         .withAttributes(ActorAttributes.dispatcher(BLOCKING_IO));
   }
 
-  private RecordSource open(InputFile input, FileCounters counters) {
+  private RecordSource open(InputFile input) {
     return RecordSources.open(
-        input.path(), input.format(), problem -> reportProblem(problem, counters), strict);
+        input.path(), input.format(), IngestGraph::reportProblem, strict);
   }
 
   /** The next record with a sequence; records without one are skipped and counted. */
@@ -114,10 +115,14 @@ final class IngestGraph {
         long delta = read - counters.bytesRead.getAndSet(read);
         if (r == null) {
           progress.inputBytes(delta + Math.max(0, input.size() - read));
+          // Records the parser skipped for want of a sequence count as read and skipped.
+          ParseCounts c = source.counts();
+          counters.records.set(c.records() + c.skippedNoSequence());
+          counters.skippedRecords.addAndGet(c.skippedNoSequence());
+          counters.problems.set(c.problems());
           return null;
         }
         progress.record(delta);
-        counters.records.incrementAndGet();
         pauseForTests();
         if (!r.sequence().isEmpty()) {
           return r;
@@ -134,8 +139,7 @@ final class IngestGraph {
     }
   }
 
-  private void reportProblem(Problem problem, FileCounters counters) {
-    counters.problems.incrementAndGet();
+  private static void reportProblem(Problem problem) {
     log.warn("{}", problem);
   }
 
