@@ -74,7 +74,7 @@ class IngestIntegrationTest {
   @Test
   void everyShardMatchesItsManifestEntryWhenReadBackIndependently() throws IOException {
     OutputChecks.verify(out, tokenizer);
-    assertEquals(14, manifest.sources().size(), "10 emboss .seq + 2 named files + 2 esm fasta");
+    assertEquals(15, manifest.sources().size(), "10 emboss .seq, 2 esm fasta, 3 named files");
     assertEquals(65533, manifest.tokenizer().bannedIds().get(0));
     assertEquals(OutputChecks.sha256(MODEL), manifest.tokenizer().sha256());
     assertEquals(65536, manifest.tokenizer().vocabSize());
