@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
           + " folders (searched for .seq .gb .gbk .gbff .gp / .fasta .fa .faa, plain or .gz;"
           + " other files are reported and skipped).",
       "A re-run skips the input files finished before; a killed run is completed by the next.",
-      "Defaults come from omnibiote.ingest in reference.conf (-Domnibiote.ingest.KEY=VALUE)."
+      "Defaults come from omnibiote.ingest in reference.conf; override one with"
+          + " OMNIBIOTE_JAVA_OPTS=\"-Xmx4g -Domnibiote.ingest.KEY=VALUE\"."
     })
 public final class IngestCommand implements Callable<Integer> {
 
