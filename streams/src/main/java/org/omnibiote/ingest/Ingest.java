@@ -1,6 +1,7 @@
 package org.omnibiote.ingest;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -27,6 +28,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class Ingest {
   private static final Logger log = LoggerFactory.getLogger(Ingest.class);
+
+  /**
+   * Pekko logs through SLF4J, warnings only: the stream system is an implementation detail
+   * of one command, its start and shutdown are not news (and stdout stays clean). Set here,
+   * not in reference.conf, because which library's reference.conf wins is classpath order.
+   */
+  private static final Config PEKKO_QUIET =
+      ConfigFactory.parseString(
+          "pekko.loglevel = WARNING\n"
+              + "pekko.stdout-loglevel = OFF\n"
+              + "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]\n"
+              + "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"\n");
 
   private final Tokenizer tokenizer;
   private final Path modelFile;
@@ -89,7 +102,7 @@ public final class Ingest {
               t.setDaemon(true);
               return t;
             });
-    ActorSystem system = ActorSystem.create("ingest", config);
+    ActorSystem system = ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config));
     try (Progress progress = new Progress(totalBytes, settings.progressInterval(), progressOut)) {
       IngestGraph graph =
           new IngestGraph(settings, layout, dtype, encoder, tokenizers, progress, strict);
