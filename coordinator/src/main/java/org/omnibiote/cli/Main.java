@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
     description = "OmniBioTE for the JVM: tokenizer, GenBank/UniProt ingest and training.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      TokenizeCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
 
