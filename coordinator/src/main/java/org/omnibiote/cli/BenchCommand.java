@@ -3,12 +3,12 @@ package org.omnibiote.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code omnibiote bench}: benchmarks that print both sides' numbers and the ratio. */
+/** Benchmarks that print our numbers next to the reference's from the same run. */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
-    description = "Benchmarks against the original tools, both sides measured in the same run.",
-    subcommands = {BenchIngestCommand.class})
+    description = "Benchmarks: each prints both sides' numbers and the ratio from one run.",
+    subcommands = {BenchTokenizerCommand.class, BenchIngestCommand.class})
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

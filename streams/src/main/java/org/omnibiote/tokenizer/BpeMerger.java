@@ -22,11 +22,15 @@ final class BpeMerger {
   private static final int DEAD = -1;
   private static final int GROUP_SHIFT = 4;
   private static final int GROUP = 1 << GROUP_SHIFT;
+  /** Rank of "no pair here"; also the rank half of an empty tree node. */
+  private static final int NO_RANK = Integer.MAX_VALUE;
   private static final long NO_PAIR = Long.MAX_VALUE;
 
   private final PairTable pairs;
-  /** rank[id]: 0 for the highest-scoring piece; equal scores share a rank. */
-  private final long[] rank;
+  /** rank[id]: 0 for the highest-scoring piece; equal scores share a rank; NO_RANK if none. */
+  private final int[] rank;
+  /** The piece of a rank, or -1 when several pieces share it (then the pair is looked up). */
+  private final int[] pieceOfRank;
   private final int none;
   private final int[] symbolLength;
   private final int[] finalId;
@@ -40,7 +44,8 @@ final class BpeMerger {
 
   BpeMerger(
       PairTable pairs,
-      long[] rank,
+      int[] rank,
+      int[] pieceOfRank,
       int none,
       int[] symbolLength,
       int[] finalId,
@@ -52,6 +57,7 @@ final class BpeMerger {
       boolean[] unusedPiece) {
     this.pairs = pairs;
     this.rank = rank;
+    this.pieceOfRank = pieceOfRank;
     this.none = none;
     this.symbolLength = symbolLength;
     this.finalId = finalId;
@@ -87,12 +93,13 @@ final class BpeMerger {
     int[] pair = ws.pair;
     split(norm, n, sym);
 
+    long[] cache = ws.pairCache();
     int prev = -1;
     for (int p = 0; p < n; p++) {
-      pair[p] = none;
+      pair[p] = NO_RANK;
       if (sym[p] != DEAD) {
         if (prev >= 0) {
-          pair[prev] = lookup(sym[prev], sym[p], revMerge);
+          pair[prev] = rank[lookup(sym[prev], sym[p], revMerge, cache)];
         }
         prev = p;
       }
@@ -113,24 +120,28 @@ final class BpeMerger {
 
     while (true) {
       long top = tree[1];
-      if (top == NO_PAIR) {
+      int topRank = (int) (top >>> 32);
+      if (topRank == NO_RANK) {
         break;
       }
       int p = (int) top;
-      int merged = pair[p];
       int q = p + symbolLength[sym[p]];
+      int merged = pieceOfRank[topRank];
+      if (merged < 0) {
+        merged = pairs.get(sym[p], sym[q], none);
+      }
       int r = q + symbolLength[sym[q]];
       sym[p] = merged;
       sym[q] = DEAD;
-      pair[q] = none;
+      pair[q] = NO_RANK;
       int x = p - 1;
       while (x >= 0 && sym[x] == DEAD) {
         x--;
       }
       if (x >= 0) {
-        pair[x] = lookup(sym[x], merged, revMerge);
+        pair[x] = rank[lookup(sym[x], merged, revMerge, cache)];
       }
-      pair[p] = r < n ? lookup(merged, sym[r], revMerge) : none;
+      pair[p] = r < n ? rank[lookup(merged, sym[r], revMerge, cache)] : NO_RANK;
 
       int gp = p >>> GROUP_SHIFT;
       update(tree, size, pair, n, gp);
@@ -174,29 +185,34 @@ final class BpeMerger {
     }
   }
 
-  private int lookup(int left, int right, Map<Integer, Long> revMerge) {
+  private int lookup(int left, int right, Map<Integer, Long> revMerge, long[] cache) {
     if (left >= frozenBase || right >= frozenBase) {
       return none;
     }
-    int merged = pairs.get(left, right, none);
+    // A small per-thread direct-mapped cache in front of the pair table: biological text
+    // repeats the same few thousand merges, and the table itself does not fit in L2.
+    long key = ((long) left << 21) | right;
+    int slot = (int) ((key * 0x9E3779B97F4A7C15L) >>> 50) & (cache.length - 1);
+    long c = cache[slot];
+    int merged;
+    if ((c >>> 21) == key) {
+      merged = (int) (c & PairTable.MAX_ID);
+    } else {
+      merged = pairs.get(left, right, none);
+      cache[slot] = (key << 21) | merged;
+    }
     if (hasUnused && merged != none && unusedPiece[merged]) {
       revMerge.put(merged, ((long) left << 32) | right);
     }
     return merged;
   }
 
-  private long groupBest(int[] pair, int n, int g) {
+  private static long groupBest(int[] pair, int n, int g) {
     long best = NO_PAIR;
     int from = g << GROUP_SHIFT;
     int to = Math.min(n, from + GROUP);
     for (int i = from; i < to; i++) {
-      int m = pair[i];
-      if (m != none) {
-        long key = rank[m] | i;
-        if (key < best) {
-          best = key;
-        }
-      }
+      best = Math.min(best, ((long) pair[i] << 32) | i);
     }
     return best;
   }

@@ -187,18 +187,23 @@ public final class SentencePieceTokenizer implements Tokenizer {
       pairTable.put(m[0], m[1], m[2]);
     }
 
-    long[] rank = new long[v];
+    int[] rank = new int[v];
+    Arrays.fill(rank, Integer.MAX_VALUE);
     Integer[] order = mergeable.values().toArray(new Integer[0]);
     Arrays.sort(order, (a, b) -> Float.compare(model.getPieces(b).getScore(), model.getPieces(a).getScore()));
-    long r = -1;
+    int[] pieceOfRank = new int[order.length];
+    int r = -1;
     float last = Float.NaN;
     for (int id : order) {
       float s = model.getPieces(id).getScore();
       if (r < 0 || s != last) {
         r++;
         last = s;
+        pieceOfRank[r] = id;
+      } else {
+        pieceOfRank[r] = -1;
       }
-      rank[id] = r << 32;
+      rank[id] = r;
     }
     boolean[] unused = new boolean[v];
     for (int i = 0; i < v; i++) {
@@ -208,6 +213,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
         new BpeMerger(
             pairTable,
             rank,
+            pieceOfRank,
             unk,
             symbolLength,
             finalId,

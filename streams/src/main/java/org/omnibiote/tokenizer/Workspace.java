@@ -17,10 +17,20 @@ final class Workspace {
   long[] tree = new long[128];
   int[] out = new int[256];
   int outLen;
+  private long[] pairCache;
 
   byte[] prefixSrc;
   int prefixOff;
   int prefixLen;
+
+  /** The per-thread pair cache of a model (one model per thread at a time is typical). */
+  long[] pairCache() {
+    if (pairCache == null) {
+      pairCache = new long[1 << 14];
+      Arrays.fill(pairCache, -1L);
+    }
+    return pairCache;
+  }
 
   void setPrefix(byte[] src, int off, int len) {
     prefixSrc = src;

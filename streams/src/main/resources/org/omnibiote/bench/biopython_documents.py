@@ -36,7 +36,7 @@ def main(data_dir, out_path):
             for name in sorted(names):
                 path = os.path.join(root, name)
                 with open(path, "rb") as f:
-                    head = f.read(4096)
+                    head = f.read(65536)
                 if head.startswith(b">"):
                     reader = fasta_documents
                 elif b"LOCUS" in head:
