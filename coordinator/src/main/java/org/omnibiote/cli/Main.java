@@ -12,8 +12,10 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       TokenizeCommand.class,
+      PreprocessCommand.class,
       IngestCommand.class,
       BenchCommand.class,
+      BenchParseCommand.class,
     })
 public final class Main implements Runnable {
 

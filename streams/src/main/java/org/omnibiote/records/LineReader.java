@@ -3,6 +3,9 @@ package org.omnibiote.records;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -17,6 +20,12 @@ import java.nio.charset.StandardCharsets;
  */
 public final class LineReader implements Closeable {
   private static final int INITIAL = 1 << 16;
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final long ONES = 0x0101010101010101L;
+  private static final long HIGHS = 0x8080808080808080L;
+  private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+  private static final long RETURNS = 0x0D0D0D0D0D0D0D0DL;
 
   private final InputStream in;
   private byte[] buf = new byte[INITIAL];
@@ -38,17 +47,29 @@ public final class LineReader implements Closeable {
   /** Advances to the next line; false (and {@link #atEnd()}) once the input is exhausted. */
   public boolean next() throws IOException {
     int scan = pos;
-    int high = 0;
+    long high = 0;
     while (true) {
       byte[] b = buf;
       int lim = limit;
       int i = scan;
+      // Eight bytes at a time until a word holds \n or \r (exact "has zero byte" test on
+      // the word xor'ed with each terminator), then byte by byte.
+      while (i + 8 <= lim) {
+        long w = (long) LONGS.get(b, i);
+        long x = w ^ NEWLINES;
+        long y = w ^ RETURNS;
+        if (hasTerminator(x, y)) {
+          break;
+        }
+        high |= w & HIGHS;
+        i += 8;
+      }
       while (i < lim) {
         byte c = b[i];
         if (c == '\n' || c == '\r') {
           break;
         }
-        high |= c;
+        high |= c & 0x80;
         i++;
       }
       if (i < lim) {
@@ -83,8 +104,12 @@ public final class LineReader implements Closeable {
     }
   }
 
-  private boolean accept(int high) {
-    nonAscii = high < 0;
+  private static boolean hasTerminator(long x, long y) {
+    return (((x - ONES) & ~x & HIGHS) | ((y - ONES) & ~y & HIGHS)) != 0;
+  }
+
+  private boolean accept(long high) {
+    nonAscii = high != 0;
     lineNumber++;
     return true;
   }

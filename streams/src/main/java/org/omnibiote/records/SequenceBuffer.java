@@ -17,17 +17,16 @@ public final class SequenceBuffer {
   /** After a huge record, give the memory back instead of keeping the peak for the file. */
   private static final int KEEP_AT_MOST = 64 << 20;
 
-  /** Output byte for each input byte, or -1 to drop it (the space). */
-  private static final int[] MAP = new int[256];
+  /** Output byte for each input byte: ASCII letters upper-cased. */
+  private static final byte[] UPPER = new byte[256];
+  /** 1 for the bytes kept, 0 for the space Biopython removes. */
+  private static final byte[] KEEP = new byte[256];
 
   static {
     for (int i = 0; i < 256; i++) {
-      MAP[i] = (byte) i;
+      UPPER[i] = (byte) (i >= 'a' && i <= 'z' ? i - 32 : i);
+      KEEP[i] = (byte) (i == ' ' ? 0 : 1);
     }
-    for (int c = 'a'; c <= 'z'; c++) {
-      MAP[c] = c - 32;
-    }
-    MAP[' '] = -1;
   }
 
   private byte[] buf = new byte[INITIAL];
@@ -48,7 +47,9 @@ public final class SequenceBuffer {
 
   /** Appends {@code src[from..to)} without its spaces, upper-casing a-z. */
   public void append(byte[] src, int from, int to) {
-    int need = length + (to - from);
+    // One byte of slack: every byte is stored, and the position only advances past kept ones
+    // (no branch on the space that comes every eleventh byte of a GenBank sequence line).
+    int need = length + (to - from) + 1;
     if (need > buf.length) {
       grow(need);
     }
@@ -56,12 +57,10 @@ public final class SequenceBuffer {
     int n = length;
     int h = high;
     for (int i = from; i < to; i++) {
-      byte b = src[i];
-      int m = MAP[b & 0xff];
+      int b = src[i] & 0xff;
+      out[n] = UPPER[b];
+      n += KEEP[b];
       h |= b;
-      if (m >= 0) {
-        out[n++] = (byte) m;
-      }
     }
     length = n;
     high = h;
@@ -87,7 +86,7 @@ public final class SequenceBuffer {
    * @throws CharacterCodingException when the bytes are not valid UTF-8
    */
   public String toSequence() throws CharacterCodingException {
-    if (high >= 0) {
+    if (high < 0x80) {
       return new String(buf, 0, length, StandardCharsets.ISO_8859_1);
     }
     return StandardCharsets.UTF_8

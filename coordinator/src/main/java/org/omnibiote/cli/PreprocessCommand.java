@@ -1,0 +1,189 @@
+package org.omnibiote.cli;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.omnibiote.UserError;
+import org.omnibiote.records.ParseCounts;
+import org.omnibiote.records.RecordSource;
+import org.omnibiote.records.RecordSources;
+import org.omnibiote.records.SeqFormat;
+import org.omnibiote.records.SeqRecord;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code omnibiote preprocess}: GenBank or FASTA files to one document per line, as the
+ * original's preprocessing writes them with Biopython ({@code <molecule_type>SEQ<EOS>}).
+ */
+@Command(
+    name = "preprocess",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Parse GenBank/GenPept or (UniProt/UniRef100) FASTA files, plain or gzip, into one"
+          + " document per line: <molecule_type>SEQUENCE<EOS> for GenBank (the molecule type"
+          + " as Biopython reports it from the LOCUS line) and <protein>SEQUENCE<EOS> for"
+          + " FASTA, sequences upper case.",
+      "Records Biopython refuses are reported on stderr as file:line (accession): message"
+          + " and skipped (or, with --strict, stop the run). Records without a sequence"
+          + " (CONTIG-only records, WGS/TSA/TLS masters) are skipped and counted.",
+      "The output appears only when complete (written to a temporary file, synced, renamed)."
+    })
+public final class PreprocessCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--format", paramLabel = "genbank|fasta",
+      description = "Input format (default: told from each file's content).")
+  String format;
+
+  @Option(names = "--input", arity = "1..*", required = true, paramLabel = "FILE",
+      description = "Input files, plain or gzip (told apart by content, not by name).")
+  List<Path> inputs;
+
+  @Option(names = "--output", required = true, paramLabel = "FILE",
+      description = "Where to write the documents, one per line.")
+  Path output;
+
+  @Option(names = "--strict",
+      description = "Stop with an error (exit 2, no output) at the first refused record.")
+  boolean strict;
+
+  @Override
+  public Integer call() throws IOException {
+    SeqFormat fixed = parseFormat();
+    long totalBytes = 0;
+    for (Path in : inputs) {
+      if (Files.isDirectory(in)) {
+        throw new UserError(in + " is a folder: give the files to preprocess");
+      }
+      if (!Files.isRegularFile(in)) {
+        throw new UserError("no such file: " + in);
+      }
+      totalBytes += Files.size(in);
+    }
+    PrintStream err = System.err;
+    Path target = output.toAbsolutePath();
+    Path dir = target.getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+    Progress progress = new Progress(totalBytes, err);
+    ParseCounts total = ParseCounts.ZERO;
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
+        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
+      for (Path in : inputs) {
+        SeqFormat f = fixed != null ? fixed : RecordSources.sniff(in);
+        try (RecordSource src = RecordSources.open(in, f, p -> err.println(p), strict)) {
+          progress.current = src;
+          SeqRecord r;
+          while ((r = src.next()) != null) {
+            writeDocument(out, r);
+            progress.records++;
+          }
+          progress.done += Files.size(in);
+          progress.current = null;
+          total = total.plus(src.counts());
+        }
+      }
+      out.flush();
+      ch.force(true);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    } finally {
+      progress.close();
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    syncFolder(dir);
+    spec.commandLine().getOut().printf(Locale.ROOT,
+        "preprocess: %,d documents written to %s; %,d records without sequence skipped;"
+            + " %,d problems%n",
+        total.records(), output, total.skippedNoSequence(), total.problems());
+    spec.commandLine().getOut().flush();
+    return 0;
+  }
+
+  private SeqFormat parseFormat() {
+    if (format == null) {
+      return null;
+    }
+    return switch (format.toLowerCase(Locale.ROOT)) {
+      case "genbank" -> SeqFormat.GENBANK;
+      case "fasta" -> SeqFormat.FASTA;
+      default -> throw new CommandLine.ParameterException(spec.commandLine(),
+          "--format must be genbank or fasta, not '" + format + "'");
+    };
+  }
+
+  /** {@code <tag>SEQUENCE<EOS>\n} without building the document String (sequences are long). */
+  private static void writeDocument(OutputStream out, SeqRecord r) throws IOException {
+    out.write(("<" + r.moleculeType() + ">").getBytes(StandardCharsets.UTF_8));
+    out.write(r.sequence().getBytes(StandardCharsets.UTF_8));
+    out.write(EOS_LINE);
+  }
+
+  private static final byte[] EOS_LINE = "<EOS>\n".getBytes(StandardCharsets.US_ASCII);
+
+  /** Makes the rename durable; some file systems cannot sync a folder, which is harmless. */
+  private static void syncFolder(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Not supported here (e.g. some network file systems); the rename itself is atomic.
+    }
+  }
+
+  /** A progress line on stderr every few seconds: records, MB/s of input, ETA. */
+  private static final class Progress implements AutoCloseable {
+    private final long totalBytes;
+    private final PrintStream err;
+    private final long start = System.nanoTime();
+    private final ScheduledExecutorService timer;
+    volatile long records;
+    volatile long done;
+    volatile RecordSource current;
+
+    Progress(long totalBytes, PrintStream err) {
+      this.totalBytes = totalBytes;
+      this.err = err;
+      this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "preprocess-progress");
+        t.setDaemon(true);
+        return t;
+      });
+      timer.scheduleAtFixedRate(this::print, 5, 5, TimeUnit.SECONDS);
+    }
+
+    private void print() {
+      RecordSource src = current;
+      long bytes = done + (src == null ? 0 : src.bytesRead());
+      double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
+      double rate = bytes / secs;
+      long left = rate > 0 ? (long) ((totalBytes - bytes) / rate) : -1;
+      err.printf(Locale.ROOT, "preprocess: %,d records (%,.0f/s), %.1f/%.1f MB (%.1f MB/s), ETA %s%n",
+          records, records / secs, bytes / 1e6, totalBytes / 1e6, rate / 1e6,
+          left < 0 ? "--:--:--"
+              : String.format(Locale.ROOT, "%d:%02d:%02d", left / 3600, left / 60 % 60, left % 60));
+    }
+
+    @Override
+    public void close() {
+      timer.shutdownNow();
+    }
+  }
+}
