@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * (mapAsync: parallel, yet in record order, so a file's shards are the same in every run)
  * -> the file's shard writers (per split) on the blocking-IO dispatcher -> one result per
  * file to the manifest. Back-pressure throughout: at most file-parallelism files and
- * tokenize-parallelism batches per file are in memory.
+ * 2 x tokenize-parallelism batches per file are in memory.
  */
 final class IngestGraph {
   private static final Logger log = LoggerFactory.getLogger(IngestGraph.class);
@@ -81,8 +81,10 @@ final class IngestGraph {
         .groupedWeighted(settings.batchChars(), r -> (long) r.sequence().length() + 1)
         .withAttributes(ActorAttributes.dispatcher(BLOCKING_IO))
         .async()
+        // Twice as many batches in flight as tokenizer threads: results are taken in order,
+        // so without slack one long record would leave the other threads idle behind it.
         .mapAsync(
-            settings.tokenizeParallelism(),
+            2 * settings.tokenizeParallelism(),
             batch -> CompletableFuture.supplyAsync(() -> encoder.encodeAll(batch), tokenizers))
         .fold(sharder, (s, docs) -> {
           s.add(docs);
