@@ -30,9 +30,13 @@ class IngestRefusalTest {
   @TempDir Path dir;
 
   private static Manifest ingest(String model, Path out, List<Path> genbank) {
+    return ingest(model, out, genbank, false);
+  }
+
+  private static Manifest ingest(String model, Path out, List<Path> genbank, boolean strict) {
     Path m = TestData.tokenizer(model);
     Tokenizer t = SentencePieceTokenizer.load(m);
-    return new Ingest(t, m, IngestSettings.from(ConfigFactory.load()), out, false, ConfigFactory.load())
+    return new Ingest(t, m, IngestSettings.from(ConfigFactory.load()), out, strict, ConfigFactory.load())
         .run(Inputs.resolve(genbank, List.of()), new PrintStream(OutputStream.nullOutputStream()));
   }
 
@@ -78,6 +82,18 @@ class IngestRefusalTest {
     assertTrue(e.getMessage().contains(truncated.toString()), e.getMessage());
     assertTrue(OutputChecks.filesInShardFolders(out).isEmpty(), "" + OutputChecks.filesInShardFolders(out));
     assertFalse(OutputChecks.manifest(out).sources().stream().anyMatch(s -> s.path().contains("gbpri1")));
+  }
+
+  @Test
+  void aRefusedRecordIsCountedAndSkippedOrUnderStrictFailsTheRunNamingFileAndLine() {
+    Path bad = TestData.data("deb-python-biopython-doc_1.80+dfsg-4/GenBank/no_origin_no_end.gb");
+    Manifest m = ingest("mixed_bpe", dir.resolve("lenient"), List.of(bad));
+    Manifest.Source s = m.sources().get(0);
+    assertTrue(s.problems() > 0, "" + s);
+    UserError e =
+        assertThrows(UserError.class, () -> ingest("mixed_bpe", dir.resolve("strict"), List.of(bad), true));
+    assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
+    assertTrue(e.getMessage().matches("(?s).*:\\d+.*"), "names the line: " + e.getMessage());
   }
 
   @Test
