@@ -37,6 +37,7 @@ final class FileSharder {
   private final List<Manifest.Shard> finished = new ArrayList<>();
   private final SortedMap<String, Long> tagsNotSinglePiece = new TreeMap<>();
   private Manifest.DocumentRef fallbackCandidate;
+  private long fallbackHash;
 
   FileSharder(InputFile input, ShardLayout layout, NpyDtype dtype, long targetBytes) {
     this.input = input;
@@ -65,14 +66,15 @@ final class FileSharder {
     }
     if (d.split() == Split.TRAIN
         && (fallbackCandidate == null
-            || Long.compareUnsigned(d.splitHash(), fallbackCandidate.splitHash()) < 0)) {
+            || Long.compareUnsigned(d.splitHash(), fallbackHash) < 0)) {
+      fallbackHash = d.splitHash();
       fallbackCandidate =
           new Manifest.DocumentRef(
               layout.relative(targetPath(Split.TRAIN, nextNumber.getOrDefault(Split.TRAIN, 0))),
               w.dataBytes() / dtype.bytesPerToken(),
               d.length(),
               d.tag(),
-              d.splitHash());
+              Manifest.DocumentRef.hex(d.splitHash()));
     }
     w.append(d.ids(), d.length(), d.tag());
     if (!d.tagSinglePiece()) {

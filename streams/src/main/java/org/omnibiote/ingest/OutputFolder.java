@@ -209,8 +209,8 @@ final class OutputFolder implements AutoCloseable {
         sources.values().stream()
             .filter(s -> s.dataset().equals(ds) && s.valFallbackCandidate() != null)
             .min(
-                Comparator.<Manifest.Source, Long>comparing(
-                        s -> s.valFallbackCandidate().splitHash(), Long::compareUnsigned)
+                Comparator.<Manifest.Source, String>comparing(
+                        s -> s.valFallbackCandidate().splitHash())
                     .thenComparing(Manifest.Source::path));
     if (hasVal || from.isEmpty()) {
       return Optional.empty();

@@ -40,6 +40,7 @@ public record Manifest(
   public record Totals(long shards, long documents, long tokens) {}
 
   /** One finished shard; {@code path} is relative to the manifest's folder. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({"path", "dataset", "split", "tokens", "documents", "tags", "sha256", "sources",
       "copiedFrom"})
   public record Shard(
@@ -61,7 +62,12 @@ public record Manifest(
    * dataset's val set and cannot start without one.
    */
   @JsonPropertyOrder({"shard", "offset", "length", "tag", "splitHash"})
-  public record DocumentRef(String shard, long offset, long length, String tag, long splitHash) {}
+  public record DocumentRef(String shard, long offset, long length, String tag, String splitHash) {
+    /** The split hash as 16 hex digits, so that string order is unsigned number order. */
+    public static String hex(long splitHash) {
+      return String.format(java.util.Locale.ROOT, "%016x", splitHash);
+    }
+  }
 
   /**
    * One finished input file, keyed by absolute path, size and mtime: records read, records
@@ -69,6 +75,7 @@ public record Manifest(
    * not one piece of the vocabulary, the shards made from it, and its train document of
    * lowest split hash (see {@link DocumentRef}).
    */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({"path", "size", "mtimeMillis", "dataset", "format", "records",
       "skippedRecords", "problems", "tagsNotSinglePiece", "shards", "valFallbackCandidate"})
   public record Source(
