@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.ingest.Ingest;
 import org.omnibiote.ingest.IngestSettings;
@@ -76,10 +78,18 @@ public final class IngestCommand implements Callable<Integer> {
     if (shardSize != null) {
       settings = settings.withShardTargetBytes(parseSize(shardSize));
     }
-    Tokenizer model = SentencePieceTokenizer.load(tokenizer);
-    List<InputFile> inputs = Inputs.resolve(genbank, uniref);
-    new Ingest(model, tokenizer, settings, output, strict, config).run(inputs, System.err);
-    return 0;
+    // The stream runtime starts while the tokenizer loads: both take about a second.
+    CompletableFuture<ActorSystem> streams = Ingest.startActorSystem(config);
+    try {
+      Tokenizer model = SentencePieceTokenizer.load(tokenizer);
+      List<InputFile> inputs = Inputs.resolve(genbank, uniref);
+      new Ingest(model, tokenizer, settings, output, strict, config)
+          .using(streams)
+          .run(inputs, System.err);
+      return 0;
+    } finally {
+      streams.thenAccept(ActorSystem::terminate);
+    }
   }
 
   private static long parseSize(String size) {

@@ -47,6 +47,7 @@ public final class Ingest {
   private final ShardLayout layout;
   private final boolean strict;
   private final Config config;
+  private CompletableFuture<ActorSystem> actorSystem;
 
   public Ingest(
       Tokenizer tokenizer,
@@ -61,6 +62,30 @@ public final class Ingest {
     this.layout = new ShardLayout(output);
     this.strict = strict;
     this.config = config;
+  }
+
+  /**
+   * Starts the stream runtime in the background (it takes about a second), so a command can
+   * load the tokenizer meanwhile; hand it over with {@link #using}.
+   */
+  public static CompletableFuture<ActorSystem> startActorSystem(Config config) {
+    CompletableFuture<ActorSystem> started = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try {
+        started.complete(ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config)));
+      } catch (RuntimeException e) {
+        started.completeExceptionally(e);
+      }
+    }, "ingest-start");
+    t.setDaemon(true);
+    t.start();
+    return started;
+  }
+
+  /** Runs the stream on an actor system started before (it is terminated by {@link #run}). */
+  public Ingest using(CompletableFuture<ActorSystem> system) {
+    this.actorSystem = system;
+    return this;
   }
 
   /** Ingests {@code inputs} (see {@link Inputs#resolve}); returns the final manifest. */
@@ -102,7 +127,10 @@ public final class Ingest {
               t.setDaemon(true);
               return t;
             });
-    ActorSystem system = ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config));
+    ActorSystem system =
+        actorSystem != null
+            ? actorSystem.join()
+            : ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config));
     try (Progress progress = new Progress(totalBytes, settings.progressInterval(), progressOut)) {
       IngestGraph graph =
           new IngestGraph(settings, layout, dtype, encoder, tokenizers, progress, strict);
