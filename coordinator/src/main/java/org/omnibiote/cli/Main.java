@@ -11,7 +11,10 @@ import picocli.CommandLine.Command;
     description = "OmniBioTE for the JVM: tokenizer, GenBank/UniProt ingest and training.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      TokenizeCommand.class,
       PreprocessCommand.class,
+      IngestCommand.class,
+      BenchCommand.class,
       BenchParseCommand.class,
     })
 public final class Main implements Runnable {

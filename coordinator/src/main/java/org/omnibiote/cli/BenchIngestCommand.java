@@ -1,0 +1,260 @@
+package org.omnibiote.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.omnibiote.UserError;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code omnibiote bench ingest}: end-to-end ingest rate of the original pipeline (gunzip,
+ * Biopython's GenBank parser, documents, spm_encode, numpy) against {@code omnibiote
+ * ingest}, both as fresh processes on the same .seq.gz input in the same run.
+ */
+@Command(
+    name = "ingest",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Benchmark: MB/s of GenBank flat file (.seq.gz in, token shards out) for the original"
+          + " pipeline and for 'omnibiote ingest', each a fresh process (interpreter / JVM start"
+          + " included), and their ratio.",
+      "Input: every GenBank file of --data that Biopython parses cleanly (no error, no"
+          + " warning), concatenated, repeated to --size-mb and gzipped.",
+      "The original is reproduced by a short Python script run with /usr/bin/python3"
+          + " (Debian's python3-biopython, python3-numpy) and spm_encode (sentencepiece)."
+    })
+public final class BenchIngestCommand implements Callable<Integer> {
+  private static final String PYTHON = "/usr/bin/python3";
+
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "Folder of real GenBank files (default: ../shared/data beside the checkout).")
+  Path data;
+
+  @Option(names = "--tokenizer", paramLabel = "M.model",
+      description = "SentencePiece model (default: ../shared/tokenizers/mixed_bpe.model).")
+  Path tokenizer;
+
+  @Option(names = "--size-mb", defaultValue = "20",
+      description = "Flat-file megabytes of input to build (default: ${DEFAULT-VALUE}).")
+  double sizeMb;
+
+  @Option(names = "--output", paramLabel = "DIR",
+      description = "Keep the input and both outputs here (default: a temporary folder, deleted).")
+  Path output;
+
+  private static final String CHECK_SCRIPT =
+      String.join("\n",
+          "import sys, warnings",
+          "from Bio import BiopythonWarning, SeqIO",
+          "warnings.simplefilter('error', BiopythonWarning)",
+          "for f in sys.argv[1:]:",
+          "    try:",
+          "        n = 0",
+          "        with open(f) as h:",
+          "            for r in SeqIO.parse(h, 'genbank'):",
+          "                str(r.seq); r.annotations['molecule_type']; n += 1",
+          "        if n:",
+          "            print(f)",
+          "    except Exception as e:",
+          "        print('not clean: %s: %s: %s' % (f, type(e).__name__, e), file=sys.stderr)",
+          "");
+
+  /** The original preprocessing: gunzip, Biopython, documents, spm_encode, numpy. */
+  private static final String ORIGINAL_SCRIPT =
+      String.join("\n",
+          "import gzip, subprocess, sys",
+          "import numpy as np",
+          "from Bio import SeqIO",
+          "src, model, work, banned = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])",
+          "docs = work + '/docs.txt'",
+          "n = 0",
+          "with gzip.open(src, 'rt') as h, open(docs, 'w') as out:",
+          "    for r in SeqIO.parse(h, 'genbank'):",
+          "        out.write('<' + r.annotations['molecule_type'] + '>' + str(r.seq) + '<EOS>\\n')",
+          "        n += 1",
+          "with open(docs) as i, open(work + '/ids.txt', 'w') as o:",
+          "    subprocess.run(['spm_encode', '--model', model, '--output_format=id'],"
+              + " stdin=i, stdout=o, check=True)",
+          "with open(work + '/ids.txt') as f:",
+          "    ids = np.array([int(t) for line in f for t in line.split() if int(t) != banned],"
+              + " dtype=np.uint16)",
+          "np.save(work + '/tokens.npy', ids)",
+          "print(n, ids.shape[0])",
+          "");
+
+  @Override
+  public Integer call() throws Exception {
+    Path home = home();
+    Path shared = home.resolveSibling("shared");
+    Path dataDir = data != null ? data : shared.resolve("data");
+    Path model = tokenizer != null ? tokenizer : shared.resolve("tokenizers/mixed_bpe.model");
+    requireTools();
+    Path work = output != null ? output : Files.createTempDirectory("bench-ingest");
+    Files.createDirectories(work);
+    try {
+      List<Path> clean = cleanGenBankFiles(dataDir, work);
+      Path input = work.resolve("input.seq.gz");
+      long flatBytes = buildInput(clean, input);
+      System.out.printf(Locale.ROOT,
+          "input: %d GenBank files Biopython parses cleanly, repeated to %.1f MB of flat file"
+              + " (%.1f MB gzipped)%n",
+          clean.size(), flatBytes / 1e6, Files.size(input) / 1e6);
+
+      Path originalWork = Files.createDirectories(work.resolve("original"));
+      Path script = work.resolve("original.py");
+      Files.writeString(script, ORIGINAL_SCRIPT);
+      // Build the distribution now, so the timed run measures ingest, not mvn.
+      run(List.of(home.resolve("bin/omnibiote").toString(), "--version"), work.resolve("build.log"));
+
+      long t0 = System.nanoTime();
+      // The original's loader deletes the banned '▁' id (65533 in mixed_bpe).
+      int banned = SentencePieceTokenizer.load(model).pieceToId("\u2581");
+      String printed = run(List.of(PYTHON, script.toString(), input.toString(), model.toString(),
+          originalWork.toString(), Integer.toString(banned)), work.resolve("original.log")).trim();
+      double originalSecs = (System.nanoTime() - t0) / 1e9;
+      String[] counts = printed.substring(printed.lastIndexOf('\n') + 1).split(" ");
+
+      Path ours = work.resolve("omnibiote");
+      deleteTree(ours);
+      long t1 = System.nanoTime();
+      run(List.of(home.resolve("bin/omnibiote").toString(), "ingest", "--tokenizer",
+          model.toString(), "--genbank", input.toString(), "--output", ours.toString()),
+          work.resolve("omnibiote.log"));
+      double oursSecs = (System.nanoTime() - t1) / 1e9;
+      // Count what ingest made from the input; a val shard copied from train (tiny inputs) is
+      // not part of that.
+      long ourDocs = 0;
+      long ourTokens = 0;
+      for (JsonNode shard :
+          new ObjectMapper().readTree(ours.resolve("manifest.json").toFile()).get("shards")) {
+        if (shard.path("copiedFrom").isMissingNode() || shard.path("copiedFrom").isNull()) {
+          ourDocs += shard.get("documents").asLong();
+          ourTokens += shard.get("tokens").asLong();
+        }
+      }
+
+      double originalRate = flatBytes / 1e6 / originalSecs;
+      double oursRate = flatBytes / 1e6 / oursSecs;
+      System.out.printf(Locale.ROOT, "original (Biopython + spm_encode + numpy): %7.2f s  %7.2f MB/s"
+          + "  (%s documents, %s tokens)%n", originalSecs, originalRate, counts[0], counts[1]);
+      System.out.printf(Locale.ROOT, "omnibiote ingest (JVM start included):     %7.2f s  %7.2f MB/s"
+          + "  (%d documents, %d tokens)%n", oursSecs, oursRate,
+          ourDocs, ourTokens);
+      System.out.printf(Locale.ROOT, "ratio: %.2fx%n", oursRate / originalRate);
+      if (ourDocs != Long.parseLong(counts[0]) || ourTokens != Long.parseLong(counts[1])) {
+        System.out.println("MISMATCH: the two pipelines made different documents or tokens");
+        return 1;
+      }
+      return 0;
+    } finally {
+      if (output == null) {
+        deleteTree(work);
+      }
+    }
+  }
+
+  private static Path home() {
+    String h = System.getProperty("omnibiote.home");
+    if (h == null) {
+      throw new UserError("run the benchmark through bin/omnibiote (omnibiote.home is not set)");
+    }
+    return Path.of(h).toAbsolutePath().normalize();
+  }
+
+  private static void requireTools() throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(PYTHON, "-c", "import Bio, numpy; import shutil, sys;"
+        + " sys.exit(0 if shutil.which('spm_encode') else 3)").redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    if (p.waitFor() != 0) {
+      throw new UserError("the benchmark needs Debian's python3-biopython, python3-numpy and"
+          + " sentencepiece: apt-get install -y python3-biopython python3-numpy sentencepiece");
+    }
+  }
+
+  /** GenBank files of the data folder (by MANIFEST.tsv kind, else by name) Biopython parses cleanly. */
+  private static List<Path> cleanGenBankFiles(Path dataDir, Path work) throws Exception {
+    List<Path> candidates = new ArrayList<>();
+    Path manifest = dataDir.resolve("MANIFEST.tsv");
+    if (Files.exists(manifest)) {
+      for (String line : Files.readAllLines(manifest)) {
+        String[] cols = line.split("\t");
+        if (cols.length > 3 && cols[2].equals("genbank")) {
+          candidates.add(dataDir.resolve(cols[3]));
+        }
+      }
+    } else {
+      try (Stream<Path> walk = Files.walk(dataDir)) {
+        walk.filter(Files::isRegularFile)
+            .filter(f -> f.getFileName().toString().matches(".*\\.(seq|gb|gbk|gbff|gp)"))
+            .sorted()
+            .forEach(candidates::add);
+      }
+    }
+    Path check = work.resolve("check.py");
+    Files.writeString(check, CHECK_SCRIPT);
+    List<String> cmd = new ArrayList<>(List.of(PYTHON, check.toString()));
+    candidates.forEach(c -> cmd.add(c.toString()));
+    String out = run(cmd, work.resolve("check.log"));
+    List<Path> clean = out.lines().filter(l -> !l.isBlank()).map(Path::of).toList();
+    if (clean.isEmpty()) {
+      throw new UserError("no GenBank file in " + dataDir + " parses cleanly with Biopython");
+    }
+    return clean;
+  }
+
+  private long buildInput(List<Path> files, Path gz) throws IOException {
+    long target = (long) (sizeMb * 1e6);
+    long written = 0;
+    try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz), 1 << 16)) {
+      while (written < target) {
+        for (Path f : files) {
+          byte[] b = Files.readAllBytes(f);
+          out.write(b);
+          written += b.length;
+          if (b.length > 0 && b[b.length - 1] != '\n') {
+            out.write('\n');
+            written++;
+          }
+        }
+      }
+    }
+    return written;
+  }
+
+  /** Runs a command (stderr to its log), returns stdout; a failure shows the log's tail. */
+  private static String run(List<String> cmd, Path log) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    int rc = p.waitFor();
+    if (rc != 0) {
+      List<String> lines = Files.readAllLines(log);
+      throw new UserError(String.join(" ", cmd.subList(0, Math.min(3, cmd.size()))) + " failed ("
+          + rc + "): " + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+    }
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}

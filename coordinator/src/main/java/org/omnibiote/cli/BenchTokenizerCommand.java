@@ -1,0 +1,61 @@
+package org.omnibiote.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.omnibiote.UserError;
+import org.omnibiote.bench.TokenizerBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Our encoder against spm_encode: documents (1 and 2 threads) and one long line. */
+@Command(
+    name = "tokenizer",
+    mixinStandardHelpOptions = true,
+    description =
+        "Encode speed against spm_encode on the same inputs in the same run: (a) many "
+            + "real DNA documents (Biopython's documents of --data, repeated to --documents-mb) "
+            + "with 1 and 2 threads, (b) one line of --long-line-mbp of real sequence. Checks "
+            + "the ids are identical and prints MB/s and the ratios against the targets (2x, "
+            + "5x, 1.7x). For the 250 Mbp memory target run --long-line-mbp 250 --documents-mb "
+            + "0 --skip-spm with OMNIBIOTE_JAVA_OPTS=-Xmx4g. Exit code 0 only when every target "
+            + "is met.")
+public final class BenchTokenizerCommand implements Callable<Integer> {
+
+  @Option(names = "--tokenizer", required = true, paramLabel = "M.model",
+      description = "SentencePiece model file (.model).")
+  Path tokenizer;
+
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${sys:omnibiote.home:-.}/../shared/data",
+      description = "Folder of GenBank/FASTA files to take real sequences from (default: ${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--documents-mb", paramLabel = "MB", defaultValue = "20",
+      description = "Size of the document set, real documents repeated (default: ${DEFAULT-VALUE}; 0 skips).")
+  double documentsMb;
+
+  @Option(names = "--long-line-mbp", paramLabel = "MBP", defaultValue = "5",
+      description = "Length of the single long line (default: ${DEFAULT-VALUE}; 0 skips).")
+  double longLineMbp;
+
+  @Option(names = "--skip-spm", description = "Run only our encoder (no ratios, no parity check).")
+  boolean skipSpm;
+
+  @Override
+  public Integer call() throws IOException {
+    if (!Files.isDirectory(data)) {
+      throw new UserError(data + ": no such data folder (--data)");
+    }
+    if (documentsMb < 0 || longLineMbp < 0) {
+      throw new UserError("--documents-mb and --long-line-mbp must not be negative");
+    }
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    TokenizerBenchmark bench =
+        new TokenizerBenchmark(
+            new TokenizerBenchmark.Options(tokenizer, data.normalize(), documentsMb, longLineMbp, skipSpm, tmp),
+            System.out,
+            System.err);
+    return bench.run() ? 0 : 3;
+  }
+}

@@ -1,0 +1,124 @@
+package org.omnibiote.cli;
+
+import java.io.BufferedOutputStream;
+import java.io.FileInputStream;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.omnibiote.UserError;
+import org.omnibiote.io.AtomicOutput;
+import org.omnibiote.io.ByteLines;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** spm_encode's job: one line of text in, one line of ids (or pieces) out. */
+@Command(
+    name = "tokenize",
+    mixinStandardHelpOptions = true,
+    description =
+        "Encode text with a SentencePiece BPE model, one output line per input line, "
+            + "exactly as spm_encode --output_format=id|piece does (ids or pieces separated by "
+            + "single spaces).")
+public final class TokenizeCommand implements Callable<Integer> {
+
+  enum Format {
+    id,
+    piece
+  }
+
+  @Option(names = "--tokenizer", required = true, paramLabel = "M.model",
+      description = "SentencePiece model file (.model).")
+  Path tokenizer;
+
+  @Option(names = "--input", paramLabel = "FILE",
+      description = "Text to encode, one document per line (default: standard input).")
+  Path input;
+
+  @Option(names = "--output-format", paramLabel = "id|piece", defaultValue = "id",
+      description = "Print token ids or pieces (default: ${DEFAULT-VALUE}).")
+  Format format;
+
+  @Option(names = "--output", paramLabel = "FILE",
+      description = "Write here (atomically) instead of standard output.")
+  Path output;
+
+  @Override
+  public Integer call() throws IOException {
+    SentencePieceTokenizer model = SentencePieceTokenizer.load(tokenizer);
+    try (InputStream in = openInput()) {
+      if (output == null) {
+        OutputStream out = new BufferedOutputStream(System.out, 1 << 16);
+        encodeAll(model, in, out);
+        out.flush();
+      } else {
+        try (AtomicOutput atomic = new AtomicOutput(output)) {
+          OutputStream out = new BufferedOutputStream(atomic.stream(), 1 << 16);
+          encodeAll(model, in, out);
+          out.flush();
+          atomic.commit();
+        }
+      }
+    }
+    return 0;
+  }
+
+  private InputStream openInput() {
+    if (input == null) {
+      return System.in;
+    }
+    try {
+      return new FileInputStream(input.toFile());
+    } catch (FileNotFoundException e) {
+      throw new UserError(input + ": cannot open the input (" + e.getMessage() + ")", e);
+    }
+  }
+
+  private void encodeAll(SentencePieceTokenizer model, InputStream in, OutputStream out)
+      throws IOException {
+    ByteLines lines = new ByteLines(in);
+    byte[] digits = new byte[12];
+    while (lines.next()) {
+      if (format == Format.id) {
+        int[] ids = model.encodeUtf8(lines.bytes(), 0, lines.length());
+        for (int i = 0; i < ids.length; i++) {
+          if (i > 0) {
+            out.write(' ');
+          }
+          writeInt(out, ids[i], digits);
+        }
+      } else {
+        String[] pieces = model.encodeUtf8AsPieces(lines.bytes(), 0, lines.length());
+        for (int i = 0; i < pieces.length; i++) {
+          if (i > 0) {
+            out.write(' ');
+          }
+          out.write(pieces[i].getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      out.write('\n');
+    }
+  }
+
+  private static void writeInt(OutputStream out, int v, byte[] digits) throws IOException {
+    if (v == 0) {
+      out.write('0');
+      return;
+    }
+    int n = digits.length;
+    boolean negative = v < 0;
+    long x = Math.abs((long) v);
+    while (x > 0) {
+      digits[--n] = (byte) ('0' + x % 10);
+      x /= 10;
+    }
+    if (negative) {
+      digits[--n] = '-';
+    }
+    out.write(digits, n, digits.length - n);
+  }
+}

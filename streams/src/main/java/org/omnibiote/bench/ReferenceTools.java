@@ -1,0 +1,90 @@
+package org.omnibiote.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import org.omnibiote.UserError;
+
+/**
+ * The reference tools parity tests and benchmarks compare against: Debian's spm_encode and
+ * Biopython (importable only under /usr/bin/python3). A missing tool is an error that says
+ * what to install, never a silent skip.
+ */
+public final class ReferenceTools {
+  public static final String PYTHON = "/usr/bin/python3";
+  public static final String SPM_ENCODE = "spm_encode";
+
+  private ReferenceTools() {}
+
+  /**
+   * Writes the original preprocessing's documents for every GenBank and FASTA file under
+   * {@code dataDir} (as Biopython reads them) to {@code out}, one per line.
+   */
+  public static void biopythonDocuments(Path dataDir, Path out) throws IOException {
+    Path script = Files.createTempFile("omnibiote-documents", ".py");
+    try {
+      try (InputStream s = ReferenceTools.class.getResourceAsStream("biopython_documents.py")) {
+        Files.copy(s, script, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Result r = run(List.of(PYTHON, script.toString(), dataDir.toString(), out.toString()), null, null);
+      if (r.exitCode != 0) {
+        throw new UserError(
+            "Biopython could not write the documents of " + dataDir + " (exit " + r.exitCode
+                + "): " + r.stderr.strip()
+                + "\n  (install Debian's python3-biopython: apt-get install -y python3-biopython)");
+      }
+    } finally {
+      Files.deleteIfExists(script);
+    }
+  }
+
+  /** Runs spm_encode over {@code input}, output to {@code output}; returns the wall time (ns). */
+  public static long spmEncode(Path model, String format, Path input, Path output)
+      throws IOException {
+    long t0 = System.nanoTime();
+    Result r =
+        run(List.of(SPM_ENCODE, "--model=" + model, "--output_format=" + format), input, output);
+    long elapsed = System.nanoTime() - t0;
+    if (r.exitCode != 0) {
+      throw new UserError("spm_encode failed (exit " + r.exitCode + "): " + r.stderr.strip());
+    }
+    return elapsed;
+  }
+
+  private record Result(int exitCode, String stderr) {}
+
+  private static Result run(List<String> command, Path stdin, Path stdout) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(command);
+    Path err = Files.createTempFile("omnibiote-tool", ".err");
+    pb.redirectError(err.toFile());
+    pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(stdin.toFile()));
+    pb.redirectOutput(stdout == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdout.toFile()));
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      Files.deleteIfExists(err);
+      throw new UserError(
+          "cannot run " + command.get(0) + " (" + e.getMessage() + "); install Debian's "
+              + (command.get(0).equals(SPM_ENCODE) ? "sentencepiece" : "python3 and python3-biopython")
+              + " (apt-get install -y sentencepiece python3-biopython)", e);
+    }
+    if (stdin == null) {
+      p.getOutputStream().close();
+    }
+    try {
+      int code = p.waitFor();
+      return new Result(code, Files.readString(err, StandardCharsets.UTF_8));
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while running " + command.get(0), e);
+    } finally {
+      Files.deleteIfExists(err);
+    }
+  }
+}

@@ -1,0 +1,349 @@
+package org.omnibiote.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.omnibiote.UserError;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
+
+/**
+ * Our encoder against spm_encode on the same inputs in the same run: (a) many real DNA
+ * documents (Biopython's documents of a data folder, repeated to a size), with 1 and 2
+ * threads, and (b) one long line of real sequence. Ids are checked equal; MB/s and ratios are
+ * printed. With {@code skipSpm} only our side runs, which is how the 250 Mbp memory target is
+ * checked (spm_encode would need the better part of an hour for it).
+ */
+public final class TokenizerBenchmark {
+
+  /** What to run. */
+  public record Options(
+      Path tokenizer, Path data, double documentsMb, double longLineMbp, boolean skipSpm, Path workDir) {}
+
+  private final Options options;
+  private final PrintStream out;
+  private final PrintStream log;
+  private final List<String> failures = new ArrayList<>();
+
+  public TokenizerBenchmark(Options options, PrintStream out, PrintStream log) {
+    this.options = options;
+    this.out = out;
+    this.log = log;
+  }
+
+  /** Runs the benchmark; returns true when every measured target and parity check passed. */
+  public boolean run() throws IOException {
+    SentencePieceTokenizer model = SentencePieceTokenizer.load(options.tokenizer());
+    out.printf("tokenizer %s (sha256 %s, %d pieces)%n", options.tokenizer(), model.sha256(), model.vocabSize());
+    out.printf("machine: %d cores visible, max heap %d MB; numbers are noisy on a shared machine%n",
+        Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
+    Path work = Files.createTempDirectory(options.workDir(), "bench-tokenizer");
+    try {
+      log.println("bench: writing the documents of " + options.data() + " with Biopython ...");
+      Path all = work.resolve("all-documents.txt");
+      ReferenceTools.biopythonDocuments(options.data(), all);
+      List<byte[]> dna = dnaDocuments(all);
+      if (dna.isEmpty()) {
+        throw new UserError(options.data() + ": Biopython found no DNA/RNA documents to benchmark on");
+      }
+      if (options.documentsMb() > 0) {
+        documents(model, dna, work);
+      }
+      if (options.longLineMbp() > 0) {
+        byte[] line = longLine(dna, (long) (options.longLineMbp() * 1e6));
+        dna = null;
+        longLine(model, line, work);
+      }
+    } finally {
+      deleteTree(work);
+    }
+    if (failures.isEmpty()) {
+      out.println("RESULT: all targets met");
+    } else {
+      out.println("RESULT: NOT met: " + String.join("; ", failures));
+    }
+    return failures.isEmpty();
+  }
+
+  private static List<byte[]> dnaDocuments(Path all) throws IOException {
+    List<byte[]> dna = new ArrayList<>();
+    try (BufferedReader r = Files.newBufferedReader(all, StandardCharsets.UTF_8)) {
+      for (String line; (line = r.readLine()) != null; ) {
+        if (!line.startsWith("<protein>")) {
+          dna.add(line.getBytes(StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return dna;
+  }
+
+  // ---- (a) many documents -----------------------------------------------------------------
+
+  private void documents(SentencePieceTokenizer model, List<byte[]> real, Path work) throws IOException {
+    long target = (long) (options.documentsMb() * 1e6);
+    List<byte[]> docs = new ArrayList<>();
+    long bytes = 0;
+    int rounds = 0;
+    while (bytes < target) {
+      for (byte[] d : real) {
+        docs.add(d);
+        bytes += d.length;
+      }
+      rounds++;
+    }
+    byte[][] lines = docs.toArray(new byte[0][]);
+    double mb = bytes / 1e6;
+    out.printf("%n(a) %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds)%n",
+        lines.length, mb, real.size(), options.data(), rounds);
+
+    log.println("bench: warming up our encoder ...");
+    long warm = 0;
+    for (int i = 0; i < lines.length && warm < 3_000_000; i++) {
+      model.encodeUtf8(lines[i], 0, lines[i].length);
+      warm += lines[i].length;
+    }
+    log.println("bench: our encoder, 1 thread ...");
+    int[][] ours = new int[lines.length][];
+    long t1 = System.nanoTime();
+    for (int i = 0; i < lines.length; i++) {
+      ours[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
+    }
+    double one = mb / seconds(System.nanoTime() - t1);
+    log.println("bench: our encoder, 2 threads ...");
+    int[][] ours2 = new int[lines.length][];
+    long t2 = System.nanoTime();
+    parallel(model, lines, ours2, 2);
+    double two = mb / seconds(System.nanoTime() - t2);
+    for (int i = 0; i < lines.length; i++) {
+      if (!Arrays.equals(ours[i], ours2[i])) {
+        failures.add("2-thread ids differ from 1-thread ids on document " + (i + 1));
+        break;
+      }
+    }
+
+    Double spm = null;
+    if (!options.skipSpm()) {
+      Path in = work.resolve("documents.txt");
+      writeLines(in, lines);
+      Path spmOut = work.resolve("documents.spm");
+      log.println("bench: spm_encode on the documents ...");
+      double startup = spmStartup(work);
+      double secs = seconds(ReferenceTools.spmEncode(options.tokenizer(), "id", in, spmOut)) - startup;
+      spm = mb / secs;
+      compare(spmOut, ours, "documents");
+      out.printf("  spm_encode (1 process)    %8.2f MB/s   (model load %.2fs excluded)%n", spm, startup);
+    }
+    out.printf("  ours, 1 thread            %8.2f MB/s%s%n", one, ratio(one, spm, 2.0, "documents 1 thread"));
+    out.printf("  ours, 2 threads           %8.2f MB/s%s%n", two, ratio(two, spm, 0, null));
+    double scaling = two / one;
+    out.printf("  2 threads / 1 thread      %8.2fx    (target >= 1.70x) %s%n", scaling, scaling >= 1.7 ? "PASS" : "FAIL");
+    if (scaling < 1.7) {
+      failures.add(String.format("2-thread scaling %.2fx < 1.7x", scaling));
+    }
+  }
+
+  private static void parallel(SentencePieceTokenizer model, byte[][] lines, int[][] results, int threads) {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      AtomicInteger next = new AtomicInteger();
+      List<Future<?>> fs = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        fs.add(pool.submit(() -> {
+          for (int i; (i = next.getAndIncrement()) < lines.length; ) {
+            results[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
+          }
+        }));
+      }
+      for (Future<?> f : fs) {
+        f.get();
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("parallel encoding failed", e);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  // ---- (b) one long line ------------------------------------------------------------------
+
+  /** {@code <DNA>} + real sequences concatenated (repeated as needed) to {@code length} + {@code <EOS>}. */
+  private static byte[] longLine(List<byte[]> docs, long length) {
+    byte[] head = "<DNA>".getBytes(StandardCharsets.US_ASCII);
+    byte[] tail = "<EOS>".getBytes(StandardCharsets.US_ASCII);
+    if (length + head.length + tail.length > Integer.MAX_VALUE - 16) {
+      throw new UserError("--long-line-mbp: at most 2000 Mbp");
+    }
+    byte[] line = new byte[(int) length + head.length + tail.length];
+    System.arraycopy(head, 0, line, 0, head.length);
+    int pos = head.length;
+    int end = head.length + (int) length;
+    while (pos < end) {
+      for (byte[] d : docs) {
+        int from = indexOf(d, (byte) '>') + 1;
+        int to = d.length - tail.length;
+        int n = Math.min(to - from, end - pos);
+        if (n > 0) {
+          System.arraycopy(d, from, line, pos, n);
+          pos += n;
+        }
+        if (pos == end) {
+          break;
+        }
+      }
+    }
+    System.arraycopy(tail, 0, line, end, tail.length);
+    return line;
+  }
+
+  private void longLine(SentencePieceTokenizer model, byte[] line, Path work) throws IOException {
+    double mb = line.length / 1e6;
+    out.printf("%n(b) one line of %.1f Mbp of real sequence%n", mb);
+    Double spm = null;
+    Path spmOut = null;
+    if (!options.skipSpm()) {
+      Path in = work.resolve("long-line.txt");
+      writeLines(in, new byte[][] {line});
+      spmOut = work.resolve("long-line.spm");
+      log.printf("bench: spm_encode on the %.1f Mbp line ...%n", mb);
+      double startup = spmStartup(work);
+      spm = mb / (seconds(ReferenceTools.spmEncode(options.tokenizer(), "id", in, spmOut)) - startup);
+      out.printf("  spm_encode (1 process)    %8.2f MB/s%n", spm);
+    }
+    log.printf("bench: our encoder on the %.1f Mbp line ...%n", mb);
+    resetPeaks();
+    int[] ids;
+    long t0 = System.nanoTime();
+    try {
+      ids = model.encodeUtf8(line, 0, line.length);
+    } catch (OutOfMemoryError e) {
+      line = null;
+      out.printf("  ours, 1 thread            OUT OF MEMORY with max heap %d MB: FAIL%n",
+          Runtime.getRuntime().maxMemory() >> 20);
+      failures.add("out of memory on the long line");
+      return;
+    }
+    double one = mb / seconds(System.nanoTime() - t0);
+    out.printf("  ours, 1 thread            %8.2f MB/s%s%n", one, ratio(one, spm, 5.0, "long line"));
+    out.printf("  memory: %d ids; peak heap (sum of pool peaks) %d MB of max %d MB: PASS (no OutOfMemoryError)%n",
+        ids.length, peakHeapMb(), Runtime.getRuntime().maxMemory() >> 20);
+    if (spmOut != null) {
+      compare(spmOut, new int[][] {ids}, "long line");
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private String ratio(double ours, Double spm, double target, String what) {
+    if (spm == null) {
+      return "";
+    }
+    double r = ours / spm;
+    if (target <= 0) {
+      return String.format("   %6.2fx spm", r);
+    }
+    boolean pass = r >= target;
+    if (!pass) {
+      failures.add(String.format("%s %.2fx spm < %.1fx", what, r, target));
+    }
+    return String.format("   %6.2fx spm (target >= %.1fx) %s", r, target, pass ? "PASS" : "FAIL");
+  }
+
+  /** spm_encode's start-up (model load) on an empty input, taken out of its rate. */
+  private double spmStartup(Path work) throws IOException {
+    Path empty = work.resolve("empty.txt");
+    Files.write(empty, new byte[0]);
+    long best = Long.MAX_VALUE;
+    for (int i = 0; i < 3; i++) {
+      best = Math.min(best, ReferenceTools.spmEncode(options.tokenizer(), "id", empty, work.resolve("empty.spm")));
+    }
+    return seconds(best);
+  }
+
+  private void compare(Path spmOut, int[][] ours, String what) throws IOException {
+    try (BufferedReader r = Files.newBufferedReader(spmOut, StandardCharsets.UTF_8)) {
+      for (int i = 0; i < ours.length; i++) {
+        String line = r.readLine();
+        if (line == null || !Arrays.equals(parseIds(line), ours[i])) {
+          out.printf("  ids differ from spm_encode on %s line %d%n", what, i + 1);
+          failures.add("ids differ from spm_encode (" + what + " line " + (i + 1) + ")");
+          return;
+        }
+      }
+    }
+    out.printf("  ids identical to spm_encode on all %d %s line(s)%n", ours.length, what);
+  }
+
+  private static int[] parseIds(String line) {
+    if (line.isEmpty()) {
+      return new int[0];
+    }
+    String[] parts = line.split(" ");
+    int[] ids = new int[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      ids[i] = Integer.parseInt(parts[i]);
+    }
+    return ids;
+  }
+
+  private static void writeLines(Path file, byte[][] lines) throws IOException {
+    try (OutputStream o = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
+      for (byte[] l : lines) {
+        o.write(l);
+        o.write('\n');
+      }
+    }
+  }
+
+  private static int indexOf(byte[] a, byte b) {
+    for (int i = 0; i < a.length; i++) {
+      if (a[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static double seconds(long nanos) {
+    return nanos / 1e9;
+  }
+
+  private static void resetPeaks() {
+    System.gc();
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP) {
+        p.resetPeakUsage();
+      }
+    }
+  }
+
+  private static long peakHeapMb() {
+    long sum = 0;
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP) {
+        sum += p.getPeakUsage().getUsed();
+      }
+    }
+    return sum >> 20;
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (var files = Files.walk(dir)) {
+      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

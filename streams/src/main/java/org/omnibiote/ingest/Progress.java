@@ -1,0 +1,82 @@
+package org.omnibiote.ingest;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The progress line of a run on stderr: records and records/s, input MB and MB/s, and an
+ * ETA from the input bytes still to read. On a terminal the line rewrites itself; in a log
+ * it is printed once per interval.
+ */
+final class Progress implements AutoCloseable {
+  private final long totalBytes;
+  private final PrintStream out;
+  private final boolean terminal = System.console() != null;
+  private final long startNanos = System.nanoTime();
+  private final AtomicLong records = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final ScheduledExecutorService timer;
+
+  Progress(long totalBytes, Duration interval, PrintStream out) {
+    this.totalBytes = totalBytes;
+    this.out = out;
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "ingest-progress");
+              t.setDaemon(true);
+              return t;
+            });
+    long ms = Math.max(100, interval.toMillis());
+    timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
+  }
+
+  void record(long inputBytesDelta) {
+    records.incrementAndGet();
+    bytes.addAndGet(inputBytesDelta);
+  }
+
+  void inputBytes(long delta) {
+    bytes.addAndGet(delta);
+  }
+
+  String line() {
+    double secs = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
+    long b = Math.min(bytes.get(), totalBytes);
+    double mbps = b / 1e6 / secs;
+    String eta = "--:--:--";
+    if (b > 0) {
+      long left = (long) ((totalBytes - b) / (b / secs));
+      eta = String.format(Locale.ROOT, "%d:%02d:%02d", left / 3600, left / 60 % 60, left % 60);
+    }
+    return String.format(
+        Locale.ROOT,
+        "ingest: %,d records (%,.0f/s), %.1f/%.1f MB of input (%.2f MB/s), ETA %s",
+        records.get(), records.get() / secs, b / 1e6, totalBytes / 1e6, mbps, eta);
+  }
+
+  private void print() {
+    if (terminal) {
+      out.print("\r" + line());
+    } else {
+      out.println(line());
+    }
+    out.flush();
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    if (terminal) {
+      out.println("\r" + line());
+    } else {
+      out.println(line());
+    }
+    out.flush();
+  }
+}
