@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.omnibiote.UserError;
@@ -104,12 +105,13 @@ public final class HttpDownloader implements AutoCloseable {
           target, local, announced);
     }
     long before = sizeOf(part);
-    long size = retrying(url, () -> attempt(url, part, name, announced), () -> sizeOf(part));
+    AtomicLong received = new AtomicLong();
+    long size =
+        retrying(url, () -> attempt(url, part, name, announced, received), () -> sizeOf(part));
     finish(part, target);
-    long transferred = size - Math.min(before, size);
-    log.info("{}: {} bytes{}", target, size,
-        before > 0 ? " (continued a partial download of " + before + " bytes)" : "");
-    return new DownloadResult(target, size, transferred, false);
+    log.info("{}: {} bytes, {} of them fetched now{}", target, size, received.get(),
+        before > 0 ? " (a partial download of " + before + " bytes was there)" : "");
+    return new DownloadResult(target, size, received.get(), false);
   }
 
   /** The body of {@code url} as text (UTF-8), retried like a file; for directory indexes. */
@@ -180,6 +182,15 @@ public final class HttpDownloader implements AutoCloseable {
     return e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
   }
 
+  /** The innermost cause: the response stream wraps the real failure in "closed". */
+  private static Exception root(Exception e) {
+    Throwable t = e;
+    while (t.getCause() instanceof Exception && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return (Exception) t;
+  }
+
   /** The size HEAD reports, or -1 when the server does not say (or does not do HEAD). */
   private long headSize(URI url) throws Transient {
     HttpRequest req =
@@ -201,7 +212,7 @@ public final class HttpDownloader implements AutoCloseable {
   }
 
   /** One GET of the rest of the file into {@code part}; returns the complete size. */
-  private long attempt(URI url, Path part, String name, long announced)
+  private long attempt(URI url, Path part, String name, long announced, AtomicLong received)
       throws Transient, IOException {
     long offset = sizeOf(part);
     if (announced >= 0 && offset > announced) {
@@ -245,7 +256,7 @@ public final class HttpDownloader implements AutoCloseable {
         failOnStatus(url, status, false);
         throw new DownloadError("unexpected HTTP " + status + " for " + url);
       }
-      long size = copy(body, part, offset, name, expected);
+      long size = copy(body, part, offset, name, expected, received);
       if (expected >= 0 && size != expected) {
         Files.deleteIfExists(part);
         throw new DownloadError(
@@ -257,12 +268,16 @@ public final class HttpDownloader implements AutoCloseable {
     }
   }
 
-  /** Appends the body to the part (or rewrites it when {@code offset} is 0); returns its size. */
-  private long copy(InputStream body, Path part, long offset, String name, long expected)
+  /**
+   * Appends the body to the part (or rewrites it when {@code offset} is 0), counting the bytes
+   * in {@code received}; returns the part's size.
+   */
+  private long copy(
+      InputStream body, Path part, long offset, String name, long expected, AtomicLong received)
       throws Transient {
     TransferProgress progress = new TransferProgress(progressOut, name, offset, expected, settings);
     long position = offset;
-    IdleWatch watch = new IdleWatch(settings.readTimeout(), timer);
+    IdleWatch watch = new IdleWatch(settings.readTimeout(), timer, body);
     try (watch;
         FileChannel out =
             FileChannel.open(
@@ -279,6 +294,7 @@ public final class HttpDownloader implements AutoCloseable {
           out.write(bb);
         }
         position += n;
+        received.addAndGet(n);
         progress.update(position);
       }
     } catch (IOException e) {
@@ -286,7 +302,7 @@ public final class HttpDownloader implements AutoCloseable {
         throw new Transient(
             "no data for " + settings.readTimeout().toMillis() + " ms after byte " + position, e);
       }
-      throw new Transient("connection lost after byte " + position + ": " + describe(e), e);
+      throw new Transient("connection lost after byte " + position + ": " + describe(root(e)), e);
     }
     progress.finish(position);
     return position;

@@ -273,13 +273,10 @@ public final class LocalHttpServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    // For CUT, closing the exchange with bytes missing makes the server drop the connection.
     if (fault == Fault.CUT) {
-      try {
-        out.close();
-      } catch (IOException expected) {
-        // "insufficient bytes written to stream": the connection is closed, as intended.
-      }
+      // A handler that fails makes the JDK server close the connection; the client then
+      // sees fewer bytes than Content-Length promised, as when a network link drops.
+      throw new IOException("response cut after " + limit + " bytes (injected fault)");
     }
   }
 
