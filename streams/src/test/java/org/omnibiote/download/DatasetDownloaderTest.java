@@ -11,23 +11,30 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DatasetDownloaderTest {
-  @TempDir Path tmp;
-  Path release;
-  Path out;
+  @TempDir static Path www;
+  static Path release;
+  @TempDir Path out;
   LocalHttpServer server;
   HttpDownloader http;
   DatasetDownloader datasets;
 
+  @BeforeAll
+  static void makeRelease() throws Exception {
+    release = ReleaseFixture.release(www);
+    Path uniref = Files.createDirectories(www.resolve("uniref100"));
+    ReleaseFixture.gzip(ReleaseFixture.DATA.resolve("gh-ahl27-GRarr/UP000000625_83333.fasta"),
+        uniref.resolve("uniref100.fasta.gz"));
+  }
+
   @BeforeEach
-  void serveRelease() throws Exception {
-    release = ReleaseFixture.release(tmp.resolve("www"));
-    out = tmp.resolve("out");
-    server = LocalHttpServer.serve(tmp.resolve("www"));
+  void serveRelease() {
+    server = LocalHttpServer.serve(www);
     http = new HttpDownloader(ReleaseFixture.fastSettings(2));
     datasets = new DatasetDownloader(http);
   }
@@ -89,9 +96,7 @@ class DatasetDownloaderTest {
 
   @Test
   void uniRefGoesToItsOwnFolderUnderItsFileName() throws Exception {
-    Path fasta = Files.createDirectories(tmp.resolve("www/uniref100"));
-    ReleaseFixture.gzip(ReleaseFixture.DATA.resolve("gh-ahl27-GRarr/UP000000625_83333.fasta"),
-        fasta.resolve("uniref100.fasta.gz"));
+    Path fasta = www.resolve("uniref100");
     DownloadResult r =
         datasets.uniRef100(server.url("uniref100/uniref100.fasta.gz"), out);
     assertEquals(out.resolve("uniref100/uniref100.fasta.gz"), r.file());

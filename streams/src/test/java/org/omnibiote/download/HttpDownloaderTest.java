@@ -18,21 +18,25 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class HttpDownloaderTest {
-  @TempDir Path tmp;
-  Path release;
-  Path out;
+  @TempDir static Path www;
+  static Path release;
+  @TempDir Path out;
   LocalHttpServer server;
 
+  @BeforeAll
+  static void makeRelease() throws Exception {
+    release = ReleaseFixture.release(www);
+  }
+
   @BeforeEach
-  void serveRelease() throws Exception {
-    release = ReleaseFixture.release(tmp);
-    out = Files.createDirectories(tmp.resolve("out"));
-    server = LocalHttpServer.serve(tmp);
+  void serveRelease() {
+    server = LocalHttpServer.serve(www);
   }
 
   @AfterEach
