@@ -34,7 +34,7 @@ import picocli.CommandLine.Model.CommandSpec;
     },
     footer = {
       "",
-      "Example: omnibiote download --genbank --divisions vrl,phg --max-files 4 --output data",
+      "Example:%n  omnibiote download --genbank --divisions vrl,phg --max-files 4 --output data%n",
     })
 public final class DownloadCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -124,7 +124,8 @@ public final class DownloadCommand implements Callable<Integer> {
     long fetched = results.stream().mapToLong(DownloadResult::transferred).sum();
     spec.commandLine().getOut().printf(
         Locale.ROOT,
-        "%s: %d files, %.1f MB in %s (%d already complete; %.1f MB fetched now)%n",
-        what, results.size(), bytes / 1e6, output.resolve(what), skipped, fetched / 1e6);
+        "%s: %d file%s, %.1f MB in %s (%d already complete; %.1f MB fetched now)%n",
+        what, results.size(), results.size() == 1 ? "" : "s", bytes / 1e6, output.resolve(what),
+        skipped, fetched / 1e6);
   }
 }

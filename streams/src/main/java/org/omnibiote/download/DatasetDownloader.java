@@ -46,7 +46,7 @@ public final class DatasetDownloader {
   /** Lists and fetches GenBank release files into {@code out/genbank/}. */
   public List<DownloadResult> genBank(URI base, List<String> divisions, int maxFiles, Path out) {
     List<GenBankRelease.ReleaseFile> files = listGenBank(base, divisions, maxFiles);
-    log.info("GenBank: {} release files to fetch from {}", files.size(), base);
+    log.info("GenBank: {} release file(s) to fetch from {}", files.size(), base);
     Path dir = out.resolve("genbank");
     List<DownloadResult> results = new ArrayList<>();
     for (GenBankRelease.ReleaseFile f : files) {

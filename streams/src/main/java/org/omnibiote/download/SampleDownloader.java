@@ -2,7 +2,10 @@ package org.omnibiote.download;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import java.io.BufferedReader;
+import java.io.IOException;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,11 +80,42 @@ public final class SampleDownloader {
       if (Files.isRegularFile(dir.resolve(f.name()))) {
         continue;
       }
-      downloader.fetch(f.url(), dir, f.name());
+      DownloadResult r = downloader.fetch(f.url(), dir, f.name());
+      checkContent(f, r.file());
       fetched++;
     }
     log.info("sample: {} files in {} ({} fetched now)", files.size(), dir, fetched);
     return dir;
+  }
+
+  /**
+   * Web services answer a bad query with 200 and an error page or an empty body; such a file
+   * must not reach the parsers as if it were data. GenBank text starts with LOCUS (after any
+   * blank lines), FASTA with '>'.
+   */
+  private static void checkContent(SampleFile f, Path file) {
+    String expected = f.name().endsWith(".fasta") || f.name().endsWith(".fa") ? ">" : "LOCUS";
+    String start;
+    try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.ISO_8859_1)) {
+      String line;
+      do {
+        line = in.readLine();
+      } while (line != null && line.isBlank());
+      start = line == null ? "" : line;
+    } catch (IOException e) {
+      throw new UserError("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    if (!start.startsWith(expected)) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        log.warn("cannot remove {}: {}", file, e.toString());
+      }
+      String shown = start.length() > 60 ? start.substring(0, 60) + "..." : start;
+      throw new DownloadError(
+          "the sample file " + f.name() + " from " + f.url() + " does not start with '" + expected
+              + "' (first line: '" + shown + "'); it was removed");
+    }
   }
 
   private static String stripLeadingSlash(String path) {

@@ -77,4 +77,20 @@ class SampleDownloaderTest {
     assertEquals("omnibiote.quickstart.sample.files[1]: base 'ensembl-base-url' is not a key of"
         + " omnibiote.quickstart.sample", e.getMessage());
   }
+
+  @Test
+  void anErrorPageInsteadOfGenBankTextIsRefusedAndRemoved() throws IOException {
+    Path dir = tmp.resolve("sample");
+    try (LocalHttpServer server = LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")));
+        HttpDownloader http = new HttpDownloader(ReleaseFixture.fastSettings(0))) {
+      server.route("/ncbi/efetch.fcgi?id=bad", ReleaseFixture.DATA.resolve("PROVENANCE.md"));
+      SampleDownloader.SampleFile bad = new SampleDownloader.SampleFile(
+          server.url("ncbi/efetch.fcgi?id=bad"), "bad.gb");
+      DownloadError e = assertThrows(DownloadError.class,
+          () -> new SampleDownloader(http, List.of(bad)).fetchInto(dir));
+      assertEquals("the sample file bad.gb from " + bad.url() + " does not start with 'LOCUS'"
+          + " (first line: '# Real sequence files for tests'); it was removed", e.getMessage());
+    }
+    assertTrue(Files.notExists(dir.resolve("bad.gb")));
+  }
 }
