@@ -1,5 +1,6 @@
 package org.omnibiote.download;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -206,9 +207,26 @@ public final class HttpDownloader implements AutoCloseable {
 
   private String getText(URI url) throws Transient, IOException {
     HttpRequest req = HttpRequest.newBuilder(url).timeout(settings.responseTimeout()).GET().build();
-    HttpResponse<byte[]> resp = send(req, HttpResponse.BodyHandlers.ofByteArray());
-    failOnStatus(url, resp.statusCode(), false);
-    return new String(resp.body(), StandardCharsets.UTF_8);
+    HttpResponse<InputStream> resp = send(req, HttpResponse.BodyHandlers.ofInputStream());
+    try (InputStream body = resp.body()) {
+      failOnStatus(url, resp.statusCode(), false);
+      ByteArrayOutputStream text = new ByteArrayOutputStream();
+      IdleWatch watch = new IdleWatch(settings.readTimeout(), timer, body);
+      try (watch) {
+        byte[] buf = new byte[1 << 14];
+        int n;
+        while ((n = body.read(buf)) >= 0) {
+          watch.beat();
+          text.write(buf, 0, n);
+        }
+      } catch (IOException e) {
+        String what = watch.fired()
+            ? "no data for " + settings.readTimeout().toMillis() + " ms"
+            : "connection lost";
+        throw new Transient(what + " while reading " + url + ": " + describe(root(e)), e);
+      }
+      return text.toString(StandardCharsets.UTF_8);
+    }
   }
 
   /** One GET of the rest of the file into {@code part}; returns the complete size. */

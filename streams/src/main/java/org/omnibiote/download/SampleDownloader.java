@@ -36,6 +36,16 @@ public final class SampleDownloader {
     this.files = List.copyOf(files);
   }
 
+  /**
+   * Fetches the sample {@code config} describes into {@code dir} with the download settings
+   * of {@code config} (what quickstart calls when it has no --data); returns {@code dir}.
+   */
+  public static Path fetch(Config config, Path dir) {
+    try (HttpDownloader http = new HttpDownloader(DownloadSettings.fromConfig(config))) {
+      return new SampleDownloader(http, sampleFiles(config)).fetchInto(dir);
+    }
+  }
+
   /** The sample as {@code config} describes it, base URLs already filled in. */
   public static List<SampleFile> sampleFiles(Config config) {
     Config sample = config.getConfig(CONFIG_PATH);

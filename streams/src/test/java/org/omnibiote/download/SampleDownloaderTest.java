@@ -42,14 +42,13 @@ class SampleDownloaderTest {
   void fetchesTheSampleFromTheConfiguredBasesAndKeepsItForTheNextRun() throws IOException {
     Path dir = tmp.resolve("sample");
     List<SampleDownloader.SampleFile> files;
-    try (LocalHttpServer server = LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")));
-        HttpDownloader http = new HttpDownloader(ReleaseFixture.fastSettings(1))) {
+    try (LocalHttpServer server = LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")))) {
       Map<String, String> overrides = SampleMirror.serve(server, ReleaseFixture.DATA);
       Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.defaultReference());
       files = SampleDownloader.sampleFiles(config);
       assertTrue(files.stream().allMatch(f -> f.url().toString().startsWith(server.url().toString())));
 
-      assertEquals(dir, new SampleDownloader(http, files).fetchInto(dir));
+      assertEquals(dir, SampleDownloader.fetch(config, dir));
       assertTrue(server.requests().contains(
           "GET /ncbi/efetch.fcgi?db=nuccore&id=NC_045512.2&rettype=gbwithparts&retmode=text"),
           server.requests().toString());
