@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,6 +52,10 @@ public final class HttpDownloader implements AutoCloseable {
   public static final String PART_SUFFIX = ".part";
   private static final Pattern CONTENT_RANGE =
       Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)", Pattern.CASE_INSENSITIVE);
+
+  private static final String USER_AGENT =
+      "omnibiote-jvm/" + Objects.requireNonNullElse(
+          HttpDownloader.class.getPackage().getImplementationVersion(), "dev");
 
   private final DownloadSettings settings;
   private final PrintStream progressOut;
@@ -195,10 +200,7 @@ public final class HttpDownloader implements AutoCloseable {
   /** The size HEAD reports, or -1 when the server does not say (or does not do HEAD). */
   private long headSize(URI url) throws Transient {
     HttpRequest req =
-        HttpRequest.newBuilder(url)
-            .method("HEAD", HttpRequest.BodyPublishers.noBody())
-            .timeout(settings.responseTimeout())
-            .build();
+        request(url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
     HttpResponse<Void> resp = send(req, HttpResponse.BodyHandlers.discarding());
     int status = resp.statusCode();
     failOnStatus(url, status, true);
@@ -206,7 +208,7 @@ public final class HttpDownloader implements AutoCloseable {
   }
 
   private String getText(URI url) throws Transient, IOException {
-    HttpRequest req = HttpRequest.newBuilder(url).timeout(settings.responseTimeout()).GET().build();
+    HttpRequest req = request(url).GET().build();
     HttpResponse<InputStream> resp = send(req, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = resp.body()) {
       failOnStatus(url, resp.statusCode(), false);
@@ -241,7 +243,7 @@ public final class HttpDownloader implements AutoCloseable {
     if (offset > 0 && offset == announced) {
       return offset; // complete, only the rename was missing (an earlier run stopped there)
     }
-    HttpRequest.Builder req = HttpRequest.newBuilder(url).timeout(settings.responseTimeout()).GET();
+    HttpRequest.Builder req = request(url).GET();
     if (offset > 0) {
       req.header("Range", "bytes=" + offset + "-");
     }
@@ -324,6 +326,13 @@ public final class HttpDownloader implements AutoCloseable {
     }
     progress.finish(position);
     return position;
+  }
+
+  /** NCBI and UniProt ask automated clients to say who they are. */
+  private HttpRequest.Builder request(URI url) {
+    return HttpRequest.newBuilder(url)
+        .timeout(settings.responseTimeout())
+        .header("User-Agent", USER_AGENT);
   }
 
   private <T> HttpResponse<T> send(HttpRequest req, HttpResponse.BodyHandler<T> handler)

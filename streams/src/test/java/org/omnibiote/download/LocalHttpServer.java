@@ -55,6 +55,7 @@ import java.util.stream.Stream;
  * bytes=.."} when asked), for tests that check how the client behaved.
  */
 public final class LocalHttpServer implements AutoCloseable {
+  private static final long CUT_PAUSE_MILLIS = 200;
   private static final Pattern RANGE = Pattern.compile("bytes=(\\d*)-(\\d*)");
 
   private final Path root;
@@ -269,6 +270,11 @@ public final class LocalHttpServer implements AutoCloseable {
       out.flush();
       if (fault == Fault.STALL) {
         Thread.sleep(Long.MAX_VALUE);
+      }
+      if (fault == Fault.CUT) {
+        // A client drops bytes it has received but not yet read when the connection fails;
+        // a pause before the cut lets it read what was sent, so the cut point is predictable.
+        Thread.sleep(CUT_PAUSE_MILLIS);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
