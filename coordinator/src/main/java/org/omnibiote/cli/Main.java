@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       IngestCommand.class,
       BenchCommand.class,
       BenchParseCommand.class,
+      DownloadCommand.class,
     })
 public final class Main implements Runnable {
 
