@@ -57,6 +57,10 @@ final class BpeMerges {
   private int[] pairPositionsSize = new int[1024];
   private boolean[] pairDone = new boolean[1024];
   private int[] pairTouched = new int[1024];
+  // Pairs of a symbol with itself: their count is of non-overlapping occurrences ("AAA" holds
+  // one "AA"), which the raw count overstates; it is recomputed when the pair reaches the top.
+  private long[] exactCount = new long[1024];
+  private boolean[] exactKnown = new boolean[1024];
 
   private final PairHeap heap = new PairHeap(this::compareTies);
   private int[] touched = new int[64];
@@ -161,13 +165,21 @@ final class BpeMerges {
         continue;
       }
       long current = pairCount[id];
+      if (pairLeft[id] == pairRight[id]) {
+        if (!exactKnown[id]) {
+          exactCount[id] = countWithoutOverlaps(id);
+          exactKnown[id] = true;
+        }
+        current = exactCount[id];
+      }
       if (count == current) {
         if (current > 0) {
           return id;
         }
         continue;
       }
-      // Stale: the count went down since this entry was pushed (increases push anew).
+      // Stale: the count went down since this entry was pushed (increases push anew), or it
+      // was the raw count of a self pair, an upper bound of its exact count.
       if (count > current && current > 0) {
         heap.push(current, id);
       }
@@ -228,6 +240,7 @@ final class BpeMerges {
     if (id >= 0) {
       pairCount[id] -= weight;
       pairOccurrences[id]--;
+      exactKnown[id] = false;
     }
   }
 
@@ -238,6 +251,7 @@ final class BpeMerges {
     }
     pairCount[id] += weight;
     pairOccurrences[id]++;
+    exactKnown[id] = false;
     addPosition(id, position);
     if (pairTouched[id] != mergeStamp) {
       pairTouched[id] = mergeStamp;
@@ -282,6 +296,31 @@ final class BpeMerges {
     return kept;
   }
 
+  /**
+   * The count of a self pair as its merge would realise it: left to right, an occurrence
+   * overlapping the previous counted one is skipped (spm's ComputeFreq does the same).
+   * Drops stale positions on the way.
+   */
+  private long countWithoutOverlaps(int id) {
+    int x = pairLeft[id];
+    int length = symLength[x];
+    int[] list = pairPositions[id];
+    int n = compact(id);
+    Arrays.sort(list, 0, n);
+    long count = 0;
+    int lastCounted = Integer.MIN_VALUE;
+    for (int i = 0; i < n; i++) {
+      int p = list[i];
+      if (p == lastCounted + length) {
+        lastCounted = Integer.MIN_VALUE; // "AAAA" holds two: the next one counts again
+        continue;
+      }
+      count += unitWeights ? 1 : weightAt(p);
+      lastCounted = p;
+    }
+    return count;
+  }
+
   private void retire(int pair) {
     pairDone[pair] = true;
     pairPositions[pair] = null;
@@ -313,6 +352,8 @@ final class BpeMerges {
       pairPositionsSize = Arrays.copyOf(pairPositionsSize, cap);
       pairDone = Arrays.copyOf(pairDone, cap);
       pairTouched = Arrays.copyOf(pairTouched, cap);
+      exactCount = Arrays.copyOf(exactCount, cap);
+      exactKnown = Arrays.copyOf(exactKnown, cap);
     }
     id = pairs++;
     pairLeft[id] = left;
