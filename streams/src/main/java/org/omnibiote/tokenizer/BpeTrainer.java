@@ -325,32 +325,35 @@ public final class BpeTrainer {
         .build();
   }
 
-  /** Logs merges done, rate and ETA at most every few seconds. */
+  /**
+   * Logs merges done, rate and ETA at most every few seconds. Early merges touch millions of
+   * occurrences and later ones few, so the ETA uses the rate of the last interval, which
+   * adapts as merges get cheaper (it is pessimistic at the start).
+   */
   private static final class Progress implements LongConsumer {
     private static final long EVERY_NANOS = 5_000_000_000L;
     private final long total;
-    private final long start;
-    private long next;
+    private long lastTime;
+    private long lastDone;
 
     Progress(long total, long start) {
       this.total = total;
-      this.start = start;
-      this.next = start + EVERY_NANOS;
+      this.lastTime = start;
     }
 
     @Override
     public void accept(long done) {
       long now = System.nanoTime();
-      if (now < next || done >= total) {
+      if (now - lastTime < EVERY_NANOS || done >= total) {
         return;
       }
-      next = now + EVERY_NANOS;
-      double seconds = (now - start) / 1e9;
-      double rate = done / seconds;
+      double rate = (done - lastDone) / ((now - lastTime) / 1e9);
+      lastTime = now;
+      lastDone = done;
       log.info(
           "merges {}/{} ({}%), {} merges/s, ETA {} s",
           done, total, String.format("%.1f", 100.0 * done / total), String.format("%.0f", rate),
-          String.format("%.0f", (total - done) / rate));
+          rate > 0 ? String.format("%.0f", (total - done) / rate) : "?");
     }
   }
 }
