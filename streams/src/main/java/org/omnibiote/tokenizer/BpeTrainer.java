@@ -144,6 +144,8 @@ public final class BpeTrainer {
     private final TrainingCorpus.Loader loader =
         new TrainingCorpus.Loader(options, metaPieces());
 
+    private long documentsUsed;
+
     private Session() {}
 
     public void add(String document) {
@@ -154,10 +156,16 @@ public final class BpeTrainer {
       return loader.documentsRead();
     }
 
+    /** Documents the last {@link #train} learned from (after sampling and filtering). */
+    public long documentsUsed() {
+      return documentsUsed;
+    }
+
     public ModelProto train(List<String> inputNames) {
       long t0 = System.nanoTime();
       TrainingCorpus corpus = loader.build();
       TrainingCorpus.Stats st = corpus.stats;
+      documentsUsed = st.documentsUsed();
       log.info(
           "training on {} documents ({} MB; read {}, skipped {} too long, {} with U+2585, {}"
               + " empty): {} distinct words, alphabet of {} characters",

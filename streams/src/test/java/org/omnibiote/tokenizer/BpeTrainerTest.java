@@ -115,6 +115,7 @@ class BpeTrainerTest {
       }
     }
     docs.add("<DNA>AAAAAAAAAAAAAAAAA<EOS> <DNA>AAAAAAAACCCCCCC<EOS>");
+    docs.addAll(List.copyOf(docs.subList(0, 50))); // repeated words weigh more
     List<String> meta = new ArrayList<>(List.of("<unk>", "<s>", "</s>"));
     meta.addAll(BpeTrainer.ORIGINAL_USER_DEFINED_SYMBOLS);
     List<String> expected = NaiveBpe.merges(docs, meta, 16, 400);
@@ -217,8 +218,10 @@ class BpeTrainerTest {
         BpeTrainer.Options.defaults().withVocabSize(300).withInputSentenceSize(100));
     BpeTrainer.Session s = t.session();
     training.subList(0, 1000).forEach(s::add);
-    s.train(List.of());
+    ModelProto m = s.train(List.of());
     assertEquals(1000, s.documentsRead());
+    assertEquals(100, s.documentsUsed());
+    assertEquals(100, m.getTrainerSpec().getInputSentenceSize());
   }
 
   @Test
