@@ -187,7 +187,7 @@ public final class BpeTrainer {
                 + ", so it must be at least "
                 + (meta + corpus.chars.length + 1));
       }
-      BpeMerges bpe = merger(corpus);
+      BpeMergeLearner bpe = merger(corpus);
       Progress progress = new Progress(merges, System.nanoTime());
       List<String> pieces = bpe.run(merges, progress);
       double seconds = (System.nanoTime() - t0) / 1e9;
@@ -199,7 +199,7 @@ public final class BpeTrainer {
     }
   }
 
-  private BpeMerges merger(TrainingCorpus corpus) {
+  private BpeMergeLearner merger(TrainingCorpus corpus) {
     Map<Integer, Integer> symbolOf = new HashMap<>();
     for (int i = 0; i < corpus.chars.length; i++) {
       symbolOf.put(corpus.chars[i], i);
@@ -229,9 +229,9 @@ public final class BpeTrainer {
         k += Character.charCount(c);
         text[p++] = c < 128 ? ascii[c] : symbolOf.getOrDefault(c, unknown);
       }
-      text[p++] = BpeMerges.BOUNDARY;
+      text[p++] = BpeMergeLearner.BOUNDARY;
     }
-    return new BpeMerges(text, starts, corpus.wordCounts, corpus.chars, options.maxPieceLength());
+    return new BpeMergeLearner(text, starts, corpus.wordCounts, corpus.chars, options.maxPieceLength());
   }
 
   /** unk, bos, eos, then the user-defined symbols, in id order. */

@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * A plain BPE trainer for tests: recounts every pair before every merge, straight from the
- * rules of spm's BPE trainer, so the incremental bookkeeping of {@link BpeMerges} can be
+ * rules of spm's BPE trainer, so the incremental bookkeeping of {@link BpeMergeLearner} can be
  * checked against it. Only for alphabets of one Unicode script plus the whitespace mark.
  */
 final class NaiveBpe {

@@ -26,7 +26,7 @@ import org.omnibiote.UserError;
  * Unicode script). Unlike spm 0.1.97, which rescans a sampled "active" set of pairs, the
  * choice here is always the exact best pair.
  */
-final class BpeMerges {
+final class BpeMergeLearner {
   static final int BOUNDARY = -2;
   static final int DEAD = -1;
   private static final int ANY_SCRIPT = -1;
@@ -73,7 +73,7 @@ final class BpeMerges {
    * @param wordCounts occurrences of each word
    * @param alphabet the characters of symbols 0..n-1; symbol n is the unknown character
    */
-  BpeMerges(
+  BpeMergeLearner(
       int[] text, int[] wordStarts, long[] wordCounts, int[] alphabet, int maxPieceLength) {
     this.sym = text;
     this.wordStarts = wordStarts;
