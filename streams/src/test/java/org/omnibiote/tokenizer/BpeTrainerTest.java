@@ -145,6 +145,23 @@ class BpeTrainerTest {
   }
 
   @Test
+  void ourEncoderGivesSpmEncodesIdsOnTheTrainedModelAndDecodesBack() throws Exception {
+    Path modelFile = ModelWriter.write(model, dir.resolve("ours.model"));
+    Path input = dir.resolve("held-out-ours.txt");
+    Files.write(input, heldOut, StandardCharsets.UTF_8);
+    List<String> spmIds = SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
+    SentencePieceTokenizer ours = SentencePieceTokenizer.load(modelFile);
+    assertEquals(4096, ours.vocabSize());
+    for (int i = 0; i < heldOut.size(); i++) {
+      int[] ids = ours.encode(heldOut.get(i));
+      String joined = java.util.Arrays.stream(ids).mapToObj(String::valueOf)
+          .collect(Collectors.joining(" "));
+      assertEquals(spmIds.get(i), joined, "ids of held-out document " + i);
+      assertEquals(heldOut.get(i), ours.decode(ids), "decoded held-out document " + i);
+    }
+  }
+
+  @Test
   void spmSeesTheSpecialPiecesWithTheExpectedIds() throws Exception {
     Path modelFile = ModelWriter.write(model, dir.resolve("special.model"));
     Path input = dir.resolve("special.txt");
