@@ -12,15 +12,23 @@ import org.omnibiote.UserError;
 
 /**
  * The training text as SentencePiece's trainer sees it (trainer_interface.cc, LoadSentences
- * and SplitSentencesByWhitespace): documents sampled and filtered, meta pieces blanked out,
- * normalised with the dummy prefix, split into whitespace-led words and counted, and the
- * alphabet chosen by character coverage.
+ * and SplitSentencesByWhitespace, as in spm 0.1.97): documents sampled and filtered,
+ * normalised with the dummy prefix, meta pieces replaced by a boundary mark, split into
+ * whitespace-led words and counted, and the alphabet chosen by character coverage.
+ *
+ * <p>Because meta pieces become a boundary rather than a space, a document
+ * {@code <DNA>ACGT<EOS>} is the single word {@code ▁|ACGT|}: the dummy prefix cannot merge
+ * into the sequence, just as at encoding time, where the tag separates them. (The original
+ * OmniBioTE models come from an older spm that blanked meta pieces to spaces and learned
+ * pieces like {@code ▁AC} that encoding never uses.)
  */
 final class TrainingCorpus {
   /** SentencePiece's whitespace mark (the dummy prefix). */
   static final int WS = 0x2581;
   /** SentencePiece's reserved stand-in for characters left out of the alphabet. */
   static final int UNK_CHAR = 0x2585;
+  /** What meta pieces become (spm's kUPPBoundaryChar): never in the alphabet, never merged. */
+  static final char BOUNDARY = '\t';
 
   /** Distinct words and how often each occurs. */
   final String[] words;
@@ -103,7 +111,8 @@ final class TrainingCorpus {
         String document = sample.get(d);
         sample.set(d, null); // let the raw text go as soon as its words are counted
         bytes += utf8Length(document);
-        normalize(blanker.blank(document), normalized);
+        normalize(document, normalized);
+        blanker.blank(normalized);
         if (normalized.length() == 0) {
           empty++;
           continue;
@@ -162,11 +171,19 @@ final class TrainingCorpus {
           break;
         }
         covered += charCount.get(c)[0];
-        required.add(c);
+        if (c != BOUNDARY) {
+          required.add(c);
+        }
       }
       int[] chars = required.stream().mapToInt(Integer::intValue).toArray();
       long[] charCounts = required.stream().mapToLong(c -> charCount.get(c)[0]).toArray();
-      Stats stats = new Stats(read, used, tooLong, reserved, empty, bytes, allChars - covered);
+      long dropped = 0;
+      for (Integer c : byCount) {
+        if (!required.contains(c) && c != BOUNDARY) {
+          dropped += charCount.get(c)[0];
+        }
+      }
+      Stats stats = new Stats(read, used, tooLong, reserved, empty, bytes, dropped);
       return new TrainingCorpus(words, wordCounts, chars, charCounts, stats);
     }
 
@@ -174,7 +191,7 @@ final class TrainingCorpus {
      * SentencePiece's normaliser with the identity rule: trim and collapse spaces, add the
      * dummy prefix and turn every space into the whitespace mark.
      */
-    private static void normalize(CharSequence text, StringBuilder out) {
+    private static void normalize(String text, StringBuilder out) {
       out.setLength(0);
       boolean pendingSpace = true; // the dummy prefix
       for (int i = 0; i < text.length(); i++) {
@@ -223,9 +240,9 @@ final class TrainingCorpus {
   }
 
   /**
-   * Replaces every meta piece (unk, control and user-defined symbols) with a space, longest
-   * match first, so that their characters neither enter the alphabet nor get merged: spm's
-   * meta_pieces_matcher.GlobalReplace(sentence, " ").
+   * Replaces every meta piece (unk, control and user-defined symbols), longest match first,
+   * with the boundary mark, so that their characters neither enter the alphabet nor get
+   * merged: spm's meta_pieces_matcher.GlobalReplace(normalized, kUPPBoundaryStr).
    */
   static final class MetaPieceBlanker {
     private final Map<Character, String[]> byFirstChar = new HashMap<>();
@@ -244,35 +261,40 @@ final class TrainingCorpus {
           });
     }
 
-    CharSequence blank(String text) {
-      StringBuilder out = null;
-      int copied = 0;
+    /** Rewrites {@code text} in place. */
+    void blank(StringBuilder text) {
+      int out = 0;
       for (int i = 0; i < text.length(); ) {
         String[] candidates = byFirstChar.get(text.charAt(i));
         String match = null;
         if (candidates != null) {
           for (String p : candidates) {
-            if (text.startsWith(p, i)) {
+            if (startsWith(text, p, i)) {
               match = p;
               break;
             }
           }
         }
         if (match == null) {
-          i++;
-          continue;
+          text.setCharAt(out++, text.charAt(i++));
+        } else {
+          text.setCharAt(out++, BOUNDARY);
+          i += match.length();
         }
-        if (out == null) {
-          out = new StringBuilder(text.length());
+      }
+      text.setLength(out);
+    }
+
+    private static boolean startsWith(CharSequence text, String p, int at) {
+      if (at + p.length() > text.length()) {
+        return false;
+      }
+      for (int k = 0; k < p.length(); k++) {
+        if (text.charAt(at + k) != p.charAt(k)) {
+          return false;
         }
-        out.append(text, copied, i).append(' ');
-        i += match.length();
-        copied = i;
       }
-      if (out == null) {
-        return text;
-      }
-      return out.append(text, copied, text.length());
+      return true;
     }
   }
 }

@@ -78,17 +78,16 @@ class BpeTrainerTest {
   @Test
   void singleCharactersComeLastMostFrequentFirstAndIncludeTheWhitespaceMark() {
     // Count the characters independently: text outside the special pieces, plus one
-    // whitespace mark per word (the dummy prefix).
+    // whitespace mark per document (the dummy prefix; the documents hold no spaces).
     java.util.Map<String, Long> counts = new java.util.HashMap<>();
     for (String d : training) {
+      assertFalse(d.contains(" "));
       String text = d;
       for (String m : BpeTrainer.ORIGINAL_USER_DEFINED_SYMBOLS) {
-        text = text.replace(m, " ");
+        text = text.replace(m, "");
       }
-      for (String word : text.trim().split(" +")) {
-        counts.merge("\u2581", 1L, Long::sum);
-        word.codePoints().forEach(c -> counts.merge(new String(Character.toChars(c)), 1L, Long::sum));
-      }
+      counts.merge("\u2581", 1L, Long::sum);
+      text.codePoints().forEach(c -> counts.merge(new String(Character.toChars(c)), 1L, Long::sum));
     }
     List<String> expected = counts.keySet().stream()
         .sorted(java.util.Comparator.<String>comparingLong(c -> -counts.get(c))

@@ -17,28 +17,27 @@ final class NaiveBpe {
   private NaiveBpe() {}
 
   static List<String> merges(List<String> documents, List<String> metaPieces, int maxLength, int count) {
-    // Words: meta pieces blanked, whitespace-separated, each with the dummy prefix mark.
+    // Words: spaces normalised to the whitespace mark (with the dummy prefix), then meta
+    // pieces replaced by a tab that no piece may contain, then split before each mark.
     Map<String, Long> wordCounts = new LinkedHashMap<>();
+    List<String> longestFirst = new ArrayList<>(metaPieces);
+    longestFirst.sort((a, b) -> b.length() - a.length());
     for (String d : documents) {
-      String text = d;
-      List<String> longestFirst = new ArrayList<>(metaPieces);
-      longestFirst.sort((a, b) -> b.length() - a.length());
+      String text = "\u2581" + d.trim().replaceAll(" +", "\u2581");
       StringBuilder sb = new StringBuilder();
       outer:
       for (int i = 0; i < text.length(); ) {
         for (String m : longestFirst) {
           if (text.startsWith(m, i)) {
-            sb.append(' ');
+            sb.append('\t');
             i += m.length();
             continue outer;
           }
         }
         sb.append(text.charAt(i++));
       }
-      for (String w : sb.toString().trim().split(" +")) {
-        if (!w.isEmpty()) {
-          wordCounts.merge("\u2581" + w, 1L, Long::sum);
-        }
+      for (String w : sb.toString().split("(?=\u2581)")) {
+        wordCounts.merge(w, 1L, Long::sum);
       }
     }
     List<List<String>> words = new ArrayList<>();
@@ -61,7 +60,7 @@ final class NaiveBpe {
           String a = s.get(i);
           String b = s.get(i + 1);
           if (a.codePointCount(0, a.length()) + b.codePointCount(0, b.length()) > maxLength
-              || b.startsWith("\u2581")) {
+              || b.startsWith("\u2581") || a.contains("\t") || b.contains("\t")) {
             continue;
           }
           pairCounts.merge(List.of(a, b), weights.get(w), Long::sum);
