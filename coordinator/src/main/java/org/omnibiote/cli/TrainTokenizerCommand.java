@@ -1,5 +1,6 @@
 package org.omnibiote.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,6 +88,13 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
       throw new UserError("--vocab-size must be positive, got " + vocabSize);
     }
     TrainingDocuments.checkReadable(inputs);
+    Path modelFile = ModelWriter.modelPath(output.toAbsolutePath());
+    if (!Files.isDirectory(modelFile.getParent()) || !Files.isWritable(modelFile.getParent())) {
+      throw new UserError("output folder " + modelFile.getParent() + " does not exist or is not writable");
+    }
+    if (Files.isDirectory(modelFile)) {
+      throw new UserError("--output " + modelFile + " is a folder; give a file name like out.model");
+    }
     BpeTrainer trainer = new BpeTrainer(
         BpeTrainer.Options.defaults()
             .withVocabSize(vocabSize)

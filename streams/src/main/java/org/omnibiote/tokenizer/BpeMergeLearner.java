@@ -7,7 +7,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.LongConsumer;
-import org.omnibiote.UserError;
 
 /**
  * The merge loop of SentencePiece's BPE trainer (bpe_model_trainer.cc) with incremental pair
@@ -95,21 +94,14 @@ final class BpeMergeLearner {
     countInitialPairs();
   }
 
-  /** Runs {@code merges} merges; returns the merged pieces in order. */
+  /** Runs up to {@code merges} merges (fewer if the text runs out of pairs); returns the pieces in order. */
   List<String> run(int merges, LongConsumer progress) {
     List<String> pieces = new ArrayList<>(merges);
     Set<String> seen = new HashSet<>(merges * 2);
     while (pieces.size() < merges) {
       int best = nextBest();
       if (best < 0) {
-        throw new UserError(
-            "the documents allow only "
-                + pieces.size()
-                + " merges but "
-                + merges
-                + " are needed for the requested vocabulary size; give more documents or a"
-                + " vocabulary size smaller by at least "
-                + (merges - pieces.size()));
+        break; // no pair is left to merge: the caller reports the shortfall
       }
       int a = pairLeft[best];
       int b = pairRight[best];

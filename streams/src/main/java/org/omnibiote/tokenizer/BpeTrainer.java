@@ -190,6 +190,12 @@ public final class BpeTrainer {
       BpeMergeLearner bpe = merger(corpus);
       Progress progress = new Progress(merges, System.nanoTime());
       List<String> pieces = bpe.run(merges, progress);
+      if (pieces.size() < merges) {
+        throw new UserError(
+            "the documents allow only " + pieces.size() + " merges, so the vocabulary size can be"
+                + " at most " + (options.vocabSize() - merges + pieces.size()) + " (asked for "
+                + options.vocabSize() + "); give more documents or a smaller vocabulary size");
+      }
       double seconds = (System.nanoTime() - t0) / 1e9;
       log.info(
           "learned {} merges in {} s ({} MB/s of documents)",

@@ -226,6 +226,9 @@ class BpeTrainerTest {
         () -> new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(5000))
             .train(List.of("<DNA>ACGTACGGT<EOS>"), List.of()));
     assertTrue(e.getMessage().contains("allow only"), e.getMessage());
+    // "ACGTACGGT" with its dummy prefix and tags: 20 special pieces, 5 characters, and
+    // the merges of the word until it is one piece.
+    assertTrue(e.getMessage().contains("at most"), e.getMessage());
   }
 
   @Test
