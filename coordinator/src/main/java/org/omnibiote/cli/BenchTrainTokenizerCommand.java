@@ -80,7 +80,7 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
       long t1 = System.nanoTime();
       BpeTrainer.Session session =
           new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(vocabSize)).session();
-      TrainingDocuments.forEachLine(train, session::add, () -> true);
+      TrainingDocuments.forEachLine(train, session::add);
       ModelProto ours = session.train(List.of(train.toString()));
       Path ourModel = ModelWriter.write(ours, work.resolve("ours.model"));
       double ourSeconds = (System.nanoTime() - t1) / 1e9;
@@ -136,7 +136,7 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
               throw new UserError("cannot write the benchmark corpus: " + e.getMessage(), e);
             }
           }
-        }, () -> true);
+        });
       }
     }
     return bytes[0];

@@ -83,7 +83,7 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
   int maxDocumentLength = 0;
 
   @Override
-  public Integer call() {
+  public Integer call() throws java.io.IOException {
     if (vocabSize < 1) {
       throw new UserError("--vocab-size must be positive, got " + vocabSize);
     }
@@ -105,9 +105,14 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
             .withMaxSentenceLength(maxDocumentLength));
     BpeTrainer.Session session = trainer.session();
     List<String> names = new ArrayList<>();
+    long total = 0;
+    for (Path in : inputs) {
+      total += Files.size(in);
+    }
+    ReadProgress progress = new ReadProgress(total, session);
     for (Path in : inputs) {
       long before = session.documentsRead();
-      TrainingDocuments.forEachLine(in, session::add, () -> true);
+      TrainingDocuments.forEachLine(in, session::add, progress.forFile());
       log.info("read {} documents from {}", session.documentsRead() - before, in);
       names.add(in.toString());
     }
@@ -116,5 +121,41 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     System.out.println("wrote " + written + " and " + ModelWriter.vocabPath(written)
         + " (" + model.getPiecesCount() + " pieces)");
     return 0;
+  }
+
+  /** Logs bytes and documents read, rate and ETA against the input files' sizes. */
+  private static final class ReadProgress {
+    private static final long EVERY_NANOS = 5_000_000_000L;
+    private final long totalBytes;
+    private final BpeTrainer.Session session;
+    private final long start = System.nanoTime();
+    private long next = start + EVERY_NANOS;
+    private long finishedFiles;
+    private long inFile;
+
+    ReadProgress(long totalBytes, BpeTrainer.Session session) {
+      this.totalBytes = totalBytes;
+      this.session = session;
+    }
+
+    java.util.function.LongConsumer forFile() {
+      finishedFiles += inFile;
+      inFile = 0;
+      return bytes -> {
+        inFile = bytes;
+        long now = System.nanoTime();
+        if (now < next) {
+          return;
+        }
+        next = now + EVERY_NANOS;
+        long done = finishedFiles + bytes;
+        double seconds = (now - start) / 1e9;
+        double rate = done / seconds;
+        log.info("reading: {} of {} MB ({}%), {} documents, {} MB/s, ETA {} s",
+            String.format("%.0f", done / 1e6), String.format("%.0f", totalBytes / 1e6),
+            String.format("%.0f", 100.0 * done / Math.max(1, totalBytes)), session.documentsRead(),
+            String.format("%.1f", rate / 1e6), String.format("%.0f", (totalBytes - done) / rate));
+      };
+    }
   }
 }

@@ -186,7 +186,7 @@ final class BpeMergeLearner {
     int lengthB = symLength[b];
     int[] positions = pairPositions[pair];
     int n = pairPositionsSize[pair];
-    Arrays.sort(positions, 0, n); // left to right, as spm's ordered position set
+    sortPositions(positions, n); // left to right, as spm's ordered position set
     mergeStamp++;
     touchedCount = 0;
     for (int i = 0; i < n; i++) {
@@ -223,6 +223,16 @@ final class BpeMergeLearner {
       int id = touched[i];
       if (pairCount[id] > 0) {
         heap.push(pairCount[id], id);
+      }
+    }
+  }
+
+  /** Lists filled by the first scan are already in order; only later additions need a sort. */
+  private static void sortPositions(int[] list, int n) {
+    for (int i = 1; i < n; i++) {
+      if (list[i - 1] > list[i]) {
+        Arrays.sort(list, 0, n);
+        return;
       }
     }
   }
@@ -298,7 +308,7 @@ final class BpeMergeLearner {
     int length = symLength[x];
     int[] list = pairPositions[id];
     int n = compact(id);
-    Arrays.sort(list, 0, n);
+    sortPositions(list, n);
     long count = 0;
     int lastCounted = Integer.MIN_VALUE;
     for (int i = 0; i < n; i++) {

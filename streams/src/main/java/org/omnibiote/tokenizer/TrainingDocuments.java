@@ -3,6 +3,7 @@ package org.omnibiote.tokenizer;
 import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.EOFException;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -13,8 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 import org.omnibiote.UserError;
@@ -42,13 +43,19 @@ public final class TrainingDocuments {
     }
   }
 
+  /** Passes each line of {@code file} to {@code sink}. */
+  public static void forEachLine(Path file, Consumer<String> sink) {
+    forEachLine(file, sink, bytes -> {});
+  }
+
   /**
-   * Passes each line of {@code file} to {@code sink} until the file ends or {@code sink}'s
-   * caller stops asking ({@code more} returns false).
+   * Passes each line of {@code file} to {@code sink}; after each line, tells
+   * {@code fileBytesRead} how many bytes of the file (compressed, if gzip) have been read.
    */
-  public static void forEachLine(Path file, Consumer<String> sink, BooleanSupplier more) {
+  public static void forEachLine(Path file, Consumer<String> sink, LongConsumer fileBytesRead) {
     long line = 0;
-    try (BufferedInputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    try (CountingInputStream counted = new CountingInputStream(Files.newInputStream(file));
+        BufferedInputStream raw = new BufferedInputStream(counted, 1 << 16);
         BufferedReader reader = new BufferedReader(
             new InputStreamReader(maybeGunzip(raw),
                 StandardCharsets.UTF_8.newDecoder()
@@ -56,9 +63,10 @@ public final class TrainingDocuments {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)),
             1 << 16)) {
       String s;
-      while (more.getAsBoolean() && (s = reader.readLine()) != null) {
+      while ((s = reader.readLine()) != null) {
         line++;
         sink.accept(s);
+        fileBytesRead.accept(counted.count);
       }
     } catch (NoSuchFileException e) {
       throw new UserError("input file " + file + " does not exist", e);
@@ -70,6 +78,33 @@ public final class TrainingDocuments {
       throw new UserError(file + " line " + (line + 1) + " is not valid UTF-8 text", e);
     } catch (IOException e) {
       throw new UserError("cannot read " + file + " (after line " + line + "): " + e, e);
+    }
+  }
+
+  /** Counts the bytes taken from the file, for progress against its size. */
+  private static final class CountingInputStream extends FilterInputStream {
+    long count;
+
+    CountingInputStream(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
     }
   }
 

@@ -253,6 +253,19 @@ class BpeTrainerTest {
   }
 
   @Test
+  void charactersBelowTheCoverageAreLeftOutAndNeverMerged() {
+    List<String> docs = new ArrayList<>(training.subList(0, 300));
+    docs.add("<protein>MKJJJJJJJJJJJJV<EOS>"); // J (ambiguous Leu/Ile) is rare here
+    ModelProto m = new BpeTrainer(
+            BpeTrainer.Options.defaults().withVocabSize(600).withCharacterCoverage(0.9995))
+        .train(docs, List.of());
+    assertTrue(pieces(m).stream().noneMatch(p -> p.contains("J")), "J is not in the vocabulary");
+    ModelProto all = new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(600))
+        .train(docs, List.of());
+    assertTrue(pieces(all).contains("J"), "with full coverage J is a piece");
+  }
+
+  @Test
   void trainingIsDeterministic() {
     List<String> docs = training.subList(0, 400);
     BpeTrainer t = new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(800));
@@ -299,14 +312,14 @@ class BpeTrainerTest {
       o.write(text);
     }
     List<String> read = new ArrayList<>();
-    TrainingDocuments.forEachLine(gz, read::add, () -> true);
+    TrainingDocuments.forEachLine(gz, read::add);
     assertEquals(training.subList(0, 200), read);
 
     byte[] whole = Files.readAllBytes(gz);
     Path truncated = dir.resolve("truncated.txt.gz");
     Files.write(truncated, java.util.Arrays.copyOf(whole, whole.length / 2));
     UserError e = assertThrows(UserError.class,
-        () -> TrainingDocuments.forEachLine(truncated, s -> {}, () -> true));
+        () -> TrainingDocuments.forEachLine(truncated, s -> {}));
     assertTrue(e.getMessage().contains("truncated.txt.gz"), e.getMessage());
 
     UserError missing = assertThrows(UserError.class,
