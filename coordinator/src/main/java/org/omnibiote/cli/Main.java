@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       BenchParseCommand.class,
       DownloadCommand.class,
+      TrainTokenizerCommand.class,
+      BenchTrainTokenizerCommand.class,
     })
 public final class Main implements Runnable {
 
