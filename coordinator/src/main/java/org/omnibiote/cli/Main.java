@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     description = "OmniBioTE for the JVM: tokenizer, GenBank/UniProt ingest and training.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      QuickstartCommand.class,
       TokenizeCommand.class,
       PreprocessCommand.class,
       IngestCommand.class,

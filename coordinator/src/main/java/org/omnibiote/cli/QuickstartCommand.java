@@ -1,0 +1,154 @@
+package org.omnibiote.cli;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.ActorSystem;
+import org.omnibiote.UserError;
+import org.omnibiote.download.SampleDownloader;
+import org.omnibiote.ingest.Ingest;
+import org.omnibiote.ingest.IngestSettings;
+import org.omnibiote.ingest.InputFile;
+import org.omnibiote.ingest.Inputs;
+import org.omnibiote.records.RecordSource;
+import org.omnibiote.records.RecordSources;
+import org.omnibiote.records.SeqRecord;
+import org.omnibiote.shards.Manifest;
+import org.omnibiote.tokenizer.BpeTrainer;
+import org.omnibiote.tokenizer.ModelWriter;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
+import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code omnibiote quickstart}: the main job on an embedded default. Takes real GenBank and
+ * FASTA files (a folder, or a small sample it downloads), a tokenizer (given, or a small one
+ * trained on the spot) and ingests them into token shards as the trainer reads them.
+ */
+@Command(
+    name = "quickstart",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The main job on an embedded default: ingest the GenBank and FASTA files of --data into"
+          + " token shards. Without --data it first downloads a small real sample (NCBI and"
+          + " UniProt by default; omnibiote.quickstart.sample in the configuration); without"
+          + " --tokenizer it trains a small BPE tokenizer on the documents.",
+      "Writes OUTPUT/sample/ (when downloading), OUTPUT/tokenizer/quickstart.model (when"
+          + " training) and OUTPUT/shards/ (genbank/ and uniref100/ train and val .npy shards,"
+          + " manifest.json). A re-run reuses what is there."
+    },
+    footer = {"", "Offline, on the data beside the checkout:",
+      "  bin/omnibiote quickstart --data ../shared/data"})
+public final class QuickstartCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(QuickstartCommand.class);
+
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "Folder of GenBank (.seq .gb .gbk .gbff .gp) and FASTA (.fasta .fa .faa)"
+          + " files, plain or .gz, searched recursively. Default: download the sample.")
+  Path data;
+
+  @Option(names = "--tokenizer", paramLabel = "M.model",
+      description = "SentencePiece model to tokenize with. Default: train a small one.")
+  Path tokenizer;
+
+  @Option(names = "--output", paramLabel = "DIR",
+      description = "Where to put sample/, tokenizer/ and shards/"
+          + " (default: omnibiote.quickstart.output, runs/quickstart).")
+  Path output;
+
+  @Mixin ConfigOption configOption;
+
+  @Override
+  public Integer call() throws IOException {
+    Config config = configOption.load();
+    Path out = output != null ? output : Path.of(config.getString("omnibiote.quickstart.output"));
+    Files.createDirectories(out);
+    // Start the stream runtime now: it takes a second we would otherwise wait for later.
+    CompletableFuture<ActorSystem> streams = Ingest.startActorSystem(config);
+    try {
+      Path dataDir = data != null ? checkedData(data) : fetchSample(config, out.resolve("sample"));
+      List<InputFile> inputs = Inputs.resolve(List.of(dataDir), List.of(dataDir));
+      if (inputs.isEmpty()) {
+        throw new UserError(dataDir + " holds no GenBank (.seq .gb .gbk .gbff .gp) or FASTA"
+            + " (.fasta .fa .faa) files");
+      }
+      Path model = tokenizer != null ? tokenizer : trainedTokenizer(config, inputs, out);
+      Path shards = out.resolve("shards");
+      Manifest manifest =
+          new Ingest(SentencePieceTokenizer.load(model), model, IngestSettings.from(config),
+                  shards, false, config)
+              .using(streams)
+              .run(inputs, System.err);
+      System.out.printf("quickstart: %,d documents, %,d tokens in %d shards under %s%n",
+          manifest.totals().documents(), manifest.totals().tokens(), manifest.totals().shards(),
+          shards);
+      System.out.println("  tokenizer: " + model);
+      System.out.println("  manifest:  " + shards.resolve("manifest.json"));
+      System.out.println("  try:       echo '<DNA>ACGTACGT<EOS>' | bin/omnibiote tokenize"
+          + " --tokenizer " + model);
+      return 0;
+    } finally {
+      streams.thenAccept(ActorSystem::terminate);
+    }
+  }
+
+  private static Path checkedData(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      throw new UserError("--data " + dir + ": no such folder");
+    }
+    return dir;
+  }
+
+  private static Path fetchSample(Config config, Path dir) {
+    System.err.println("quickstart: fetching the sample into " + dir
+        + " (omnibiote.quickstart.sample; use --data DIR for your own files)");
+    return SampleDownloader.fetch(config, dir);
+  }
+
+  /**
+   * The tokenizer trained in an earlier run in this output folder, or a new one learnt from
+   * the inputs' documents (the shards of an output folder must all share one tokenizer, so
+   * an existing one is kept).
+   */
+  private static Path trainedTokenizer(Config config, List<InputFile> inputs, Path out)
+      throws IOException {
+    Path model = out.resolve("tokenizer").resolve("quickstart.model");
+    if (Files.isRegularFile(model)) {
+      System.err.println("quickstart: reusing the tokenizer " + model);
+      return model;
+    }
+    Config c = config.getConfig("omnibiote.quickstart.tokenizer");
+    BpeTrainer.Session session =
+        new BpeTrainer(BpeTrainer.Options.defaults()
+                .withVocabSize(c.getInt("vocab-size"))
+                .withMaxPieceLength(c.getInt("max-piece-length"))
+                .withInputSentenceSize(c.getLong("max-documents")))
+            .session();
+    List<String> names = new ArrayList<>();
+    for (InputFile f : inputs) {
+      // Problems are reported once, by the ingest that follows; here they are only skipped.
+      try (RecordSource records = RecordSources.open(f.path(), f.format(), p -> {}, false)) {
+        for (SeqRecord r = records.next(); r != null; r = records.next()) {
+          session.add(r.document());
+        }
+      } catch (UserError e) {
+        log.warn("tokenizer training skips {}: {}", f.path(), e.getMessage());
+      }
+      names.add(f.path().toString());
+    }
+    System.err.printf("quickstart: training a %d-piece BPE tokenizer on %,d documents%n",
+        c.getInt("vocab-size"), session.documentsRead());
+    Files.createDirectories(model.getParent());
+    ModelProto proto = session.train(names);
+    return ModelWriter.write(proto, model);
+  }
+}

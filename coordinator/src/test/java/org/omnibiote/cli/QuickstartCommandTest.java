@@ -1,0 +1,81 @@
+package org.omnibiote.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.omnibiote.download.LocalHttpServer;
+import org.omnibiote.download.SampleMirror;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
+
+/**
+ * quickstart without --data: fetches the sample from a local HTTP server serving the real
+ * files of ../shared/data, trains a tokenizer, ingests; a second run needs no network.
+ */
+class QuickstartCommandTest {
+  @TempDir Path dir;
+
+  @Test
+  void quickstartDownloadsTheSampleTrainsATokenizerAndWritesShardsThenRerunsOffline()
+      throws Exception {
+    Path shared = IngestCommandTest.shared();
+    Path out = dir.resolve("qs");
+    Path profile = dir.resolve("mirror.conf");
+    try (LocalHttpServer server = LocalHttpServer.serve(dir)) {
+      Map<String, String> overrides = SampleMirror.serve(server, shared.resolve("data"));
+      Files.writeString(profile, overrides.entrySet().stream()
+          .map(e -> e.getKey() + " = \"" + e.getValue() + "\"")
+          .collect(Collectors.joining("\n", "", "\n")));
+
+      Object[] r = IngestCommandTest.execute(
+          "quickstart", "--config", profile.toString(), "--output", out.toString());
+      assertEquals(0, r[0], (String) r[2]);
+      assertTrue(server.requests().stream().anyMatch(q -> q.contains("efetch.fcgi")),
+          "the sample came from the server: " + server.requests());
+    }
+
+    // The sample and the tokenizer are real files the next steps can use.
+    try (Stream<Path> sample = Files.list(out.resolve("sample"))) {
+      assertEquals(4, sample.filter(p -> !p.getFileName().toString().startsWith(".")).count());
+    }
+    Path model = out.resolve("tokenizer/quickstart.model");
+    SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(model);
+    assertEquals(3, tokenizer.pieceToId("<EOS>"));
+    assertEquals(4, tokenizer.pieceToId("<DNA>"));
+    assertEquals(18, tokenizer.pieceToId("<protein>"));
+
+    JsonNode manifest = new ObjectMapper().readTree(out.resolve("shards/manifest.json").toFile());
+    long documents = manifest.at("/totals/documents").asLong();
+    // 3 GenBank records and the 4,352 proteins of the E. coli proteome, plus val fallbacks.
+    assertTrue(documents >= 3 + 4352, "documents: " + documents);
+    assertTrue(Files.list(out.resolve("shards/genbank/train")).findAny().isPresent());
+    assertTrue(Files.list(out.resolve("shards/uniref100/train")).findAny().isPresent());
+
+    // Offline now: the server is gone, everything is reused, nothing changes.
+    Object[] again = IngestCommandTest.execute(
+        "quickstart", "--config", profile.toString(), "--output", out.toString());
+    assertEquals(0, again[0], (String) again[2]);
+    assertTrue(((String) again[2]).contains("reusing the tokenizer"), (String) again[2]);
+    JsonNode after = new ObjectMapper().readTree(out.resolve("shards/manifest.json").toFile());
+    assertEquals(manifest.get("totals"), after.get("totals"));
+  }
+
+  @Test
+  void aMissingDataFolderIsOneErrorLine() {
+    Object[] r = IngestCommandTest.execute(
+        "quickstart", "--data", dir.resolve("nope").toString(), "--output", dir.toString());
+    assertEquals(2, r[0]);
+    String err = (String) r[2];
+    assertTrue(err.startsWith("error: --data"), err);
+    assertFalse(err.contains("\tat "), err);
+  }
+}
