@@ -125,6 +125,21 @@ class HttpDownloaderTest {
   }
 
   @Test
+  void tooManyRequestsIsRetriedButAForbiddenIsNot() {
+    server.failNext(2, 429);
+    assertFalse(fetch(2, "gbvrl1.seq.gz").skipped());
+    // A refused HEAD only means "size unknown" (some servers allow GET only); a refused GET
+    // is an error at once.
+    server.failNext(2, 403);
+    int before = server.requests().size();
+    DownloadError e = assertThrows(DownloadError.class, () -> fetch(2, "gbvrl2.seq.gz"));
+    assertEquals("the server refused " + server.url("genbank/gbvrl2.seq.gz") + " (HTTP 403)",
+        e.getMessage());
+    assertEquals(List.of("HEAD /genbank/gbvrl2.seq.gz", "GET /genbank/gbvrl2.seq.gz"),
+        server.requests().subList(before, server.requests().size()));
+  }
+
+  @Test
   void givesUpNamingTheUrlWhenTheServerKeepsFailing() {
     server.failNext(100);
     DownloadError e = assertThrows(DownloadError.class, () -> fetch(2, "gbvrl1.seq.gz"));

@@ -45,7 +45,7 @@ import java.util.stream.Stream;
  * query, like E-utilities'); 302 redirects with {@link #redirect}; 404 for anything else.
  *
  * <p>Faults, each for the next N requests of its kind, counted from the call: {@link
- * #failNext} (503 to any request), {@link #cutNext} (a GET body stops after some bytes and the
+ * #failNext} (503, or a status of your choice, to any request), {@link #cutNext} (a GET body stops after some bytes and the
  * connection is closed, so the client sees a truncated transfer), {@link #shortNext} (a GET
  * body ends cleanly after some bytes, sent chunked without a length, while HEAD keeps telling
  * the full size), {@link #stallNext} (a GET body stops after some bytes and the connection
@@ -72,6 +72,7 @@ public final class LocalHttpServer implements AutoCloseable {
   private final AtomicInteger stalls = new AtomicInteger();
   private final AtomicLong stallAfter = new AtomicLong();
   private volatile boolean ignoreRange;
+  private volatile int failStatus = 503;
 
   private LocalHttpServer(Path root) throws IOException {
     this.root = root.toAbsolutePath().normalize();
@@ -124,6 +125,12 @@ public final class LocalHttpServer implements AutoCloseable {
 
   /** The next {@code n} requests (any method) get 503 Service Unavailable. */
   public LocalHttpServer failNext(int n) {
+    return failNext(n, 503);
+  }
+
+  /** The next {@code n} requests (any method) get {@code status} (e.g. 429, 500, 403). */
+  public LocalHttpServer failNext(int n, int status) {
+    failStatus = status;
     failures.set(n);
     return this;
   }
@@ -183,7 +190,7 @@ public final class LocalHttpServer implements AutoCloseable {
         return;
       }
       if (takeOne(failures)) {
-        sendText(ex, 503, "service unavailable (injected)\n");
+        sendText(ex, failStatus, "injected failure " + failStatus + "\n");
         return;
       }
       String location = redirects.get(ex.getRequestURI().getRawPath());
