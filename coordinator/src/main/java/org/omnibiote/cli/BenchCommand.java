@@ -8,7 +8,12 @@ import picocli.CommandLine.Command;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks: each prints both sides' numbers and the ratio from one run.",
-    subcommands = {BenchTokenizerCommand.class, BenchIngestCommand.class})
+    subcommands = {
+      BenchTokenizerCommand.class,
+      BenchParseCommand.class,
+      BenchTrainTokenizerCommand.class,
+      BenchIngestCommand.class
+    })
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 

@@ -22,11 +22,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code omnibiote bench-parse}: single-thread GenBank parse rate of our parser against
+ * {@code omnibiote bench parse}: single-thread GenBank parse rate of our parser against
  * Biopython's {@code SeqIO.parse(..., "genbank")} on the same flat file, repeated in memory.
  */
 @Command(
-    name = "bench-parse",
+    name = "parse",
     mixinStandardHelpOptions = true,
     description = {
       "Benchmark: single-thread GenBank parse rate (MB/s of flat file, documents built) of"

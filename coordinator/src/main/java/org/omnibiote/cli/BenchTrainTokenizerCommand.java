@@ -23,12 +23,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code omnibiote bench-train-tokenizer}: our BPE trainer against spm_train on the same
+ * {@code omnibiote bench train-tokenizer}: our BPE trainer against spm_train on the same
  * documents in the same run: time, MB/s, how many pieces the two vocabularies share, and
  * how many tokens each model makes of held-out documents (spm_encode for both).
  */
 @Command(
-    name = "bench-train-tokenizer",
+    name = "train-tokenizer",
     mixinStandardHelpOptions = true,
     description = {
       "Benchmark: train a BPE vocabulary with spm_train and with our trainer on the same"

@@ -12,14 +12,12 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       QuickstartCommand.class,
-      TokenizeCommand.class,
+      DownloadCommand.class,
       PreprocessCommand.class,
+      TrainTokenizerCommand.class,
+      TokenizeCommand.class,
       IngestCommand.class,
       BenchCommand.class,
-      BenchParseCommand.class,
-      DownloadCommand.class,
-      TrainTokenizerCommand.class,
-      BenchTrainTokenizerCommand.class,
     })
 public final class Main implements Runnable {
 
