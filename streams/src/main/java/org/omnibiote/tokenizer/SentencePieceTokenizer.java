@@ -455,18 +455,17 @@ public final class SentencePieceTokenizer implements Tokenizer {
         continue;
       }
       String surface;
-      boolean consumedSpace = false;
       if (type == Type.UNKNOWN) {
         surface = unkSurface;
       } else {
         String piece = pieces[id];
         if (bosWhitespace && stripLeadingSpaceOnDecode && piece.startsWith(SPACE)) {
           piece = piece.substring(SPACE.length());
-          consumedSpace = true;
         }
         surface = piece.replace(SPACE, " ");
       }
-      if (bosWhitespace && (!surface.isEmpty() || consumedSpace)) {
+      // SentencePiece 0.1.97 strips the leading ▁ until some piece decodes to visible text.
+      if (bosWhitespace && !surface.isEmpty()) {
         bosWhitespace = false;
       }
       sb.append(surface);
