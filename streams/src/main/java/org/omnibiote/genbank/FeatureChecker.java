@@ -1,16 +1,22 @@
 package org.omnibiote.genbank;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * Follows one feature's lines the way Biopython 1.80's {@code InsdcScanner.parse_feature}
  * consumes them, without building anything, to refuse exactly the features it refuses:
  * a location that never ends (trailing comma or open bracket), a quoted qualifier that is
  * never closed, an unquoted continuation line before any qualifier or after a value-less
- * one (such as {@code /pseudo}). Lines arrive stripped and non-empty.
+ * one (such as {@code /pseudo}); then its location goes through {@link LocationCheck}.
+ * Lines arrive stripped and non-empty.
  */
 final class FeatureChecker {
   private enum State { NO_LOCATION, LOCATION, LOCATION_UNBALANCED, QUALIFIERS, QUOTED }
 
+  private final StringBuilder location = new StringBuilder();
   private String key;
+  private Long length;
+  private boolean circular;
   private State state;
   private int open;
   private int close;
@@ -18,8 +24,15 @@ final class FeatureChecker {
   private int qualifiers;
   private boolean lastQualifierHasNoValue;
 
-  void start(String featureKey) {
+  /**
+   * @param length the record's LOCUS length (null if none) and
+   * @param circular its topology, which Biopython's location parser takes into account
+   */
+  void start(String featureKey, Long length, boolean circular) {
     key = featureKey;
+    this.length = length;
+    this.circular = circular;
+    location.setLength(0);
     state = State.NO_LOCATION;
     open = 0;
     close = 0;
@@ -45,6 +58,7 @@ final class FeatureChecker {
   }
 
   private void location(byte[] b, int from, int to) {
+    location.append(new String(b, from, to - from, StandardCharsets.UTF_8));
     for (int i = from; i < to; i++) {
       if (b[i] == '(') {
         open++;
@@ -76,6 +90,7 @@ final class FeatureChecker {
     boolean first = firstQualifierLine;
     firstQualifierLine = false;
     if (first && b[from] == ')') {
+      location.append(new String(b, from, to - from, StandardCharsets.UTF_8));
       return; // a wrapped closing bracket of the location
     }
     if (b[from] == '/') {
@@ -120,6 +135,7 @@ final class FeatureChecker {
     if (state != State.QUALIFIERS) {
       throw problem();
     }
+    LocationCheck.check(location.toString(), length, circular);
   }
 
   private GenBankFormatException problem() {

@@ -104,6 +104,24 @@ public final class GenBankParser implements RecordSource {
       if (in.startsWith(RECORD_START)) {
         return true;
       }
+      if (in.nonAscii()) {
+        checkSkippedLineText();
+      }
+    }
+  }
+
+  /** Python decodes the lines it skips too: invalid UTF-8 between records fails there. */
+  private void checkSkippedLineText() {
+    try {
+      in.text();
+    } catch (CharacterCodingException e) {
+      problemCount++;
+      Problem p = new Problem(file, in.lineNumber(), null,
+          "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)");
+      if (strict) {
+        throw new UserError(p.toString());
+      }
+      problems.accept(p);
     }
   }
 
@@ -195,11 +213,12 @@ public final class GenBankParser implements RecordSource {
         while (!isSpace(b[ke])) {
           ke++;
         }
-        feature.start(new String(b, k, ke - k, StandardCharsets.UTF_8));
+        feature.start(new String(b, k, ke - k, StandardCharsets.UTF_8), rec.expectedSize,
+            rec.circular);
         featureLine(b, ke, e);
       } else {
-        feature.start(new String(b, s + 2, QUALIFIER_INDENT - 2,
-            StandardCharsets.UTF_8).strip());
+        feature.start(new String(b, s + 2, QUALIFIER_INDENT - 2, StandardCharsets.UTF_8).strip(),
+            rec.expectedSize, rec.circular);
         featureLine(b, s + QUALIFIER_INDENT, e);
       }
       while (in.next() && (startsWithSpaces(QUALIFIER_INDENT) || isBlankLine())) {
@@ -269,7 +288,7 @@ public final class GenBankParser implements RecordSource {
           }
         }
         if (len > 10) {
-          rec.sequence.append(b, s + 10, e);
+          rec.sequence.appendGenBankLine(b, s + 10, e);
         }
       }
       in.next();

@@ -43,6 +43,7 @@ final class LocusLine {
         b.locus(split.get(1));
         b.size(split.get(2));
         b.residueType(split.get(4));
+        b.topology(split.get(5));
       } else if (split.size() == 7
           && (split.get(3).equals("aa") || split.get(3).equals("bp"))) {
         b.locus(split.get(1));
@@ -90,6 +91,7 @@ final class LocusLine {
       b.residueType(strip(slice(line, 33, 51)));
     }
     b.moleculeType(strip(slice(line, 33, 41)));
+    b.topology(strip(slice(line, 42, 51)));
   }
 
   private static void newLayout(String line, RecordBuilder b) throws GenBankFormatException {
@@ -136,6 +138,7 @@ final class LocusLine {
       b.residueType(strip(slice(line, 44, 63)));
     }
     b.moleculeType(strip(slice(line, 44, 54)));
+    b.topology(strip(slice(line, 55, 63)));
   }
 
   private static String[] nameAndLength(String field, String line) throws GenBankFormatException {

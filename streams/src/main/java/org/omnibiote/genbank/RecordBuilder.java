@@ -21,6 +21,8 @@ final class RecordBuilder {
   String seqType;
   String moleculeType;
   Long expectedSize;
+  /** "circular" in the LOCUS topology: Biopython's location parser allows origin wrapping. */
+  boolean circular;
   boolean haveReference;
   final SequenceBuffer sequence = new SequenceBuffer();
 
@@ -32,6 +34,7 @@ final class RecordBuilder {
     seqType = "";
     moleculeType = null;
     expectedSize = null;
+    circular = false;
     haveReference = false;
     sequence.clear();
   }
@@ -75,6 +78,10 @@ final class RecordBuilder {
       }
       moleculeType = molType;
     }
+  }
+
+  void topology(String topology) {
+    circular = topology.toLowerCase(Locale.ROOT).contains("circular");
   }
 
   void accession(String accNum) {

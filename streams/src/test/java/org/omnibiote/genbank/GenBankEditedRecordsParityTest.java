@@ -97,8 +97,31 @@ class GenBankEditedRecordsParityTest {
     edits.put("structured-comment-bad-item", new Edit(COR, t -> t.replaceFirst("COMMENT     Cor6.6 homologous to KIN1.[^\n]*\n", "COMMENT     ##Assembly-Data-START##\n             :: Newbler\n")));
     edits.put("utf8-in-definition", new Edit(COR, t -> t.replaceFirst("A.thaliana cor6.6", "A.thaliana \u00c3\u00a9 cor6.6")));
     edits.put("latin1-in-definition", new Edit(COR, t -> t.replaceFirst("A.thaliana cor6.6", "A.thaliana \u00e9 cor6.6")));
+    edits.put("latin1-between-records", new Edit(COR, t -> replaceNth(t, "\n//\n", "\n//\nd\u00e9j\u00e0\n", 3)));
     edits.put("junk-between-records", new Edit(COR, t -> replaceNth(t, "\n//\n", "\n//\nthis is not a record\n\n", 2)));
     edits.put("tab-in-sequence", new Edit(COR, t -> t.replace("\n       61 ", "\n       61\t")));
+    edits.put("loc-complement-unclosed", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          complement(1..10)x\n")));
+    edits.put("loc-join-empty", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          join()\n")));
+    edits.put("loc-location-partial-match", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          1..2x\n")));
+    edits.put("loc-location-words", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          abc\n")));
+    edits.put("loc-one-of-malformed", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          one-of(1,,2)..10\n")));
+    edits.put("loc-location-reversed-linear", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          200..100\n")));
+    edits.put("loc-join-with-junk", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          join(1..10,abc)\n")));
+    edits.put("loc-join-trailing-comma", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          join(1..10,20..30,)\n")));
+    edits.put("loc-join-junk-trailing-comma", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          join(1..10,abc,)\n")));
+    edits.put("loc-order-of-join", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          order(1..10,join(2..3))\n")));
+    edits.put("loc-double-complement", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          complement(join(1..10,complement(20..30)))\n")));
+    edits.put("loc-between-ok", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          5^6\n")));
+    edits.put("loc-between-bad", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          5^9\n")));
+    edits.put("loc-bond", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          bond(5)\n")));
+    edits.put("loc-within-and-one-of", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          (1.5)..one-of(20,30)\n")));
+    edits.put("loc-negative-start", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          -5..10\n")));
+    edits.put("loc-reference-location", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          X55053.1:1..513\n")));
+    edits.put("loc-replace-location", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          replace(266,\"c\")\n")));
+    edits.put("loc-wrapped-location", new Edit(COR, t -> t.replace("     source          1..513\n", "     source          join(1..10,\n                     20..30)\n")));
+    edits.put("loc-circular-wrap", new Edit(NC, t -> t.replace("     source          1..9609\n", "     source          9000..100\n")));
+    edits.put("loc-circular-wrap-beyond-length", new Edit(NC, t -> t.replace("     source          1..9609\n", "     source          10000..100\n")));
+    edits.put("loc-circular-wrap-negative-end", new Edit(NC, t -> t.replace("     source          1..9609\n", "     source          9000..-5\n")));
 
     List<Path> files = new ArrayList<>();
     for (Map.Entry<String, Edit> e : edits.entrySet()) {

@@ -39,6 +39,19 @@ class RecordSourcesTest {
   }
 
   @Test
+  void concatenatedGzipMembersAreReadToTheEnd() throws Exception {
+    String bio = "deb-python-biopython-doc_1.80+dfsg-4/GenBank/";
+    Path a = gzip(SharedData.file(bio + "cor6_6.gb"), "a.gz");
+    Path b = gzip(SharedData.file(bio + "iro.gb"), "b.gz");
+    Path both = tmp.resolve("both.gb.gz");
+    Files.write(both, Files.readAllBytes(a));
+    Files.write(both, Files.readAllBytes(b), java.nio.file.StandardOpenOption.APPEND);
+    Parsed p = Parsed.of(both, SeqFormat.GENBANK);
+    assertEquals(List.of("X55053.1", "X62281.1", "M81224.1", "AJ237582.1", "L31939.1",
+        "AF297471.1", "AL109817.1"), p.ids());
+  }
+
+  @Test
   void bytesReadCountsTheCompressedFile() throws Exception {
     Path gz = gzip(SharedData.file(PRI), "gbpri1.seq.gz");
     try (RecordSource src = RecordSources.open(gz, SeqFormat.GENBANK, p -> {}, false)) {
