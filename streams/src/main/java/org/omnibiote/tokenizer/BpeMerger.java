@@ -42,6 +42,9 @@ final class BpeMerger {
   private final UserSymbols userSymbols;
   private final boolean[] unusedPiece;
   private final boolean hasUnused;
+  /** The dummy prefix ▁ starts every document: its symbol without a map look-up. */
+  private static final int SPACE_KEY = 0xE29681;
+  private final int spaceSymbol;
 
   BpeMerger(
       PairTable pairs,
@@ -73,6 +76,8 @@ final class BpeMerger {
       any |= u;
     }
     this.hasUnused = any;
+    Integer space = charSymbol.get(SPACE_KEY);
+    this.spaceSymbol = space != null ? space : unknownCharBase + 2;
   }
 
   /** Key of a character for {@link #charSymbol}: its UTF-8 bytes packed in an int. */
@@ -193,8 +198,13 @@ final class BpeMerger {
         s = asciiSymbol[b];
       } else {
         len = Math.min(n - p, Utf8.charLength(b));
-        Integer c = charSymbol.get(charKey(norm, p, len));
-        s = c != null ? c : unknownCharBase + len - 1;
+        int key = charKey(norm, p, len);
+        if (key == SPACE_KEY) {
+          s = spaceSymbol;
+        } else {
+          Integer c = charSymbol.get(key);
+          s = c != null ? c : unknownCharBase + len - 1;
+        }
       }
       sym[p] = s;
       for (int k = 1; k < len; k++) {
@@ -231,15 +241,24 @@ final class BpeMerger {
     int from = g << GROUP_SHIFT;
     int to = Math.min(n, from + GROUP);
     for (int i = from; i < to; i++) {
-      best = Math.min(best, ((long) pair[i] << 32) | i);
+      best = min(best, ((long) pair[i] << 32) | i);
     }
     return best;
   }
 
+  /**
+   * Branch-free minimum of two non-negative keys: which key wins is data-dependent and
+   * unpredictable, and mispredicted branches cost more than the arithmetic.
+   */
+  private static long min(long a, long b) {
+    long d = a - b;
+    return b + (d & (d >> 63));
+  }
+
   private static long min8(long[] t, int i) {
-    long a = Math.min(Math.min(t[i], t[i + 1]), Math.min(t[i + 2], t[i + 3]));
-    long b = Math.min(Math.min(t[i + 4], t[i + 5]), Math.min(t[i + 6], t[i + 7]));
-    return Math.min(a, b);
+    long a = min(min(t[i], t[i + 1]), min(t[i + 2], t[i + 3]));
+    long b = min(min(t[i + 4], t[i + 5]), min(t[i + 6], t[i + 7]));
+    return min(a, b);
   }
 
   private static void update(long[] tree, int[] offset, int levels, int[] pair, int n, int g) {
