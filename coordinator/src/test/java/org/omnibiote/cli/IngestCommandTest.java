@@ -52,6 +52,27 @@ class IngestCommandTest {
   }
 
   @Test
+  void ingestWritesTheTrainersLayoutAndARunOnAnOtherTokenizersFolderIsRefused() {
+    Path output = dir.resolve("shards");
+    String sars = shared().resolve("data/gh-jsan4christ-Sars-Cov2-Refs/NC_045512.2.gb").toString();
+    String proteins = shared().resolve("data/deb-mmseqs2-examples_14-7e284+ds-1/QUERY.fasta").toString();
+    Object[] r =
+        execute("ingest", "--tokenizer", shared().resolve("tokenizers/mixed_bpe.model").toString(),
+            "--genbank", sars, "--uniref", proteins, "--output", output.toString());
+    assertEquals(0, r[0], (String) r[2]);
+    assertTrue(Files.isRegularFile(output.resolve("manifest.json")));
+    for (String folder : new String[] {"genbank/train", "genbank/val", "uniref100/train", "uniref100/val"}) {
+      assertTrue(Files.isDirectory(output.resolve(folder)), folder);
+    }
+    Object[] again =
+        execute("ingest", "--tokenizer", shared().resolve("tokenizers/peptide_bpe.model").toString(),
+            "--uniref", proteins, "--output", output.toString());
+    assertEquals(2, again[0]);
+    assertTrue(((String) again[2]).startsWith("error: " + output), (String) again[2]);
+    assertTrue(((String) again[2]).contains("another tokenizer"), (String) again[2]);
+  }
+
+  @Test
   void ingestWithoutInputsIsAUserError() {
     Object[] r =
         execute("ingest", "--tokenizer", shared().resolve("tokenizers/mixed_bpe.model").toString(),

@@ -42,17 +42,51 @@ public final class ReferenceTools {
     }
   }
 
+  /** Wall-clock and CPU (user + system) time of a finished run, in nanoseconds. */
+  public record Timing(long wallNanos, long cpuNanos) {}
+
   /** Runs spm_encode over {@code input}, output to {@code output}; returns the wall time (ns). */
   public static long spmEncode(Path model, String format, Path input, Path output)
       throws IOException {
-    long t0 = System.nanoTime();
-    Result r =
-        run(List.of(SPM_ENCODE, "--model=" + model, "--output_format=" + format), input, output);
-    long elapsed = System.nanoTime() - t0;
-    if (r.exitCode != 0) {
-      throw new UserError("spm_encode failed (exit " + r.exitCode + "): " + r.stderr.strip());
+    return spmEncodeTimed(model, format, input, output).wallNanos();
+  }
+
+  /**
+   * Runs spm_encode under bash, whose {@code times} builtin reports the child's user and
+   * system CPU time, so that a rate can also be given per CPU-second on a busy machine.
+   */
+  public static Timing spmEncodeTimed(Path model, String format, Path input, Path output)
+      throws IOException {
+    Path times = Files.createTempFile("omnibiote-spm", ".times");
+    try {
+      String script = "\"$1\" --model=\"$2\" --output_format=\"$3\" || exit $?; times >\"$4\"";
+      long t0 = System.nanoTime();
+      Result r = run(List.of("bash", "-c", script, "bash", SPM_ENCODE, model.toString(), format,
+          times.toString()), input, output);
+      long elapsed = System.nanoTime() - t0;
+      if (r.exitCode == 127) {
+        throw new UserError("cannot run spm_encode; install Debian's sentencepiece (apt-get install -y sentencepiece)");
+      }
+      if (r.exitCode != 0) {
+        throw new UserError("spm_encode failed (exit " + r.exitCode + "): " + r.stderr.strip());
+      }
+      List<String> lines = Files.readAllLines(times);
+      return new Timing(elapsed, lines.size() < 2 ? -1 : parseTimes(lines.get(1)));
+    } finally {
+      Files.deleteIfExists(times);
     }
-    return elapsed;
+  }
+
+  /** "0m1.234s 0m0.056s" (user, system) to nanoseconds. */
+  private static long parseTimes(String line) {
+    long total = 0;
+    for (String part : line.trim().split("\\s+")) {
+      int m = part.indexOf('m');
+      double minutes = Double.parseDouble(part.substring(0, m));
+      double seconds = Double.parseDouble(part.substring(m + 1, part.length() - 1));
+      total += (long) ((minutes * 60 + seconds) * 1e9);
+    }
+    return total;
   }
 
   private record Result(int exitCode, String stderr) {}

@@ -63,8 +63,8 @@ final class DoubleArray {
     return best;
   }
 
-  /** Whether some key starts with {@code first} and is longer than one byte. */
-  boolean hasLongerKeyStartingWith(int first) {
+  /** Whether some key starts with the bytes {@code first, second}. */
+  boolean hasKeyStartingWith(int first, int second) {
     if (units.length == 0) {
       return false;
     }
@@ -72,13 +72,7 @@ final class DoubleArray {
     if (node < 0 || node >= units.length || label(units[node]) != first) {
       return false;
     }
-    int base = node ^ offset(units[node]);
-    for (int c = 1; c < 256; c++) {
-      int child = base ^ c;
-      if (child >= 0 && child < units.length && label(units[child]) == c) {
-        return true;
-      }
-    }
-    return false;
+    int child = node ^ offset(units[node]) ^ second;
+    return child >= 0 && child < units.length && label(units[child]) == second;
   }
 }

@@ -99,47 +99,62 @@ public final class SentencePieceTokenizer implements Tokenizer {
     UserSymbols userSymbols = new UserSymbols(userPieces, userIds);
     this.normalizer = charsMap(file, ns, userSymbols);
 
-    // Characters inside pieces that are not pieces themselves still merge into pieces, so
-    // they get symbol ids of their own after the piece ids; so do single characters that
-    // name a control piece (spm reports that piece's id for them).
-    Map<String, Integer> extraChars = new HashMap<>();
-    List<String> extraText = new ArrayList<>();
+    byte[][] utf8 = new byte[v][];
+    boolean[] isMergeable = new boolean[v];
     for (int i = 0; i < v; i++) {
-      if (!mergeable.containsKey(pieces[i]) || mergeable.get(pieces[i]) != i) {
-        continue;
-      }
-      pieces[i].codePoints()
-          .mapToObj(Character::toString)
-          .filter(c -> !mergeable.containsKey(c) && !extraChars.containsKey(c))
-          .forEach(c -> {
-            extraChars.put(c, v + extraText.size());
-            extraText.add(c);
-          });
+      utf8[i] = pieces[i].getBytes(StandardCharsets.UTF_8);
+      Integer m = mergeable.get(pieces[i]);
+      isMergeable[i] = m != null && m == i;
     }
-    for (String r : reserved.keySet()) {
-      if (r.codePointCount(0, r.length()) == 1 && !extraChars.containsKey(r)) {
-        extraChars.put(r, v + extraText.size());
-        extraText.add(r);
+
+    // Every character a symbol can start as, keyed by its packed UTF-8 bytes. Characters
+    // inside pieces that are not pieces themselves still merge into pieces, so they get
+    // symbol ids of their own after the piece ids; so do single characters that name a
+    // control piece (spm reports that piece's id for them).
+    Map<Integer, Integer> charSymbol = new HashMap<>();
+    for (int i = 0; i < v; i++) {
+      if (isMergeable[i] && Utf8.charLength(utf8[i][0]) == utf8[i].length) {
+        charSymbol.put(BpeMerger.charKey(utf8[i], 0, utf8[i].length), i);
       }
     }
-    int frozenBase = v + extraText.size();
+    List<byte[]> extraChars = new ArrayList<>();
+    List<Integer> extraFinal = new ArrayList<>();
+    for (int i = 0; i < v; i++) {
+      byte[] b = utf8[i];
+      for (int k = 0; isMergeable[i] && k < b.length; k += Math.min(b.length - k, Utf8.charLength(b[k]))) {
+        int len = Math.min(b.length - k, Utf8.charLength(b[k]));
+        if (charSymbol.putIfAbsent(BpeMerger.charKey(b, k, len), v + extraChars.size()) == null) {
+          extraChars.add(Arrays.copyOfRange(b, k, k + len));
+          extraFinal.add(unk);
+        }
+      }
+    }
+    for (Map.Entry<String, Integer> r : reserved.entrySet()) {
+      byte[] b = r.getKey().getBytes(StandardCharsets.UTF_8);
+      if (Utf8.charLength(b[0]) == b.length
+          && charSymbol.putIfAbsent(BpeMerger.charKey(b, 0, b.length), v + extraChars.size()) == null) {
+        extraChars.add(b);
+        extraFinal.add(r.getValue());
+      }
+    }
+    int frozenBase = v + extraChars.size();
     int unknownBase = frozenBase + userPieces.size();
     int symbols = unknownBase + 4;
     if (symbols >= PairTable.MAX_ID) {
       throw new UserError(file + ": vocabulary too large (" + v + " pieces)");
     }
-    this.extraSymbolText = extraText.toArray(new String[0]);
+    this.extraSymbolText =
+        extraChars.stream().map(b -> new String(b, StandardCharsets.UTF_8)).toArray(String[]::new);
 
     int[] symbolLength = new int[symbols];
     int[] finalId = new int[symbols];
     for (int i = 0; i < v; i++) {
-      symbolLength[i] = pieces[i].getBytes(StandardCharsets.UTF_8).length;
+      symbolLength[i] = utf8[i].length;
       finalId[i] = i;
     }
-    for (int k = 0; k < extraText.size(); k++) {
-      String c = extraText.get(k);
-      symbolLength[v + k] = c.getBytes(StandardCharsets.UTF_8).length;
-      finalId[v + k] = reserved.getOrDefault(c, unk);
+    for (int k = 0; k < extraChars.size(); k++) {
+      symbolLength[v + k] = extraChars.get(k).length;
+      finalId[v + k] = extraFinal.get(k);
     }
     for (int k = 0; k < userPieces.size(); k++) {
       symbolLength[frozenBase + k] = userPieces.get(k).length;
@@ -149,53 +164,41 @@ public final class SentencePieceTokenizer implements Tokenizer {
       symbolLength[unknownBase + len - 1] = len;
       finalId[unknownBase + len - 1] = unk;
     }
-
-    Map<Integer, Integer> charSymbol = new HashMap<>();
     int[] asciiSymbol = new int[128];
-    Arrays.fill(asciiSymbol, unknownBase);
-    Map<String, Integer> singleChars = new HashMap<>(extraChars);
-    mergeable.forEach((p, id) -> {
-      if (p.codePointCount(0, p.length()) == 1) {
-        singleChars.put(p, id);
-      }
-    });
-    singleChars.forEach((c, id) -> {
-      byte[] b = c.getBytes(StandardCharsets.UTF_8);
-      if (b.length == 1 && b[0] >= 0) {
-        asciiSymbol[b[0]] = id;
-      } else {
-        charSymbol.put(BpeMerger.charKey(b, 0, b.length), id);
-      }
-    });
+    for (int b = 0; b < 128; b++) {
+      asciiSymbol[b] = charSymbol.getOrDefault(b, unknownBase);
+    }
 
+    // Every way a piece splits into two symbols (at character boundaries) is a merge.
+    PieceIndex index = new PieceIndex(utf8, isMergeable);
     List<int[]> merges = new ArrayList<>();
     for (int i = 0; i < v; i++) {
-      String p = pieces[i];
-      if (!mergeable.containsKey(p) || mergeable.get(p) != i) {
+      byte[] b = utf8[i];
+      if (!isMergeable[i]) {
         continue;
       }
-      for (int k = p.offsetByCodePoints(0, 1); k < p.length(); k = p.offsetByCodePoints(k, 1)) {
-        Integer left = symbolOf(p.substring(0, k), mergeable, extraChars);
-        Integer right = symbolOf(p.substring(k), mergeable, extraChars);
-        if (left != null && right != null) {
+      for (int k = Math.min(b.length, Utf8.charLength(b[0])); k < b.length;
+          k += Math.min(b.length - k, Utf8.charLength(b[k]))) {
+        int left = symbolOf(b, 0, k, index, charSymbol);
+        int right = left < 0 ? -1 : symbolOf(b, k, b.length - k, index, charSymbol);
+        if (right >= 0) {
           merges.add(new int[] {left, right, i});
         }
       }
     }
-    PairTable pairTable = new PairTable(merges.size());
-    for (int[] m : merges) {
-      pairTable.put(m[0], m[1], m[2]);
-    }
-
     int[] rank = new int[v];
     Arrays.fill(rank, Integer.MAX_VALUE);
     Integer[] order = mergeable.values().toArray(new Integer[0]);
-    Arrays.sort(order, (a, b) -> Float.compare(model.getPieces(b).getScore(), model.getPieces(a).getScore()));
+    float[] score = new float[v];
+    for (int i = 0; i < v; i++) {
+      score[i] = model.getPieces(i).getScore();
+    }
+    Arrays.sort(order, (a, b) -> Float.compare(score[b], score[a]));
     int[] pieceOfRank = new int[order.length];
     int r = -1;
     float last = Float.NaN;
     for (int id : order) {
-      float s = model.getPieces(id).getScore();
+      float s = score[id];
       if (r < 0 || s != last) {
         r++;
         last = s;
@@ -208,6 +211,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
     boolean[] unused = new boolean[v];
     for (int i = 0; i < v; i++) {
       unused[i] = types[i] == Type.UNUSED;
+    }
+    PairTable pairTable = new PairTable(merges.size());
+    for (int[] m : merges) {
+      pairTable.put(m[0], m[1], m[2]);
     }
     this.merger =
         new BpeMerger(
@@ -225,13 +232,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
             unused);
   }
 
-  private static Integer symbolOf(
-      String s, Map<String, Integer> mergeable, Map<String, Integer> extraChars) {
-    Integer id = mergeable.get(s);
-    if (id == null && s.codePointCount(0, s.length()) == 1) {
-      id = extraChars.get(s);
+  private static int symbolOf(
+      byte[] s, int off, int len, PieceIndex index, Map<Integer, Integer> charSymbol) {
+    if (Utf8.charLength(s[off]) >= len) {
+      return charSymbol.getOrDefault(BpeMerger.charKey(s, off, len), -1);
     }
-    return id;
+    return index.get(s, off, len);
   }
 
   /**
@@ -455,18 +461,17 @@ public final class SentencePieceTokenizer implements Tokenizer {
         continue;
       }
       String surface;
-      boolean consumedSpace = false;
       if (type == Type.UNKNOWN) {
         surface = unkSurface;
       } else {
         String piece = pieces[id];
         if (bosWhitespace && stripLeadingSpaceOnDecode && piece.startsWith(SPACE)) {
           piece = piece.substring(SPACE.length());
-          consumedSpace = true;
         }
         surface = piece.replace(SPACE, " ");
       }
-      if (bosWhitespace && (!surface.isEmpty() || consumedSpace)) {
+      // SentencePiece 0.1.97 strips the leading ▁ until some piece decodes to visible text.
+      if (bosWhitespace && !surface.isEmpty()) {
         bosWhitespace = false;
       }
       sb.append(surface);

@@ -6,9 +6,11 @@ package org.omnibiote.tokenizer;
  * leading, trailing and repeated whitespace, adds the dummy-prefix {@code ▁} and escapes
  * spaces as {@code ▁}.
  *
- * <p>Most biological text is plain ASCII that no rule touches; such runs are copied in bulk,
- * which is exact because the fast path only covers bytes whose rule (if any) maps the byte to
- * itself and that start no longer rule and no user-defined piece.
+ * <p>Most biological text is plain ASCII that no rule touches; such runs are copied in bulk.
+ * That is exact because the fast path only takes a byte whose own rule (if any) maps it to
+ * itself, that starts no user-defined piece, and whose longer rules (nmt_nfkc composes a
+ * letter with a following combining mark) cannot match because the next byte is ASCII and
+ * no rule continues the byte with an ASCII byte.
  */
 final class SpmNormalizer {
   static final byte[] SPACE_SYMBOL = {(byte) 0xE2, (byte) 0x96, (byte) 0x81};
@@ -20,7 +22,10 @@ final class SpmNormalizer {
   private final boolean addDummyPrefix;
   private final boolean removeExtraWhitespaces;
   private final boolean escapeWhitespaces;
+  /** The byte alone normalises to itself and starts no user-defined piece. */
   private final boolean[] asciiUnchanged = new boolean[128];
+  /** Some rule continues the byte with another ASCII byte. */
+  private final boolean[] asciiContinues = new boolean[128];
 
   SpmNormalizer(
       DoubleArray rules,
@@ -48,7 +53,9 @@ final class SpmNormalizer {
           int v = (int) m;
           unchanged = v + 1 < replacements.length && replacements[v] == b && replacements[v + 1] == 0;
         }
-        unchanged &= !rules.hasLongerKeyStartingWith(b);
+        for (int c = 1; c < 128; c++) {
+          asciiContinues[b] |= rules.hasKeyStartingWith(b, c);
+        }
       }
       asciiUnchanged[b] = unchanged;
     }
@@ -79,10 +86,9 @@ final class SpmNormalizer {
     }
     boolean prevSpace = removeExtraWhitespaces;
     while (pos < end) {
-      int b = in[pos];
-      if (b >= 0 && asciiUnchanged[b]) {
+      if (plain(in, pos, end)) {
         int runEnd = pos + 1;
-        while (runEnd < end && in[runEnd] >= 0 && asciiUnchanged[in[runEnd]]) {
+        while (runEnd < end && plain(in, runEnd, end)) {
           runEnd++;
         }
         int run = runEnd - pos;
@@ -132,6 +138,15 @@ final class SpmNormalizer {
       }
     }
     return n;
+  }
+
+  /** Whether the byte at {@code pos} normalises to itself whatever follows it. */
+  private boolean plain(byte[] in, int pos, int end) {
+    int b = in[pos];
+    if (b < 0 || !asciiUnchanged[b]) {
+      return false;
+    }
+    return pos + 1 == end || (in[pos + 1] >= 0 && !asciiContinues[b]);
   }
 
   private int appendSpace(byte[] out, int n) {

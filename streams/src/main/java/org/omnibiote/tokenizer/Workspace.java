@@ -15,6 +15,7 @@ final class Workspace {
   int[] sym = new int[1024];
   int[] pair = new int[1024];
   long[] tree = new long[128];
+  final int[] levelOffset = new int[32];
   int[] out = new int[256];
   int outLen;
   private long[] pairCache;
