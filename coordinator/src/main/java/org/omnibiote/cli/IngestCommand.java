@@ -16,6 +16,7 @@ import org.omnibiote.ingest.Inputs;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code omnibiote ingest}: GenBank and UniRef100 flat files into token shards. */
@@ -65,12 +66,14 @@ public final class IngestCommand implements Callable<Integer> {
       description = "Target shard size, e.g. 100MB (default from config: 100 MB).")
   String shardSize;
 
+  @Mixin ConfigOption configOption;
+
   @Override
   public Integer call() {
     if (genbank.isEmpty() && uniref.isEmpty()) {
       throw new UserError("give input with --genbank PATHS and/or --uniref PATHS");
     }
-    Config config = ConfigFactory.load();
+    Config config = configOption.load();
     IngestSettings settings = IngestSettings.from(config);
     if (valFraction != null) {
       settings = settings.withValFraction(valFraction);

@@ -76,7 +76,7 @@ public final class QuickstartCommand implements Callable<Integer> {
     CompletableFuture<ActorSystem> streams = Ingest.startActorSystem(config);
     try {
       Path dataDir = data != null ? checkedData(data) : fetchSample(config, out.resolve("sample"));
-      List<InputFile> inputs = Inputs.resolve(List.of(dataDir), List.of(dataDir));
+      List<InputFile> inputs = Inputs.resolveFolder(dataDir);
       if (inputs.isEmpty()) {
         throw new UserError(dataDir + " holds no GenBank (.seq .gb .gbk .gbff .gp) or FASTA"
             + " (.fasta .fa .faa) files");

@@ -39,6 +39,33 @@ public final class Inputs {
     return new ArrayList<>(byPath.values());
   }
 
+  /**
+   * The GenBank and FASTA files of one folder holding both (quickstart's --data): each file
+   * goes to the dataset its name says; files named neither way are reported and skipped.
+   */
+  public static List<InputFile> resolveFolder(Path folder) {
+    Path root = folder.toAbsolutePath().normalize();
+    if (!Files.isDirectory(root)) {
+      throw new UserError(folder + ": no such folder");
+    }
+    Map<Path, InputFile> byPath = new LinkedHashMap<>();
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path f : walk.filter(Files::isRegularFile).sorted().toList()) {
+        if (matches(f, GENBANK_SUFFIXES)) {
+          add(f, Dataset.GENBANK, SeqFormat.GENBANK, byPath);
+        } else if (matches(f, FASTA_SUFFIXES)) {
+          add(f, Dataset.UNIREF100, SeqFormat.FASTA, byPath);
+        } else {
+          log.info("skipping {}: neither a GenBank ({}) nor a FASTA ({}) file name",
+              f, String.join(" ", GENBANK_SUFFIXES), String.join(" ", FASTA_SUFFIXES));
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      throw new UserError("cannot search " + folder + ": " + e.getMessage());
+    }
+    return new ArrayList<>(byPath.values());
+  }
+
   private static void collect(List<Path> paths, Dataset dataset, Map<Path, InputFile> into) {
     for (Path given : paths) {
       Path path = given.toAbsolutePath().normalize();
