@@ -109,8 +109,8 @@ public final class TokenizerBenchmark {
     }
     byte[][] lines = docs.toArray(new byte[0][]);
     double mb = bytes / 1e6;
-    out.printf("%n(a) %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds)%n",
-        lines.length, mb, real.size(), options.data(), rounds);
+    out.printf("%n(a) %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds);"
+        + " ours: best of %d alternating trials%n", lines.length, mb, real.size(), options.data(), rounds, TRIALS);
 
     log.println("bench: warming up our encoder ...");
     long warm = 0;
@@ -118,19 +118,25 @@ public final class TokenizerBenchmark {
       model.encodeUtf8(lines[i], 0, lines[i].length);
       warm += lines[i].length;
     }
-    log.println("bench: our encoder, 1 thread ...");
+    // Best of a few alternating trials: on a shared machine other work comes and goes, and
+    // alternating keeps the 1- and 2-thread runs exposed to the same conditions.
     int[][] ours = new int[lines.length][];
-    long c1 = THREADS.getCurrentThreadCpuTime();
-    long t1 = System.nanoTime();
-    for (int i = 0; i < lines.length; i++) {
-      ours[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
-    }
-    Rate one = new Rate(mb, System.nanoTime() - t1, THREADS.getCurrentThreadCpuTime() - c1);
-    log.println("bench: our encoder, 2 threads ...");
     int[][] ours2 = new int[lines.length][];
-    long t2 = System.nanoTime();
-    long cpu2 = parallel(model, lines, ours2, 2);
-    Rate two = new Rate(mb, System.nanoTime() - t2, cpu2);
+    Rate one = null;
+    Rate two = null;
+    for (int trial = 1; trial <= TRIALS; trial++) {
+      log.printf("bench: our encoder, 1 thread (trial %d of %d) ...%n", trial, TRIALS);
+      long c1 = THREADS.getCurrentThreadCpuTime();
+      long t1 = System.nanoTime();
+      for (int i = 0; i < lines.length; i++) {
+        ours[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
+      }
+      one = best(one, new Rate(mb, System.nanoTime() - t1, THREADS.getCurrentThreadCpuTime() - c1));
+      log.printf("bench: our encoder, 2 threads (trial %d of %d) ...%n", trial, TRIALS);
+      long t2 = System.nanoTime();
+      long cpu2 = parallel(model, lines, ours2, 2);
+      two = best(two, new Rate(mb, System.nanoTime() - t2, cpu2));
+    }
     for (int i = 0; i < lines.length; i++) {
       if (!Arrays.equals(ours[i], ours2[i])) {
         failures.add("2-thread ids differ from 1-thread ids on document " + (i + 1));
@@ -156,10 +162,16 @@ public final class TokenizerBenchmark {
     double efficiency = two.cpuMbs() / one.cpuMbs();
     out.printf("  2 threads / 1 thread: %.2fx wall clock (target >= 1.70x) %s%n", scaling, scaling >= 1.7 ? "PASS" : "FAIL");
     out.printf("    our 2 threads got %.2f CPU-seconds per second (2.00 on an idle machine); per CPU-second"
-        + " they encoded %.2fx what 1 thread did, i.e. %.2fx with 2 free cores%n", cores, efficiency, 2 * efficiency);
+        + " they encoded %.2fx what 1 thread did (%.2fx expected if 2 cores were free)%n", cores, efficiency, 2 * efficiency);
     if (scaling < 1.7) {
       failures.add(String.format("2-thread scaling %.2fx < 1.7x (wall clock; %.2f cores were available)", scaling, cores));
     }
+  }
+
+  private static final int TRIALS = 3;
+
+  private static Rate best(Rate a, Rate b) {
+    return a == null || b.wallNanos() < a.wallNanos() ? b : a;
   }
 
   /** MB of text encoded in a wall-clock and a CPU time. */
