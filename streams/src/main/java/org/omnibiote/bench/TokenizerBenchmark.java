@@ -190,6 +190,9 @@ public final class TokenizerBenchmark {
   }
 
   private void row(String name, Rate r, Rate spm, double target, String what) {
+    if (r == null) {
+      return;
+    }
     String wallRatio = spm == null ? "" : String.format("%8.2fx", r.wallMbs() / spm.wallMbs());
     String cpuRatio = spm == null || spm.cpuNanos() <= 0 ? "" : String.format("%8.2fx", r.cpuMbs() / spm.cpuMbs());
     String verdict = "";
