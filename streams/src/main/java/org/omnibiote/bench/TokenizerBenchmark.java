@@ -63,7 +63,11 @@ public final class TokenizerBenchmark {
         throw new UserError(options.data() + ": Biopython found no DNA/RNA documents to benchmark on");
       }
       if (options.documentsMb() > 0) {
-        documents(model, dna, work);
+        documents(model, dna, work, "(a) all real documents");
+        // Most GenBank records are a few kb; spm_encode is much faster on those than on the
+        // long genomes that dominate (a) by bytes, so they get their own measurement.
+        List<byte[]> shortDocs = dna.stream().filter(d -> d.length < SHORT_DOCUMENT).toList();
+        documents(model, shortDocs, work, "(a') only documents under 20 kb");
       }
       if (options.longLineMbp() > 0) {
         byte[] line = longLine(dna, (long) (options.longLineMbp() * 1e6));
@@ -95,7 +99,10 @@ public final class TokenizerBenchmark {
 
   // ---- (a) many documents -----------------------------------------------------------------
 
-  private void documents(SentencePieceTokenizer model, List<byte[]> real, Path work) throws IOException {
+  private static final int SHORT_DOCUMENT = 20_000;
+
+  private void documents(SentencePieceTokenizer model, List<byte[]> real, Path work, String title)
+      throws IOException {
     long target = (long) (options.documentsMb() * 1e6);
     List<byte[]> docs = new ArrayList<>();
     long bytes = 0;
@@ -109,8 +116,9 @@ public final class TokenizerBenchmark {
     }
     byte[][] lines = docs.toArray(new byte[0][]);
     double mb = bytes / 1e6;
-    out.printf("%n(a) %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds);"
-        + " ours: best of %d alternating trials%n", lines.length, mb, real.size(), options.data(), rounds, TRIALS);
+    out.printf("%n%s: %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds);"
+        + " ours: best of %d alternating trials%n", title, lines.length, mb, real.size(), options.data(), rounds,
+        TRIALS);
 
     log.println("bench: warming up our encoder ...");
     long warm = 0;
@@ -151,11 +159,11 @@ public final class TokenizerBenchmark {
       Path spmOut = work.resolve("documents.spm");
       log.println("bench: spm_encode on the documents ...");
       spm = spmRate(mb, in, spmOut, work);
-      compare(spmOut, ours, "documents");
+      compare(spmOut, ours, "document");
     }
     header();
     row("spm_encode (1 process)", spm, null, 0, null);
-    row("ours, 1 thread", one, spm, 2.0, "documents, 1 thread");
+    row("ours, 1 thread", one, spm, 2.0, title + ", 1 thread");
     row("ours, 2 threads", two, spm, 0, null);
     double scaling = two.wallMbs() / one.wallMbs();
     double cores = two.cpuNanos() / (double) two.wallNanos();
@@ -164,7 +172,8 @@ public final class TokenizerBenchmark {
     out.printf("    our 2 threads got %.2f CPU-seconds per second (2.00 on an idle machine); per CPU-second"
         + " they encoded %.2fx what 1 thread did (%.2fx expected if 2 cores were free)%n", cores, efficiency, 2 * efficiency);
     if (scaling < 1.7) {
-      failures.add(String.format("2-thread scaling %.2fx < 1.7x (wall clock; %.2f cores were available)", scaling, cores));
+      failures.add(String.format("%s: 2-thread scaling %.2fx < 1.7x (wall clock; %.2f cores were available)",
+          title, scaling, cores));
     }
   }
 
