@@ -8,13 +8,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.omnibiote.UserError;
+import org.omnibiote.bench.ReferenceTools;
+import org.omnibiote.io.Folders;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,7 +38,7 @@ import picocli.CommandLine.Option;
           + " (Debian's python3-biopython, python3-numpy) and spm_encode (sentencepiece)."
     })
 public final class BenchIngestCommand implements Callable<Integer> {
-  private static final String PYTHON = "/usr/bin/python3";
+  private static final String PYTHON = ReferenceTools.PYTHON;
 
   @Option(names = "--data", paramLabel = "DIR",
       description = "Folder of real GenBank files (default: ../shared/data beside the checkout).")
@@ -128,7 +129,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
       String[] counts = printed.substring(printed.lastIndexOf('\n') + 1).split(" ");
 
       Path ours = work.resolve("omnibiote");
-      deleteTree(ours);
+      Folders.deleteTree(ours);
       Timed omnibiote = timed(List.of(home.resolve("bin/omnibiote").toString(), "ingest",
           "--tokenizer", model.toString(), "--genbank", input.toString(),
           "--output", ours.toString()), work.resolve("omnibiote.log"));
@@ -163,7 +164,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
       return 0;
     } finally {
       if (output == null) {
-        deleteTree(work);
+        Folders.deleteTree(work);
       }
     }
   }
@@ -252,11 +253,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
     double wall = (System.nanoTime() - t0) / 1e9;
     List<String> lines = Files.readAllLines(log);
     String children = lines.get(lines.size() - 1).trim();
-    double cpu = 0;
-    for (String t : children.split("\\s+")) {
-      int m = t.indexOf('m');
-      cpu += Integer.parseInt(t.substring(0, m)) * 60 + Double.parseDouble(t.substring(m + 1, t.length() - 1));
-    }
+    double cpu = ReferenceTools.timesToNanos(children) / 1e9;
     return new Timed(out, wall, cpu);
   }
 
@@ -272,16 +269,5 @@ public final class BenchIngestCommand implements Callable<Integer> {
           + rc + "): " + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
     }
     return new String(out, StandardCharsets.UTF_8);
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

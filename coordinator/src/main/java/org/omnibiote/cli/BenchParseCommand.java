@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.omnibiote.UserError;
+import org.omnibiote.bench.ReferenceTools;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
@@ -34,7 +35,7 @@ import picocli.CommandLine.Option;
           + " same file repeated in memory, and their ratio. Parsing only: no gzip, no disk.",
     })
 public final class BenchParseCommand implements Callable<Integer> {
-  private static final String PYTHON = "/usr/bin/python3";
+  private static final String PYTHON = ReferenceTools.PYTHON;
   private static final String SCRIPT = String.join("\n",
       "import io, sys, time, warnings",
       "from Bio import SeqIO, BiopythonWarning",

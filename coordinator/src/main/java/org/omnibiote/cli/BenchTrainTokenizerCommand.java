@@ -6,15 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.omnibiote.UserError;
+import org.omnibiote.io.Folders;
 import org.omnibiote.tokenizer.BpeTrainer;
 import org.omnibiote.tokenizer.ModelWriter;
 import org.omnibiote.tokenizer.TrainingDocuments;
@@ -105,11 +104,7 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
       return 0;
     } finally {
       if (output == null) {
-        try (Stream<Path> files = Files.walk(work)) {
-          for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
-            Files.deleteIfExists(p);
-          }
-        }
+        Folders.deleteTree(work);
       }
     }
   }

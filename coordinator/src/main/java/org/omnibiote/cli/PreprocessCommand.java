@@ -4,13 +4,9 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -18,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.omnibiote.UserError;
+import org.omnibiote.io.AtomicOutput;
 import org.omnibiote.records.ParseCounts;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
@@ -78,14 +75,11 @@ public final class PreprocessCommand implements Callable<Integer> {
       totalBytes += Files.size(in);
     }
     PrintStream err = System.err;
-    Path target = output.toAbsolutePath();
-    Path dir = target.getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
     Progress progress = new Progress(totalBytes, err);
     ParseCounts total = ParseCounts.ZERO;
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-        OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 20)) {
+    try (progress;
+        AtomicOutput atomic = new AtomicOutput(output)) {
+      OutputStream out = new BufferedOutputStream(atomic.stream(), 1 << 20);
       for (Path in : inputs) {
         SeqFormat f = fixed != null ? fixed : RecordSources.sniff(in);
         try (RecordSource src = RecordSources.open(in, f, p -> err.println(p), strict)) {
@@ -101,15 +95,8 @@ public final class PreprocessCommand implements Callable<Integer> {
         }
       }
       out.flush();
-      ch.force(true);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
-    } finally {
-      progress.close();
+      atomic.commit();
     }
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    syncFolder(dir);
     spec.commandLine().getOut().printf(Locale.ROOT,
         "preprocess: %,d documents written to %s; %,d records without sequence skipped;"
             + " %,d problems%n",
@@ -138,15 +125,6 @@ public final class PreprocessCommand implements Callable<Integer> {
   }
 
   private static final byte[] EOS_LINE = "<EOS>\n".getBytes(StandardCharsets.US_ASCII);
-
-  /** Makes the rename durable; some file systems cannot sync a folder, which is harmless. */
-  private static void syncFolder(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // Not supported here (e.g. some network file systems); the rename itself is atomic.
-    }
-  }
 
   /** A progress line on stderr every few seconds: records, MB/s of input, ETA. */
   private static final class Progress implements AutoCloseable {

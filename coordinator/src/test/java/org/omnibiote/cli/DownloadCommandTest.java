@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.omnibiote.cli.CliRun.run;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
@@ -23,24 +21,6 @@ class DownloadCommandTest {
       "data/deb-emboss-test_6.6.0+dfsg-12/genbank");
 
   @TempDir Path tmp;
-
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 
   private static void gzip(Path source, Path target) throws IOException {
     try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(target))) {
@@ -56,13 +36,13 @@ class DownloadCommandTest {
     gzip(GENBANK.resolve("gbbct1.seq"), rel.resolve("gbbct1.seq.gz"));
     Path out = tmp.resolve("data");
     try (LocalHttpServer server = LocalHttpServer.serve(tmp.resolve("www"))) {
-      Run r = run("download", "--genbank-base-url", server.url("genbank").toString(),
+      CliRun r = run("download", "--genbank-base-url", server.url("genbank").toString(),
           "--divisions", "vrl,pln", "--output", out.toString());
-      assertEquals(0, r.code(), r.err());
+      assertEquals(0, r.exitCode(), r.err());
       assertTrue(r.out().startsWith("genbank: 2 files"), r.out());
-      Run again = run("download", "--genbank-base-url", server.url("genbank").toString(),
+      CliRun again = run("download", "--genbank-base-url", server.url("genbank").toString(),
           "--divisions", "vrl,pln", "--output", out.toString());
-      assertEquals(0, again.code(), again.err());
+      assertEquals(0, again.exitCode(), again.err());
       assertTrue(again.out().contains("(2 already complete; 0.0 MB fetched now)"), again.out());
     }
     assertArrayEquals(Files.readAllBytes(rel.resolve("gbvrl1.seq.gz")),
@@ -75,33 +55,33 @@ class DownloadCommandTest {
   void aMissingFileIsOneErrorLineNamingTheUrl() throws Exception {
     try (LocalHttpServer server = LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")))) {
       String url = server.url("uniref/uniref100.fasta.gz").toString();
-      Run r = run("download", "--uniref", "--uniref-url", url, "--output", tmp.toString());
-      assertEquals(2, r.code());
+      CliRun r = run("download", "--uniref", "--uniref-url", url, "--output", tmp.toString());
+      assertEquals(2, r.exitCode());
       assertEquals("error: not found (HTTP 404): " + url, r.err().strip());
     }
   }
 
   @Test
   void badFlagsAreRefusedWithoutTouchingTheNetwork() {
-    Run none = run("download", "--output", tmp.toString());
-    assertEquals(2, none.code());
+    CliRun none = run("download", "--output", tmp.toString());
+    assertEquals(2, none.exitCode());
     assertTrue(none.err().startsWith("error: nothing to download"), none.err());
 
-    Run div = run("download", "--divisions", "vrl,v1", "--output", tmp.toString());
-    assertEquals(2, div.code());
+    CliRun div = run("download", "--divisions", "vrl,v1", "--output", tmp.toString());
+    assertEquals(2, div.exitCode());
     assertTrue(div.err().startsWith("error: --divisions: 'v1' is not a GenBank division"), div.err());
 
-    Run url = run("download", "--genbank", "--genbank-base-url", "ftp.ncbi.nlm.nih.gov/genbank",
+    CliRun url = run("download", "--genbank", "--genbank-base-url", "ftp.ncbi.nlm.nih.gov/genbank",
         "--output", tmp.toString());
-    assertEquals(2, url.code());
+    assertEquals(2, url.exitCode());
     assertTrue(url.err().startsWith("error: --genbank-base-url: not an http(s) URL"), url.err());
 
-    Run max = run("download", "--max-files", "0", "--output", tmp.toString());
-    assertEquals(2, max.code());
+    CliRun max = run("download", "--max-files", "0", "--output", tmp.toString());
+    assertEquals(2, max.exitCode());
     assertTrue(max.err().startsWith("error: --max-files must be at least 1"), max.err());
 
-    Run missing = run("download", "--genbank");
-    assertEquals(2, missing.code());
+    CliRun missing = run("download", "--genbank");
+    assertEquals(2, missing.exitCode());
     assertTrue(missing.err().contains("Missing required option: '--output=DIR'"), missing.err());
   }
 }

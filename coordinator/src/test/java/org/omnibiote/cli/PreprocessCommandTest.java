@@ -4,10 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.omnibiote.cli.CliRun.run;
 
-import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,24 +32,6 @@ class PreprocessCommandTest {
     return p;
   }
 
-  private record Run(int exit, String out, String err) {}
-
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int exit = Main.execute(args);
-      return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
-
   @Test
   void genbankFilesBecomeOneDocumentPerLineWithProblemsReported() throws Exception {
     Path gz = tmp.resolve("cor6_6.gb.gz");
@@ -59,10 +40,10 @@ class PreprocessCommandTest {
     }
     Path bad = data(BIO + "no_origin_no_end.gb");
     Path out = tmp.resolve("docs/genbank.txt");
-    Run r = run("preprocess", "--format", "genbank", "--input", gz.toString(),
+    CliRun r = run("preprocess", "--format", "genbank", "--input", gz.toString(),
         data(BIO + "NT_019265.gb").toString(), data(BIO + "protein_refseq2.gb").toString(),
         bad.toString(), "--output", out.toString());
-    assertEquals(0, r.exit(), r.err());
+    assertEquals(0, r.exitCode(), r.err());
     List<String> docs = Files.readAllLines(out, StandardCharsets.UTF_8);
     assertEquals(7, docs.size());
     assertTrue(docs.get(0).startsWith("<mRNA>AACAAAACACACATCAAAAACGATTTTACAAGAAAAAAATA"), docs.get(0));
@@ -83,10 +64,10 @@ class PreprocessCommandTest {
   @Test
   void formatIsSniffedWhenNotGiven() throws Exception {
     Path out = tmp.resolve("mixed.txt");
-    Run r = run("preprocess", "--input", data(BIO + "iro.gb").toString(),
+    CliRun r = run("preprocess", "--input", data(BIO + "iro.gb").toString(),
         data("deb-hmmer-examples_3.3.2+dfsg-1/testsuite/PAX8_HUMAN").toString(),
         "--output", out.toString());
-    assertEquals(0, r.exit(), r.err());
+    assertEquals(0, r.exitCode(), r.err());
     List<String> docs = Files.readAllLines(out);
     assertEquals(2, docs.size());
     assertTrue(docs.get(0).startsWith("<mRNA>"));
@@ -97,10 +78,10 @@ class PreprocessCommandTest {
   void strictStopsAtTheFirstProblemAndWritesNothing() throws Exception {
     Path out = tmp.resolve("strict.txt");
     Files.writeString(out, "previous content\n");
-    Run r = run("preprocess", "--format", "genbank", "--strict", "--input",
+    CliRun r = run("preprocess", "--format", "genbank", "--strict", "--input",
         data(BIO + "cor6_6.gb").toString(), data(BIO + "no_origin_no_end.gb").toString(),
         "--output", out.toString());
-    assertEquals(2, r.exit());
+    assertEquals(2, r.exitCode());
     assertTrue(r.err().startsWith("error: " + data(BIO + "no_origin_no_end.gb") + ":14"), r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
     assertEquals("previous content\n", Files.readString(out), "the old output is untouched");
@@ -110,19 +91,19 @@ class PreprocessCommandTest {
   @Test
   void badInputIsAClearError() throws Exception {
     Path out = tmp.resolve("x.txt");
-    Run missing = run("preprocess", "--input", tmp.resolve("nope.gb").toString(),
+    CliRun missing = run("preprocess", "--input", tmp.resolve("nope.gb").toString(),
         "--output", out.toString());
-    assertEquals(2, missing.exit());
+    assertEquals(2, missing.exitCode());
     assertTrue(missing.err().contains("no such file: " + tmp.resolve("nope.gb")), missing.err());
 
-    Run csv = run("preprocess", "--input",
+    CliRun csv = run("preprocess", "--input",
         data("gh-MAGICS-LAB-DNABERT_2/sample_data/train.csv").toString(), "--output", out.toString());
-    assertEquals(2, csv.exit());
+    assertEquals(2, csv.exitCode());
     assertTrue(csv.err().contains("not a GenBank or FASTA file"), csv.err());
 
-    Run format = run("preprocess", "--format", "embl", "--input", data(BIO + "iro.gb").toString(),
+    CliRun format = run("preprocess", "--format", "embl", "--input", data(BIO + "iro.gb").toString(),
         "--output", out.toString());
-    assertEquals(2, format.exit());
+    assertEquals(2, format.exitCode());
     assertTrue(format.err().contains("--format must be genbank or fasta"), format.err());
     assertFalse(Files.exists(out));
     assertNoTemporaryFiles(tmp);
@@ -130,8 +111,8 @@ class PreprocessCommandTest {
 
   @Test
   void helpDescribesTheCommand() {
-    Run r = run("preprocess", "--help");
-    assertEquals(0, r.exit());
+    CliRun r = run("preprocess", "--help");
+    assertEquals(0, r.exitCode());
     assertTrue(r.out().contains("--strict") && r.out().contains("<molecule_type>SEQUENCE<EOS>"));
   }
 

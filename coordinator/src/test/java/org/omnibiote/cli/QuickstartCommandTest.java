@@ -3,6 +3,8 @@ package org.omnibiote.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.omnibiote.cli.CliRun.run;
+import static org.omnibiote.cli.CliRun.shared;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,7 +29,7 @@ class QuickstartCommandTest {
   @Test
   void quickstartDownloadsTheSampleTrainsATokenizerAndWritesShardsThenRerunsOffline()
       throws Exception {
-    Path shared = IngestCommandTest.shared();
+    Path shared = shared();
     Path out = dir.resolve("qs");
     Path profile = dir.resolve("mirror.conf");
     try (LocalHttpServer server = LocalHttpServer.serve(dir)) {
@@ -36,9 +38,9 @@ class QuickstartCommandTest {
           .map(e -> e.getKey() + " = \"" + e.getValue() + "\"")
           .collect(Collectors.joining("\n", "", "\n")));
 
-      Object[] r = IngestCommandTest.execute(
+      CliRun r = run(
           "quickstart", "--config", profile.toString(), "--output", out.toString());
-      assertEquals(0, r[0], (String) r[2]);
+      assertEquals(0, r.exitCode(), r.err());
       assertTrue(server.requests().stream().anyMatch(q -> q.contains("efetch.fcgi")),
           "the sample came from the server: " + server.requests());
     }
@@ -61,20 +63,20 @@ class QuickstartCommandTest {
     assertTrue(Files.list(out.resolve("shards/uniref100/train")).findAny().isPresent());
 
     // Offline now: the server is gone, everything is reused, nothing changes.
-    Object[] again = IngestCommandTest.execute(
+    CliRun again = run(
         "quickstart", "--config", profile.toString(), "--output", out.toString());
-    assertEquals(0, again[0], (String) again[2]);
-    assertTrue(((String) again[2]).contains("reusing the tokenizer"), (String) again[2]);
+    assertEquals(0, again.exitCode(), again.err());
+    assertTrue(again.err().contains("reusing the tokenizer"), again.err());
     JsonNode after = new ObjectMapper().readTree(out.resolve("shards/manifest.json").toFile());
     assertEquals(manifest.get("totals"), after.get("totals"));
   }
 
   @Test
   void aMissingDataFolderIsOneErrorLine() {
-    Object[] r = IngestCommandTest.execute(
+    CliRun r = run(
         "quickstart", "--data", dir.resolve("nope").toString(), "--output", dir.toString());
-    assertEquals(2, r[0]);
-    String err = (String) r[2];
+    assertEquals(2, r.exitCode());
+    String err = r.err();
     assertTrue(err.startsWith("error: --data"), err);
     assertFalse(err.contains("\tat "), err);
   }

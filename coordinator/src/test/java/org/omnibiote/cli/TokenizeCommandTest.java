@@ -3,9 +3,9 @@ package org.omnibiote.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.omnibiote.cli.CliRun.run;
+import static org.omnibiote.cli.CliRun.shared;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,8 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class TokenizeCommandTest {
-  static final Path SHARED = Path.of(System.getProperty("omnibiote.shared"));
-  static final Path MODEL = SHARED.resolve("tokenizers/nucleotide_bpe.model");
+  static final Path MODEL = shared().resolve("tokenizers/nucleotide_bpe.model");
   static final List<String> LINES =
       List.of("<DNA>ACGTTTGACCANNNN<EOS>", "", "  two  words ", "acgt é ＡＢＣ", "<protein>MKV<EOS>");
 
@@ -46,17 +45,9 @@ class TokenizeCommandTest {
   @Test
   void aFileThatIsNotAModelIsAUserErrorWithExitCode2(@TempDir Path tmp) throws Exception {
     Path notModel = Files.writeString(tmp.resolve("x.model"), "hello\n");
-    PrintStream saved = System.err;
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code;
-    try {
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      code = Main.execute("tokenize", "--tokenizer", notModel.toString(), "--input", notModel.toString());
-    } finally {
-      System.setErr(saved);
-    }
-    assertEquals(2, code);
-    String message = err.toString(StandardCharsets.UTF_8);
+    CliRun r = run("tokenize", "--tokenizer", notModel.toString(), "--input", notModel.toString());
+    assertEquals(2, r.exitCode());
+    String message = r.err();
     assertTrue(message.contains("error: " + notModel), message);
     assertTrue(message.contains("not a SentencePiece model"), message);
     assertFalse(message.contains("\tat "), "no stack trace: " + message);

@@ -3,10 +3,9 @@ package org.omnibiote.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.omnibiote.cli.CliRun.run;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +22,9 @@ class TrainTokenizerCommandTest {
   @Test
   void trainsFromDocumentFilesAndWritesModelAndVocab() throws IOException {
     Path docs = proteinDocuments(300);
-    Run r = run("train-tokenizer", "--input", docs.toString(), "--vocab-size", "500",
+    CliRun r = run("train-tokenizer", "--input", docs.toString(), "--vocab-size", "500",
         "--output", dir.resolve("small.model").toString());
-    assertEquals(0, r.code, r.err);
+    assertEquals(0, r.exitCode(), r.err());
     ModelProto m = ModelProto.parseFrom(Files.readAllBytes(dir.resolve("small.model")));
     assertEquals(500, m.getPiecesCount());
     assertEquals("<protein>", m.getPieces(18).getPiece());
@@ -35,10 +34,10 @@ class TrainTokenizerCommandTest {
   @Test
   void customUserDefinedSymbolsAndPieceLength() throws IOException {
     Path docs = proteinDocuments(200);
-    Run r = run("train-tokenizer", "--input", docs.toString(), "--vocab-size", "300",
+    CliRun r = run("train-tokenizer", "--input", docs.toString(), "--vocab-size", "300",
         "--user-defined-symbols", "<EOS>,<protein>", "--max-piece-length", "4",
         "--output", dir.resolve("custom").toString());
-    assertEquals(0, r.code, r.err);
+    assertEquals(0, r.exitCode(), r.err());
     ModelProto m = ModelProto.parseFrom(Files.readAllBytes(dir.resolve("custom.model")));
     assertEquals("<EOS>", m.getPieces(3).getPiece());
     assertEquals("<protein>", m.getPieces(4).getPiece());
@@ -47,30 +46,30 @@ class TrainTokenizerCommandTest {
 
   @Test
   void missingInputIsAOneLineUserError() {
-    Run r = run("train-tokenizer", "--input", dir.resolve("absent.txt").toString(),
+    CliRun r = run("train-tokenizer", "--input", dir.resolve("absent.txt").toString(),
         "--output", dir.resolve("x.model").toString());
-    assertEquals(2, r.code);
-    assertTrue(r.err.contains("error: input file") && r.err.contains("absent.txt does not exist"), r.err);
-    assertFalse(r.err.contains("Exception"), r.err);
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("error: input file") && r.err().contains("absent.txt does not exist"), r.err());
+    assertFalse(r.err().contains("Exception"), r.err());
     assertFalse(Files.exists(dir.resolve("x.model")));
   }
 
   @Test
   void vocabularyTooSmallForTheCharactersIsAUserError() throws IOException {
-    Run r = run("train-tokenizer", "--input", proteinDocuments(50).toString(),
+    CliRun r = run("train-tokenizer", "--input", proteinDocuments(50).toString(),
         "--vocab-size", "40", "--output", dir.resolve("tiny.model").toString());
-    assertEquals(2, r.code);
-    assertTrue(r.err.contains("vocabulary size 40 is too small"), r.err);
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("vocabulary size 40 is too small"), r.err());
     assertFalse(Files.exists(dir.resolve("tiny.model")));
   }
 
   @Test
   void helpDescribesTheFlags() {
-    Run r = run("train-tokenizer", "--help");
-    assertEquals(0, r.code);
+    CliRun r = run("train-tokenizer", "--help");
+    assertEquals(0, r.exitCode());
     for (String flag : List.of("--input", "--output", "--vocab-size", "--user-defined-symbols",
         "--max-piece-length", "--input-sentence-size", "--character-coverage")) {
-      assertTrue(r.out.contains(flag), flag + " in " + r.out);
+      assertTrue(r.out().contains(flag), flag + " in " + r.out());
     }
   }
 
@@ -94,21 +93,4 @@ class TrainTokenizerCommandTest {
     return out;
   }
 
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
 }

@@ -71,14 +71,14 @@ public final class ReferenceTools {
         throw new UserError("spm_encode failed (exit " + r.exitCode + "): " + r.stderr.strip());
       }
       List<String> lines = Files.readAllLines(times);
-      return new Timing(elapsed, lines.size() < 2 ? -1 : parseTimes(lines.get(1)));
+      return new Timing(elapsed, lines.size() < 2 ? -1 : timesToNanos(lines.get(1)));
     } finally {
       Files.deleteIfExists(times);
     }
   }
 
-  /** "0m1.234s 0m0.056s" (user, system) to nanoseconds. */
-  private static long parseTimes(String line) {
+  /** A line of bash's {@code times}, "0m1.234s 0m0.056s" (user, system), to nanoseconds. */
+  public static long timesToNanos(String line) {
     long total = 0;
     for (String part : line.trim().split("\\s+")) {
       int m = part.indexOf('m');

@@ -19,6 +19,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.omnibiote.UserError;
+import org.omnibiote.io.Folders;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 
 /**
@@ -75,7 +76,7 @@ public final class TokenizerBenchmark {
         longLine(model, line, work);
       }
     } finally {
-      deleteTree(work);
+      Folders.deleteTree(work);
     }
     if (failures.isEmpty()) {
       out.println("RESULT: all targets met");
@@ -420,13 +421,5 @@ public final class TokenizerBenchmark {
       }
     }
     return sum >> 20;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var files = Files.walk(dir)) {
-      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -13,7 +13,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Locale;
@@ -25,6 +24,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.omnibiote.UserError;
+import org.omnibiote.io.AtomicFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -367,22 +367,10 @@ public final class HttpDownloader implements AutoCloseable {
   /** fsync, then rename into place and fsync the folder so the new name survives a crash. */
   private static void finish(Path part, Path target) {
     try {
-      try (FileChannel ch = FileChannel.open(part, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      syncFolder(target.toAbsolutePath().getParent());
+      AtomicFiles.forceFile(part);
+      AtomicFiles.moveIntoPlace(part, target);
     } catch (IOException e) {
       throw new UserError("cannot move " + part + " to " + target + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void syncFolder(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException e) {
-      // Some file systems cannot fsync a folder; the rename itself is still atomic there.
-      log.debug("cannot fsync folder {}: {}", dir, e.toString());
     }
   }
 

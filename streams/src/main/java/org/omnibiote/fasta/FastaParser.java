@@ -5,12 +5,10 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import org.omnibiote.UserError;
 import org.omnibiote.records.LineReader;
-import org.omnibiote.records.ParseCounts;
+import org.omnibiote.records.LineRecordSource;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.PyText;
-import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.SeqRecord;
 import org.omnibiote.records.SequenceBuffer;
 import org.slf4j.Logger;
@@ -23,30 +21,18 @@ import org.slf4j.LoggerFactory;
  * whitespace and every space, and the sequence is upper-cased. Every record is a protein.
  * A record with an empty sequence (Biopython yields it) is skipped and counted.
  */
-public final class FastaParser implements RecordSource {
+public final class FastaParser extends LineRecordSource {
   private static final Logger log = LoggerFactory.getLogger(FastaParser.class);
   public static final String MOLECULE_TYPE = "protein";
 
-  private final Path file;
-  private final LineReader in;
-  private final LongSupplier bytesRead;
-  private final Consumer<Problem> problems;
-  private final boolean strict;
   private final SequenceBuffer sequence = new SequenceBuffer();
 
   private boolean started;
-  private long records;
-  private long skippedNoSequence;
-  private long problemCount;
 
   public FastaParser(
       Path file, LineReader in, LongSupplier bytesRead, Consumer<Problem> problems,
       boolean strict) {
-    this.file = file;
-    this.in = in;
-    this.bytesRead = bytesRead;
-    this.problems = problems;
-    this.strict = strict;
+    super(file, in, bytesRead, problems, strict);
   }
 
   @Override
@@ -93,7 +79,7 @@ public final class FastaParser implements RecordSource {
         continue;
       }
       if (sequence.length() == 0) {
-        skippedNoSequence++;
+        countSkippedNoSequence();
         continue;
       }
       String seq;
@@ -103,8 +89,7 @@ public final class FastaParser implements RecordSource {
         report(titleLine, id, "sequence is not valid UTF-8 text");
         continue;
       }
-      records++;
-      return new SeqRecord(id, MOLECULE_TYPE, seq, file, titleLine);
+      return counted(new SeqRecord(id, MOLECULE_TYPE, seq, file, titleLine));
     }
     return null;
   }
@@ -120,26 +105,7 @@ public final class FastaParser implements RecordSource {
   }
 
   private void report(long line, String id, String message) {
-    problemCount++;
-    Problem p = new Problem(file, line, id, message);
-    if (strict) {
-      throw new UserError(p.toString());
-    }
-    problems.accept(p);
+    report(new Problem(file, line, id, message));
   }
 
-  @Override
-  public long bytesRead() {
-    return bytesRead.getAsLong();
-  }
-
-  @Override
-  public ParseCounts counts() {
-    return new ParseCounts(records, skippedNoSequence, problemCount);
-  }
-
-  @Override
-  public void close() throws IOException {
-    in.close();
-  }
 }

@@ -9,12 +9,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import org.omnibiote.UserError;
 import org.omnibiote.records.LineReader;
-import org.omnibiote.records.ParseCounts;
+import org.omnibiote.records.LineRecordSource;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.PyText;
-import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.SeqRecord;
 
 /**
@@ -27,7 +25,7 @@ import org.omnibiote.records.SeqRecord;
  * <p>Only the current record is held, its sequence as one byte per residue. Sequence lines
  * are copied from the read buffer in one loop, never through a String.
  */
-public final class GenBankParser implements RecordSource {
+public final class GenBankParser extends LineRecordSource {
   private static final String RECORD_START = "LOCUS       ";
   private static final Set<String> SEQUENCE_HEADERS =
       Set.of("CONTIG", "ORIGIN", "BASE COUNT", "WGS", "TSA", "TLS");
@@ -35,29 +33,17 @@ public final class GenBankParser implements RecordSource {
   private static final String FEATURES_LONG = "FEATURES             Location/Qualifiers";
   private static final int QUALIFIER_INDENT = 21;
 
-  private final Path file;
-  private final LineReader in;
-  private final LongSupplier bytesRead;
-  private final Consumer<Problem> problems;
-  private final boolean strict;
   private final RecordBuilder rec = new RecordBuilder();
   private final FeatureChecker feature = new FeatureChecker();
 
   /** The reader's current line is still to be looked at by findStart (Python's self.line). */
   private boolean pending;
   private long recordLine;
-  private long records;
-  private long skippedNoSequence;
-  private long problemCount;
 
   public GenBankParser(
       Path file, LineReader in, LongSupplier bytesRead, Consumer<Problem> problems,
       boolean strict) {
-    this.file = file;
-    this.in = in;
-    this.bytesRead = bytesRead;
-    this.problems = problems;
-    this.strict = strict;
+    super(file, in, bytesRead, problems, strict);
   }
 
   @Override
@@ -68,10 +54,9 @@ public final class GenBankParser implements RecordSource {
       try {
         SeqRecord r = parseRecord();
         if (r != null) {
-          records++;
-          return r;
+          return counted(r);
         }
-        skippedNoSequence++;
+        countSkippedNoSequence();
       } catch (GenBankFormatException e) {
         report(e.getMessage());
       } catch (CharacterCodingException e) {
@@ -82,12 +67,7 @@ public final class GenBankParser implements RecordSource {
   }
 
   private void report(String message) {
-    problemCount++;
-    Problem p = new Problem(file, in.lineNumber(), rec.label(), message);
-    if (strict) {
-      throw new UserError(p.toString());
-    }
-    problems.accept(p);
+    report(new Problem(file, in.lineNumber(), rec.label(), message));
     // Resume at the next LOCUS line; the line that failed may itself start the next record,
     // unless it is this record's own LOCUS line.
     pending = !in.atEnd() && in.lineNumber() != recordLine;
@@ -115,13 +95,8 @@ public final class GenBankParser implements RecordSource {
     try {
       in.text();
     } catch (CharacterCodingException e) {
-      problemCount++;
-      Problem p = new Problem(file, in.lineNumber(), null,
-          "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)");
-      if (strict) {
-        throw new UserError(p.toString());
-      }
-      problems.accept(p);
+      report(new Problem(file, in.lineNumber(), null,
+          "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)"));
     }
   }
 
@@ -376,18 +351,4 @@ public final class GenBankParser implements RecordSource {
     return PyText.isSpaceByte(c);
   }
 
-  @Override
-  public long bytesRead() {
-    return bytesRead.getAsLong();
-  }
-
-  @Override
-  public ParseCounts counts() {
-    return new ParseCounts(records, skippedNoSequence, problemCount);
-  }
-
-  @Override
-  public void close() throws IOException {
-    in.close();
-  }
 }

@@ -1,6 +1,5 @@
 package org.omnibiote.records;
 
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -15,10 +14,11 @@ import java.util.zip.ZipException;
 import org.omnibiote.UserError;
 import org.omnibiote.fasta.FastaParser;
 import org.omnibiote.genbank.GenBankParser;
+import org.omnibiote.io.Compressed;
+import org.omnibiote.io.CountingInputStream;
 
 /** Opens record files (plain or gzip, told apart by their first bytes) and sniffs formats. */
 public final class RecordSources {
-  private static final int BUFFER = 1 << 16;
   /** How far into a file sniffing looks for the first LOCUS line (release headers are short). */
   private static final int SNIFF_BYTES = 1 << 16;
 
@@ -48,7 +48,7 @@ public final class RecordSources {
   public static RecordSource open(
       InputStream raw, Path file, SeqFormat format, Consumer<Problem> problems, boolean strict)
       throws IOException {
-    Counting counted = new Counting(raw);
+    CountingInputStream counted = new CountingInputStream(raw);
     LineReader lines = new LineReader(decompressed(counted, file));
     return switch (format) {
       case GENBANK -> new GenBankParser(file, lines, counted::count, problems, strict);
@@ -97,18 +97,11 @@ public final class RecordSources {
 
   /** Gunzips when the stream starts with the gzip magic bytes; a broken gzip is a UserError. */
   static InputStream decompressed(InputStream raw, Path file) throws IOException {
-    BufferedInputStream in = new BufferedInputStream(raw, BUFFER);
-    in.mark(2);
-    int b1 = in.read();
-    int b2 = in.read();
-    in.reset();
-    if (b1 != 0x1f || b2 != 0x8b) {
-      return in;
-    }
     try {
-      return new GzipErrors(new GZIPInputStream(in, BUFFER), file);
+      InputStream in = Compressed.decompressed(raw);
+      return in instanceof GZIPInputStream ? new GzipErrors(in, file) : in;
     } catch (EOFException | ZipException e) {
-      in.close();
+      raw.close();
       throw GzipErrors.broken(file, e);
     }
   }
@@ -143,44 +136,6 @@ public final class RecordSources {
       } catch (EOFException | ZipException e) {
         throw broken(file, e);
       }
-    }
-  }
-
-  /** Counts the (compressed) bytes taken from the file, for progress and MB/s. */
-  private static final class Counting extends FilterInputStream {
-    private volatile long count;
-
-    Counting(InputStream in) {
-      super(in);
-    }
-
-    long count() {
-      return count;
-    }
-
-    @Override
-    public int read() throws IOException {
-      int b = super.read();
-      if (b >= 0) {
-        count++;
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      int n = super.read(b, off, len);
-      if (n > 0) {
-        count += n;
-      }
-      return n;
-    }
-
-    @Override
-    public long skip(long n) throws IOException {
-      long s = super.skip(n);
-      count += s;
-      return s;
     }
   }
 }

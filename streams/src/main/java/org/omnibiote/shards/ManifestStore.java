@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Optional;
 import org.omnibiote.UserError;
+import org.omnibiote.io.AtomicFiles;
 
 /** Reads and atomically writes an output folder's manifest.json. */
 public final class ManifestStore {

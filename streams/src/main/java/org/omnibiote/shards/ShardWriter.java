@@ -12,6 +12,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import org.omnibiote.io.AtomicFiles;
 
 /**
  * Streams concatenated documents into one {@code .npy} shard. Tokens go to a temporary file

@@ -1,25 +1,20 @@
 package org.omnibiote.tokenizer;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.math.MathContext;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import org.omnibiote.UserError;
+import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
 
 /**
  * Writes a model as spm_train does: {@code PREFIX.model} (the serialised ModelProto) and
- * {@code PREFIX.vocab} (piece TAB score per line). Each file is written to a temporary file
- * in the same folder, synced and renamed into place, so a crash never leaves half a model.
+ * {@code PREFIX.vocab} (piece TAB score per line). Each file is written through
+ * {@link AtomicFiles} (temporary file in the same folder, synced, renamed), so a crash never
+ * leaves half a model.
  */
 public final class ModelWriter {
   private ModelWriter() {}
@@ -80,42 +75,10 @@ public final class ModelWriter {
   }
 
   private static void writeAtomically(Path target, byte[] bytes) {
-    Path dir = target.getParent();
-    Path tmp = null;
     try {
-      tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
-          OutputStream out = Channels.newOutputStream(ch)) {
-        out.write(bytes);
-        out.flush();
-        ch.force(true);
-      }
-      try {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-      }
-      tmp = null;
-      syncDirectory(dir);
+      AtomicFiles.write(target, bytes);
     } catch (IOException e) {
       throw new UserError("cannot write " + target + ": " + e.getMessage(), e);
-    } finally {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException ignored) {
-          // the write already failed; that error is the one to report
-        }
-      }
-    }
-  }
-
-  /** Makes the rename durable; not every file system lets a folder be opened for this. */
-  private static void syncDirectory(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | UncheckedIOException e) {
-      // The data itself is synced; only the rename's durability is at stake.
     }
   }
 }

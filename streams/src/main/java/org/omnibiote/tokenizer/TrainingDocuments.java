@@ -1,11 +1,8 @@
 package org.omnibiote.tokenizer;
 
-import java.io.BufferedInputStream;
 import java.io.BufferedReader;
 import java.io.EOFException;
-import java.io.FilterInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -16,9 +13,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 import org.omnibiote.UserError;
+import org.omnibiote.io.Compressed;
+import org.omnibiote.io.CountingInputStream;
 
 /**
  * Reads document-per-line text files, plain or gzip (recognised by content, not by name),
@@ -55,9 +53,8 @@ public final class TrainingDocuments {
   public static void forEachLine(Path file, Consumer<String> sink, LongConsumer fileBytesRead) {
     long line = 0;
     try (CountingInputStream counted = new CountingInputStream(Files.newInputStream(file));
-        BufferedInputStream raw = new BufferedInputStream(counted, 1 << 16);
         BufferedReader reader = new BufferedReader(
-            new InputStreamReader(maybeGunzip(raw),
+            new InputStreamReader(Compressed.decompressed(counted),
                 StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)),
@@ -66,7 +63,7 @@ public final class TrainingDocuments {
       while ((s = reader.readLine()) != null) {
         line++;
         sink.accept(s);
-        fileBytesRead.accept(counted.count);
+        fileBytesRead.accept(counted.count());
       }
     } catch (NoSuchFileException e) {
       throw new UserError("input file " + file + " does not exist", e);
@@ -79,43 +76,5 @@ public final class TrainingDocuments {
     } catch (IOException e) {
       throw new UserError("cannot read " + file + " (after line " + line + "): " + e, e);
     }
-  }
-
-  /** Counts the bytes taken from the file, for progress against its size. */
-  private static final class CountingInputStream extends FilterInputStream {
-    long count;
-
-    CountingInputStream(InputStream in) {
-      super(in);
-    }
-
-    @Override
-    public int read() throws IOException {
-      int b = super.read();
-      if (b >= 0) {
-        count++;
-      }
-      return b;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      int n = super.read(b, off, len);
-      if (n > 0) {
-        count += n;
-      }
-      return n;
-    }
-  }
-
-  private static InputStream maybeGunzip(BufferedInputStream in) throws IOException {
-    in.mark(2);
-    int b0 = in.read();
-    int b1 = in.read();
-    in.reset();
-    if (b0 == 0x1f && b1 == 0x8b) {
-      return new GZIPInputStream(in, 1 << 16);
-    }
-    return in;
   }
 }
