@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
     description =
         "Encode speed against spm_encode on the same inputs in the same run: (a) many "
             + "real DNA documents (Biopython's documents of --data, repeated to --documents-mb) "
-            + "with 1 and 2 threads, (b) one line of --long-line-mbp of real sequence. Checks "
+            + "with 1 and 2 threads, (a') the same for the records under 20 kb only, (b) one line of --long-line-mbp of real sequence. Checks "
             + "the ids are identical and prints MB/s and the ratios against the targets (2x, "
             + "5x, 1.7x). For the 250 Mbp memory target run --long-line-mbp 250 --documents-mb "
             + "0 --skip-spm with OMNIBIOTE_JAVA_OPTS=-Xmx4g. Exit code 0 only when every target "

@@ -82,7 +82,16 @@ public final class TokenizeCommand implements Callable<Integer> {
       throws IOException {
     ByteLines lines = new ByteLines(in);
     byte[] digits = new byte[12];
+    long total = input == null ? -1 : java.nio.file.Files.size(input);
+    long done = 0;
+    long start = System.nanoTime();
+    long nextReport = start + PROGRESS_EVERY_NANOS;
     while (lines.next()) {
+      done += lines.length() + 1;
+      if (System.nanoTime() > nextReport) {
+        progress(done, total, start);
+        nextReport = System.nanoTime() + PROGRESS_EVERY_NANOS;
+      }
       if (format == Format.id) {
         int[] ids = model.encodeUtf8(lines.bytes(), 0, lines.length());
         for (int i = 0; i < ids.length; i++) {
@@ -102,6 +111,16 @@ public final class TokenizeCommand implements Callable<Integer> {
       }
       out.write('\n');
     }
+  }
+
+  private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
+
+  /** One progress line on stderr: bytes read, rate and, for a file, the time left. */
+  private static void progress(long done, long total, long start) {
+    double secs = (System.nanoTime() - start) / 1e9;
+    double rate = done / 1e6 / secs;
+    String eta = total > 0 ? String.format(", %.0f%%, ETA %.0fs", 100.0 * done / total, (total - done) / 1e6 / rate) : "";
+    System.err.printf("tokenize: %.1f MB read, %.2f MB/s%s%n", done / 1e6, rate, eta);
   }
 
   private static void writeInt(OutputStream out, int v, byte[] digits) throws IOException {

@@ -12,8 +12,8 @@ import java.util.Map;
  * piece its pair with the next symbol would make, and a tournament tree over groups of 16
  * byte positions holding the best (rank, position) of each group. Picking the best pair is
  * then one read of the root, a merge rescans at most three groups and their paths up an
- * 8-ary tree. About 9 bytes per input
- * byte, so a 250 Mbp chromosome fits a 4 GB heap.
+ * 8-ary tree. About 10 bytes of scratch per input byte, so a 250 Mbp chromosome fits a 4 GB
+ * heap.
  *
  * <p>Symbols are "extended ids": piece ids for pieces, then ids for characters that occur
  * inside pieces without being pieces, then frozen user-defined pieces, then unknown

@@ -92,7 +92,7 @@ final class SpmNormalizer {
           runEnd++;
         }
         int run = runEnd - pos;
-        out = ws.growNorm(n + run, n);
+        out = ws.growNorm(n + run);
         System.arraycopy(in, pos, out, n, run);
         n += run;
         pos = runEnd;
@@ -108,7 +108,7 @@ final class SpmNormalizer {
         sl--;
       }
       if (sl > 0) {
-        out = ws.growNorm(n + 3 * sl, n);
+        out = ws.growNorm(n + 3 * sl);
         for (int k = so; k < so + sl; k++) {
           if (escapeWhitespaces && s[k] == ' ') {
             n = appendSpace(out, n);

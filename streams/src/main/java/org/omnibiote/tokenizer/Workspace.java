@@ -46,7 +46,7 @@ final class Workspace {
     return norm;
   }
 
-  byte[] growNorm(int capacity, int keep) {
+  byte[] growNorm(int capacity) {
     if (norm.length < capacity) {
       norm = Arrays.copyOf(norm, Math.max(capacity, norm.length + (norm.length >> 1)));
     }

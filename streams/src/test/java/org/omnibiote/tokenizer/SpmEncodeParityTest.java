@@ -18,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.omnibiote.bench.ReferenceTools;
+import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
 
 /**
  * Our ids and pieces against Debian's spm_encode for all three OmniBioTE tokenizers: every
@@ -169,5 +170,43 @@ class SpmEncodeParityTest {
 
   private static String window(int[] a, int from) {
     return Arrays.toString(Arrays.copyOfRange(a, Math.min(from, a.length), Math.min(a.length, from + 8)));
+  }
+
+  /**
+   * The released models have unique scores and no UNUSED pieces; SentencePiece also defines
+   * what happens with ties (leftmost pair first) and with UNUSED pieces (split back into the
+   * pair they came from). Variants of a real model exercise both, against spm_encode.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"ties", "unused"})
+  void variantsWithTiedScoresOrUnusedPiecesMatchSpmEncode(String variant, @TempDir Path tmp) throws Exception {
+    ModelProto real = ModelProto.parseFrom(Files.readAllBytes(model("nucleotide_bpe")));
+    ModelProto.Builder b = real.toBuilder();
+    for (int i = 0; i < b.getPiecesCount(); i++) {
+      ModelProto.SentencePiece p = b.getPieces(i);
+      if (p.getType() != ModelProto.SentencePiece.Type.NORMAL) {
+        continue;
+      }
+      if (variant.equals("ties")) {
+        b.setPieces(i, p.toBuilder().setScore((float) Math.floor(p.getScore() / 500) * 500));
+      } else if (i % 7 == 0 && p.getPiece().length() > 1) {
+        b.setPieces(i, p.toBuilder().setType(ModelProto.SentencePiece.Type.UNUSED));
+      }
+    }
+    Path modelFile = Files.write(tmp.resolve(variant + ".model"), b.build().toByteArray());
+    List<String> input = new ArrayList<>(EDGE_LINES);
+    lines.stream().filter(l -> l.length() < 20_000).limit(400).forEach(input::add);
+    Path in = Files.write(tmp.resolve("in.txt"), input, StandardCharsets.UTF_8);
+    Path ids = tmp.resolve("ids.txt");
+    ReferenceTools.spmEncode(modelFile, "id", in, ids);
+    List<String> expected = Files.readAllLines(ids, StandardCharsets.UTF_8);
+    SentencePieceTokenizer tokenizer = SentencePieceTokenizer.load(modelFile);
+    for (int i = 0; i < input.size(); i++) {
+      int[] ours = tokenizer.encode(input.get(i));
+      int[] theirs = parse(expected.get(i));
+      if (!Arrays.equals(theirs, ours)) {
+        fail(variant + ": " + describe(i, input.get(i)) + "\n" + firstDifference(theirs, ours));
+      }
+    }
   }
 }
