@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.ingest.Ingest;
@@ -73,6 +74,10 @@ public final class IngestCommand implements Callable<Integer> {
     if (genbank.isEmpty() && uniref.isEmpty()) {
       throw new UserError("give input with --genbank PATHS and/or --uniref PATHS");
     }
+    // The tokenizer load (about a second on a cold JVM) is the longest step before the
+    // stream can run: it starts first, and the configuration and the stream runtime start
+    // beside it.
+    CompletableFuture<Tokenizer> model = loadInBackground(tokenizer);
     Config config = configOption.load();
     IngestSettings settings = IngestSettings.from(config);
     if (valFraction != null) {
@@ -84,14 +89,42 @@ public final class IngestCommand implements Callable<Integer> {
     // The stream runtime starts while the tokenizer loads: both take about a second.
     CompletableFuture<ActorSystem> streams = Ingest.startActorSystem(config);
     try {
-      Tokenizer model = SentencePieceTokenizer.load(tokenizer);
       List<InputFile> inputs = Inputs.resolve(genbank, uniref);
-      new Ingest(model, tokenizer, settings, output, strict, config)
+      new Ingest(loaded(model), tokenizer, settings, output, strict, config)
           .using(streams)
           .run(inputs, System.err);
       return 0;
     } finally {
       streams.thenAccept(ActorSystem::terminate);
+    }
+  }
+
+  private static CompletableFuture<Tokenizer> loadInBackground(Path modelFile) {
+    CompletableFuture<Tokenizer> loaded = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try {
+        loaded.complete(SentencePieceTokenizer.load(modelFile));
+      } catch (Throwable e) {
+        loaded.completeExceptionally(e);
+      }
+    }, "tokenizer-load");
+    t.setDaemon(true);
+    t.start();
+    return loaded;
+  }
+
+  /** The loaded tokenizer, or the load's own exception (a UserError for a bad model file). */
+  private static Tokenizer loaded(CompletableFuture<Tokenizer> model) {
+    try {
+      return model.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw e;
     }
   }
 

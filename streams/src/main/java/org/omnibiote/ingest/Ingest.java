@@ -16,6 +16,7 @@ import org.omnibiote.shards.Manifest;
 import org.omnibiote.shards.NpyDtype;
 import org.omnibiote.shards.ShardLayout;
 import org.omnibiote.shards.ShardWriter;
+import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -173,12 +174,24 @@ public final class Ingest {
         settings.shardTargetBytes());
   }
 
+  /**
+   * The model file's SHA-256. A SentencePiece model hashed its bytes when it loaded them;
+   * hashing the file again costs a tenth of a second on the start's critical path (the
+   * digest still runs interpreted then).
+   */
+  private String modelSha256() throws IOException {
+    if (tokenizer instanceof SentencePieceTokenizer spm) {
+      return spm.sha256();
+    }
+    return ShardWriter.sha256(modelFile);
+  }
+
   private Manifest.TokenizerInfo tokenizerInfo(DocumentEncoder encoder) {
     try {
       int banned = encoder.bannedId();
       return new Manifest.TokenizerInfo(
           modelFile.getFileName().toString(),
-          ShardWriter.sha256(modelFile),
+          modelSha256(),
           tokenizer.vocabSize(),
           banned < 0 ? List.of() : List.of(banned),
           DocumentEncoder.eosId(tokenizer),

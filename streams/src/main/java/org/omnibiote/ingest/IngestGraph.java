@@ -1,6 +1,7 @@
 package org.omnibiote.ingest;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The ingest stream: input files, several at once (flatMapMerge, bounded by
  * file-parallelism) -> parse each file on the blocking-IO dispatcher (RecordSource blocks)
- * -> batches of about batch-chars of sequence -> tokenize on the tokenizer threads
+ * -> batches of up to batch-chars of sequence -> tokenize on the tokenizer threads
  * (mapAsync: parallel, yet in record order, so a file's shards are the same in every run)
  * -> the file's shard writers (per split) on the blocking-IO dispatcher -> one result per
  * file to the manifest. Back-pressure throughout: at most file-parallelism files and
@@ -78,7 +79,14 @@ final class IngestGraph {
             () -> open(input),
             source -> Optional.ofNullable(next(source, input, counters)),
             RecordSource::close)
-        .groupedWeighted(settings.batchChars(), r -> (long) r.sequence().length() + 1)
+        // Batches grow only while the tokenizers are busy (up to batch-chars): the first
+        // records go to the tokenizers as soon as they are parsed instead of waiting for a
+        // full batch, which matters most at start, when parsing runs in a cold JVM.
+        .batchWeighted(
+            settings.batchChars(),
+            r -> (long) r.sequence().length() + 1,
+            IngestGraph::firstOfBatch,
+            IngestGraph::addToBatch)
         .withAttributes(ActorAttributes.dispatcher(BLOCKING_IO))
         .async()
         // Twice as many batches in flight as tokenizer threads: results are taken in order,
@@ -101,6 +109,17 @@ final class IngestGraph {
               return mat;
             })
         .withAttributes(ActorAttributes.dispatcher(BLOCKING_IO));
+  }
+
+  private static List<SeqRecord> firstOfBatch(SeqRecord r) {
+    List<SeqRecord> batch = new ArrayList<>();
+    batch.add(r);
+    return batch;
+  }
+
+  private static List<SeqRecord> addToBatch(List<SeqRecord> batch, SeqRecord r) {
+    batch.add(r);
+    return batch;
   }
 
   private RecordSource open(InputFile input) {
