@@ -6,7 +6,9 @@ Usage: omnibiota_reference.py WEIGHTS.safetensors IDS.json OUT_DIR
 Reads the weights with numpy only (no safetensors package on Debian), loads them with
 load_state_dict(strict=True), runs the ids of IDS.json ({"ids": [[...], ...]}) and writes
 float32 .npy files to OUT_DIR: logits.npy, logits_blockdiag.npy and encode_<method>.npy
-for every pooling method (block-diagonal mask off), encode_all_blockdiag.npy.
+for every pooling method (block-diagonal mask off), encode_all_blockdiag.npy; and
+rewritten.safetensors, the loaded state_dict written back with write_safetensors (the way
+to turn an original checkpoint's state_dict into our file, see README).
 """
 import json
 import math
@@ -33,6 +35,20 @@ def read_safetensors(path):
         arr = np.frombuffer(data[begin:end], dtype="<f4").reshape(e["shape"])
         tensors[name] = torch.from_numpy(arr.copy())
     return tensors, meta
+
+
+def write_safetensors(path, state_dict, config):
+    """state_dict -> .safetensors (float32), with the model config as JSON in the metadata."""
+    header, chunks, offset = {"__metadata__": {"format": "pt", "config": json.dumps(config)}}, [], 0
+    for name, t in state_dict.items():
+        a = t.detach().float().cpu().numpy().astype("<f4")
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+        chunks.append(a.tobytes())
+        offset += a.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(chunks))
 
 
 class LayerNorm(nn.Module):
@@ -182,6 +198,7 @@ def main():
         for method in ["mean", "first", "last", "max", "all"]:
             save("encode_" + method, model.encode(ids, method))
         save("encode_all_blockdiag", model.encode(ids, "all", True))
+    write_safetensors(os.path.join(out_dir, "rewritten.safetensors"), model.state_dict(), config)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 package org.omnibiote.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
@@ -92,6 +93,19 @@ class PythonReferenceParityTest {
       compare(name, () -> model.encode(TestTensors.ids(rows), method, false));
     }
     compare("encode_all_blockdiag", () -> model.encode(TestTensors.ids(rows), Pooling.ALL, true));
+  }
+
+  @Test
+  void weightsWrittenBackByPythonLoadBitExact() throws IOException {
+    OmniBioTA back = ModelWeights.load(dir.resolve("out").resolve("rewritten.safetensors"));
+    assertEquals(model.config(), back.config());
+    try (PointerScope scope = new PointerScope()) {
+      java.util.Map<String, Tensor> ours = model.stateDict();
+      java.util.Map<String, Tensor> theirs = back.stateDict();
+      for (String name : ours.keySet()) {
+        assertTrue(torch.equal(ours.get(name), theirs.get(name)), name);
+      }
+    }
   }
 
   private static void compare(String name, java.util.function.Supplier<Tensor> ours) throws IOException {
