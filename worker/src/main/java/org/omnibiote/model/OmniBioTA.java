@@ -37,8 +37,8 @@ import org.omnibiote.UserError;
 public final class OmniBioTA extends Module {
   public static final long PAD = 1;
   public static final long EOS = 3;
-  /** µP base width: the readout multiplier is BASE_WIDTH / N. */
-  static final double BASE_WIDTH = 24;
+  /** µP base width (the original's base model): the readout multiplier is BASE_WIDTH / N. */
+  public static final double BASE_WIDTH = 24;
 
   private final OmniBioTAConfig config;
   private final EmbeddingImpl wte;
@@ -78,16 +78,34 @@ public final class OmniBioTA extends Module {
    * {@code blockDiagonal} a token also sees only its own document of the packed row.
    */
   public Tensor hidden(Tensor ids, boolean blockDiagonal) {
+    return hidden(ids, blockDiagonal, null);
+  }
+
+  /** Sees intermediate activations of a forward pass, by layer name (µP coordinate check). */
+  @FunctionalInterface
+  public interface ActivationTap {
+    void accept(String layer, Tensor activation);
+  }
+
+  /**
+   * {@link #hidden(Tensor, boolean)}, showing {@code tap} (if not null) the embedding output
+   * ("wte"), each block's attention and MLP outputs ("h.0.attn", "h.0.mlp", ...) and "ln_f".
+   */
+  public Tensor hidden(Tensor ids, boolean blockDiagonal, ActivationTap tap) {
+    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
     if (ids.dim() != 2) {
       throw new IllegalArgumentException("ids must be [batch, time], got " + ids.dim() + " dims");
     }
     Tensor mask = AttentionMask.of(ids, blockDiagonal);
     Rope rope = new Rope(ids.size(1), config.headSize());
     Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
-    for (Block block : h) {
-      x = block.forward(x, rope, mask);
+    see.accept("wte", x);
+    for (int i = 0; i < h.length; i++) {
+      x = h[i].forward(x, rope, mask, "h." + i + ".", see);
     }
-    return lnF.forward(x);
+    Tensor out = lnF.forward(x);
+    see.accept("ln_f", out);
+    return out;
   }
 
   /** The µP readout: (x * 24/N) W^T. */
@@ -185,9 +203,13 @@ public final class OmniBioTA extends Module {
       mlp = register_module("mlp", new Mlp(config));
     }
 
-    Tensor forward(Tensor x, Rope rope, Tensor mask) {
-      x = x.add(attn.forward(ln1.forward(x), rope, mask));
-      return x.add(mlp.forward(ln2.forward(x)));
+    Tensor forward(Tensor x, Rope rope, Tensor mask, String name, ActivationTap tap) {
+      Tensor a = attn.forward(ln1.forward(x), rope, mask);
+      tap.accept(name + "attn", a);
+      x = x.add(a);
+      Tensor m = mlp.forward(ln2.forward(x));
+      tap.accept(name + "mlp", m);
+      return x.add(m);
     }
   }
 

@@ -16,9 +16,6 @@ import org.omnibiote.model.OmniBioTA;
  * plain AdamW group instead (the original's --force_lr).
  */
 public final class MuAdamW {
-  /** µP's base width (the original's base model has n_embd 24). */
-  public static final double BASE_WIDTH = 24;
-
   /** The original's optimiser flags. */
   public record Settings(double lr, double beta1, double beta2, double epsilon, double weightDecay) {
     public static final Settings ORIGINAL_DEFAULTS = new Settings(1e-2, 0.9, 0.999, 1e-8, 1e-2);
@@ -40,7 +37,7 @@ public final class MuAdamW {
     if (forceLr) {
       return new AdamW(new TensorVector(params.values().toArray(new Tensor[0])), options(s, s.lr(), s.weightDecay()));
     }
-    double width = model.config().nEmbd() / BASE_WIDTH;
+    double width = model.config().nEmbd() / OmniBioTA.BASE_WIDTH;
     TensorVector hidden = new TensorVector();
     TensorVector vector = new TensorVector();
     params.forEach((name, t) -> (isHidden(name) ? hidden : vector).push_back(t));
