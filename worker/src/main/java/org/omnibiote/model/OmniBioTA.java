@@ -4,6 +4,7 @@ import static org.bytedeco.pytorch.global.torch.ScalarType.Bool;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Long;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -170,10 +171,10 @@ public final class OmniBioTA extends Module {
     for (Map.Entry<String, Tensor> e : own.entrySet()) {
       long[] want = e.getValue().shape();
       long[] got = state.get(e.getKey()).shape();
-      if (!java.util.Arrays.equals(want, got)) {
+      if (!Arrays.equals(want, got)) {
         throw new UserError(
-            "weight " + e.getKey() + " has shape " + java.util.Arrays.toString(got)
-                + ", the model needs " + java.util.Arrays.toString(want));
+            "weight " + e.getKey() + " has shape " + Arrays.toString(got)
+                + ", the model needs " + Arrays.toString(want));
       }
     }
     try (NoGradGuard noGrad = new NoGradGuard()) {
