@@ -32,11 +32,32 @@ class AccumulationTest {
       double accumulated = Accumulation.accumulate(model, split, Accumulation.LossNorm.GLOBAL, true);
       List<Tensor> accGrads = grads(model);
       assertEquals(big, accumulated, 1e-5 * big);
-      for (int i = 0; i < bigGrads.size(); i++) {
-        double diff = bigGrads.get(i).sub(accGrads.get(i)).abs().max().item_float();
-        double scale = bigGrads.get(i).abs().max().item_float();
-        assertTrue(diff <= 1e-5 * scale, "gradient " + i + " differs by " + diff + " (scale " + scale + ")");
-      }
+      assertGradsClose(bigGrads, accGrads);
+    }
+  }
+
+  private static void assertGradsClose(List<Tensor> expected, List<Tensor> actual) {
+    for (int i = 0; i < expected.size(); i++) {
+      double diff = expected.get(i).sub(actual.get(i)).abs().max().item_float();
+      double scale = expected.get(i).abs().max().item_float();
+      assertTrue(diff <= 1e-5 * scale, "gradient " + i + " differs by " + diff + " (scale " + scale + ")");
+    }
+  }
+
+  @Test
+  void readoutAtMaskedPositionsOnlyGivesTheLossAndGradientsOfTheFullReadout() {
+    torch.manual_seed(12);
+    OmniBioTA model = new OmniBioTA(CONFIG);
+    try (PointerScope scope = new PointerScope()) {
+      List<MaskedLm.Batch> split = split(batch(4));
+      double full = Accumulation.accumulate(
+          model, split, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.ALL, true);
+      List<Tensor> fullGrads = grads(model);
+      model.zero_grad(true);
+      double masked = Accumulation.accumulate(
+          model, split, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.MASKED, true);
+      assertEquals(full, masked, 1e-5 * full);
+      assertGradsClose(fullGrads, grads(model));
     }
   }
 
