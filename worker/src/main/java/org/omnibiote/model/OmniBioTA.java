@@ -1,0 +1,349 @@
+package org.omnibiote.model;
+
+import static org.bytedeco.pytorch.global.torch.ScalarType.Bool;
+import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
+import static org.bytedeco.pytorch.global.torch.ScalarType.Long;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.EmbeddingImpl;
+import org.bytedeco.pytorch.LinearImpl;
+import org.bytedeco.pytorch.LinearOptions;
+import org.bytedeco.pytorch.Module;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.StringTensorDict;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.omnibiote.UserError;
+
+/**
+ * OmniBioTA, the OmniBioTE encoder (original model.py; see shared/notes/original-recipe.md):
+ * token embedding, L pre-LN transformer blocks without biases (fused q/k/v, RoPE on q and k,
+ * attention scaled by 8/N, erf-GELU MLP), a final LayerNorm and the µP readout
+ * {@code logits = (x * 24/N) W^T}. Modules are registered under the original's names, so
+ * {@link #named_parameters()} yields exactly the original state_dict.
+ *
+ * <p>Native memory: every call allocates tensors; wrap calls in a {@code PointerScope} (and
+ * build the model outside it).
+ */
+public final class OmniBioTA extends Module {
+  public static final long PAD = 1;
+  public static final long EOS = 3;
+  /** µP base width (the original's base model): the readout multiplier is BASE_WIDTH / N. */
+  public static final double BASE_WIDTH = 24;
+
+  private final OmniBioTAConfig config;
+  private final EmbeddingImpl wte;
+  private final Block[] h;
+  private final LayerNorm lnF;
+  private final LinearImpl lmHead;
+
+  public OmniBioTA(OmniBioTAConfig config) {
+    this.config = config;
+    int n = config.nEmbd();
+    Module transformer = register_module("transformer", new Module());
+    wte = transformer.register_module("wte", new EmbeddingImpl(config.vocabSize(), n));
+    Module blocks = transformer.register_module("h", new Module());
+    h = new Block[config.nLayer()];
+    for (int i = 0; i < h.length; i++) {
+      h[i] = blocks.register_module(Integer.toString(i), new Block(config));
+    }
+    lnF = transformer.register_module("ln_f", new LayerNorm(n));
+    lmHead = register_module("lm_head", linear(n, config.vocabSize()));
+    // µP readout init: PyTorch's U(±1/sqrt(N)) times sqrt(N/24), i.e. U(±1/sqrt(24)).
+    try (NoGradGuard noGrad = new NoGradGuard()) {
+      lmHead.weight().mul_(new Scalar(Math.sqrt(n / BASE_WIDTH)));
+    }
+  }
+
+  public OmniBioTAConfig config() {
+    return config;
+  }
+
+  /** Logits [B, T, V] for token ids [B, T] (int64); see {@link #hidden} for the mask. */
+  public Tensor forward(Tensor ids, boolean blockDiagonal) {
+    return logits(hidden(ids, blockDiagonal));
+  }
+
+  /**
+   * The final LayerNorm's output [B, T, N]. Attention never sees PAD keys; with
+   * {@code blockDiagonal} a token also sees only its own document of the packed row.
+   */
+  public Tensor hidden(Tensor ids, boolean blockDiagonal) {
+    return hidden(ids, blockDiagonal, null);
+  }
+
+  /** Sees intermediate activations of a forward pass, by layer name (µP coordinate check). */
+  @FunctionalInterface
+  public interface ActivationTap {
+    void accept(String layer, Tensor activation);
+  }
+
+  /**
+   * {@link #hidden(Tensor, boolean)}, showing {@code tap} (if not null) the embedding output
+   * ("wte"), each block's attention and MLP outputs ("h.0.attn", "h.0.mlp", ...) and "ln_f".
+   */
+  public Tensor hidden(Tensor ids, boolean blockDiagonal, ActivationTap tap) {
+    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
+    if (ids.dim() != 2) {
+      throw new IllegalArgumentException("ids must be [batch, time], got " + ids.dim() + " dims");
+    }
+    Tensor mask = AttentionMask.of(ids, blockDiagonal);
+    Rope rope = new Rope(ids.size(1), config.headSize());
+    Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
+    see.accept("wte", x);
+    for (int i = 0; i < h.length; i++) {
+      x = h[i].forward(x, rope, mask, "h." + i + ".", see);
+    }
+    Tensor out = lnF.forward(x);
+    see.accept("ln_f", out);
+    return out;
+  }
+
+  /** The µP readout: (x * 24/N) W^T. */
+  public Tensor logits(Tensor hidden) {
+    return lmHead.forward(hidden.mul(new Scalar(BASE_WIDTH / config.nEmbd())));
+  }
+
+  /** Encodings of token ids [B, T], pooled over the non-PAD positions (see {@link Pooling}). */
+  public Tensor encode(Tensor ids, Pooling method, boolean blockDiagonal) {
+    Tensor x = hidden(ids, blockDiagonal);
+    long b = x.size(0);
+    long t = x.size(1);
+    long n = x.size(2);
+    Tensor valid = ids.ne(new Scalar(PAD));
+    Tensor validF = valid.unsqueeze(-1).to(x.scalar_type());
+    Tensor positions = torch.arange(new Scalar(t), new TensorOptions(Long)).unsqueeze(0);
+    switch (method) {
+      case ALL:
+        return x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(0.0));
+      case MEAN:
+        return x.mul(validF).sum(1).div(validF.sum(1).clamp_min(new Scalar(1.0)));
+      case MAX:
+        return x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
+            .amax(new long[] {1}, false);
+      case FIRST:
+        return gatherPosition(x, torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false), b, n);
+      case LAST:
+        return gatherPosition(x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
+      default:
+        throw new IllegalArgumentException(method.toString());
+    }
+  }
+
+  private static Tensor gatherPosition(Tensor x, Tensor index, long b, long n) {
+    return x.gather(1, index.view(b, 1, 1).expand(b, 1, n)).squeeze(1);
+  }
+
+  /** The parameters by original name, in registration order (views, not copies). */
+  public Map<String, Tensor> stateDict() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    StringTensorDict params = named_parameters();
+    for (long i = 0; i < params.size(); i++) {
+      out.put(params.get(i).key().getString(), params.get(i).value());
+    }
+    return out;
+  }
+
+  /**
+   * Copies {@code state} into the parameters, strictly: every name present, none extra,
+   * shapes equal (as PyTorch's {@code load_state_dict(strict=True)}).
+   */
+  public void loadStateDict(Map<String, Tensor> state) {
+    Map<String, Tensor> own = stateDict();
+    Set<String> missing = new TreeSet<>(own.keySet());
+    missing.removeAll(state.keySet());
+    Set<String> unexpected = new TreeSet<>(state.keySet());
+    unexpected.removeAll(own.keySet());
+    if (!missing.isEmpty() || !unexpected.isEmpty()) {
+      throw new UserError(
+          "weights do not fit the model: missing " + missing + ", unexpected " + unexpected);
+    }
+    for (Map.Entry<String, Tensor> e : own.entrySet()) {
+      long[] want = e.getValue().shape();
+      long[] got = state.get(e.getKey()).shape();
+      if (!Arrays.equals(want, got)) {
+        throw new UserError(
+            "weight " + e.getKey() + " has shape " + Arrays.toString(got)
+                + ", the model needs " + Arrays.toString(want));
+      }
+    }
+    try (NoGradGuard noGrad = new NoGradGuard()) {
+      for (Map.Entry<String, Tensor> e : own.entrySet()) {
+        e.getValue().copy_(state.get(e.getKey()));
+      }
+    }
+  }
+
+  static LinearImpl linear(long in, long out) {
+    LinearOptions options = new LinearOptions(in, out);
+    options.bias().put(false);
+    return new LinearImpl(options);
+  }
+
+  /** A pre-LN block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+  static final class Block extends Module {
+    private final LayerNorm ln1;
+    private final Attention attn;
+    private final LayerNorm ln2;
+    private final Mlp mlp;
+
+    Block(OmniBioTAConfig config) {
+      ln1 = register_module("ln_1", new LayerNorm(config.nEmbd()));
+      attn = register_module("attn", new Attention(config));
+      ln2 = register_module("ln_2", new LayerNorm(config.nEmbd()));
+      mlp = register_module("mlp", new Mlp(config));
+    }
+
+    Tensor forward(Tensor x, Rope rope, Tensor mask, String name, ActivationTap tap) {
+      Tensor a = attn.forward(ln1.forward(x), rope, mask);
+      tap.accept(name + "attn", a);
+      x = x.add(a);
+      Tensor m = mlp.forward(ln2.forward(x));
+      tap.accept(name + "mlp", m);
+      return x.add(m);
+    }
+  }
+
+  /** Multi-head self-attention with RoPE, scale 8/N (the original's, not 1/sqrt(d)). */
+  static final class Attention extends Module {
+    private final LinearImpl cAttn;
+    private final LinearImpl cProj;
+    private final int nEmbd;
+    private final int nHead;
+    private final double dropout;
+
+    Attention(OmniBioTAConfig config) {
+      nEmbd = config.nEmbd();
+      nHead = config.nHead();
+      dropout = config.dropout();
+      cAttn = register_module("c_attn", linear(nEmbd, 3L * nEmbd));
+      cProj = register_module("c_proj", linear(nEmbd, nEmbd));
+    }
+
+    Tensor forward(Tensor x, Rope rope, Tensor mask) {
+      long b = x.size(0);
+      long t = x.size(1);
+      long d = nEmbd / nHead;
+      TensorVector qkv = cAttn.forward(x).split(nEmbd, 2);
+      Tensor q = rope.apply(qkv.get(0).view(b, t, nHead, d)).transpose(1, 2);
+      Tensor k = rope.apply(qkv.get(1).view(b, t, nHead, d)).transpose(1, 2);
+      Tensor v = qkv.get(2).view(b, t, nHead, d).transpose(1, 2);
+      Tensor y =
+          torch.scaled_dot_product_attention(
+              q,
+              k,
+              v,
+              mask == null ? new TensorOptional() : new TensorOptional(mask),
+              is_training() ? dropout : 0.0,
+              false,
+              new DoubleOptional(8.0 / nEmbd),
+              false);
+      y = y.transpose(1, 2).contiguous().view(b, t, nEmbd);
+      return torch.dropout(cProj.forward(y), dropout, is_training());
+    }
+  }
+
+  /** c_fc [4N, N], GELU as x*0.5*(1+erf(x/1.41421)) (the original's constant), c_proj. */
+  static final class Mlp extends Module {
+    private final LinearImpl cFc;
+    private final LinearImpl cProj;
+    private final double dropout;
+
+    Mlp(OmniBioTAConfig config) {
+      dropout = config.dropout();
+      cFc = register_module("c_fc", linear(config.nEmbd(), 4L * config.nEmbd()));
+      cProj = register_module("c_proj", linear(4L * config.nEmbd(), config.nEmbd()));
+    }
+
+    Tensor forward(Tensor x) {
+      Tensor a = cFc.forward(x);
+      Tensor gelu = a.mul(new Scalar(0.5)).mul(torch.erf(a.div(new Scalar(1.41421))).add(new Scalar(1.0)));
+      return torch.dropout(cProj.forward(gelu), dropout, is_training());
+    }
+  }
+
+  /** LayerNorm with a weight and no bias, eps 1e-5 (parameter "weight", initialised to 1). */
+  static final class LayerNorm extends Module {
+    private final Tensor weight;
+    private final long n;
+
+    LayerNorm(long n) {
+      this.n = n;
+      weight = register_parameter("weight", torch.ones(n));
+    }
+
+    Tensor forward(Tensor x) {
+      return torch.layer_norm(
+          x, new long[] {n}, new TensorOptional(weight), new TensorOptional(), 1e-5, false);
+    }
+  }
+
+  /**
+   * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by
+   * position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
+   * casting its module to bf16); the result has the input's dtype.
+   */
+  static final class Rope {
+    private final Tensor cos;
+    private final Tensor sin;
+
+    Rope(long t, long d) {
+      TensorOptions f32 = new TensorOptions(Float);
+      Tensor exponents = torch.arange(new Scalar(0), new Scalar(d), new Scalar(2), f32).div(new Scalar((double) d));
+      Tensor freqs = torch.pow(new Scalar(10000.0), exponents).reciprocal();
+      Tensor angles = torch.outer(torch.arange(new Scalar(t), f32), freqs).view(t, 1, d / 2);
+      cos = angles.cos();
+      sin = angles.sin();
+    }
+
+    /** x [B, T, H, d]. */
+    Tensor apply(Tensor x) {
+      ScalarType dtype = x.scalar_type();
+      long[] shape = x.shape();
+      Tensor pairs = x.to(Float).view(shape[0], shape[1], shape[2], shape[3] / 2, 2);
+      Tensor x0 = pairs.select(-1, 0);
+      Tensor x1 = pairs.select(-1, 1);
+      Tensor r0 = x0.mul(cos).sub(x1.mul(sin));
+      Tensor r1 = x0.mul(sin).add(x1.mul(cos));
+      return torch.stack(new TensorVector(r0, r1), -1).flatten(3, 4).to(dtype);
+    }
+  }
+
+  /**
+   * The boolean attention mask [B, 1, T, T] (true = may attend), or null when every token may
+   * see every other (no PAD, no block-diagonal mask): SDPA then takes its fastest path.
+   */
+  static final class AttentionMask {
+    private AttentionMask() {}
+
+    static Tensor of(Tensor ids, boolean blockDiagonal) {
+      Tensor keyValid = ids.ne(new Scalar(PAD));
+      boolean padded = keyValid.logical_not().any().item_bool();
+      if (!blockDiagonal && !padded) {
+        return null;
+      }
+      long t = ids.size(1);
+      Tensor allowed = keyValid.unsqueeze(1).expand(ids.size(0), t, t);
+      if (blockDiagonal) {
+        // Document index of each token: EOS tokens seen strictly before it, so an EOS
+        // belongs to the document it ends. A row without EOS is one document.
+        Tensor eos = ids.eq(new Scalar(EOS)).to(Long);
+        Tensor doc = eos.cumsum(1).sub(eos);
+        allowed = allowed.logical_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
+      }
+      // A PAD query may see no key at all; letting it see itself keeps softmax finite.
+      Tensor self = torch.eye(t, new TensorOptions(Bool));
+      return allowed.logical_or(self).unsqueeze(1);
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package org.omnibiote.train;
+
+import java.util.List;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.omnibiote.model.OmniBioTA;
+
+/**
+ * Gradient accumulation over the micro-batches of one optimiser step, with the loss
+ * normalisation of {@link LossNorm}.
+ */
+public final class Accumulation {
+  private static final long SUM = 2; // at::Reduction::Sum
+
+  /** How the masked-token losses of the micro-batches are weighed. */
+  public enum LossNorm {
+    /**
+     * The mean over every masked token of the step: the same loss and gradient as one big
+     * batch, whatever the split into micro-batches (the default).
+     */
+    GLOBAL,
+    /**
+     * The original's: each micro-batch's masked-token mean divided by the number of
+     * micro-batches, so a micro-batch with few masked tokens weighs as much as a full one.
+     */
+    ORIGINAL
+  }
+
+  /** Where the 65,536-way readout is computed; the loss is the same either way. */
+  public enum Readout {
+    /** Only at the masked positions, the only ones the loss uses (about 15%): the default. */
+    MASKED,
+    /** At every position, as the original does (for comparisons). */
+    ALL
+  }
+
+  private Accumulation() {}
+
+  /**
+   * Runs forward and backward over the micro-batches, adding into the parameters' gradients,
+   * and returns the step's loss as {@code norm} defines it. Each micro-batch's graph is freed
+   * before the next one starts.
+   */
+  public static double accumulate(
+      OmniBioTA model, List<MaskedLm.Batch> microBatches, LossNorm norm, boolean blockDiagonal) {
+    return accumulate(model, microBatches, norm, Readout.MASKED, blockDiagonal);
+  }
+
+  public static double accumulate(
+      OmniBioTA model,
+      List<MaskedLm.Batch> microBatches,
+      LossNorm norm,
+      Readout readout,
+      boolean blockDiagonal) {
+    long masked = 0;
+    for (MaskedLm.Batch b : microBatches) {
+      masked += maskedCount(b);
+    }
+    double total = 0;
+    for (MaskedLm.Batch b : microBatches) {
+      try (PointerScope scope = new PointerScope()) {
+        Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
+        Tensor flat = hidden.reshape(-1, hidden.size(-1));
+        Tensor targets = b.targets().reshape(-1);
+        if (readout == Readout.MASKED) {
+          Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
+          flat = flat.index_select(0, at);
+          targets = targets.index_select(0, at);
+        }
+        Tensor sum = torch.cross_entropy_loss(
+            model.logits(flat), targets, new TensorOptional(), SUM, MaskedLm.IGNORE, 0.0);
+        double divisor = norm == LossNorm.GLOBAL
+            ? Math.max(masked, 1)
+            : Math.max(maskedCount(b), 1) * (double) microBatches.size();
+        Tensor loss = sum.div(new Scalar(divisor));
+        loss.backward();
+        total += loss.item_double();
+      }
+    }
+    return total;
+  }
+
+  private static long maskedCount(MaskedLm.Batch b) {
+    try (PointerScope scope = new PointerScope()) {
+      return b.targets().ne(new Scalar(MaskedLm.IGNORE)).sum().item_long();
+    }
+  }
+}

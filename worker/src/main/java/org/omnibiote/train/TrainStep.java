@@ -1,0 +1,27 @@
+package org.omnibiote.train;
+
+import java.util.List;
+import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.pytorch.global.torch;
+import org.omnibiote.model.OmniBioTA;
+
+/** One optimiser step: accumulate over micro-batches, clip the global grad norm to 1, AdamW. */
+public final class TrainStep {
+  public static final double CLIP_NORM = 1.0;
+
+  private TrainStep() {}
+
+  /** Returns the step's loss (see {@link Accumulation.LossNorm}). */
+  public static double run(
+      OmniBioTA model,
+      AdamW optimizer,
+      List<MaskedLm.Batch> microBatches,
+      Accumulation.LossNorm norm,
+      boolean blockDiagonal) {
+    optimizer.zero_grad();
+    double loss = Accumulation.accumulate(model, microBatches, norm, blockDiagonal);
+    torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
+    optimizer.step();
+    return loss;
+  }
+}

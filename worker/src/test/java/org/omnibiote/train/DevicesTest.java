@@ -1,0 +1,33 @@
+package org.omnibiote.train;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.Test;
+import org.omnibiote.UserError;
+
+class DevicesTest {
+  @Test
+  void cpuIsAccepted() {
+    assertTrue(Devices.parse("cpu").is_cpu());
+  }
+
+  @Test
+  void cudaIsRefusedWhereTheHostCannotServeIt() {
+    if (!torch.cuda_is_available()) { // CPU hosts and the CPU natives: say what to do instead
+      UserError e = assertThrows(UserError.class, () -> Devices.parse("cuda:0"));
+      assertTrue(e.getMessage().contains("no usable CUDA") && e.getMessage().contains("--devices cpu"), e.getMessage());
+    } else { // a GPU host: an index past the last device
+      int count = torch.cuda_device_count();
+      UserError e = assertThrows(UserError.class, () -> Devices.parse("cuda:" + count));
+      assertTrue(e.getMessage().contains("has " + count + " CUDA device(s)"), e.getMessage());
+    }
+  }
+
+  @Test
+  void malformedSpecIsRefused() {
+    UserError e = assertThrows(UserError.class, () -> Devices.parse("gpu0"));
+    assertTrue(e.getMessage().contains("neither cpu nor cuda:N"), e.getMessage());
+  }
+}
