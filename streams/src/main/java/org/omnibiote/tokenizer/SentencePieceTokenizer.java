@@ -99,12 +99,18 @@ public final class SentencePieceTokenizer implements Tokenizer {
     UserSymbols userSymbols = new UserSymbols(userPieces, userIds);
     this.normalizer = charsMap(file, ns, userSymbols);
 
+    // A duplicate normal piece was rejected above, so every normal piece is the one the
+    // mergeable map holds for its text: no second look-up needed.
     byte[][] utf8 = new byte[v][];
     boolean[] isMergeable = new boolean[v];
+    int mergeableCount = 0;
     for (int i = 0; i < v; i++) {
       utf8[i] = pieces[i].getBytes(StandardCharsets.UTF_8);
-      Integer m = mergeable.get(pieces[i]);
-      isMergeable[i] = m != null && m == i;
+      Type t = types[i];
+      isMergeable[i] = t == Type.NORMAL || t == Type.USER_DEFINED || t == Type.UNUSED;
+      if (isMergeable[i]) {
+        mergeableCount++;
+      }
     }
 
     // Every character a symbol can start as, keyed by its packed UTF-8 bytes. Characters
@@ -188,16 +194,26 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
     int[] rank = new int[v];
     Arrays.fill(rank, Integer.MAX_VALUE);
-    Integer[] order = mergeable.values().toArray(new Integer[0]);
+    // Mergeable ids by descending score (Float.compare order), sorted as primitive keys:
+    // high 32 bits an order-preserving image of the score, low 32 bits the id. Order among
+    // equal scores does not matter: equal scores share a rank either way.
     float[] score = new float[v];
+    long[] keys = new long[mergeableCount];
+    int nk = 0;
     for (int i = 0; i < v; i++) {
       score[i] = model.getPieces(i).getScore();
+      if (isMergeable[i]) {
+        int bits = Float.floatToIntBits(score[i]);
+        int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        keys[nk++] = ((long) ~sortable << 32) | i;
+      }
     }
-    Arrays.sort(order, (a, b) -> Float.compare(score[b], score[a]));
-    int[] pieceOfRank = new int[order.length];
+    Arrays.sort(keys);
+    int[] pieceOfRank = new int[keys.length];
     int r = -1;
     float last = Float.NaN;
-    for (int id : order) {
+    for (long key : keys) {
+      int id = (int) key;
       float s = score[id];
       if (r < 0 || s != last) {
         r++;
