@@ -177,7 +177,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     // Every way a piece splits into two symbols (at character boundaries) is a merge.
     PieceIndex index = new PieceIndex(utf8, isMergeable);
-    List<int[]> merges = new ArrayList<>();
+    // (left, right, merged) triples, flat: no small array per merge.
+    IntList merges = new IntList(3 * v);
     for (int i = 0; i < v; i++) {
       byte[] b = utf8[i];
       if (!isMergeable[i]) {
@@ -188,7 +189,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
         int left = symbolOf(b, 0, k, index, charSymbol);
         int right = left < 0 ? -1 : symbolOf(b, k, b.length - k, index, charSymbol);
         if (right >= 0) {
-          merges.add(new int[] {left, right, i});
+          merges.add(left);
+          merges.add(right);
+          merges.add(i);
         }
       }
     }
@@ -228,9 +231,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
     for (int i = 0; i < v; i++) {
       unused[i] = types[i] == Type.UNUSED;
     }
-    PairTable pairTable = new PairTable(merges.size());
-    for (int[] m : merges) {
-      pairTable.put(m[0], m[1], m[2]);
+    int[] m = merges.toArray();
+    PairTable pairTable = new PairTable(m.length / 3);
+    for (int k = 0; k < m.length; k += 3) {
+      pairTable.put(m[k], m[k + 1], m[k + 2]);
     }
     this.merger =
         new BpeMerger(
