@@ -99,12 +99,18 @@ public final class SentencePieceTokenizer implements Tokenizer {
     UserSymbols userSymbols = new UserSymbols(userPieces, userIds);
     this.normalizer = charsMap(file, ns, userSymbols);
 
+    // A duplicate normal piece was rejected above, so every normal piece is the one the
+    // mergeable map holds for its text: no second look-up needed.
     byte[][] utf8 = new byte[v][];
     boolean[] isMergeable = new boolean[v];
+    int mergeableCount = 0;
     for (int i = 0; i < v; i++) {
       utf8[i] = pieces[i].getBytes(StandardCharsets.UTF_8);
-      Integer m = mergeable.get(pieces[i]);
-      isMergeable[i] = m != null && m == i;
+      Type t = types[i];
+      isMergeable[i] = t == Type.NORMAL || t == Type.USER_DEFINED || t == Type.UNUSED;
+      if (isMergeable[i]) {
+        mergeableCount++;
+      }
     }
 
     // Every character a symbol can start as, keyed by its packed UTF-8 bytes. Characters
@@ -171,7 +177,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
 
     // Every way a piece splits into two symbols (at character boundaries) is a merge.
     PieceIndex index = new PieceIndex(utf8, isMergeable);
-    List<int[]> merges = new ArrayList<>();
+    // (left, right, merged) triples, flat: no small array per merge.
+    IntList merges = new IntList(3 * v);
     for (int i = 0; i < v; i++) {
       byte[] b = utf8[i];
       if (!isMergeable[i]) {
@@ -182,22 +189,34 @@ public final class SentencePieceTokenizer implements Tokenizer {
         int left = symbolOf(b, 0, k, index, charSymbol);
         int right = left < 0 ? -1 : symbolOf(b, k, b.length - k, index, charSymbol);
         if (right >= 0) {
-          merges.add(new int[] {left, right, i});
+          merges.add(left);
+          merges.add(right);
+          merges.add(i);
         }
       }
     }
     int[] rank = new int[v];
     Arrays.fill(rank, Integer.MAX_VALUE);
-    Integer[] order = mergeable.values().toArray(new Integer[0]);
+    // Mergeable ids by descending score (Float.compare order), sorted as primitive keys:
+    // high 32 bits an order-preserving image of the score, low 32 bits the id. Order among
+    // equal scores does not matter: equal scores share a rank either way.
     float[] score = new float[v];
+    long[] keys = new long[mergeableCount];
+    int nk = 0;
     for (int i = 0; i < v; i++) {
       score[i] = model.getPieces(i).getScore();
+      if (isMergeable[i]) {
+        int bits = Float.floatToIntBits(score[i]);
+        int sortable = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+        keys[nk++] = ((long) ~sortable << 32) | i;
+      }
     }
-    Arrays.sort(order, (a, b) -> Float.compare(score[b], score[a]));
-    int[] pieceOfRank = new int[order.length];
+    Arrays.sort(keys);
+    int[] pieceOfRank = new int[keys.length];
     int r = -1;
     float last = Float.NaN;
-    for (int id : order) {
+    for (long key : keys) {
+      int id = (int) key;
       float s = score[id];
       if (r < 0 || s != last) {
         r++;
@@ -212,9 +231,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
     for (int i = 0; i < v; i++) {
       unused[i] = types[i] == Type.UNUSED;
     }
-    PairTable pairTable = new PairTable(merges.size());
-    for (int[] m : merges) {
-      pairTable.put(m[0], m[1], m[2]);
+    int[] m = merges.toArray();
+    PairTable pairTable = new PairTable(m.length / 3);
+    for (int k = 0; k < m.length; k += 3) {
+      pairTable.put(m[k], m[k + 1], m[k + 2]);
     }
     this.merger =
         new BpeMerger(
