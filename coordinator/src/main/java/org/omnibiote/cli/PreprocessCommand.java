@@ -7,22 +7,21 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.omnibiote.UserError;
 import org.omnibiote.io.AtomicOutput;
+import org.omnibiote.io.ProgressLine;
 import org.omnibiote.records.ParseCounts;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code omnibiote preprocess}: GenBank or FASTA files to one document per line, as the
@@ -75,27 +74,28 @@ public final class PreprocessCommand implements Callable<Integer> {
       totalBytes += Files.size(in);
     }
     PrintStream err = System.err;
-    Progress progress = new Progress(totalBytes, err);
     ParseCounts total = ParseCounts.ZERO;
-    try (progress;
+    try (ProgressLine progress =
+            new ProgressLine("preprocess", totalBytes, Duration.ofSeconds(5), err);
         AtomicOutput atomic = new AtomicOutput(output)) {
       OutputStream out = new BufferedOutputStream(atomic.stream(), 1 << 20);
       for (Path in : inputs) {
         SeqFormat f = fixed != null ? fixed : RecordSources.sniff(in);
         try (RecordSource src = RecordSources.open(in, f, p -> err.println(p), strict)) {
-          progress.current = src;
+          long read = 0;
           SeqRecord r;
           while ((r = src.next()) != null) {
             writeDocument(out, r);
-            progress.records++;
+            progress.record(src.bytesRead() - read);
+            read = src.bytesRead();
           }
-          progress.done += Files.size(in);
-          progress.current = null;
+          progress.inputBytes(Files.size(in) - read);
           total = total.plus(src.counts());
         }
       }
       out.flush();
       atomic.commit();
+      progress.finish();
     }
     spec.commandLine().getOut().printf(Locale.ROOT,
         "preprocess: %,d documents written to %s; %,d records without sequence skipped;"
@@ -125,43 +125,4 @@ public final class PreprocessCommand implements Callable<Integer> {
   }
 
   private static final byte[] EOS_LINE = "<EOS>\n".getBytes(StandardCharsets.US_ASCII);
-
-  /** A progress line on stderr every few seconds: records, MB/s of input, ETA. */
-  private static final class Progress implements AutoCloseable {
-    private final long totalBytes;
-    private final PrintStream err;
-    private final long start = System.nanoTime();
-    private final ScheduledExecutorService timer;
-    volatile long records;
-    volatile long done;
-    volatile RecordSource current;
-
-    Progress(long totalBytes, PrintStream err) {
-      this.totalBytes = totalBytes;
-      this.err = err;
-      this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "preprocess-progress");
-        t.setDaemon(true);
-        return t;
-      });
-      timer.scheduleAtFixedRate(this::print, 5, 5, TimeUnit.SECONDS);
-    }
-
-    private void print() {
-      RecordSource src = current;
-      long bytes = done + (src == null ? 0 : src.bytesRead());
-      double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
-      double rate = bytes / secs;
-      long left = rate > 0 ? (long) ((totalBytes - bytes) / rate) : -1;
-      err.printf(Locale.ROOT, "preprocess: %,d records (%,.0f/s), %.1f/%.1f MB (%.1f MB/s), ETA %s%n",
-          records, records / secs, bytes / 1e6, totalBytes / 1e6, rate / 1e6,
-          left < 0 ? "--:--:--"
-              : String.format(Locale.ROOT, "%d:%02d:%02d", left / 3600, left / 60 % 60, left % 60));
-    }
-
-    @Override
-    public void close() {
-      timer.shutdownNow();
-    }
-  }
 }

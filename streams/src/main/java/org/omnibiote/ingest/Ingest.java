@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
+import org.omnibiote.io.ProgressLine;
 import org.omnibiote.shards.Manifest;
 import org.omnibiote.shards.NpyDtype;
 import org.omnibiote.shards.ShardLayout;
@@ -132,12 +133,14 @@ public final class Ingest {
         actorSystem != null
             ? actorSystem.join()
             : ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config));
-    try (Progress progress = new Progress(totalBytes, settings.progressInterval(), progressOut)) {
+    try (ProgressLine progress =
+        new ProgressLine("ingest", totalBytes, settings.progressInterval(), progressOut)) {
       IngestGraph graph =
           new IngestGraph(settings, layout, dtype, encoder, tokenizers, progress, strict);
       CompletableFuture<?> done =
           graph.run(todo, out::finished, system).toCompletableFuture();
       done.get();
+      progress.finish();
     } catch (ExecutionException e) {
       throw rethrow(e.getCause());
     } catch (InterruptedException e) {

@@ -16,6 +16,7 @@ import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
 import org.omnibiote.UserError;
+import org.omnibiote.io.ProgressLine;
 import org.omnibiote.records.ParseCounts;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.RecordSource;
@@ -44,7 +45,7 @@ final class IngestGraph {
   private final NpyDtype dtype;
   private final DocumentEncoder encoder;
   private final Executor tokenizers;
-  private final Progress progress;
+  private final ProgressLine progress;
   private final boolean strict;
 
   IngestGraph(
@@ -53,7 +54,7 @@ final class IngestGraph {
       NpyDtype dtype,
       DocumentEncoder encoder,
       Executor tokenizers,
-      Progress progress,
+      ProgressLine progress,
       boolean strict) {
     this.settings = settings;
     this.layout = layout;

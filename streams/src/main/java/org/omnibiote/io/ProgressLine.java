@@ -1,4 +1,4 @@
-package org.omnibiote.ingest;
+package org.omnibiote.io;
 
 import java.io.PrintStream;
 import java.time.Duration;
@@ -9,11 +9,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The progress line of a run on stderr: records and records/s, input MB and MB/s, and an
- * ETA from the input bytes still to read. On a terminal the line rewrites itself; in a log
- * it is printed once per interval.
+ * The progress line of a long run on stderr: records and records/s, input MB and MB/s, and
+ * an ETA from the input bytes still to read. On a terminal the line rewrites itself; in a
+ * log it is printed once per interval. Counts may come from any thread.
  */
-final class Progress implements AutoCloseable {
+public final class ProgressLine implements AutoCloseable {
+  private final String label;
   private final long totalBytes;
   private final PrintStream out;
   private final boolean terminal = System.console() != null;
@@ -22,13 +23,15 @@ final class Progress implements AutoCloseable {
   private final AtomicLong bytes = new AtomicLong();
   private final ScheduledExecutorService timer;
 
-  Progress(long totalBytes, Duration interval, PrintStream out) {
+  /** {@code label} starts the line, e.g. "ingest". */
+  public ProgressLine(String label, long totalBytes, Duration interval, PrintStream out) {
+    this.label = label;
     this.totalBytes = totalBytes;
     this.out = out;
     this.timer =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
-              Thread t = new Thread(r, "ingest-progress");
+              Thread t = new Thread(r, label + "-progress");
               t.setDaemon(true);
               return t;
             });
@@ -36,16 +39,18 @@ final class Progress implements AutoCloseable {
     timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
   }
 
-  void record(long inputBytesDelta) {
+  /** One record done, which took {@code inputBytesDelta} more bytes of input. */
+  public void record(long inputBytesDelta) {
     records.incrementAndGet();
     bytes.addAndGet(inputBytesDelta);
   }
 
-  void inputBytes(long delta) {
+  /** Input consumed without a record (headers, refused records, the end of a file). */
+  public void inputBytes(long delta) {
     bytes.addAndGet(delta);
   }
 
-  String line() {
+  public String line() {
     double secs = Math.max(1e-3, (System.nanoTime() - startNanos) / 1e9);
     long b = Math.min(bytes.get(), totalBytes);
     double mbps = b / 1e6 / secs;
@@ -56,8 +61,8 @@ final class Progress implements AutoCloseable {
     }
     return String.format(
         Locale.ROOT,
-        "ingest: %,d records (%,.0f/s), %.1f/%.1f MB of input (%.2f MB/s), ETA %s",
-        records.get(), records.get() / secs, b / 1e6, totalBytes / 1e6, mbps, eta);
+        "%s: %,d records (%,.0f/s), %.1f/%.1f MB of input (%.2f MB/s), ETA %s",
+        label, records.get(), records.get() / secs, b / 1e6, totalBytes / 1e6, mbps, eta);
   }
 
   private void print() {
@@ -69,8 +74,8 @@ final class Progress implements AutoCloseable {
     out.flush();
   }
 
-  @Override
-  public void close() {
+  /** The run is done: stop the timer and print the final line. */
+  public void finish() {
     timer.shutdownNow();
     if (terminal) {
       out.println("\r" + line());
@@ -78,5 +83,11 @@ final class Progress implements AutoCloseable {
       out.println(line());
     }
     out.flush();
+  }
+
+  /** Stops the timer; after a failure no final line, so the error is what the user sees last. */
+  @Override
+  public void close() {
+    timer.shutdownNow();
   }
 }
