@@ -14,6 +14,7 @@ import org.omnibiote.ingest.Ingest;
 import org.omnibiote.ingest.IngestSettings;
 import org.omnibiote.ingest.InputFile;
 import org.omnibiote.ingest.Inputs;
+import org.omnibiote.io.Daemons;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -100,17 +101,7 @@ public final class IngestCommand implements Callable<Integer> {
   }
 
   private static CompletableFuture<Tokenizer> loadInBackground(Path modelFile) {
-    CompletableFuture<Tokenizer> loaded = new CompletableFuture<>();
-    Thread t = new Thread(() -> {
-      try {
-        loaded.complete(SentencePieceTokenizer.load(modelFile));
-      } catch (Throwable e) {
-        loaded.completeExceptionally(e);
-      }
-    }, "tokenizer-load");
-    t.setDaemon(true);
-    t.start();
-    return loaded;
+    return Daemons.supply("tokenizer-load", () -> SentencePieceTokenizer.load(modelFile));
   }
 
   /** The loaded tokenizer, or the load's own exception (a UserError for a bad model file). */

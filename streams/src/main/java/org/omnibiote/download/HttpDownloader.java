@@ -25,6 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.omnibiote.UserError;
 import org.omnibiote.io.AtomicFiles;
+import org.omnibiote.io.Daemons;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,12 +77,7 @@ public final class HttpDownloader implements AutoCloseable {
             .connectTimeout(settings.connectTimeout())
             .build();
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "download-idle-watch");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(Daemons.named("download-idle-watch"));
   }
 
   /**

@@ -12,6 +12,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
+import org.omnibiote.io.Daemons;
 import org.omnibiote.io.ProgressLine;
 import org.omnibiote.shards.Manifest;
 import org.omnibiote.shards.NpyDtype;
@@ -71,17 +72,8 @@ public final class Ingest {
    * load the tokenizer meanwhile; hand it over with {@link #using}.
    */
   public static CompletableFuture<ActorSystem> startActorSystem(Config config) {
-    CompletableFuture<ActorSystem> started = new CompletableFuture<>();
-    Thread t = new Thread(() -> {
-      try {
-        started.complete(ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config)));
-      } catch (RuntimeException e) {
-        started.completeExceptionally(e);
-      }
-    }, "ingest-start");
-    t.setDaemon(true);
-    t.start();
-    return started;
+    return Daemons.supply(
+        "ingest-start", () -> ActorSystem.create("ingest", PEKKO_QUIET.withFallback(config)));
   }
 
   /** Runs the stream on an actor system started before (it is terminated by {@link #run}). */
@@ -123,12 +115,7 @@ public final class Ingest {
     long totalBytes = todo.stream().mapToLong(InputFile::size).sum();
     ExecutorService tokenizers =
         Executors.newFixedThreadPool(
-            settings.tokenizeParallelism(),
-            r -> {
-              Thread t = new Thread(r, "ingest-tokenizer");
-              t.setDaemon(true);
-              return t;
-            });
+            settings.tokenizeParallelism(), Daemons.named("ingest-tokenizer"));
     ActorSystem system =
         actorSystem != null
             ? actorSystem.join()

@@ -29,12 +29,7 @@ public final class ProgressLine implements AutoCloseable {
     this.totalBytes = totalBytes;
     this.out = out;
     this.timer =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, label + "-progress");
-              t.setDaemon(true);
-              return t;
-            });
+        Executors.newSingleThreadScheduledExecutor(Daemons.named(label + "-progress"));
     long ms = Math.max(100, interval.toMillis());
     timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
   }
