@@ -78,8 +78,8 @@ class EncodeCommandTest {
     Path data = shared().resolve("data");
     List<SeqRecord> records = new ArrayList<>();
     records.addAll(read(data.resolve("deb-python-biopython-doc_1.80+dfsg-4/GenBank/iro.gb"), SeqFormat.GENBANK, 1));
-    records.addAll(read(data.resolve("deb-emboss-test_6.6.0+dfsg-12/genbank/gbest1.seq"), SeqFormat.GENBANK, 2));
-    records.addAll(read(data.resolve("deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank"), SeqFormat.GENBANK, 1));
+    records.addAll(read(data.resolve("deb-emboss-test_6.6.0+dfsg-12/genbank/gbvrl1.seq"), SeqFormat.GENBANK, 1));
+    records.addAll(read(data.resolve("deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank"), SeqFormat.GENBANK, 2));
     records.addAll(read(data.resolve("gh-facebookresearch-esm/some_proteins.fasta"), SeqFormat.FASTA, 7));
     StringBuilder text = new StringBuilder();
     for (int i = 0; i < records.size(); i++) {
