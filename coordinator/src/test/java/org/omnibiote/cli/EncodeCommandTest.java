@@ -173,6 +173,27 @@ class EncodeCommandTest {
   }
 
   @Test
+  void documentsWithinOneIdsLineDoNotSeeEachOther() throws IOException {
+    // The original's evals put a protein and a DNA in one row: <protein>...<EOS><DNA>...<EOS>.
+    long[] protein = tokens.get(ids.size() - 1);
+    long[] dna = tokens.get(0);
+    String pair = joined(protein) + " " + joined(Arrays.copyOf(dna, Math.min(dna.length, 100)));
+    Path idsFile = Files.write(dir.resolve("pair.txt"), List.of(pair, joined(protein)));
+    Path out = dir.resolve("pair.npy");
+    CliRun r = encode("--input", idsFile.toString(), "--input-format", "ids", "--method", "first",
+        "--output", out.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    float[] v = Npy.read(out).values();
+    assertClose(Arrays.copyOfRange(v, N, 2 * N), Arrays.copyOf(v, N),
+        "the protein's tag in the pair sees only the protein");
+    assertClose(encodeAlone(protein, Pooling.FIRST), Arrays.copyOf(v, N), "as the protein alone");
+  }
+
+  private static String joined(long[] t) {
+    return Arrays.stream(t).mapToObj(Long::toString).collect(Collectors.joining(" "));
+  }
+
+  @Test
   void numpyLoadsBothShapes() throws Exception {
     Path pooled = dir.resolve("numpy-max.npy");
     Path all = dir.resolve("numpy-all.npy");
@@ -267,6 +288,7 @@ class EncodeCommandTest {
       {"words.txt:2: 'ACGT' is not a token id", "--checkpoint", w, "--input", notIds.toString(), "--input-format", "ids", "--method", "mean"},
       {"has 65536 pieces but the model", "--checkpoint", smallWeights.toString(), "--input", fa, "--tokenizer", tok, "--method", "mean"},
       {"tag <nucleotides> is not a piece", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--tag", "nucleotides"},
+      {"--devices cuda:0: this host has no usable CUDA", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--devices", "cuda:0"},
       {"--batch-size must be at least 1", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--batch-size", "0"},
       {"--input " + bad.resolve("absent.fa") + ": no such file", "--checkpoint", w, "--input", bad.resolve("absent.fa").toString(), "--tokenizer", tok, "--method", "mean"},
     };
