@@ -83,6 +83,10 @@ final class PackedRows {
     return index.starts().length;
   }
 
+  long streamTokens() {
+    return stream.length();
+  }
+
   Index index() {
     return index;
   }

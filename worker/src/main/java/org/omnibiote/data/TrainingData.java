@@ -253,6 +253,18 @@ public final class TrainingData implements AutoCloseable {
     return val.get(valSet(dataset)).rows();
   }
 
+  /** Tokens in the train and val shards read at open (the size of the scan). */
+  public long scannedTokens() {
+    long sum = 0;
+    for (PackedRows p : train.values()) {
+      sum += p.streamTokens();
+    }
+    for (PackedRows p : val.values()) {
+      sum += p.streamTokens();
+    }
+    return sum;
+  }
+
   /** One line: train_type, ctx_len, packing, banned ids; rows, tokens and documents per dataset. */
   public String describe() {
     StringBuilder sb = new StringBuilder();
