@@ -188,7 +188,8 @@ public final class TrainingData implements AutoCloseable {
    * Samples {@code firstSample .. firstSample+rows-1} as [rows, ctxLen] int64 tensors: the
    * inputs with MASK where masked, the targets the original id where masked and
    * {@link MaskedLm#IGNORE} elsewhere. Each row and its mask depend only on its sample index,
-   * so any split of a range into batches gives the same rows.
+   * so any split of a range into batches gives the same rows. The tensors belong to the
+   * caller's PointerScope (make the batch inside the step's scope).
    */
   public MaskedLm.Batch batch(long firstSample, int rows) {
     return tensors(maskedRows(firstSample, rows));
