@@ -65,8 +65,11 @@ public enum TrainType {
     return List.of(Dataset.GENBANK, Dataset.UNIREF100);
   }
 
-  /** E.g. "mixed (0.8 genbank / 0.2 uniref100)". */
+  /** E.g. "mixed (0.8 genbank / 0.2 uniref100)" or "protein (uniref100 only)". */
   public String describe() {
+    if (datasets().size() == 1) {
+      return flag + " (" + datasets().get(0).folder() + " only)";
+    }
     double g = (double) genbankNum / genbankDen;
     return String.format(Locale.ROOT, "%s (%.1f genbank / %.1f uniref100)", flag, g, 1 - g);
   }
