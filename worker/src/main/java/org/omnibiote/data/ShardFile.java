@@ -29,19 +29,21 @@ final class ShardFile {
   private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(\\s*(\\d+)\\s*,\\s*\\)");
   /** Tokens per mapped segment: 2^28 tokens, at most 1 GiB of int32. */
-  private static final int SEGMENT_SHIFT = 28;
-  private static final long SEGMENT_TOKENS = 1L << SEGMENT_SHIFT;
+  static final int SEGMENT_SHIFT = 28;
 
   private final Path path;
   private final NpyDtype dtype;
   private final long tokens;
+  private final int segmentShift;
   private final ShortBuffer[] shorts;
   private final IntBuffer[] ints;
 
-  private ShardFile(Path path, NpyDtype dtype, long tokens, ShortBuffer[] shorts, IntBuffer[] ints) {
+  private ShardFile(
+      Path path, NpyDtype dtype, long tokens, int segmentShift, ShortBuffer[] shorts, IntBuffer[] ints) {
     this.path = path;
     this.dtype = dtype;
     this.tokens = tokens;
+    this.segmentShift = segmentShift;
     this.shorts = shorts;
     this.ints = ints;
   }
@@ -51,6 +53,12 @@ final class ShardFile {
    * {@code dtype}; any disagreement is a {@link UserError} naming the file.
    */
   static ShardFile open(Path path, NpyDtype dtype, long expectedTokens) {
+    return open(path, dtype, expectedTokens, SEGMENT_SHIFT);
+  }
+
+  /** As {@link #open(Path, NpyDtype, long)} with 2^segmentShift tokens per mapping (tests). */
+  static ShardFile open(Path path, NpyDtype dtype, long expectedTokens, int segmentShift) {
+    long segmentTokens = 1L << segmentShift;
     if (!Files.isRegularFile(path)) {
       throw new UserError("shard " + path + " is listed in the manifest but missing;"
           + " re-run the ingest into this folder to restore it");
@@ -105,12 +113,12 @@ final class ShardFile {
         throw new UserError("shard " + path + " holds " + count + " tokens but the manifest"
             + " lists " + expectedTokens + ": the folder was changed after the ingest");
       }
-      int segments = (int) ((count + SEGMENT_TOKENS - 1) >>> SEGMENT_SHIFT);
+      int segments = (int) ((count + segmentTokens - 1) >>> segmentShift);
       ShortBuffer[] shorts = dtype == NpyDtype.UINT16 ? new ShortBuffer[segments] : null;
       IntBuffer[] ints = dtype == NpyDtype.INT32 ? new IntBuffer[segments] : null;
       for (int s = 0; s < segments; s++) {
-        long first = (long) s << SEGMENT_SHIFT;
-        long n = Math.min(SEGMENT_TOKENS, count - first);
+        long first = (long) s << segmentShift;
+        long n = Math.min(segmentTokens, count - first);
         MappedByteBuffer m =
             ch.map(FileChannel.MapMode.READ_ONLY,
                 dataStart + first * dtype.bytesPerToken(), n * dtype.bytesPerToken());
@@ -121,7 +129,7 @@ final class ShardFile {
           ints[s] = m.asIntBuffer();
         }
       }
-      return new ShardFile(path, dtype, count, shorts, ints);
+      return new ShardFile(path, dtype, count, segmentShift, shorts, ints);
     } catch (IOException e) {
       throw new UserError("cannot read shard " + path + ": " + e.getMessage(), e);
     }
@@ -140,8 +148,8 @@ final class ShardFile {
    * copied (fewer than {@code len} only at a segment end).
    */
   int read(long from, int[] dst, int off, int len) {
-    int seg = (int) (from >>> SEGMENT_SHIFT);
-    int at = (int) (from & (SEGMENT_TOKENS - 1));
+    int seg = (int) (from >>> segmentShift);
+    int at = (int) (from & ((1L << segmentShift) - 1));
     if (shorts != null) {
       ShortBuffer b = shorts[seg];
       int n = Math.min(len, b.limit() - at);

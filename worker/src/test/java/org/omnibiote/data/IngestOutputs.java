@@ -66,10 +66,18 @@ final class IngestOutputs {
   static final class HandMade {
     private final Path root;
     private final List<Manifest.Shard> shards = new ArrayList<>();
+    private final NpyDtype dtype;
+    private final int vocab;
     private int counter;
 
     HandMade(Path root) {
+      this(root, NpyDtype.UINT16, VOCAB);
+    }
+
+    HandMade(Path root, NpyDtype dtype, int vocab) {
       this.root = root;
+      this.dtype = dtype;
+      this.vocab = vocab;
     }
 
     /** One shard of {@code dataset}/{@code split} holding {@code documents} in order. */
@@ -77,7 +85,7 @@ final class IngestOutputs {
       String name = dataset + "/" + split + "/" + dataset + "-" + split + "-" + (counter++) + ".npy";
       FinishedShard f;
       try (var w = new org.omnibiote.shards.ShardWriter(
-          root.resolve(".work/tmp/" + counter + ".npy"), NpyDtype.UINT16)) {
+          root.resolve(".work/tmp/" + counter + ".npy"), dtype)) {
         for (int[] doc : documents) {
           w.append(doc, doc.length, doc[0] == 18 ? "protein" : "DNA");
         }
@@ -90,8 +98,8 @@ final class IngestOutputs {
 
     Path write() throws IOException {
       Manifest m = Manifest.of(
-          new Manifest.TokenizerInfo("mixed_bpe.model", "0".repeat(64), VOCAB, List.of(BANNED),
-              EOS, NpyDtype.UINT16.name()),
+          new Manifest.TokenizerInfo("mixed_bpe.model", "0".repeat(64), vocab, List.of(BANNED),
+              EOS, dtype.name()),
           new Manifest.Settings(0.01, "omnibiote", "sha256", 1 << 20),
           List.of(), shards);
       new ManifestStore(new ShardLayout(root)).write(m);

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.omnibiote.shards.NpyDtype;
 
 /** The original's packing, on hand-made documents written as real shards. */
 class PackingTest {
@@ -74,6 +75,16 @@ class PackingTest {
             new long[] {4, 30, 31, 32, 33, 34, 35, 36}, // E alone, truncated to ctx_len
             new long[] {4, 40, 3, 1, 1, 1, 1, 1}), // F
         epochRows(sixDocuments(), true, null));
+  }
+
+  @Test
+  void int32ShardsOfALargerVocabularyAreReadLikeUint16Ones() throws IOException {
+    Path base = new IngestOutputs.HandMade(dir, NpyDtype.INT32, 100_000)
+        .shard("genbank", "train", doc(DNA, 99_999, 70_000), doc(DNA, BANNED, 65_536))
+        .shard("genbank", "val", A)
+        .write();
+    assertEquals(
+        rows(new long[] {4, 99_999, 70_000, 3, 4, 65_536, 3, 1}), epochRows(base, false, null));
   }
 
   @Test
