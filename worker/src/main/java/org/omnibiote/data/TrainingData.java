@@ -1,24 +1,18 @@
 package org.omnibiote.data;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeSet;
 import org.bytedeco.pytorch.Tensor;
 import org.omnibiote.UserError;
 import org.omnibiote.shards.Dataset;
 import org.omnibiote.shards.Manifest;
-import org.omnibiote.shards.ManifestStore;
-import org.omnibiote.shards.NpyDtype;
-import org.omnibiote.shards.ShardLayout;
 import org.omnibiote.shards.Split;
 import org.omnibiote.train.MaskedLm;
 import org.slf4j.Logger;
@@ -91,67 +85,33 @@ public final class TrainingData implements AutoCloseable {
     if (settings == null) {
       throw new IllegalArgumentException("no data settings");
     }
-    if (baseDir == null) {
-      throw new UserError("--base_dir is required: an ingest output folder");
+    IngestFolder folder = IngestFolder.open(baseDir);
+    Manifest.TokenizerInfo info = folder.tokenizer();
+    List<Integer> banned = folder.bannedIds(settings.bannedToken());
+    TrainType type = settings.trainType();
+    Map<Dataset, List<Manifest.Shard>> trainListed = new EnumMap<>(Dataset.class);
+    Map<Dataset, List<Manifest.Shard>> valListed = new EnumMap<>(Dataset.class);
+    for (Dataset d : type.datasets()) {
+      trainListed.put(d, folder.listed(d, Split.TRAIN, type));
+      valListed.put(d, folder.listed(d, Split.VAL, type));
     }
-    if (!Files.exists(baseDir)) {
-      throw new UserError("--base_dir " + baseDir + " does not exist");
-    }
-    if (!Files.isDirectory(baseDir)) {
-      throw new UserError("--base_dir " + baseDir + " is not a folder");
-    }
-    ShardLayout layout = new ShardLayout(baseDir);
-    if (!Files.isRegularFile(layout.manifest())) {
-      throw new UserError("--base_dir " + baseDir + " has no " + ShardLayout.MANIFEST
-          + ": not an ingest output: run bin/omnibiote ingest --tokenizer M.model"
-          + " --genbank FILES --uniref FILES --output " + baseDir);
-    }
-    Manifest manifest = new ManifestStore(layout).read().orElseThrow();
-    Manifest.TokenizerInfo info = manifest.tokenizer();
-    if (info == null || manifest.shards() == null || info.vocabSize() < 1) {
-      throw new UserError(layout.manifest() + " lacks its tokenizer or shard list:"
-          + " not a complete ingest manifest");
-    }
-    NpyDtype dtype = dtype(info.dtype(), layout.manifest());
-    List<Integer> banned = bannedIds(settings, info, layout.manifest());
-
     Map<Dataset, List<ShardFile>> trainFiles = new EnumMap<>(Dataset.class);
     Map<Dataset, List<ShardFile>> valFiles = new EnumMap<>(Dataset.class);
-    MessageDigest content = sha256();
-    content.update(("omnibiote-training-data 1\ntrain_type " + settings.trainType().flag()
-        + "\nctx_len " + settings.ctxLen() + "\nuse_padding " + settings.usePadding()
-        + "\nbanned " + banned + "\neos " + info.eosId() + "\nvocab " + info.vocabSize()
-        + "\ntokenizer " + info.sha256() + "\nseed " + settings.seed() + "\n")
-        .getBytes(StandardCharsets.UTF_8));
-    for (Dataset d : settings.trainType().datasets()) {
-      for (Split split : Split.values()) {
-        List<Manifest.Shard> listed = shardsOf(manifest, d, split);
-        if (listed.isEmpty()) {
-          throw new UserError("--base_dir " + baseDir + " has no " + d.folder() + " "
-              + split.folder() + " shards, which --train_type " + settings.trainType().flag()
-              + " needs: ingest " + (d == Dataset.GENBANK ? "GenBank files (--genbank)"
-                  : "UniRef100 FASTA (--uniref)") + " into it, or choose another --train_type");
-        }
-        List<ShardFile> files = new ArrayList<>();
-        for (Manifest.Shard s : listed) {
-          files.add(ShardFile.open(shardPath(layout, s), dtype, s.tokens()));
-          content.update((d.folder() + " " + split.folder() + " " + s.path() + " " + s.tokens()
-              + " " + s.sha256() + "\n").getBytes(StandardCharsets.UTF_8));
-        }
-        (split == Split.TRAIN ? trainFiles : valFiles).put(d, files);
-      }
+    for (Dataset d : type.datasets()) {
+      trainFiles.put(d, folder.open(trainListed.get(d)));
+      valFiles.put(d, folder.open(valListed.get(d)));
     }
-
+    // Every check has passed: now the one scan of the shards.
     boolean[] bannedTable = new boolean[info.vocabSize()];
     banned.forEach(b -> bannedTable[b] = true);
     Map<Dataset, PackedRows> train = new EnumMap<>(Dataset.class);
     Map<Dataset, PackedRows> val = new EnumMap<>(Dataset.class);
-    for (Dataset d : trainFiles.keySet()) {
+    for (Dataset d : type.datasets()) {
       train.put(d, packed(trainFiles.get(d), settings, bannedTable, info.eosId(), d, Split.TRAIN));
       val.put(d, packed(valFiles.get(d), settings, bannedTable, info.eosId(), d, Split.VAL));
     }
-    TrainingData data = new TrainingData(layout.root(), settings, info, banned, train, val,
-        HexFormat.of().formatHex(content.digest()));
+    TrainingData data = new TrainingData(folder.root(), settings, info, banned, train, val,
+        fingerprint(settings, info, banned, trainListed, valListed));
     log.info("{} (opened in {} ms)", data.describe(), (System.nanoTime() - t0) / 1_000_000);
     return data;
   }
@@ -341,43 +301,27 @@ public final class TrainingData implements AutoCloseable {
     return rows;
   }
 
-  private static List<Manifest.Shard> shardsOf(Manifest m, Dataset d, Split split) {
-    return m.shards().stream()
-        .filter(s -> d.folder().equals(s.dataset()) && split.folder().equals(s.split()))
-        .toList();
-  }
-
-  private static Path shardPath(ShardLayout layout, Manifest.Shard s) {
-    Path p = layout.root().resolve(s.path()).normalize();
-    if (!p.startsWith(layout.root())) {
-      throw new UserError(layout.manifest() + " lists shard " + s.path()
-          + " outside its folder");
+  private static String fingerprint(
+      DataSettings s,
+      Manifest.TokenizerInfo info,
+      List<Integer> banned,
+      Map<Dataset, List<Manifest.Shard>> trainListed,
+      Map<Dataset, List<Manifest.Shard>> valListed) {
+    StringBuilder text = new StringBuilder("omnibiote-training-data 1\n")
+        .append("train_type ").append(s.trainType().flag()).append('\n')
+        .append("ctx_len ").append(s.ctxLen()).append('\n')
+        .append("use_padding ").append(s.usePadding()).append('\n')
+        .append("banned ").append(banned).append('\n')
+        .append("eos ").append(info.eosId()).append('\n')
+        .append("vocab ").append(info.vocabSize()).append('\n')
+        .append("tokenizer ").append(info.sha256()).append('\n')
+        .append("seed ").append(s.seed()).append('\n');
+    for (Map<Dataset, List<Manifest.Shard>> listed : List.of(trainListed, valListed)) {
+      listed.forEach((d, shards) -> shards.forEach(sh -> text.append(sh.dataset()).append(' ')
+          .append(sh.split()).append(' ').append(sh.path()).append(' ').append(sh.tokens())
+          .append(' ').append(sh.sha256()).append('\n')));
     }
-    return p;
-  }
-
-  private static NpyDtype dtype(String name, Path manifest) {
-    for (NpyDtype d : NpyDtype.values()) {
-      if (d.name().equalsIgnoreCase(name)) {
-        return d;
-      }
-    }
-    throw new UserError(manifest + ": unknown token dtype " + name + " (expected uint16 or int32)");
-  }
-
-  private static List<Integer> bannedIds(DataSettings s, Manifest.TokenizerInfo info, Path manifest) {
-    List<Integer> ids = s.bannedToken() != null ? List.of(s.bannedToken())
-        : info.bannedIds() == null ? List.of() : info.bannedIds();
-    for (int id : ids) {
-      String what = s.bannedToken() != null ? "--banned_token " + id : manifest + " bannedIds " + id;
-      if (id < 0 || id >= info.vocabSize()) {
-        throw new UserError(what + " is outside the vocabulary [0, " + info.vocabSize() + ")");
-      }
-      if (id == info.eosId()) {
-        throw new UserError(what + " is the EOS id, which ends every document");
-      }
-    }
-    return List.copyOf(new TreeSet<>(ids));
+    return HexFormat.of().formatHex(sha256().digest(text.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
   private static MessageDigest sha256() {
