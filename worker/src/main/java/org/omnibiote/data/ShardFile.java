@@ -32,16 +32,14 @@ final class ShardFile {
   static final int SEGMENT_SHIFT = 28;
 
   private final Path path;
-  private final NpyDtype dtype;
   private final long tokens;
   private final int segmentShift;
   private final ShortBuffer[] shorts;
   private final IntBuffer[] ints;
 
   private ShardFile(
-      Path path, NpyDtype dtype, long tokens, int segmentShift, ShortBuffer[] shorts, IntBuffer[] ints) {
+      Path path, long tokens, int segmentShift, ShortBuffer[] shorts, IntBuffer[] ints) {
     this.path = path;
-    this.dtype = dtype;
     this.tokens = tokens;
     this.segmentShift = segmentShift;
     this.shorts = shorts;
@@ -129,7 +127,7 @@ final class ShardFile {
           ints[s] = m.asIntBuffer();
         }
       }
-      return new ShardFile(path, dtype, count, segmentShift, shorts, ints);
+      return new ShardFile(path, count, segmentShift, shorts, ints);
     } catch (IOException e) {
       throw new UserError("cannot read shard " + path + ": " + e.getMessage(), e);
     }
