@@ -184,12 +184,15 @@ public final class TrainingData implements AutoCloseable {
    * same batch at every call, so val losses are comparable over the run.
    */
   public MaskedLm.Batch valBatch(String dataset, int rows) {
-    return tensors(valRows(dataset, rows));
+    return tensors(valMaskedRows(dataset, rows));
   }
 
   /** What {@link #valBatch} holds, as Java arrays. */
-  public MaskedRows valRows(String dataset, int rows) {
+  public MaskedRows valMaskedRows(String dataset, int rows) {
     checkOpen();
+    if (rows < 1) {
+      throw new IllegalArgumentException("bad row count " + rows);
+    }
     Dataset d = valSet(dataset);
     PackedRows packed = val.get(d);
     int ctx = settings.ctxLen();
@@ -205,12 +208,12 @@ public final class TrainingData implements AutoCloseable {
   }
 
   /** Packed train rows of {@code dataset} (one epoch of it). */
-  public int trainRows(String dataset) {
+  public int trainRowCount(String dataset) {
     return train.get(valSet(dataset)).rows();
   }
 
   /** Packed val rows of {@code dataset}. */
-  public int valRows(String dataset) {
+  public int valRowCount(String dataset) {
     return val.get(valSet(dataset)).rows();
   }
 

@@ -39,7 +39,7 @@ class PackingTest {
     try (TrainingData data =
         TrainingData.open(base, new DataSettings(TrainType.NUCLEOTIDE, padding, 8, banned, 7))) {
       List<String> rows = new ArrayList<>();
-      for (int i = 0; i < data.trainRows("genbank"); i++) {
+      for (int i = 0; i < data.trainRowCount("genbank"); i++) {
         rows.add(Arrays.toString(data.row(i)));
       }
       rows.sort(null);

@@ -70,7 +70,7 @@ class RealIngestSamplesTest {
     try (TrainingData data = open(TrainType.HALFNHALF, false, CTX, 1);
         TrainingData other = open(TrainType.HALFNHALF, false, CTX, 2)) {
       for (String ds : data.valSets()) {
-        int n = data.trainRows(ds);
+        int n = data.trainRowCount(ds);
         assertTrue(n > 20, ds + " has " + n + " rows");
         List<List<String>> epochs = new ArrayList<>(List.of(new ArrayList<>(), new ArrayList<>()));
         List<String> otherSeed = new ArrayList<>();
@@ -176,10 +176,10 @@ class RealIngestSamplesTest {
         TrainingData b = open(TrainType.MIXED, false, CTX, 9)) {
       assertEquals(List.of("genbank", "uniref100"), a.valSets());
       for (String ds : a.valSets()) {
-        TrainingData.MaskedRows first = a.valRows(ds, 8);
-        assertArrayEquals(first.inputs(), a.valRows(ds, 8).inputs());
-        assertArrayEquals(first.targets(), a.valRows(ds, 8).targets());
-        assertArrayEquals(first.inputs(), b.valRows(ds, 8).inputs());
+        TrainingData.MaskedRows first = a.valMaskedRows(ds, 8);
+        assertArrayEquals(first.inputs(), a.valMaskedRows(ds, 8).inputs());
+        assertArrayEquals(first.targets(), a.valMaskedRows(ds, 8).targets());
+        assertArrayEquals(first.inputs(), b.valMaskedRows(ds, 8).inputs());
         // Its first row begins with the first document of the first val shard.
         int[] doc = firstDocument(ds, "val");
         int len = Math.min(doc.length, CTX);
@@ -195,7 +195,7 @@ class RealIngestSamplesTest {
     int ctx = 256;
     try (TrainingData data = open(TrainType.PROTEIN, true, ctx, 4)) {
       List<String> actual = new ArrayList<>();
-      for (int i = 0; i < data.trainRows("uniref100"); i++) {
+      for (int i = 0; i < data.trainRowCount("uniref100"); i++) {
         long[] row = data.row(i);
         int start = 0;
         for (int j = 0; j < ctx && row[j] != OmniBioTA.PAD; j++) {
