@@ -4,11 +4,14 @@ import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.IntPredicate;
+import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -112,8 +115,8 @@ public final class MuAdamW {
         || name.endsWith(".mlp.c_proj.weight");
   }
 
-  private int[] indices(java.util.function.IntPredicate member) {
-    return java.util.stream.IntStream.range(0, names.size()).filter(member).toArray();
+  private int[] indices(IntPredicate member) {
+    return IntStream.range(0, names.size()).filter(member).toArray();
   }
 
   /** Drops every gradient (set to none, as libtorch's zero_grad does by default). */
@@ -228,6 +231,6 @@ public final class MuAdamW {
 
   /** The parameters in the model's order (as the model's own parameters() lists them). */
   public List<Tensor> parameters() {
-    return java.util.Collections.unmodifiableList(params);
+    return Collections.unmodifiableList(params);
   }
 }
