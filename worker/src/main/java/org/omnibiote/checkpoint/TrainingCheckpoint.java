@@ -14,6 +14,8 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -90,6 +92,29 @@ public final class TrainingCheckpoint {
         CpuRng.restore(state.rngState());
       } catch (UserError e) {
         throw new UserError("checkpoint " + manifest + ": " + e.getMessage(), e);
+      }
+    }
+
+    /**
+     * Refuses to resume when a setting that must match ({@link TrainingState#run}) differs
+     * between the checkpoint and this run, naming each one.
+     */
+    public void requireSameRun(Map<String, String> now) {
+      Map<String, String> saved = state.run();
+      List<String> differences = new ArrayList<>();
+      SortedSet<String> keys = new TreeSet<>(saved.keySet());
+      keys.addAll(now.keySet());
+      for (String key : keys) {
+        String was = saved.get(key);
+        String is = now.get(key);
+        if (was == null ? is != null : !was.equals(is)) {
+          differences.add(key + " " + (was == null ? "(unset)" : was) + " -> " + (is == null ? "(unset)" : is));
+        }
+      }
+      if (!differences.isEmpty()) {
+        throw new UserError(
+            "checkpoint " + manifest + " was saved by a run with other settings; resuming needs the same: "
+                + String.join(", ", differences));
       }
     }
   }

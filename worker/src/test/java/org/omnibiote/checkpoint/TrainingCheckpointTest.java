@@ -175,6 +175,35 @@ class TrainingCheckpointTest {
     TrainingCheckpoint.load(manifest("omnibiota_300"));
   }
 
+  @Test
+  void resumingWithOtherRunSettingsIsRefusedNamingThem() throws IOException {
+    OmniBioTA model = new OmniBioTA(CONFIG);
+    MuAdamW optimizer = new MuAdamW(model, SETTINGS, false);
+    Map<String, String> run = Map.of("batch_size", "4", "ctx_len", "16", "data", "abc123");
+    TrainingCheckpoint.save(dir, "omnibiota_64", model, optimizer,
+        TrainingState.capture(1, 64, 4, 1, CONFIG, SCHEDULE, run));
+    TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest("omnibiota_64"));
+    loaded.requireSameRun(run);
+    UserError e = assertThrows(UserError.class, () -> loaded.requireSameRun(
+        Map.of("batch_size", "8", "ctx_len", "16", "train_type", "mixed")));
+    assertTrue(e.getMessage().contains(
+        "batch_size 4 -> 8, data abc123 -> (unset), train_type (unset) -> mixed"), e.getMessage());
+  }
+
+  @Test
+  void savingAgainUnderTheSameNameReplacesTheCheckpoint() throws IOException {
+    torch.manual_seed(5);
+    OmniBioTA first = new OmniBioTA(CONFIG);
+    OmniBioTA second = new OmniBioTA(CONFIG);
+    save(first, "omnibiota", 1000);
+    save(second, "omnibiota", 2000);
+    TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest("omnibiota"));
+    assertEquals(2000, loaded.state().tokens());
+    try (PointerScope scope = new PointerScope()) {
+      assertSameTensors(second.stateDict(), loaded.weights());
+    }
+  }
+
   private Path manifest(String name) {
     return dir.resolve(name + ".checkpoint.json");
   }
