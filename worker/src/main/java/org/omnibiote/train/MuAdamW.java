@@ -5,6 +5,7 @@ import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,7 +42,9 @@ import org.omnibiote.model.OmniBioTA;
  * gradient at every step; a parameter without a gradient is skipped (not decayed, moments
  * unchanged), as in torch.
  *
- * <p>Build it outside any PointerScope, like the model: it keeps the parameters and moments.
+ * <p>Build it after the model is on its device (the moments are made beside the parameters).
+ * A step allocates nothing large: sqrt(v) goes to one reused buffer the size of the largest
+ * parameter instead of a fresh temporary per parameter and step.
  */
 public final class MuAdamW {
   /** The original's optimiser flags. */
@@ -73,6 +76,8 @@ public final class MuAdamW {
   private final List<Tensor> expAvg = new ArrayList<>();
   private final List<Tensor> expAvgSq = new ArrayList<>();
   private final List<Group> groups = new ArrayList<>();
+  /** Room for the largest parameter's denominator, reused by every step. */
+  private final Tensor scratch;
   private long steps;
 
   /**
@@ -97,6 +102,12 @@ public final class MuAdamW {
         expAvg.add(m);
         expAvgSq.add(v);
       });
+    }
+    Tensor largest = params.stream().max(Comparator.comparingLong(Tensor::numel)).orElseThrow();
+    try (PointerScope scope = new PointerScope()) {
+      Tensor room = torch.zeros_like(largest, new TensorOptions(Float), new MemoryFormatOptional()).view(-1);
+      scope.detach(room.retainReference());
+      scratch = room;
     }
     if (forceLr) {
       groups.add(new Group(s.lr(), s.weightDecay(), indices(i -> true)));
@@ -157,7 +168,7 @@ public final class MuAdamW {
           Tensor v = expAvgSq.get(i);
           m.mul_(beta1).add_(grad, oneMinusBeta1);
           v.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-          Tensor denom = v.sqrt().div_(bias2).add_(eps);
+          Tensor denom = torch.sqrt_out(scratch.narrow(0, 0, v.numel()).view(v.shape()), v).div_(bias2).add_(eps);
           p.addcdiv_(m, denom, stepSize);
         }
       }
