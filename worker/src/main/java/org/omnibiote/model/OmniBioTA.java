@@ -98,7 +98,7 @@ public final class OmniBioTA extends Module {
       throw new IllegalArgumentException("ids must be [batch, time], got " + ids.dim() + " dims");
     }
     Tensor mask = AttentionMask.of(ids, blockDiagonal);
-    Rope rope = new Rope(ids.size(1), config.headSize());
+    Rope rope = new Rope(ids.size(1), config.headSize(), config.rope());
     Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
     see.accept("wte", x);
     for (int i = 0; i < h.length; i++) {
@@ -290,20 +290,40 @@ public final class OmniBioTA extends Module {
 
   /**
    * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by
-   * position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
+   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
    * casting its module to bf16); the result has the input's dtype.
+   *
+   * <p>{@link OmniBioTAConfig.RopeVariant#COS_ONLY} reproduces that loss for checkpoints trained
+   * with it. The original keeps {@code freqs_cis = polar(1, angle)} (complex64) as a buffer, so
+   * {@code Module.to(bfloat16)} casts it to a real bf16 tensor holding only its real part,
+   * {@code c = bf16(cos(angle))}, rounded to nearest even; the imaginary part, sin, is dropped.
+   * {@code apply_rotary_emb} then multiplies the complex64 view {@code x0 + i x1} of each pair
+   * (in float32) by that real table, promoted to {@code c + 0i}: {@code (x0 + i x1)(c + 0i) =
+   * x0 c + i x1 c} exactly (the {@code x1 * 0} and {@code x0 * 0} terms add nothing). So the
+   * pair becomes {@code (x0 * c, x1 * c)}: both channels scaled by the same bf16-rounded cosine,
+   * float32 products, cast back to the input's dtype. A score q_m . k_n then weighs pair j by
+   * c_j(m) c_j(n), a function of both absolute positions, not of their distance.
    */
   static final class Rope {
     private final Tensor cos;
     private final Tensor sin;
 
     Rope(long t, long d) {
+      this(t, d, OmniBioTAConfig.RopeVariant.ROTARY);
+    }
+
+    Rope(long t, long d, OmniBioTAConfig.RopeVariant variant) {
       TensorOptions f32 = new TensorOptions(Float);
       Tensor exponents = torch.arange(new Scalar(0), new Scalar(d), new Scalar(2), f32).div(new Scalar((double) d));
       Tensor freqs = torch.pow(new Scalar(10000.0), exponents).reciprocal();
       Tensor angles = torch.outer(torch.arange(new Scalar(t), f32), freqs).view(t, 1, d / 2);
-      cos = angles.cos();
-      sin = angles.sin();
+      if (variant == OmniBioTAConfig.RopeVariant.COS_ONLY) {
+        cos = angles.cos().to(ScalarType.BFloat16).to(Float).unsqueeze(-1);
+        sin = null;
+      } else {
+        cos = angles.cos();
+        sin = angles.sin();
+      }
     }
 
     /** x [B, T, H, d]. */
@@ -311,6 +331,9 @@ public final class OmniBioTA extends Module {
       ScalarType dtype = x.scalar_type();
       long[] shape = x.shape();
       Tensor pairs = x.to(Float).view(shape[0], shape[1], shape[2], shape[3] / 2, 2);
+      if (sin == null) {
+        return pairs.mul(cos).flatten(3, 4).to(dtype);
+      }
       Tensor x0 = pairs.select(-1, 0);
       Tensor x1 = pairs.select(-1, 1);
       Tensor r0 = x0.mul(cos).sub(x1.mul(sin));
