@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.LinearImpl;
@@ -16,6 +17,7 @@ import org.bytedeco.pytorch.LinearOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -93,12 +95,16 @@ public final class OmniBioTA extends Module {
    * ("wte"), each block's attention and MLP outputs ("h.0.attn", "h.0.mlp", ...) and "ln_f".
    */
   public Tensor hidden(Tensor ids, boolean blockDiagonal, ActivationTap tap) {
-    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
     if (ids.dim() != 2) {
       throw new IllegalArgumentException("ids must be [batch, time], got " + ids.dim() + " dims");
     }
-    Tensor mask = AttentionMask.of(ids, blockDiagonal);
-    Rope rope = new Rope(ids.size(1), config.headSize(), config.rope());
+    return hidden(ids, AttentionMask.of(ids, blockDiagonal), tap);
+  }
+
+  /** The forward pass with the attention mask given (null: every token sees every other). */
+  Tensor hidden(Tensor ids, Tensor mask, ActivationTap tap) {
+    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
+    Rope rope = new Rope(ids.size(1), config.headSize(), config.rope(), ids.device());
     Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
     see.accept("wte", x);
     for (int i = 0; i < h.length; i++) {
@@ -313,16 +319,21 @@ public final class OmniBioTA extends Module {
     }
 
     Rope(long t, long d, OmniBioTAConfig.RopeVariant variant) {
+      this(t, d, variant, new Device("cpu"));
+    }
+
+    /** Tables for positions 0..t-1 of heads of size d, on {@code device}. */
+    Rope(long t, long d, OmniBioTAConfig.RopeVariant variant, Device device) {
       TensorOptions f32 = new TensorOptions(Float);
       Tensor exponents = torch.arange(new Scalar(0), new Scalar(d), new Scalar(2), f32).div(new Scalar((double) d));
       Tensor freqs = torch.pow(new Scalar(10000.0), exponents).reciprocal();
       Tensor angles = torch.outer(torch.arange(new Scalar(t), f32), freqs).view(t, 1, d / 2);
       if (variant == OmniBioTAConfig.RopeVariant.COS_ONLY) {
-        cos = angles.cos().to(ScalarType.BFloat16).to(Float).unsqueeze(-1);
+        cos = angles.cos().to(ScalarType.BFloat16).to(device, Float).unsqueeze(-1);
         sin = null;
       } else {
-        cos = angles.cos();
-        sin = angles.sin();
+        cos = angles.cos().to(device, Float);
+        sin = angles.sin().to(device, Float);
       }
     }
 
@@ -344,17 +355,25 @@ public final class OmniBioTA extends Module {
 
   /**
    * The boolean attention mask [B, 1, T, T] (true = may attend), or null when every token may
-   * see every other (no PAD, no block-diagonal mask): SDPA then takes its fastest path.
+   * see every other: no PAD, and either no block-diagonal mask or every row holds one document
+   * (no EOS before its last position). SDPA then takes its fastest path.
    */
   static final class AttentionMask {
     private AttentionMask() {}
 
     static Tensor of(Tensor ids, boolean blockDiagonal) {
-      Tensor keyValid = ids.ne(new Scalar(PAD));
-      boolean padded = keyValid.logical_not().any().item_bool();
-      if (!blockDiagonal && !padded) {
-        return null;
+      Tensor needed = ids.eq(new Scalar(PAD)).any();
+      if (blockDiagonal && ids.size(1) > 1) {
+        // An EOS before the last position starts a second document in its row.
+        Tensor split = ids.narrow(1, 0, ids.size(1) - 1).eq(new Scalar(EOS)).any();
+        needed = needed.logical_or(split);
       }
+      return needed.item_bool() ? build(ids, blockDiagonal) : null;
+    }
+
+    /** The mask itself, even where it allows everything. */
+    static Tensor build(Tensor ids, boolean blockDiagonal) {
+      Tensor keyValid = ids.ne(new Scalar(PAD));
       long t = ids.size(1);
       Tensor allowed = keyValid.unsqueeze(1).expand(ids.size(0), t, t);
       if (blockDiagonal) {
@@ -365,7 +384,7 @@ public final class OmniBioTA extends Module {
         allowed = allowed.logical_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
       }
       // A PAD query may see no key at all; letting it see itself keeps softmax finite.
-      Tensor self = torch.eye(t, new TensorOptions(Bool));
+      Tensor self = torch.eye(t, new TensorOptions(ids.device()).dtype(new ScalarTypeOptional(Bool)));
       return allowed.logical_or(self).unsqueeze(1);
     }
   }
