@@ -12,6 +12,7 @@ import java.util.TreeSet;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.LinearOptions;
 import org.bytedeco.pytorch.Module;
@@ -48,6 +49,8 @@ public final class OmniBioTA extends Module {
   private final Block[] h;
   private final LayerNorm lnF;
   private final LinearImpl lmHead;
+  private final ActivationCheckpoints checkpoints = new ActivationCheckpoints();
+  private int checkpointFreq;
 
   public OmniBioTA(OmniBioTAConfig config) {
     this.config = config;
@@ -105,14 +108,75 @@ public final class OmniBioTA extends Module {
   Tensor hidden(Tensor ids, Tensor mask, ActivationTap tap) {
     ActivationTap see = tap == null ? (layer, a) -> {} : tap;
     Rope rope = new Rope(ids.size(1), config.headSize(), config.rope(), ids.device());
-    Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
-    see.accept("wte", x);
-    for (int i = 0; i < h.length; i++) {
-      x = h[i].forward(x, rope, mask, "h." + i + ".", see);
+    int k = checkpointFreq;
+    Tensor x;
+    if (k > 0 && k < h.length && is_training() && GradMode.is_enabled()) {
+      if (!ids.device().is_cpu() && config.dropout() > 0) {
+        throw new UserError(
+            "checkpoint_freq with dropout > 0 needs the CPU: recomputation replays the CPU "
+                + "random generator only; use --dropout 0 or --checkpoint_freq 0 on " + ids.device().str().getString());
+      }
+      int segments = (h.length + k - 1) / k;
+      x = checkpoints.forward(new ActivationCheckpoints.Segments() {
+        @Override
+        public int count() {
+          return segments;
+        }
+
+        @Override
+        public Tensor run(int s, Tensor input, boolean recompute) {
+          ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
+          Tensor y = s == 0 ? embed(ids, tapOnce) : input;
+          return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
+        }
+      });
+    } else {
+      x = blocks(0, h.length, embed(ids, see), rope, mask, see);
     }
     Tensor out = lnF.forward(x);
     see.accept("ln_f", out);
     return out;
+  }
+
+  private Tensor embed(Tensor ids, ActivationTap see) {
+    Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
+    see.accept("wte", x);
+    return x;
+  }
+
+  private Tensor blocks(int from, int to, Tensor x, Rope rope, Tensor mask, ActivationTap see) {
+    for (int i = from; i < to; i++) {
+      x = h[i].forward(x, rope, mask, "h." + i + ".", see);
+    }
+    return x;
+  }
+
+  /**
+   * Activation checkpointing every {@code k} blocks (the original's {@code checkpoint_freq};
+   * 0, the default, keeps every activation). In training with grad, a forward pass then keeps
+   * only each segment's input and the last segment's activations, and the caller must call
+   * {@link #finishBackward()} after each {@code loss.backward()} to recompute the other
+   * segments and back-propagate through them. Not part of the model's shape, so not in the
+   * config.
+   */
+  public void setCheckpointFreq(int k) {
+    if (k < 0) {
+      throw new UserError("checkpoint_freq must be 0 (off) or a number of blocks, got " + k);
+    }
+    this.checkpointFreq = k;
+  }
+
+  public int checkpointFreq() {
+    return checkpointFreq;
+  }
+
+  /**
+   * Completes the backward pass of a checkpointed forward (see {@link #setCheckpointFreq});
+   * a no-op when the last forward kept every activation. The random generator ends where it
+   * was, so the random stream matches a run without checkpointing.
+   */
+  public void finishBackward() {
+    checkpoints.finishBackward();
   }
 
   /** The µP readout: (x * 24/N) W^T. */
