@@ -62,9 +62,15 @@ final class ActivationCheckpoints {
       rngStates = new Tensor[segments.count()];
     }
 
+    /**
+     * Keeps {@code p} alive past the PointerScope it belongs to. A pointer in no scope
+     * (reference count 0) is freed by the GC once unreachable, and this object reaches it.
+     */
     <P extends Pointer> P hold(P p) {
-      p.retainReference();
-      held.add(p);
+      if (p.referenceCount() > 0) {
+        p.retainReference();
+        held.add(p);
+      }
       return p;
     }
 
@@ -85,9 +91,11 @@ final class ActivationCheckpoints {
 
   /**
    * Runs all segments; returns the last one's output, attached to the autograd graph through
-   * the last segment only (call {@link #finishBackward} after backward).
+   * the last segment only (call {@link #finishBackward} after backward). {@code inputs} are
+   * the tensors the segments read besides their input (ids, mask, tables): they are kept
+   * alive until finishBackward, whatever scope they were made in.
    */
-  Tensor forward(Segments segments) {
+  Tensor forward(Segments segments, Tensor... inputs) {
     if (pending != null) {
       throw new IllegalStateException(
           "a checkpointed forward pass is still waiting: call finishBackward() after each "
@@ -98,6 +106,9 @@ final class ActivationCheckpoints {
     Generator generator = torch.getDefaultCPUGenerator();
     Tensor x = null;
     try {
+      for (Tensor t : inputs) {
+        p.hold(t);
+      }
       for (int s = 0; s < count - 1; s++) {
         try (PointerScope scope = new PointerScope();
             NoGradGuard noGrad = new NoGradGuard()) {

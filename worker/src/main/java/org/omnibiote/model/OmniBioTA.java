@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.GradMode;
@@ -104,38 +105,50 @@ public final class OmniBioTA extends Module {
     return hidden(ids, AttentionMask.of(ids, blockDiagonal), tap);
   }
 
-  /** The forward pass with the attention mask given (null: every token sees every other). */
+  /**
+   * The forward pass with the attention mask given (null: every token sees every other). Its
+   * intermediate tensors live in a scope of their own that closes before it returns, so only
+   * autograd keeps them, and frees each as its backward consumes it.
+   */
   Tensor hidden(Tensor ids, Tensor mask, ActivationTap tap) {
     ActivationTap see = tap == null ? (layer, a) -> {} : tap;
     Rope rope = new Rope(ids.size(1), config.headSize(), config.rope(), ids.device());
     int k = checkpointFreq;
-    Tensor x;
-    if (k > 0 && k < h.length && is_training() && GradMode.is_enabled()) {
-      if (!ids.device().is_cpu() && config.dropout() > 0) {
-        throw new UserError(
-            "checkpoint_freq with dropout > 0 needs the CPU: recomputation replays the CPU "
-                + "random generator only; use --dropout 0 or --checkpoint_freq 0 on " + ids.device().str().getString());
-      }
-      int segments = (h.length + k - 1) / k;
-      x = checkpoints.forward(new ActivationCheckpoints.Segments() {
-        @Override
-        public int count() {
-          return segments;
-        }
-
-        @Override
-        public Tensor run(int s, Tensor input, boolean recompute) {
-          ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
-          Tensor y = s == 0 ? embed(ids, tapOnce) : input;
-          return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
-        }
-      });
-    } else {
-      x = blocks(0, h.length, embed(ids, see), rope, mask, see);
+    boolean checkpointed = k > 0 && k < h.length && is_training() && GradMode.is_enabled();
+    if (checkpointed && !ids.device().is_cpu() && config.dropout() > 0) {
+      throw new UserError(
+          "checkpoint_freq with dropout > 0 needs the CPU: recomputation replays the CPU "
+              + "random generator only; use --dropout 0 or --checkpoint_freq 0 on "
+              + ids.device().str().getString());
     }
-    Tensor out = lnF.forward(x);
-    see.accept("ln_f", out);
-    return out;
+    Tensor out;
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x;
+      if (checkpointed) {
+        int segments = (h.length + k - 1) / k;
+        x = checkpoints.forward(new ActivationCheckpoints.Segments() {
+          @Override
+          public int count() {
+            return segments;
+          }
+
+          @Override
+          public Tensor run(int s, Tensor input, boolean recompute) {
+            ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
+            Tensor y = s == 0 ? embed(ids, tapOnce) : input;
+            return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
+          }
+        }, rope.tensors(ids, mask));
+      } else {
+        x = blocks(0, h.length, embed(ids, see), rope, mask, see);
+      }
+      out = lnF.forward(x);
+      see.accept("ln_f", out);
+      out.retainReference();
+    }
+    Tensor result = new Tensor(out); // a handle in the caller's scope
+    out.releaseReference();
+    return result;
   }
 
   private Tensor embed(Tensor ids, ActivationTap see) {
@@ -399,6 +412,11 @@ public final class OmniBioTA extends Module {
         cos = angles.cos().to(device, Float);
         sin = angles.sin().to(device, Float);
       }
+    }
+
+    /** Its tables with the other inputs of a forward pass, which a recomputation needs. */
+    Tensor[] tensors(Tensor ids, Tensor mask) {
+      return java.util.stream.Stream.of(cos, sin, ids, mask).filter(t -> t != null).toArray(Tensor[]::new);
     }
 
     /** x [B, T, H, d]. */
