@@ -138,7 +138,7 @@ public final class OmniBioTA extends Module {
             Tensor y = s == 0 ? embed(ids, tapOnce) : input;
             return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
           }
-        }, rope.tensors(ids, mask));
+        }, ids.device().type(), rope.tensors(ids, mask));
       } else {
         x = blocks(0, h.length, embed(ids, see), rope, mask, see);
       }
