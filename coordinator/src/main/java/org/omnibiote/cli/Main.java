@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       TrainTokenizerCommand.class,
       TokenizeCommand.class,
       IngestCommand.class,
+      TrainCommand.class,
       BenchCommand.class,
     })
 public final class Main implements Runnable {

@@ -1,11 +1,14 @@
 package org.omnibiote.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.ActorSystem;
@@ -23,6 +26,9 @@ import org.omnibiote.tokenizer.BpeTrainer;
 import org.omnibiote.tokenizer.ModelWriter;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
+import org.omnibiote.train.TrainSettings;
+import org.omnibiote.train.Trainer;
+import org.omnibiote.checkpoint.TrainingCheckpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -93,12 +99,38 @@ public final class QuickstartCommand implements Callable<Integer> {
           shards);
       System.out.println("  tokenizer: " + model);
       System.out.println("  manifest:  " + shards.resolve("manifest.json"));
+      Path checkpoint = trainedModel(config, shards, out.resolve("model"));
+      System.out.println("  model:     " + checkpoint);
       System.out.println("  try:       echo '<DNA>ACGTACGT<EOS>' | bin/omnibiote tokenize"
           + " --tokenizer " + model);
       return 0;
     } finally {
       streams.thenAccept(ActorSystem::terminate);
     }
+  }
+
+  /**
+   * The tiny model of omnibiote.quickstart.train trained on the shards: reused when an
+   * earlier run finished it, continued from its latest checkpoint when one was interrupted.
+   */
+  private static Path trainedModel(Config config, Path shards, Path runDir) throws IOException {
+    String name = "omnibiota";
+    if (Files.exists(runDir.resolve(name + TrainingCheckpoint.MANIFEST_SUFFIX))) {
+      System.err.println("quickstart: reusing the trained model in " + runDir);
+      return runDir.resolve(name + ".safetensors");
+    }
+    Map<String, Object> set = new LinkedHashMap<>();
+    set.put("base_dir", shards.toString());
+    set.put("save_name", runDir.resolve(name).toString());
+    set.put("resume_from", TrainingCheckpoint.list(runDir, name).isEmpty() ? "" : "latest");
+    Config train =
+        ConfigFactory.parseMap(set)
+            .withFallback(config.getConfig("omnibiote.quickstart.train"))
+            .withFallback(config.getConfig(TrainSettings.PATH));
+    System.err.println("quickstart: training a tiny OmniBioTA on the shards (omnibiote.quickstart.train)");
+    Trainer.Result result =
+        new Trainer(TrainSettings.from(train.atPath(TrainSettings.PATH)), System.out, System.err).run();
+    return result.runDir().resolve(name + ".safetensors");
   }
 
   private static Path checkedData(Path dir) {
