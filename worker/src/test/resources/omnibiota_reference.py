@@ -7,8 +7,8 @@ Reads the weights with numpy only (no safetensors package on Debian), loads them
 load_state_dict(strict=True), runs the ids of IDS.json ({"ids": [[...], ...]}) and writes
 float32 .npy files to OUT_DIR: logits.npy, logits_blockdiag.npy and encode_<method>.npy
 for every pooling method (block-diagonal mask off), encode_all_blockdiag.npy; and
-rewritten.safetensors, the loaded state_dict written back with write_safetensors (the way
-to turn an original checkpoint's state_dict into our file, see README).
+rewritten.safetensors, the loaded state_dict written back with write_safetensors (from
+tools/safetensors_numpy.py, which the conversion scripts of the README use too).
 """
 import json
 import math
@@ -19,36 +19,24 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+
+def _tools_folder():
+    """The repository's tools/ (from target/test-classes or src/test/resources, or $OMNIBIOTE_TOOLS)."""
+    if os.environ.get("OMNIBIOTE_TOOLS"):
+        return os.environ["OMNIBIOTE_TOOLS"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    while here != os.path.dirname(here):
+        if os.path.isfile(os.path.join(here, "tools", "safetensors_numpy.py")):
+            return os.path.join(here, "tools")
+        here = os.path.dirname(here)
+    sys.exit("tools/safetensors_numpy.py not found above " + __file__ + "; set OMNIBIOTE_TOOLS")
+
+
+sys.path.insert(0, _tools_folder())
+# The numpy-only safetensors reader/writer, shared with the conversion scripts.
+from safetensors_numpy import read_safetensors, write_safetensors  # noqa: E402
+
 PAD, EOS = 1, 3
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-        data = f.read()
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, e in header.items():
-        assert e["dtype"] == "F32", e["dtype"]
-        begin, end = e["data_offsets"]
-        arr = np.frombuffer(data[begin:end], dtype="<f4").reshape(e["shape"])
-        tensors[name] = torch.from_numpy(arr.copy())
-    return tensors, meta
-
-
-def write_safetensors(path, state_dict, config):
-    """state_dict -> .safetensors (float32), with the model config as JSON in the metadata."""
-    header, chunks, offset = {"__metadata__": {"format": "pt", "config": json.dumps(config)}}, [], 0
-    for name, t in state_dict.items():
-        a = t.detach().float().cpu().numpy().astype("<f4")
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
-        chunks.append(a.tobytes())
-        offset += a.nbytes
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(chunks))
 
 
 class LayerNorm(nn.Module):

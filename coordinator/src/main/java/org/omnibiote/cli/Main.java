@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       TokenizeCommand.class,
       IngestCommand.class,
       TrainCommand.class,
+      EncodeCommand.class,
       BenchCommand.class,
     })
 public final class Main implements Runnable {

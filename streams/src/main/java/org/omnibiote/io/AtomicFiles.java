@@ -7,6 +7,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +55,13 @@ public final class AtomicFiles {
   /** A new, empty, hidden temporary file for {@code target} in {@code tempFolder}. */
   static Path createTemp(Path target, Path tempFolder) throws IOException {
     Files.createDirectories(tempFolder);
-    return Files.createTempFile(tempFolder, "." + target.getFileName() + ".", ".tmp");
+    Path temp = Files.createTempFile(tempFolder, "." + target.getFileName() + ".", ".tmp");
+    // createTempFile makes it owner-only (0600); outputs are shared files (shards others
+    // read, checkpoints a cluster reads), so give them the usual rw-r--r--.
+    if (Files.getFileStore(temp).supportsFileAttributeView(PosixFileAttributeView.class)) {
+      Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+    }
+    return temp;
   }
 
   /** Forces a file written by other means (a download's part file) to disk. */

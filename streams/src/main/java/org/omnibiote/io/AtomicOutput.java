@@ -31,6 +31,14 @@ public final class AtomicOutput implements AutoCloseable {
     return stream;
   }
 
+  /**
+   * The temporary file's channel, for positional writes (results that arrive out of order);
+   * use either it or {@link #stream()} for sequential writing, not both.
+   */
+  public FileChannel channel() {
+    return channel;
+  }
+
   /** Flushes, fsyncs and renames the temporary file to the target. */
   public void commit() throws IOException {
     stream.flush();

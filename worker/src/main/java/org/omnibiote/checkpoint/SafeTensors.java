@@ -60,7 +60,7 @@ public final class SafeTensors {
       metadata.forEach(meta::put);
       long offset = 0;
       for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-        Tensor t = e.getValue().detach().to(Float).contiguous();
+        Tensor t = e.getValue().detach().cpu().to(Float).contiguous();
         data.add(t);
         ObjectNode entry = header.putObject(e.getKey());
         entry.put("dtype", "F32");

@@ -1,8 +1,5 @@
 package org.omnibiote.train;
 
-import org.bytedeco.pytorch.AdamW;
-import org.bytedeco.pytorch.OptimizerParamGroupVector;
-
 /**
  * The original's schedule: peak lr = lr * sqrt(batch_size) / 32, every group's lr decayed
  * linearly from its peak to 0 over totalIters = token_budget / (batch_size * ctx_len)
@@ -31,22 +28,9 @@ public record Schedule(double lr, int batchSize, long totalIters) {
     return 1.0 - (double) Math.min(step, totalIters) / totalIters;
   }
 
-  /** Sets every group's lr to its peak (given in group order) times {@link #factor}. */
-  public void apply(AdamW optimizer, double[] peakLrs, long step) {
-    OptimizerParamGroupVector groups = optimizer.param_groups();
-    for (int g = 0; g < peakLrs.length; g++) {
-      groups.get(g).options().set_lr(peakLrs[g] * factor(step));
-    }
-  }
-
-  /** Each group's current lr: read once after creating the optimiser, they are the peaks. */
-  public static double[] groupLrs(AdamW optimizer) {
-    OptimizerParamGroupVector groups = optimizer.param_groups();
-    double[] lrs = new double[(int) groups.size()];
-    for (int g = 0; g < lrs.length; g++) {
-      lrs[g] = groups.get(g).options().get_lr();
-    }
-    return lrs;
+  /** Sets every group's lr to its peak times {@link #factor} of {@code step}. */
+  public void apply(MuAdamW optimizer, long step) {
+    optimizer.setLrFactor(factor(step));
   }
 
   /**

@@ -1,7 +1,7 @@
 package org.omnibiote.train;
 
 import java.util.List;
-import org.bytedeco.pytorch.AdamW;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.model.OmniBioTA;
 
@@ -14,13 +14,15 @@ public final class TrainStep {
   /** Returns the step's loss (see {@link Accumulation.LossNorm}). */
   public static double run(
       OmniBioTA model,
-      AdamW optimizer,
+      MuAdamW optimizer,
       List<MaskedLm.Batch> microBatches,
       Accumulation.LossNorm norm,
       boolean blockDiagonal) {
-    optimizer.zero_grad();
+    optimizer.zeroGrad();
     double loss = Accumulation.accumulate(model, microBatches, norm, blockDiagonal);
-    torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
+    try (PointerScope scope = new PointerScope()) {
+      torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
+    }
     optimizer.step();
     return loss;
   }

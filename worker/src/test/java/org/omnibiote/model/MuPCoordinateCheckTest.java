@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -81,7 +80,7 @@ class MuPCoordinateCheckTest {
         model.stateDict().get("lm_head.weight").mul_(new Scalar(Math.sqrt(OmniBioTA.BASE_WIDTH / width)));
       }
     }
-    AdamW optimizer = MuAdamW.create(model, new MuAdamW.Settings(LR, 0.9, 0.999, 1e-8, 0.0), !mup);
+    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(LR, 0.9, 0.999, 1e-8, 0.0), !mup);
     Map<String, Double> coords = new LinkedHashMap<>();
     torch.manual_seed(99); // the same data for every width
     for (int step = 0; step <= STEPS; step++) {
@@ -97,7 +96,7 @@ class MuPCoordinateCheckTest {
           coords.put("lm_head", (double) logits.detach().abs().mul(masked).sum().item_float() / (masked.sum().item_float() * VOCAB));
           break;
         }
-        optimizer.zero_grad();
+        optimizer.zeroGrad();
         MaskedLm.loss(logits, batch.targets()).backward();
         optimizer.step();
       }

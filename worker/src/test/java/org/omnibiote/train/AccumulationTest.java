@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -86,14 +85,13 @@ class AccumulationTest {
     torch.manual_seed(10);
     OmniBioTA model = new OmniBioTA(CONFIG);
     Schedule schedule = new Schedule(0.3, 4, 20); // peak lr 0.3 * sqrt(4) / 32 ≈ 0.019
-    AdamW optimizer = MuAdamW.create(model, new MuAdamW.Settings(schedule.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
-    double[] peaks = Schedule.groupLrs(optimizer);
+    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(schedule.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> micro = split(batch(4));
       double firstLoss = 0;
       double loss = 0;
       for (int step = 0; step < 10; step++) {
-        schedule.apply(optimizer, peaks, step);
+        schedule.apply(optimizer, step);
         loss = TrainStep.run(model, optimizer, micro, Accumulation.LossNorm.GLOBAL, true);
         if (step == 0) {
           firstLoss = loss;

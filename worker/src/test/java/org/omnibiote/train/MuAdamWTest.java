@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
@@ -53,7 +52,7 @@ class MuAdamWTest {
   private static Map<String, double[]> stepOnce(boolean forceLr) {
     torch.manual_seed(2);
     OmniBioTA model = new OmniBioTA(new OmniBioTAConfig(64, N, 1, 4, 8, 0.0));
-    AdamW optimizer = MuAdamW.create(model, SETTINGS, forceLr);
+    MuAdamW optimizer = new MuAdamW(model, SETTINGS, forceLr);
     Map<String, double[]> out = new java.util.LinkedHashMap<>();
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> params = model.stateDict();

@@ -3,7 +3,6 @@ package org.omnibiote.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.bytedeco.pytorch.AdamW;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.OmniBioTAConfig;
@@ -25,11 +24,12 @@ class ScheduleTest {
     assertEquals(0.0, s.factor(100));
     assertEquals(0.0, s.factor(150));
     OmniBioTA model = new OmniBioTA(new OmniBioTAConfig(32, 48, 1, 2, 8, 0.0));
-    AdamW optimizer = MuAdamW.create(model, new MuAdamW.Settings(s.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
-    double[] peaks = Schedule.groupLrs(optimizer);
-    assertArrayEquals(new double[] {s.peakLr() * 24 / 48, s.peakLr()}, peaks, 1e-15);
-    s.apply(optimizer, peaks, 40);
-    assertArrayEquals(new double[] {0.6 * s.peakLr() / 2, 0.6 * s.peakLr()}, Schedule.groupLrs(optimizer), 1e-15);
+    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(s.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
+    assertArrayEquals(new double[] {s.peakLr() * 24 / 48, s.peakLr()}, optimizer.groupLrs(), 1e-15);
+    s.apply(optimizer, 40);
+    assertArrayEquals(new double[] {0.6 * s.peakLr() / 2, 0.6 * s.peakLr()}, optimizer.groupLrs(), 1e-15);
+    s.apply(optimizer, 100);
+    assertArrayEquals(new double[] {0, 0}, optimizer.groupLrs());
   }
 
   @Test

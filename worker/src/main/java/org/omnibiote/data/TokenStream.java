@@ -1,0 +1,57 @@
+package org.omnibiote.data;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The concatenation of one dataset split's shards in manifest order, addressed by a global
+ * token offset. Documents never straddle shards (the ingest closes a shard between
+ * documents), but rows may.
+ */
+final class TokenStream {
+  private final ShardFile[] shards;
+  /** starts[s] = offset of shard s's first token; starts[shards.length] = length. */
+  private final long[] starts;
+
+  TokenStream(List<ShardFile> shards) {
+    this.shards = shards.toArray(new ShardFile[0]);
+    this.starts = new long[this.shards.length + 1];
+    for (int s = 0; s < this.shards.length; s++) {
+      starts[s + 1] = starts[s] + this.shards[s].tokens();
+    }
+  }
+
+  long length() {
+    return starts[shards.length];
+  }
+
+  /**
+   * Copies up to {@code len} tokens from offset {@code from} into {@code dst[off..]}, across
+   * shard and segment boundaries; returns how many (fewer only at the end of the stream).
+   */
+  int read(long from, int[] dst, int off, int len) {
+    int copied = 0;
+    long pos = from;
+    int s = shardOf(pos);
+    while (copied < len && s < shards.length) {
+      long inShard = pos - starts[s];
+      if (inShard >= shards[s].tokens()) {
+        s++;
+        continue;
+      }
+      int n = shards[s].read(inShard, dst, off + copied, len - copied);
+      copied += n;
+      pos += n;
+    }
+    return copied;
+  }
+
+  private int shardOf(long pos) {
+    if (shards.length == 0) {
+      return 0;
+    }
+    int i = Arrays.binarySearch(starts, 0, shards.length, pos);
+    // Equal starts (empty shards) are skipped by read's loop, so any match will do.
+    return i >= 0 ? i : -i - 2;
+  }
+}
