@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
       BenchTokenizerCommand.class,
       BenchParseCommand.class,
       BenchTrainTokenizerCommand.class,
-      BenchIngestCommand.class
+      BenchIngestCommand.class,
+      BenchTrainCommand.class
     })
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
