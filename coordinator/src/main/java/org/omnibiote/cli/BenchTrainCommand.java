@@ -55,6 +55,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
       description = "Dropout on both sides (default: ${DEFAULT-VALUE}, the original's).")
   double dropout;
 
+  @Option(names = "--threads", defaultValue = "0",
+      description = "Threads for libtorch and for the Python child (OMP/OPENBLAS_NUM_THREADS);"
+          + " 0 = the number of cores (default). 1 on a busy machine gives steadier ratios.")
+  int threads;
+
   @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
   long seed;
 
@@ -73,6 +78,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
     if (dropout < 0 || dropout >= 1) {
       throw new UserError("--dropout must be in [0, 1), got " + dropout);
+    }
+    if (threads < 0) {
+      throw new UserError("--threads must not be negative, got " + threads);
     }
     Map<String, TrainBenchmark.Spec> known = TrainBenchmark.configs(dropout);
     List<TrainBenchmark.Spec> specs = new ArrayList<>();
@@ -103,6 +111,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         baseline.add(n);
       }
     }
-    return new TrainBenchmark.Options(specs, chosen, steps, warmup, baseline, seed, ReferenceTools.PYTHON);
+    return new TrainBenchmark.Options(specs, chosen, steps, warmup, baseline, seed, ReferenceTools.PYTHON,
+        threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
   }
 }

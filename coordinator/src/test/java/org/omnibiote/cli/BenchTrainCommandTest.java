@@ -55,6 +55,7 @@ class BenchTrainCommandTest {
     assertFlag("--warmup", "--warmup", "-1");
     assertFlag("--baseline-configs", "--baseline-configs", "E");
     assertFlag("--dropout", "--dropout", "1.5");
+    assertFlag("--threads", "--threads", "-2");
   }
 
   @Test

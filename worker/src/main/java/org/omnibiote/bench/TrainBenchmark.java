@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,10 +67,16 @@ public final class TrainBenchmark {
   /** What to run. {@code baseline}: the configs that also run the Python baseline. */
   public record Options(
       List<Spec> specs, List<Precision> precisions, int steps, int warmup, List<String> baseline,
-      long seed, String python) {}
+      long seed, String python, int threads) {}
 
-  /** One measured step loop: median step seconds, tokens/s at that median, mean masked tokens. */
-  public record Measurement(double medianSeconds, double tokensPerSecond, double maskedTokens, double[] losses) {}
+  /**
+   * One measured step loop: median wall seconds per step, tokens/s at that median, median
+   * process CPU seconds per step (less sensitive to other load than wall time), mean masked
+   * tokens per step.
+   */
+  public record Measurement(
+      double medianSeconds, double tokensPerSecond, double medianCpuSeconds, double maskedTokens,
+      double[] losses) {}
 
   /** One table row. {@code python} is null when the baseline did not run for this config. */
   public record Row(
@@ -85,6 +92,9 @@ public final class TrainBenchmark {
     }
   }
 
+  private static final com.sun.management.OperatingSystemMXBean CPU =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
   private final Options options;
   private final PrintStream out;
   private final PrintStream err;
@@ -97,13 +107,12 @@ public final class TrainBenchmark {
 
   /** Runs everything, prints the table; true when every goal it measured is met. */
   public boolean run() throws IOException, InterruptedException {
-    int cores = Runtime.getRuntime().availableProcessors();
-    if (torch.get_num_threads() < cores) {
-      torch.set_num_threads(cores);
-    }
-    out.printf(Locale.ROOT, "libtorch threads %d (cores %d); python baseline: %s with OMP_NUM_THREADS="
+    int cores = options.threads();
+    torch.set_num_threads(cores);
+    out.printf(Locale.ROOT, "libtorch threads %d (%d cores here); python baseline: %s with OMP_NUM_THREADS="
         + "OPENBLAS_NUM_THREADS=%d; %d warm-up + %d timed steps each; tokens/s at the median step%n",
-        torch.get_num_threads(), cores, options.python(), cores, options.warmup(), options.steps());
+        torch.get_num_threads(), Runtime.getRuntime().availableProcessors(), options.python(), cores,
+        options.warmup(), options.steps());
     List<Row> rows = new ArrayList<>();
     for (Precision precision : options.precisions()) {
       double peak = MatmulPeak.measure(precision.matmulType());
@@ -148,6 +157,17 @@ public final class TrainBenchmark {
     }
     out.println("mfu: FLOPs our step must do (readout at masked positions) / (median step time x"
         + " measured matmul peak of the precision); mfu_original: (6P + 12LNT) x tokens/s / peak.");
+    out.println();
+    out.println("CPU seconds per step (process CPU time, median; with --threads 1 the least"
+        + " disturbed by other load):");
+    out.println("config precision | ours | orig-choices | python | python/ours | orig-choices/ours");
+    for (Row r : rows) {
+      double py = r.python() == null ? Double.NaN : r.python().medianCpuSeconds();
+      out.printf(Locale.ROOT, "%-6s %-9s | %6.2f | %12.2f | %6.2f | %10.2fx | %16.2fx%n",
+          r.spec().name(), r.precision().flag(), r.ours().medianCpuSeconds(),
+          r.original().medianCpuSeconds(), py, py / r.ours().medianCpuSeconds(),
+          r.original().medianCpuSeconds() / r.ours().medianCpuSeconds());
+    }
     return met;
   }
 
@@ -165,6 +185,7 @@ public final class TrainBenchmark {
         1e-2 * Math.sqrt(spec.batch()) / 32, 0.9, 0.999, 1e-8, 0.01), false);
     int total = options.warmup() + options.steps();
     double[] seconds = new double[options.steps()];
+    double[] cpuSeconds = new double[options.steps()];
     double[] losses = new double[options.steps()];
     long masked = 0;
     try {
@@ -175,14 +196,17 @@ public final class TrainBenchmark {
             micro.add(MaskedLm.mask(packedRows(spec.miniBatch(), spec.model().ctxLen(), data), MASK_PROBABILITY));
           }
           long start = System.nanoTime();
+          long cpuStart = CPU.getProcessCpuTime();
           optimizer.zero_grad();
           double loss = Accumulation.accumulate(model, micro, norm, readout, true, precision);
           torch.clip_grad_norm_(model.parameters(), TrainStep.CLIP_NORM);
           optimizer.step();
           double s = (System.nanoTime() - start) / 1e9;
+          double cpu = (CPU.getProcessCpuTime() - cpuStart) / 1e9;
           int timed = step - options.warmup();
           if (timed >= 0) {
             seconds[timed] = s;
+            cpuSeconds[timed] = cpu;
             losses[timed] = loss;
             for (MaskedLm.Batch b : micro) {
               masked += b.targets().ne(new Scalar(MaskedLm.IGNORE)).sum().item_long();
@@ -199,7 +223,7 @@ public final class TrainBenchmark {
     }
     double median = median(seconds);
     return new Measurement(median, spec.batch() * (double) spec.model().ctxLen() / median,
-        masked / (double) options.steps(), losses);
+        median(cpuSeconds), masked / (double) options.steps(), losses);
   }
 
   /**
@@ -274,16 +298,19 @@ public final class TrainBenchmark {
       }
       JsonNode r = json.readTree(result.substring(result.lastIndexOf('\n') + 1));
       double[] seconds = new double[r.get("step_seconds").size()];
+      double[] cpuSeconds = new double[seconds.length];
       double[] losses = new double[seconds.length];
       for (int i = 0; i < seconds.length; i++) {
         seconds[i] = r.get("step_seconds").get(i).asDouble();
+        cpuSeconds[i] = r.get("step_cpu_seconds").get(i).asDouble();
         losses[i] = r.get("losses").get(i).asDouble();
       }
       double median = median(seconds);
       err.printf(Locale.ROOT, "bench train %s %s python: median step %.2f s, torch %s, %d threads, matmul dtype %s%n",
           spec.name(), precision.flag(), median, r.get("torch").asText(), r.get("threads").asInt(),
           r.get("autocast_matmul_dtype").asText());
-      return new Measurement(median, spec.batch() * (double) c.ctxLen() / median, Double.NaN, losses);
+      return new Measurement(median, spec.batch() * (double) c.ctxLen() / median, median(cpuSeconds),
+          Double.NaN, losses);
     } finally {
       Files.deleteIfExists(script);
     }

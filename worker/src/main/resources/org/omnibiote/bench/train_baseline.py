@@ -12,7 +12,8 @@ Java side's --precision bf16).
 Usage: train_baseline.py '{"vocab_size":65536,"n_embd":128,"n_layer":2,"n_head":4,
 "ctx_len":256,"dropout":0.1,"mini_batch":8,"batch":8,"steps":3,"warmup":1,"precision":"fp32",
 "seed":0}'
-Prints one JSON line: tokens_per_s, step_seconds, losses, threads, torch version.
+Prints one JSON line: tokens_per_s, step_seconds, step_cpu_seconds, losses, threads, torch
+version.
 """
 import json
 import math
@@ -169,10 +170,10 @@ def main():
     m, t, v = cfg["mini_batch"], cfg["ctx_len"], cfg["vocab_size"]
     micro = cfg["batch"] // m
     bf16 = cfg["precision"] == "bf16"
-    times, losses = [], []
+    times, cpu, losses = [], [], []
     for step in range(cfg["warmup"] + cfg["steps"]):
         batches = [mask(packed_rows(m, t, v, gen), gen) for _ in range(micro)]
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         total = 0.0
         for inputs, targets in batches:
@@ -185,10 +186,11 @@ def main():
         opt.step()
         if step >= cfg["warmup"]:
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - cpu_start)
             losses.append(total)
     tokens = cfg["batch"] * t * len(times)
     print(json.dumps(dict(
-        tokens_per_s=tokens / sum(times), step_seconds=times, losses=losses,
+        tokens_per_s=tokens / sum(times), step_seconds=times, step_cpu_seconds=cpu, losses=losses,
         threads=torch.get_num_threads(), torch=torch.__version__,
         autocast_matmul_dtype=str(logits.dtype))))
 
