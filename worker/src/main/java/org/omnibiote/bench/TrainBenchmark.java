@@ -113,6 +113,13 @@ public final class TrainBenchmark {
         + "OPENBLAS_NUM_THREADS=%d; %d warm-up + %d timed steps each; tokens/s at the median step%n",
         torch.get_num_threads(), Runtime.getRuntime().availableProcessors(), options.python(), cores,
         options.warmup(), options.steps());
+    String blas = System.getenv("OPENBLAS_NUM_THREADS");
+    if (!Integer.toString(cores).equals(blas)) {
+      // OpenBLAS (libtorch's fp32 GEMM here) reads its thread count once, at load time.
+      out.printf(Locale.ROOT, "note: OPENBLAS_NUM_THREADS is %s in this JVM, not %d: start it with "
+          + "OMP_NUM_THREADS=%d OPENBLAS_NUM_THREADS=%d for a like-for-like comparison%n",
+          blas == null ? "unset" : blas, cores, cores, cores);
+    }
     List<Row> rows = new ArrayList<>();
     for (Precision precision : options.precisions()) {
       double peak = MatmulPeak.measure(precision.matmulType());
