@@ -78,17 +78,33 @@ public final class TrainBenchmark {
       double medianSeconds, double tokensPerSecond, double medianCpuSeconds, double maskedTokens,
       double[] losses) {}
 
-  /** One table row. {@code python} is null when the baseline did not run for this config. */
+  /**
+   * One table row. {@code python} is null when the baseline did not run for this config.
+   * {@code peak}: the best matmul rate seen in this precision during the run.
+   */
   public record Row(
       Spec spec, Precision precision, Measurement ours, Measurement original, Measurement python,
-      double peakFlops) {
+      MatmulPeak.Rate peak) {
+    double stepFlops() {
+      return Flops.perStepFlops(spec.model(), spec.batch(), Math.round(ours.maskedTokens()));
+    }
+
     public double mfu() {
-      double flops = Flops.perStepFlops(spec.model(), spec.batch(), Math.round(ours.maskedTokens()));
-      return Flops.mfu(flops, ours.medianSeconds(), peakFlops);
+      return Flops.mfu(stepFlops(), ours.medianSeconds(), peak.wall());
+    }
+
+    /** The same from CPU seconds of step and peak (meaningful with one thread). */
+    public double mfuCpu() {
+      return Flops.mfu(stepFlops(), ours.medianCpuSeconds(), peak.cpu());
     }
 
     public double mfuOriginal() {
-      return Flops.originalFlopsPerToken(spec.model()) * ours.tokensPerSecond() / peakFlops;
+      return Flops.originalFlopsPerToken(spec.model()) * ours.tokensPerSecond() / peak.wall();
+    }
+
+    public double mfuOriginalCpu() {
+      double tokensPerCpuSecond = spec.batch() * (double) spec.model().ctxLen() / ours.medianCpuSeconds();
+      return Flops.originalFlopsPerToken(spec.model()) * tokensPerCpuSecond / peak.cpu();
     }
   }
 
@@ -122,17 +138,30 @@ public final class TrainBenchmark {
     }
     List<Row> rows = new ArrayList<>();
     for (Precision precision : options.precisions()) {
-      double peak = MatmulPeak.measure(precision.matmulType());
-      out.printf(Locale.ROOT, "%s matmul peak: %.1f GFLOP/s (torch.mm %d^3, best of %d)%n",
-          precision.flag(), peak / 1e9, MatmulPeak.SIZE, MatmulPeak.REPEATS);
+      // Measured before every config and once after: the best rate seen is the peak.
+      MatmulPeak.Rate peak = peak(precision);
+      List<Measurement[]> done = new ArrayList<>();
       for (Spec spec : options.specs()) {
+        peak = peak.max(peak(precision));
         Measurement ours = measure(spec, precision, Readout.MASKED, LossNorm.GLOBAL, "ours");
         Measurement original = measure(spec, precision, Readout.ALL, LossNorm.ORIGINAL, "original-choices");
         Measurement python = options.baseline().contains(spec.name()) ? python(spec, precision, cores) : null;
-        rows.add(new Row(spec, precision, ours, original, python, peak));
+        done.add(new Measurement[] {ours, original, python});
+      }
+      peak = peak.max(peak(precision));
+      out.printf(Locale.ROOT, "%s matmul peak: %.1f GFLOP/s wall, %.1f GFLOP/s per CPU second (torch.mm %d^3,"
+          + " best of %d, measured before each config and at the end)%n",
+          precision.flag(), peak.wall() / 1e9, peak.cpu() / 1e9, MatmulPeak.SIZE, MatmulPeak.REPEATS);
+      for (int i = 0; i < done.size(); i++) {
+        Measurement[] m = done.get(i);
+        rows.add(new Row(options.specs().get(i), precision, m[0], m[1], m[2], peak));
       }
     }
     return printTable(rows);
+  }
+
+  private static MatmulPeak.Rate peak(Precision precision) {
+    return MatmulPeak.measureRate(precision.matmulType(), MatmulPeak.SIZE, MatmulPeak.REPEATS);
   }
 
   private boolean printTable(List<Row> rows) {
@@ -167,13 +196,15 @@ public final class TrainBenchmark {
     out.println();
     out.println("CPU seconds per step (process CPU time, median; with --threads 1 the least"
         + " disturbed by other load):");
-    out.println("config precision | ours | orig-choices | python | python/ours | orig-choices/ours");
+    out.println("config precision | ours | orig-choices | python | python/ours | orig-choices/ours"
+        + " | mfu (CPU) | mfu_original (CPU)");
     for (Row r : rows) {
       double py = r.python() == null ? Double.NaN : r.python().medianCpuSeconds();
-      out.printf(Locale.ROOT, "%-6s %-9s | %6.2f | %12.2f | %6.2f | %10.2fx | %16.2fx%n",
+      out.printf(Locale.ROOT, "%-6s %-9s | %6.2f | %12.2f | %6.2f | %10.2fx | %16.2fx | %8.1f%% | %17.1f%%%n",
           r.spec().name(), r.precision().flag(), r.ours().medianCpuSeconds(),
           r.original().medianCpuSeconds(), py, py / r.ours().medianCpuSeconds(),
-          r.original().medianCpuSeconds() / r.ours().medianCpuSeconds());
+          r.original().medianCpuSeconds() / r.ours().medianCpuSeconds(), 100 * r.mfuCpu(),
+          100 * r.mfuOriginalCpu());
     }
     return met;
   }
