@@ -9,13 +9,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LinearImpl;
 import org.bytedeco.pytorch.LinearOptions;
 import org.bytedeco.pytorch.Module;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.StringTensorDict;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -46,6 +50,8 @@ public final class OmniBioTA extends Module {
   private final Block[] h;
   private final LayerNorm lnF;
   private final LinearImpl lmHead;
+  private final ActivationCheckpoints checkpoints = new ActivationCheckpoints();
+  private int checkpointFreq;
 
   public OmniBioTA(OmniBioTAConfig config) {
     this.config = config;
@@ -93,20 +99,97 @@ public final class OmniBioTA extends Module {
    * ("wte"), each block's attention and MLP outputs ("h.0.attn", "h.0.mlp", ...) and "ln_f".
    */
   public Tensor hidden(Tensor ids, boolean blockDiagonal, ActivationTap tap) {
-    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
     if (ids.dim() != 2) {
       throw new IllegalArgumentException("ids must be [batch, time], got " + ids.dim() + " dims");
     }
-    Tensor mask = AttentionMask.of(ids, blockDiagonal);
-    Rope rope = new Rope(ids.size(1), config.headSize());
+    return hidden(ids, AttentionMask.of(ids, blockDiagonal), tap);
+  }
+
+  /**
+   * The forward pass with the attention mask given (null: every token sees every other). Its
+   * intermediate tensors live in a scope of their own that closes before it returns, so only
+   * autograd keeps them, and frees each as its backward consumes it.
+   */
+  Tensor hidden(Tensor ids, Tensor mask, ActivationTap tap) {
+    ActivationTap see = tap == null ? (layer, a) -> {} : tap;
+    Rope rope = new Rope(ids.size(1), config.headSize(), config.rope(), ids.device());
+    int k = checkpointFreq;
+    boolean checkpointed = k > 0 && k < h.length && is_training() && GradMode.is_enabled();
+    if (checkpointed && !ids.device().is_cpu() && config.dropout() > 0) {
+      throw new UserError(
+          "checkpoint_freq with dropout > 0 needs the CPU: recomputation replays the CPU "
+              + "random generator only; use --dropout 0 or --checkpoint_freq 0 on "
+              + ids.device().str().getString());
+    }
+    Tensor out;
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x;
+      if (checkpointed) {
+        int segments = (h.length + k - 1) / k;
+        x = checkpoints.forward(new ActivationCheckpoints.Segments() {
+          @Override
+          public int count() {
+            return segments;
+          }
+
+          @Override
+          public Tensor run(int s, Tensor input, boolean recompute) {
+            ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
+            Tensor y = s == 0 ? embed(ids, tapOnce) : input;
+            return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
+          }
+        }, rope.tensors(ids, mask));
+      } else {
+        x = blocks(0, h.length, embed(ids, see), rope, mask, see);
+      }
+      out = lnF.forward(x);
+      see.accept("ln_f", out);
+      out.retainReference();
+    }
+    Tensor result = new Tensor(out); // a handle in the caller's scope
+    out.releaseReference();
+    return result;
+  }
+
+  private Tensor embed(Tensor ids, ActivationTap see) {
     Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
     see.accept("wte", x);
-    for (int i = 0; i < h.length; i++) {
+    return x;
+  }
+
+  private Tensor blocks(int from, int to, Tensor x, Rope rope, Tensor mask, ActivationTap see) {
+    for (int i = from; i < to; i++) {
       x = h[i].forward(x, rope, mask, "h." + i + ".", see);
     }
-    Tensor out = lnF.forward(x);
-    see.accept("ln_f", out);
-    return out;
+    return x;
+  }
+
+  /**
+   * Activation checkpointing every {@code k} blocks (the original's {@code checkpoint_freq};
+   * 0, the default, keeps every activation). In training with grad, a forward pass then keeps
+   * only each segment's input and the last segment's activations, and the caller must call
+   * {@link #finishBackward()} after each {@code loss.backward()} to recompute the other
+   * segments and back-propagate through them. Not part of the model's shape, so not in the
+   * config.
+   */
+  public void setCheckpointFreq(int k) {
+    if (k < 0) {
+      throw new UserError("checkpoint_freq must be 0 (off) or a number of blocks, got " + k);
+    }
+    this.checkpointFreq = k;
+  }
+
+  public int checkpointFreq() {
+    return checkpointFreq;
+  }
+
+  /**
+   * Completes the backward pass of a checkpointed forward (see {@link #setCheckpointFreq});
+   * a no-op when the last forward kept every activation. The random generator ends where it
+   * was, so the random stream matches a run without checkpointing.
+   */
+  public void finishBackward() {
+    checkpoints.finishBackward();
   }
 
   /** The µP readout: (x * 24/N) W^T. */
@@ -290,20 +373,50 @@ public final class OmniBioTA extends Module {
 
   /**
    * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by
-   * position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
+   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
    * casting its module to bf16); the result has the input's dtype.
+   *
+   * <p>{@link OmniBioTAConfig.RopeVariant#COS_ONLY} reproduces that loss for checkpoints trained
+   * with it. The original keeps {@code freqs_cis = polar(1, angle)} (complex64) as a buffer, so
+   * {@code Module.to(bfloat16)} casts it to a real bf16 tensor holding only its real part,
+   * {@code c = bf16(cos(angle))}, rounded to nearest even; the imaginary part, sin, is dropped.
+   * {@code apply_rotary_emb} then multiplies the complex64 view {@code x0 + i x1} of each pair
+   * (in float32) by that real table, promoted to {@code c + 0i}: {@code (x0 + i x1)(c + 0i) =
+   * x0 c + i x1 c} exactly (the {@code x1 * 0} and {@code x0 * 0} terms add nothing). So the
+   * pair becomes {@code (x0 * c, x1 * c)}: both channels scaled by the same bf16-rounded cosine,
+   * float32 products, cast back to the input's dtype. A score q_m . k_n then weighs pair j by
+   * c_j(m) c_j(n), a function of both absolute positions, not of their distance.
    */
   static final class Rope {
     private final Tensor cos;
     private final Tensor sin;
 
     Rope(long t, long d) {
+      this(t, d, OmniBioTAConfig.RopeVariant.ROTARY);
+    }
+
+    Rope(long t, long d, OmniBioTAConfig.RopeVariant variant) {
+      this(t, d, variant, new Device("cpu"));
+    }
+
+    /** Tables for positions 0..t-1 of heads of size d, on {@code device}. */
+    Rope(long t, long d, OmniBioTAConfig.RopeVariant variant, Device device) {
       TensorOptions f32 = new TensorOptions(Float);
       Tensor exponents = torch.arange(new Scalar(0), new Scalar(d), new Scalar(2), f32).div(new Scalar((double) d));
       Tensor freqs = torch.pow(new Scalar(10000.0), exponents).reciprocal();
       Tensor angles = torch.outer(torch.arange(new Scalar(t), f32), freqs).view(t, 1, d / 2);
-      cos = angles.cos();
-      sin = angles.sin();
+      if (variant == OmniBioTAConfig.RopeVariant.COS_ONLY) {
+        cos = angles.cos().to(ScalarType.BFloat16).to(device, Float).unsqueeze(-1);
+        sin = null;
+      } else {
+        cos = angles.cos().to(device, Float);
+        sin = angles.sin().to(device, Float);
+      }
+    }
+
+    /** Its tables with the other inputs of a forward pass, which a recomputation needs. */
+    Tensor[] tensors(Tensor ids, Tensor mask) {
+      return java.util.stream.Stream.of(cos, sin, ids, mask).filter(t -> t != null).toArray(Tensor[]::new);
     }
 
     /** x [B, T, H, d]. */
@@ -311,6 +424,9 @@ public final class OmniBioTA extends Module {
       ScalarType dtype = x.scalar_type();
       long[] shape = x.shape();
       Tensor pairs = x.to(Float).view(shape[0], shape[1], shape[2], shape[3] / 2, 2);
+      if (sin == null) {
+        return pairs.mul(cos).flatten(3, 4).to(dtype);
+      }
       Tensor x0 = pairs.select(-1, 0);
       Tensor x1 = pairs.select(-1, 1);
       Tensor r0 = x0.mul(cos).sub(x1.mul(sin));
@@ -321,17 +437,25 @@ public final class OmniBioTA extends Module {
 
   /**
    * The boolean attention mask [B, 1, T, T] (true = may attend), or null when every token may
-   * see every other (no PAD, no block-diagonal mask): SDPA then takes its fastest path.
+   * see every other: no PAD, and either no block-diagonal mask or every row holds one document
+   * (no EOS before its last position). SDPA then takes its fastest path.
    */
   static final class AttentionMask {
     private AttentionMask() {}
 
     static Tensor of(Tensor ids, boolean blockDiagonal) {
-      Tensor keyValid = ids.ne(new Scalar(PAD));
-      boolean padded = keyValid.logical_not().any().item_bool();
-      if (!blockDiagonal && !padded) {
-        return null;
+      Tensor needed = ids.eq(new Scalar(PAD)).any();
+      if (blockDiagonal && ids.size(1) > 1) {
+        // An EOS before the last position starts a second document in its row.
+        Tensor split = ids.narrow(1, 0, ids.size(1) - 1).eq(new Scalar(EOS)).any();
+        needed = needed.logical_or(split);
       }
+      return needed.item_bool() ? build(ids, blockDiagonal) : null;
+    }
+
+    /** The mask itself, even where it allows everything. */
+    static Tensor build(Tensor ids, boolean blockDiagonal) {
+      Tensor keyValid = ids.ne(new Scalar(PAD));
       long t = ids.size(1);
       Tensor allowed = keyValid.unsqueeze(1).expand(ids.size(0), t, t);
       if (blockDiagonal) {
@@ -342,7 +466,7 @@ public final class OmniBioTA extends Module {
         allowed = allowed.logical_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
       }
       // A PAD query may see no key at all; letting it see itself keeps softmax finite.
-      Tensor self = torch.eye(t, new TensorOptions(Bool));
+      Tensor self = torch.eye(t, new TensorOptions(ids.device()).dtype(new ScalarTypeOptional(Bool)));
       return allowed.logical_or(self).unsqueeze(1);
     }
   }

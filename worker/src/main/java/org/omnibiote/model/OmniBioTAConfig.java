@@ -1,6 +1,8 @@
 package org.omnibiote.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonValue;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,6 +18,9 @@ import org.omnibiote.UserError;
  * @param nHead H
  * @param ctxLen T, the longest row the model is meant for (RoPE itself has no limit)
  * @param dropout on embeddings, attention probabilities and each residual branch, in training
+ * @param rope how q and k are position-encoded: {@link RopeVariant#ROTARY} (the default, also
+ *     when an older JSON has no "rope" key) or {@link RopeVariant#COS_ONLY} for checkpoints the
+ *     original trained after its bf16 cast had dropped the sine half of the table
  */
 public record OmniBioTAConfig(
     @JsonProperty("vocab_size") int vocabSize,
@@ -23,12 +28,54 @@ public record OmniBioTAConfig(
     @JsonProperty("n_layer") int nLayer,
     @JsonProperty("n_head") int nHead,
     @JsonProperty("ctx_len") int ctxLen,
-    @JsonProperty("dropout") double dropout) {
+    @JsonProperty("dropout") double dropout,
+    @JsonProperty("rope") RopeVariant rope) {
 
   private static final ObjectMapper JSON =
       new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
+  /** RoPE as the original meant it; see {@link OmniBioTA} for what each variant computes. */
+  public enum RopeVariant {
+    /** Each channel pair rotated by its angle, in float32: the original's intent. */
+    ROTARY("rotary"),
+    /**
+     * Each channel pair multiplied by the bf16-rounded cosine of its angle, no sine mixing:
+     * what the original computed once Module.to(bf16) had cast its complex table to its real
+     * part. Only for checkpoints trained that way.
+     */
+    COS_ONLY("cos_only");
+
+    private final String json;
+
+    RopeVariant(String json) {
+      this.json = json;
+    }
+
+    @JsonValue
+    public String json() {
+      return json;
+    }
+
+    @JsonCreator
+    public static RopeVariant fromJson(String value) {
+      for (RopeVariant v : values()) {
+        if (v.json.equals(value)) {
+          return v;
+        }
+      }
+      throw new IllegalArgumentException("rope must be \"rotary\" or \"cos_only\", got \"" + value + "\"");
+    }
+  }
+
+  /** A config with the default (proper) rotary position embedding. */
+  public OmniBioTAConfig(int vocabSize, int nEmbd, int nLayer, int nHead, int ctxLen, double dropout) {
+    this(vocabSize, nEmbd, nLayer, nHead, ctxLen, dropout, RopeVariant.ROTARY);
+  }
+
   public OmniBioTAConfig {
+    if (rope == null) {
+      rope = RopeVariant.ROTARY; // JSON written before the key existed
+    }
     if (vocabSize <= 0 || nEmbd <= 0 || nLayer <= 0 || nHead <= 0 || ctxLen <= 0) {
       throw new UserError("model config: sizes must be positive: " + this);
     }
@@ -40,6 +87,10 @@ public record OmniBioTAConfig(
     if (dropout < 0 || dropout >= 1) {
       throw new UserError("model config: dropout must be in [0, 1): " + dropout);
     }
+  }
+
+  public OmniBioTAConfig withRope(RopeVariant variant) {
+    return new OmniBioTAConfig(vocabSize, nEmbd, nLayer, nHead, ctxLen, dropout, variant);
   }
 
   public int headSize() {

@@ -100,6 +100,7 @@ public final class Accumulation {
             : Math.max(maskedCount(b), 1) * (double) microBatches.size();
         Tensor loss = sum.div(new Scalar(divisor));
         loss.backward();
+        model.finishBackward(); // the checkpointed blocks' share, if checkpoint_freq > 0
         total += loss.item_double();
       }
     }

@@ -1,6 +1,7 @@
 package org.omnibiote.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,7 +56,7 @@ class AttentionMaskTest {
   @Test
   void aRowWithoutEosIsOneDocument() {
     long[][] rows = {{4, 20, 21, 22, 23, 24}};
-    assertMask(rows, new int[1][6], true);
+    assertMask(rows, new int[1][6], true, OmniBioTA.AttentionMask.build(TestTensors.ids(rows), true));
   }
 
   @Test
@@ -63,9 +64,30 @@ class AttentionMaskTest {
     assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(new long[][] {{4, 20, E, 18, 21, E}}), false));
   }
 
+  /** SDPA's fastest kernel: no mask when every row is one document (EOS, if any, last) and no PAD. */
+  @Test
+  void noMaskWhenEveryRowHoldsOneDocument() {
+    long[][] single = {{4, 20, 21, 22, 23, E}, {18, 24, 25, 26, 27, 28}};
+    assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(single), true));
+    assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(single), false));
+    // One row with a second document, or with PAD, needs the mask for the whole micro-batch.
+    long[][] split = {{4, 20, 21, 22, 23, E}, {18, 24, E, 26, 27, 28}};
+    assertMask(split, new int[][] {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, 1}}, true);
+    assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(split), false));
+    long[][] padded = {{4, 20, 21, 22, 23, E}, {18, 24, 25, E, P, P}};
+    assertMask(padded, new int[][] {{0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 1, 1}}, true);
+    assertMask(padded, new int[2][6], false);
+    // Length-1 rows are one document too.
+    assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(new long[][] {{E}, {4}}), true));
+  }
+
   /** The mask must allow i -> j exactly when both are in the same document and j is not PAD. */
   private static void assertMask(long[][] rows, int[][] docs, boolean blockDiagonal) {
-    Tensor mask = OmniBioTA.AttentionMask.of(TestTensors.ids(rows), blockDiagonal);
+    assertMask(rows, docs, blockDiagonal, OmniBioTA.AttentionMask.of(TestTensors.ids(rows), blockDiagonal));
+  }
+
+  private static void assertMask(long[][] rows, int[][] docs, boolean blockDiagonal, Tensor mask) {
+    assertNotNull(mask, "a mask is needed");
     int b = rows.length;
     int t = rows[0].length;
     assertArrayEquals(new long[] {b, 1, t, t}, mask.shape());

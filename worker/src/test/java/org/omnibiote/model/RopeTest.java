@@ -51,4 +51,49 @@ class RopeTest {
       assertTrue(torch.equal(expected, rotated));
     }
   }
+
+  @Test
+  void rotaryIsTheDefaultVariant() {
+    torch.manual_seed(23);
+    try (PointerScope scope = new PointerScope()) {
+      Tensor x = torch.randn(2, T, 3, D);
+      Tensor byDefault = new OmniBioTA.Rope(T, D).apply(x);
+      Tensor rotary = new OmniBioTA.Rope(T, D, OmniBioTAConfig.RopeVariant.ROTARY).apply(x);
+      assertTrue(torch.equal(byDefault, rotary));
+      assertEquals(OmniBioTAConfig.RopeVariant.ROTARY, new OmniBioTAConfig(10, 8, 1, 1, (int) T, 0.0).rope());
+    }
+  }
+
+  /**
+   * cos_only: both channels of pair j at position m multiplied by the same c = bf16(cos(m
+   * theta_j)), in float32, with no sine term (the original's table after its bf16 cast).
+   */
+  @Test
+  void cosOnlyScalesEachPairByTheBf16RoundedCosine() {
+    torch.manual_seed(24);
+    try (PointerScope scope = new PointerScope()) {
+      OmniBioTA.Rope rope = new OmniBioTA.Rope(T, D, OmniBioTAConfig.RopeVariant.COS_ONLY);
+      int heads = 3;
+      // Ones show the factor of every channel directly.
+      float[] factors = TestTensors.floats(rope.apply(torch.ones(1, T, 1, D))).values();
+      Tensor x = torch.randn(1, T, heads, D);
+      float[] in = TestTensors.floats(x).values();
+      float[] out = TestTensors.floats(rope.apply(x)).values();
+      for (int m = 0; m < T; m++) {
+        for (int j = 0; j < D / 2; j++) {
+          float c = factors[(int) (m * D) + 2 * j];
+          assertEquals(c, factors[(int) (m * D) + 2 * j + 1], 0f, "one factor per pair");
+          assertEquals(0, Float.floatToRawIntBits(c) & 0xFFFF, "factor " + c + " is a bf16 value");
+          double cos = Math.cos(m * Math.pow(10000.0, -2.0 * j / D));
+          // Within half a bf16 step of cos (at most 2^-8 relative), plus float32 slack.
+          assertEquals(cos, c, Math.abs(cos) * 0x1p-8 + 1e-6, "m " + m + " j " + j);
+          for (int h = 0; h < heads; h++) {
+            int at = (int) ((m * heads + h) * D) + 2 * j;
+            assertEquals(in[at] * c, out[at], 0f, "channel 2j is x_2j * c");
+            assertEquals(in[at + 1] * c, out[at + 1], 0f, "channel 2j+1 is x_2j+1 * c (no sine term)");
+          }
+        }
+      }
+    }
+  }
 }
