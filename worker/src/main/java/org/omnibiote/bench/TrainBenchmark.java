@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -219,7 +218,7 @@ public final class TrainBenchmark {
     Random data = new Random(options.seed() + 1);
     OmniBioTA model = new OmniBioTA(spec.model());
     model.train(true);
-    AdamW optimizer = MuAdamW.create(model, new MuAdamW.Settings(
+    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(
         1e-2 * Math.sqrt(spec.batch()) / 32, 0.9, 0.999, 1e-8, 0.01), false);
     int total = options.warmup() + options.steps();
     double[] seconds = new double[options.steps()];
@@ -235,7 +234,7 @@ public final class TrainBenchmark {
           }
           long start = System.nanoTime();
           long cpuStart = CPU.getProcessCpuTime();
-          optimizer.zero_grad();
+          optimizer.zeroGrad();
           double loss = Accumulation.accumulate(model, micro, norm, readout, true, precision);
           torch.clip_grad_norm_(model.parameters(), TrainStep.CLIP_NORM);
           optimizer.step();
@@ -256,7 +255,6 @@ public final class TrainBenchmark {
         }
       }
     } finally {
-      optimizer.close();
       model.close();
     }
     double median = median(seconds);

@@ -81,19 +81,7 @@ public final class Accumulation {
       try (PointerScope scope = new PointerScope()) {
         Tensor sum;
         try (Precision.Autocast cast = precision.autocast(device)) {
-          Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
-          Tensor flat = hidden.reshape(-1, hidden.size(-1));
-          Tensor targets = b.targets().reshape(-1);
-          if (readout == Readout.MASKED) {
-            Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
-            flat = flat.index_select(0, at);
-            targets = targets.index_select(0, at);
-          }
-          // Softmax and loss in float32 whatever the precision (bf16 logits lose the
-          // small differences the loss is made of); a no-op in fp32.
-          sum = torch.cross_entropy_loss(
-              model.logits(flat).to(ScalarType.Float), targets, new TensorOptional(), SUM,
-              MaskedLm.IGNORE, 0.0);
+          sum = maskedLossSum(model, b, readout, blockDiagonal);
         }
         double divisor = norm == LossNorm.GLOBAL
             ? Math.max(masked, 1)
@@ -105,6 +93,27 @@ public final class Accumulation {
       }
     }
     return total;
+  }
+
+  /**
+   * The summed cross-entropy over the masked positions of one micro-batch (float32 whatever
+   * the precision), with the readout computed where {@code readout} says.
+   */
+  public static Tensor maskedLossSum(
+      OmniBioTA model, MaskedLm.Batch b, Readout readout, boolean blockDiagonal) {
+    Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
+    Tensor flat = hidden.reshape(-1, hidden.size(-1));
+    Tensor targets = b.targets().reshape(-1);
+    if (readout == Readout.MASKED) {
+      Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
+      flat = flat.index_select(0, at);
+      targets = targets.index_select(0, at);
+    }
+    // Softmax and loss in float32 whatever the precision (bf16 logits lose the small
+    // differences the loss is made of); a no-op in fp32.
+    return torch.cross_entropy_loss(
+        model.logits(flat).to(ScalarType.Float), targets, new TensorOptional(), SUM,
+        MaskedLm.IGNORE, 0.0);
   }
 
   private static DeviceType deviceOf(OmniBioTA model) {

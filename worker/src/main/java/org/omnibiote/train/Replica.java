@@ -74,7 +74,7 @@ public final class Replica {
         nonPad += b.inputs().ne(new Scalar(OmniBioTA.PAD)).sum().item_long();
         micro.add(onDevice(b));
       }
-      model.train();
+      model.train(true);
       optimizer.setLrFactor(lrFactor);
       double loss = TrainStep.run(model, optimizer, micro, lossNorm, precision, true);
       return new StepResult(loss, masked, nonPad, (System.nanoTime() - start) / 1e9);
@@ -88,15 +88,15 @@ public final class Replica {
     try (NoGradGuard noGrad = new NoGradGuard()) {
       for (String set : data.valSets()) {
         try (PointerScope scope = new PointerScope();
-            Precision.Autocast autocast = precision.autocast(device)) {
+            Precision.Autocast autocast = precision.autocast(device.type())) {
           MaskedLm.Batch b = onDevice(data.valBatch(set, miniBatch));
-          Tensor sum = Accumulation.maskedLossSum(model, b, true);
+          Tensor sum = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true);
           long masked = b.targets().ne(new Scalar(MaskedLm.IGNORE)).sum().item_long();
           losses.put(set, sum.to(Float).item_double() / Math.max(masked, 1));
         }
       }
     } finally {
-      model.train();
+      model.train(true);
     }
     return losses;
   }

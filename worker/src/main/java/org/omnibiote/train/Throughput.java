@@ -1,6 +1,5 @@
 package org.omnibiote.train;
 
-import org.bytedeco.pytorch.Device;
 import org.omnibiote.model.OmniBioTAConfig;
 
 /**
@@ -18,8 +17,8 @@ final class Throughput {
     this.peakFlops = peakFlops;
   }
 
-  static Throughput measure(OmniBioTAConfig config, Precision precision, Device device) {
-    return new Throughput(config, MatmulPeak.measure(precision.dtype(), device));
+  static Throughput measure(OmniBioTAConfig config, Precision precision) {
+    return new Throughput(config, MatmulPeak.measure(precision.matmulType()));
   }
 
   double mfu(int rows, long maskedTokens, double seconds) {

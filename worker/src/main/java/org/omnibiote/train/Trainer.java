@@ -45,13 +45,14 @@ public final class Trainer {
   public Result run() throws IOException {
     s.check();
     Device device = Devices.parse(s.devices());
-    Precision.check(s.precision(), device);
     RunPlan plan = new RunPlan(s);
     Path runDir = s.runDir();
     String name = s.checkpointName();
     try (TrainingData data = TrainingData.open(s.baseDir(), dataSettings())) {
       Path resumeFrom = resumePoint(runDir, name);
       OmniBioTAConfig config = modelConfig(data.vocabSize());
+      // Before seeding: the measurement draws random matrices from torch's generator.
+      Throughput throughput = Throughput.measure(config, s.precision());
       torch.manual_seed(s.seed());
       OmniBioTA model = new OmniBioTA(config);
       model.setCheckpointFreq(s.checkpointFreq());
@@ -69,7 +70,6 @@ public final class Trainer {
       Files.createDirectories(runDir);
       describe(plan, model, data, runDir, at);
       Replica replica = new Replica(model, optimizer, data, device, s.lossNorm(), s.precision(), s.miniBatchSize());
-      Throughput throughput = Throughput.measure(config, s.precision(), device);
       try (MetricsLog metrics = MetricsLog.open(runDir, at.step);
           TrainProgress progress = new TrainProgress(plan.totalSteps(), at.step, s.progressInterval(), err)) {
         double loss = Double.NaN;
@@ -94,12 +94,12 @@ public final class Trainer {
             log.info("step {} val loss {}", at.step, val);
           }
           if (plan.checkpointDue(before, at.tokens) && at.step < plan.totalSteps()) {
-            save(runDir, name + "_" + at.tokens, replica, at, config, data);
+            save(runDir, name + "_" + at.tokens, replica, at, config, data, plan);
             TrainingCheckpoint.prune(runDir, name, s.keepCheckpoints());
           }
         }
         progress.finish();
-        Path last = save(runDir, name, replica, at, config, data);
+        Path last = save(runDir, name, replica, at, config, data, plan);
         out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", at.step, at.tokens, loss);
         out.println("  checkpoint: " + last);
         out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
@@ -121,7 +121,8 @@ public final class Trainer {
   }
 
   private OmniBioTAConfig modelConfig(int vocabSize) {
-    return OmniBioTAConfig.of(vocabSize, s.nEmbd(), s.nLayer(), s.nHead(), s.ctxLen(), s.dropout(), s.rope());
+    return new OmniBioTAConfig(vocabSize, s.nEmbd(), s.nLayer(), s.nHead(), s.ctxLen(), s.dropout(),
+        OmniBioTAConfig.RopeVariant.fromJson(s.rope()));
   }
 
   private MuAdamW.Settings optimiserSettings(RunPlan plan) {
@@ -132,12 +133,11 @@ public final class Trainer {
    * The checkpoint to resume from, or null for a new run. A new run refuses a run folder that
    * already holds checkpoints of this name, rather than mixing two runs in one folder.
    */
-  private Path resumePoint(Path runDir, String name) {
+  private Path resumePoint(Path runDir, String name) throws IOException {
     if (!s.resumeFrom().isEmpty()) {
       return TrainingCheckpoint.resolve(runDir, name, s.resumeFrom());
     }
-    boolean finalExists = Files.exists(runDir.resolve(name + TrainingCheckpoint.MANIFEST_SUFFIX));
-    if (finalExists || !TrainingCheckpoint.list(runDir, name).isEmpty()) {
+    if (TrainingCheckpoint.exists(runDir, name) || !TrainingCheckpoint.list(runDir, name).isEmpty()) {
       throw new UserError(runDir + " already holds checkpoints named " + name
           + ": continue that run with --resume_from latest, or choose another --save_name");
     }
@@ -151,15 +151,7 @@ public final class Trainer {
           + " but this run asks for " + config.toJson() + " (--n_layer/--n_embd/--n_head/--ctx_len"
           + "/--dropout, and the vocabulary of --base_dir)");
     }
-    Map<String, String> want = runInvariants(data);
-    Map<String, String> had = loaded.state().run();
-    for (Map.Entry<String, String> e : want.entrySet()) {
-      String was = had.get(e.getKey());
-      if (!e.getValue().equals(was)) {
-        throw new UserError("checkpoint " + from + " was written with " + e.getKey() + " = " + was
-            + ", this run has " + e.getValue() + "; resume with the same value, or start a new run");
-      }
-    }
+    loaded.requireSameRun(runInvariants(data));
   }
 
   private Map<String, String> runInvariants(TrainingData data) {
@@ -169,9 +161,9 @@ public final class Trainer {
   }
 
   private Path save(Path runDir, String name, Replica replica, Counters at, OmniBioTAConfig config,
-      TrainingData data) {
+      TrainingData data, RunPlan plan) throws IOException {
     TrainingState state = TrainingState.capture(at.step, at.tokens, at.samples, s.seed(), config,
-        runInvariants(data));
+        plan.schedule(), runInvariants(data));
     Path saved = TrainingCheckpoint.save(runDir, name, replica.model(), replica.optimizer(), state);
     log.info("checkpoint {} at step {}", saved, at.step);
     return saved;

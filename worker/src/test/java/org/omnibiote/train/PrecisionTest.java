@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.AdamW;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
@@ -88,7 +87,7 @@ class PrecisionTest {
   private static double[] train(Precision precision) {
     torch.manual_seed(21);
     OmniBioTA model = new OmniBioTA(CONFIG);
-    AdamW optimizer = MuAdamW.create(model, new MuAdamW.Settings(3e-3, 0.9, 0.999, 1e-8, 0.01), false);
+    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(3e-3, 0.9, 0.999, 1e-8, 0.01), false);
     double[] losses = new double[STEPS];
     try (PointerScope scope = new PointerScope()) {
       Tensor ids = torch.randint(20, 256, new long[] {4, 32}, new TensorOptions(ScalarType.Long));
@@ -98,7 +97,7 @@ class PrecisionTest {
           new MaskedLm.Batch(all.inputs().narrow(0, 0, 2), all.targets().narrow(0, 0, 2)),
           new MaskedLm.Batch(all.inputs().narrow(0, 2, 2), all.targets().narrow(0, 2, 2)));
       for (int step = 0; step < STEPS; step++) {
-        optimizer.zero_grad();
+        optimizer.zeroGrad();
         losses[step] = Accumulation.accumulate(
             model, micro, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.MASKED, true, precision);
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
