@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -14,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.download.SampleDownloader;
+import org.omnibiote.encode.SequenceTag;
+import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.ingest.Ingest;
 import org.omnibiote.ingest.IngestSettings;
 import org.omnibiote.ingest.InputFile;
@@ -56,6 +61,8 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote quickstart --data ../shared/data"})
 public final class QuickstartCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(QuickstartCommand.class);
+  private static final int EXAMPLES_PER_KIND = 4;
+  private static final int MAX_EXAMPLE_LENGTH = 2000;
 
   @Option(names = "--data", paramLabel = "DIR",
       description = "Folder of GenBank (.seq .gb .gbk .gbff .gp) and FASTA (.fasta .fa .faa)"
@@ -101,6 +108,17 @@ public final class QuickstartCommand implements Callable<Integer> {
       System.out.println("  manifest:  " + shards.resolve("manifest.json"));
       Path checkpoint = trainedModel(config, shards, out.resolve("model"));
       System.out.println("  model:     " + checkpoint);
+      Path examples = exampleSequences(inputs, out.resolve("encode").resolve("examples.fasta"));
+      Path encodings = out.resolve("encode").resolve("examples.npy");
+      int encoded = Main.execute("encode", "--checkpoint", checkpoint.toString(), "--input",
+          examples.toString(), "--tokenizer", model.toString(), "--method", "mean", "--output",
+          encodings.toString());
+      if (encoded != 0) {
+        throw new UserError("quickstart: encoding " + examples + " failed (see above)");
+      }
+      System.out.println("  encodings: " + encodings + " (mean of the final layer, one row per"
+          + " record of " + examples.getFileName() + "; ids in "
+          + encodings.getFileName().toString().replace(".npy", ".ids.tsv") + ")");
       System.out.println("  try:       echo '<DNA>ACGTACGT<EOS>' | bin/omnibiote tokenize"
           + " --tokenizer " + model);
       return 0;
@@ -131,6 +149,44 @@ public final class QuickstartCommand implements Callable<Integer> {
     Trainer.Result result =
         new Trainer(TrainSettings.from(train.atPath(TrainSettings.PATH)), System.out, System.err).run();
     return result.runDir().resolve(name + ".safetensors");
+  }
+
+  /**
+   * A small FASTA of the first records of the first nucleotide and the first protein inputs
+   * (EXAMPLES_PER_KIND each), for the encode step to show what encodings look like.
+   */
+  private static Path exampleSequences(List<InputFile> inputs, Path fasta) throws IOException {
+    StringBuilder text = new StringBuilder();
+    Set<String> kinds = new HashSet<>();
+    for (InputFile f : inputs) {
+      try (RecordSource records = RecordSources.open(f.path(), f.format(), p -> {}, false)) {
+        int taken = 0;
+        for (SeqRecord r = records.next(); r != null && taken < EXAMPLES_PER_KIND; r = records.next()) {
+          String kind = SequenceTag.of(r.sequence());
+          if (kinds.contains(kind) && taken == 0) {
+            break;
+          }
+          if (r.sequence().length() > MAX_EXAMPLE_LENGTH) {
+            continue;
+          }
+          kinds.add(kind);
+          text.append('>').append(r.id()).append('\n').append(r.sequence()).append('\n');
+          taken++;
+        }
+      } catch (UserError e) {
+        log.warn("quickstart: no examples from {}: {}", f.path(), e.getMessage());
+      }
+      if (kinds.size() >= 2) {
+        break;
+      }
+    }
+    if (text.length() == 0) {
+      throw new UserError("quickstart: no sequence of at most " + MAX_EXAMPLE_LENGTH
+          + " residues to encode in the inputs");
+    }
+    Files.createDirectories(fasta.getParent());
+    AtomicFiles.write(fasta, text.toString().getBytes(StandardCharsets.UTF_8));
+    return fasta;
   }
 
   private static Path checkedData(Path dir) {
