@@ -45,6 +45,11 @@ public final class Trainer {
   public Result run() throws IOException {
     s.check();
     Device device = Devices.parse(s.devices());
+    if (s.disableFlash()) {
+      // The original's --disable_flash: SDPA may not pick the flash kernel (math or
+      // memory-efficient ones remain); a process-wide libtorch setting.
+      torch.globalContext().setSDPUseFlash(false);
+    }
     RunPlan plan = new RunPlan(s);
     Path runDir = s.runDir();
     String name = s.checkpointName();
