@@ -7,10 +7,12 @@ import static org.bytedeco.pytorch.global.torch.ScalarType.Long;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import org.bytedeco.pytorch.Device;
+import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.EmbeddingImpl;
 import org.bytedeco.pytorch.GradMode;
@@ -88,7 +90,10 @@ public final class OmniBioTA extends Module {
     return hidden(ids, blockDiagonal, null);
   }
 
-  /** Sees intermediate activations of a forward pass, by layer name (µP coordinate check). */
+  /**
+   * Sees intermediate activations of a forward pass, by layer name (µP coordinate check). An
+   * activation is valid only during the call: the forward frees it before it returns.
+   */
   @FunctionalInterface
   public interface ActivationTap {
     void accept(String layer, Tensor activation);
@@ -138,7 +143,7 @@ public final class OmniBioTA extends Module {
             Tensor y = s == 0 ? embed(ids, tapOnce) : input;
             return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
           }
-        }, rope.tensors(ids, mask));
+        }, ids.device().type(), rope.tensors(ids, mask));
       } else {
         x = blocks(0, h.length, embed(ids, see), rope, mask, see);
       }
@@ -372,9 +377,9 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by
-   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
-   * casting its module to bf16); the result has the input's dtype.
+   * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by the
+   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation
+   * when casting its module to bf16); the result has the input's dtype.
    *
    * <p>{@link OmniBioTAConfig.RopeVariant#COS_ONLY} reproduces that loss for checkpoints trained
    * with it. The original keeps {@code freqs_cis = polar(1, angle)} (complex64) as a buffer, so
@@ -416,7 +421,7 @@ public final class OmniBioTA extends Module {
 
     /** Its tables with the other inputs of a forward pass, which a recomputation needs. */
     Tensor[] tensors(Tensor ids, Tensor mask) {
-      return java.util.stream.Stream.of(cos, sin, ids, mask).filter(t -> t != null).toArray(Tensor[]::new);
+      return Stream.of(cos, sin, ids, mask).filter(Objects::nonNull).toArray(Tensor[]::new);
     }
 
     /** x [B, T, H, d]. */

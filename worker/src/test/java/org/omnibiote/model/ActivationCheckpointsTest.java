@@ -1,6 +1,9 @@
 package org.omnibiote.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +14,8 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 class ActivationCheckpointsTest {
@@ -37,6 +42,24 @@ class ActivationCheckpointsTest {
       }
       assertEquals(plain.nextRandom, checkpointed.nextRandom, 0f, "random stream after the step, k " + k);
     }
+  }
+
+  /**
+   * bf16 autocast around the forward only (backward outside it, as torch.autocast is used):
+   * the recomputation runs under the forward's autocast state, so gradients again equal
+   * those without checkpointing, and the caller's autocast state is left as it was.
+   */
+  @Test
+  void recomputationRunsUnderTheForwardsAutocast() {
+    Result plain = run(0, true);
+    Result checkpointed = run(1, true);
+    assertEquals(plain.loss, checkpointed.loss, 0.0, "loss");
+    for (int i = 0; i < plain.grads.size(); i++) {
+      assertArrayEquals(plain.grads.get(i), checkpointed.grads.get(i), 0f, "parameter " + i);
+    }
+    assertFalse(torch.is_autocast_enabled(DeviceType.CPU));
+    // And bf16 did change the numbers (the state mattered).
+    assertNotEquals(plain.loss, run(0).loss);
   }
 
   @Test
@@ -70,8 +93,12 @@ class ActivationCheckpointsTest {
 
   private record Result(double loss, List<float[]> grads, float nextRandom) {}
 
-  /** Two micro-batches' forward and backward from the same weights, seed and ids. */
   private static Result run(int checkpointFreq) {
+    return run(checkpointFreq, false);
+  }
+
+  /** Two micro-batches' forward and backward from the same weights, seed and ids. */
+  private static Result run(int checkpointFreq, boolean bf16) {
     torch.manual_seed(3);
     OmniBioTA model = new OmniBioTA(CONFIG);
     model.setCheckpointFreq(checkpointFreq);
@@ -80,8 +107,12 @@ class ActivationCheckpointsTest {
     Tensor ids = ids();
     for (int micro = 0; micro < 2; micro++) {
       try (PointerScope scope = new PointerScope()) {
+        torch.set_autocast_dtype(DeviceType.CPU, ScalarType.BFloat16);
+        torch.set_autocast_enabled(DeviceType.CPU, bf16);
         Tensor logits = model.forward(ids, true);
         Tensor l = torch.cross_entropy_loss(logits.view(-1, CONFIG.vocabSize()), ids.view(-1));
+        torch.set_autocast_enabled(DeviceType.CPU, false);
+        torch.clear_cache();
         l.backward();
         model.finishBackward();
         loss += l.item_double();
