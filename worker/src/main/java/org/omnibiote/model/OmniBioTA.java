@@ -48,6 +48,11 @@ public final class OmniBioTA extends Module {
   public static final double BASE_WIDTH = 24;
 
   private final OmniBioTAConfig config;
+  // Every registered module stays referenced from Java for the model's lifetime: libtorch
+  // calls back into a module's Java peer (train(), to(), ...), and a collected peer makes
+  // those calls fail at random, whenever the GC happens to run.
+  private final Module transformer;
+  private final Module blocks;
   private final EmbeddingImpl wte;
   private final Block[] h;
   private final LayerNorm lnF;
@@ -58,9 +63,9 @@ public final class OmniBioTA extends Module {
   public OmniBioTA(OmniBioTAConfig config) {
     this.config = config;
     int n = config.nEmbd();
-    Module transformer = register_module("transformer", new Module());
+    transformer = register_module("transformer", new Module());
     wte = transformer.register_module("wte", new EmbeddingImpl(config.vocabSize(), n));
-    Module blocks = transformer.register_module("h", new Module());
+    blocks = transformer.register_module("h", new Module());
     h = new Block[config.nLayer()];
     for (int i = 0; i < h.length; i++) {
       h[i] = blocks.register_module(Integer.toString(i), new Block(config));
