@@ -44,6 +44,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Mixin ConfigOption configOption;
 
   @Option(names = "--base_dir", paramLabel = "DIR", description = "Ingest output folder (manifest.json, genbank/ and uniref100/ train and val shards).") String baseDir;
+  @Option(names = "--tokenizer", paramLabel = "M.model", description = "Optional: refuse shards not made with this SentencePiece model.") String tokenizer;
   @Option(names = "--train_type", paramLabel = "TYPE", description = "protein | nucleotide | mixed (0.8 genbank, 0.2 uniref100) | halfnhalf (default: ${DEFAULT-VALUE}).") String trainType;
   @Option(names = "--use_padding", arity = "0..1", description = "Pad rows with whole documents instead of packing (default: ${DEFAULT-VALUE}).") Boolean usePadding;
   @Option(names = "--banned_token", paramLabel = "ID", description = "Token id deleted from every document; -1: the tokenizer's whitespace piece, from the manifest (default: ${DEFAULT-VALUE}).") Integer bannedToken;

@@ -16,6 +16,7 @@ import org.omnibiote.UserError;
  */
 public record TrainSettings(
     Path baseDir,
+    String tokenizer,
     String trainType,
     boolean usePadding,
     int bannedToken,
@@ -60,6 +61,7 @@ public record TrainSettings(
       String saveName = c.getString("save_name");
       return new TrainSettings(
           Path.of(c.getString("base_dir")),
+          c.getString("tokenizer"),
           c.getString("train_type"),
           c.getBoolean("use_padding"),
           c.getInt("banned_token"),

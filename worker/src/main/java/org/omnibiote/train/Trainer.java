@@ -18,6 +18,7 @@ import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.shards.ShardWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +55,7 @@ public final class Trainer {
     Path runDir = s.runDir();
     String name = s.checkpointName();
     try (TrainingData data = TrainingData.open(s.baseDir(), dataSettings())) {
+      refuseOtherTokenizer(data);
       Path resumeFrom = resumePoint(runDir, name);
       OmniBioTAConfig config = modelConfig(data.vocabSize());
       // Before seeding: the measurement draws random matrices from torch's generator.
@@ -117,6 +119,24 @@ public final class Trainer {
   private record Counters(long step, long tokens, long samples) {
     Counters() {
       this(0, 0, 0);
+    }
+  }
+
+  /** With --tokenizer M: the shards must have been made with M (same bytes). */
+  private void refuseOtherTokenizer(TrainingData data) throws IOException {
+    if (s.tokenizer().isEmpty()) {
+      return;
+    }
+    Path model = Path.of(s.tokenizer());
+    if (!Files.isRegularFile(model)) {
+      throw new UserError("--tokenizer " + model + ": no such file");
+    }
+    String sha = ShardWriter.sha256(model);
+    if (!sha.equals(data.tokenizer().sha256())) {
+      throw new UserError("--base_dir " + s.baseDir() + " holds shards made with the tokenizer "
+          + data.tokenizer().file() + " (sha256 " + data.tokenizer().sha256().substring(0, 12)
+          + "...), not with --tokenizer " + model + " (sha256 " + sha.substring(0, 12)
+          + "...): ingest again with that tokenizer, or drop --tokenizer");
     }
   }
 

@@ -141,4 +141,14 @@ class TrainerTest {
         () -> train(tiny(run, 2, Map.of("resume_from", "latest", "mini_batch_size", 8))));
     assertTrue(other.getMessage().contains("mini_batch_size"), other.getMessage());
   }
+
+  @Test
+  void shardsFromAnotherTokenizerAreRefusedBeforeAnyWork() {
+    Path nucleotide = Path.of(System.getProperty("omnibiote.shared"), "tokenizers", "nucleotide_bpe.model");
+    Path run = dir.resolve("run");
+    UserError e = assertThrows(UserError.class,
+        () -> train(tiny(run, 2, Map.of("tokenizer", nucleotide.toString()))));
+    assertTrue(e.getMessage().contains("not with --tokenizer"), e.getMessage());
+    assertTrue(!Files.exists(run), "nothing written");
+  }
 }
