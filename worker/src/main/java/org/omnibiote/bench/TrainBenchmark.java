@@ -175,7 +175,9 @@ public final class TrainBenchmark {
       String goal;
       if (r.spec().name().equals("C") && r.precision() == Precision.FP32) {
         boolean ok = r.mfu() >= 0.5;
-        goal = "mfu >= 50%: " + (ok ? "met" : "NOT met");
+        // Wall clock decides; the CPU-time figure says what a quiet machine would show.
+        goal = "mfu >= 50%: " + (ok ? "met" : "NOT met") + " (CPU time: "
+            + (r.mfuCpu() >= 0.5 ? "met" : "NOT met") + ")";
         met &= ok;
       } else if (r.python() != null && !r.spec().name().equals("C")) {
         boolean ok = r.ours().tokensPerSecond() >= 2 * r.python().tokensPerSecond();

@@ -60,6 +60,7 @@ public enum Precision {
     static final Autocast NONE = new Autocast();
 
     private final DeviceType device;
+    private final boolean flashOff;
     private final boolean wasEnabled;
     private final ScalarType previousType;
     private final boolean previousCache;
@@ -67,6 +68,7 @@ public enum Precision {
 
     private Autocast() {
       device = null;
+      flashOff = false;
       wasEnabled = false;
       previousType = null;
       previousCache = false;
@@ -81,6 +83,14 @@ public enum Precision {
       torch.set_autocast_dtype(device, type);
       torch.set_autocast_cache_enabled(true);
       torch.increment_nesting();
+      // libtorch's CPU flash-attention kernel is about 4x slower than the math path in bf16
+      // here (it is the faster one in fp32); SDPA picks it whenever dropout is off (eval,
+      // val loss). The switch is process-wide: it is restored on close.
+      flashOff = device == DeviceType.CPU && type == ScalarType.BFloat16
+          && torch.globalContext().userEnabledFlashSDP();
+      if (flashOff) {
+        torch.globalContext().setSDPUseFlash(false);
+      }
     }
 
     @Override
@@ -95,6 +105,9 @@ public enum Precision {
       torch.set_autocast_enabled(device, wasEnabled);
       torch.set_autocast_dtype(device, previousType);
       torch.set_autocast_cache_enabled(previousCache);
+      if (flashOff) {
+        torch.globalContext().setSDPUseFlash(true);
+      }
     }
   }
 }

@@ -35,9 +35,11 @@ class PrecisionTest {
       Tensor a = torch.randn(8, 8);
       try (Precision.Autocast cast = Precision.BF16.autocast(DeviceType.CPU)) {
         assertTrue(torch.is_autocast_enabled(DeviceType.CPU));
+        assertFalse(torch.globalContext().userEnabledFlashSDP(), "bf16 uses the math attention on CPU");
         assertEquals(ScalarType.BFloat16, torch.mm(a, a).scalar_type().intern());
       }
       assertFalse(torch.is_autocast_enabled(DeviceType.CPU));
+      assertTrue(torch.globalContext().userEnabledFlashSDP(), "flash attention switched back on");
       assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
       try (Precision.Autocast cast = Precision.FP32.autocast(DeviceType.CPU)) {
         assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
