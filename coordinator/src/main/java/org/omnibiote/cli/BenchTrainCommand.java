@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
           + " ratios; and mfu / mfu_original against the matmul peak measured in the same run.",
       "Configs (vocab 65,536): A = L2 N128 H4 T256 mini_batch 8 batch 8; B = L4 N256 H8 T512"
           + " mini_batch 4 batch 4; C = L8 N512 H8 T512 mini_batch 4 batch 32.",
-      "Goals: ours >= 2x python for A and B in each precision; mfu >= 50% for C in fp32. Exit"
+      "Goals: ours >= 2x python for A and B in each precision; mfu >= 50%% for C in fp32. Exit"
           + " code 0 only when every goal measured is met (3 otherwise). Run with nothing else"
           + " on the machine: other load lowers every number.",
     })
