@@ -30,6 +30,7 @@ import org.omnibiote.train.Accumulation.Readout;
 import org.omnibiote.train.Flops;
 import org.omnibiote.train.MaskedLm;
 import org.omnibiote.train.MatmulPeak;
+import org.omnibiote.train.Devices;
 import org.omnibiote.train.MuAdamW;
 import org.omnibiote.train.Precision;
 import org.omnibiote.train.TrainStep;
@@ -122,6 +123,7 @@ public final class TrainBenchmark {
 
   /** Runs everything, prints the table; true when every goal it measured is met. */
   public boolean run() throws IOException, InterruptedException {
+    Devices.useFastCpuAttention();
     int cores = options.threads();
     torch.set_num_threads(cores);
     out.printf(Locale.ROOT, "libtorch threads %d (%d cores here); python baseline: %s with OMP_NUM_THREADS="
