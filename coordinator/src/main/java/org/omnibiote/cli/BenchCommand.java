@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
       BenchParseCommand.class,
       BenchTrainTokenizerCommand.class,
       BenchIngestCommand.class,
-      BenchDataCommand.class
+      BenchDataCommand.class,
+      BenchTrainCommand.class
     })
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

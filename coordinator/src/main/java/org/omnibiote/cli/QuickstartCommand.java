@@ -1,16 +1,24 @@
 package org.omnibiote.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Set;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.download.SampleDownloader;
+import org.omnibiote.encode.SequenceTag;
+import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.ingest.Ingest;
 import org.omnibiote.ingest.IngestSettings;
 import org.omnibiote.ingest.InputFile;
@@ -23,6 +31,9 @@ import org.omnibiote.tokenizer.BpeTrainer;
 import org.omnibiote.tokenizer.ModelWriter;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
+import org.omnibiote.train.TrainSettings;
+import org.omnibiote.train.Trainer;
+import org.omnibiote.checkpoint.TrainingCheckpoint;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -50,6 +61,8 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote quickstart --data ../shared/data"})
 public final class QuickstartCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(QuickstartCommand.class);
+  private static final int EXAMPLES_PER_KIND = 4;
+  private static final int MAX_EXAMPLE_LENGTH = 2000;
 
   @Option(names = "--data", paramLabel = "DIR",
       description = "Folder of GenBank (.seq .gb .gbk .gbff .gp) and FASTA (.fasta .fa .faa)"
@@ -93,12 +106,87 @@ public final class QuickstartCommand implements Callable<Integer> {
           shards);
       System.out.println("  tokenizer: " + model);
       System.out.println("  manifest:  " + shards.resolve("manifest.json"));
+      Path checkpoint = trainedModel(config, shards, out.resolve("model"));
+      System.out.println("  model:     " + checkpoint);
+      Path examples = exampleSequences(inputs, out.resolve("encode").resolve("examples.fasta"));
+      Path encodings = out.resolve("encode").resolve("examples.npy");
+      int encoded = Main.execute("encode", "--checkpoint", checkpoint.toString(), "--input",
+          examples.toString(), "--tokenizer", model.toString(), "--method", "mean", "--output",
+          encodings.toString());
+      if (encoded != 0) {
+        throw new UserError("quickstart: encoding " + examples + " failed (see above)");
+      }
+      System.out.println("  encodings: " + encodings + " (mean of the final layer, one row per"
+          + " record of " + examples.getFileName() + "; ids in "
+          + encodings.getFileName().toString().replace(".npy", ".ids.tsv") + ")");
       System.out.println("  try:       echo '<DNA>ACGTACGT<EOS>' | bin/omnibiote tokenize"
           + " --tokenizer " + model);
       return 0;
     } finally {
       streams.thenAccept(ActorSystem::terminate);
     }
+  }
+
+  /**
+   * The tiny model of omnibiote.quickstart.train trained on the shards: reused when an
+   * earlier run finished it, continued from its latest checkpoint when one was interrupted.
+   */
+  private static Path trainedModel(Config config, Path shards, Path runDir) throws IOException {
+    String name = "omnibiota";
+    if (Files.exists(runDir.resolve(name + TrainingCheckpoint.MANIFEST_SUFFIX))) {
+      System.err.println("quickstart: reusing the trained model in " + runDir);
+      return runDir.resolve(name + ".safetensors");
+    }
+    Map<String, Object> set = new LinkedHashMap<>();
+    set.put("base_dir", shards.toString());
+    set.put("save_name", runDir.resolve(name).toString());
+    set.put("resume_from", TrainingCheckpoint.list(runDir, name).isEmpty() ? "" : "latest");
+    Config train =
+        ConfigFactory.parseMap(set)
+            .withFallback(config.getConfig("omnibiote.quickstart.train"))
+            .withFallback(config.getConfig(TrainSettings.PATH));
+    System.err.println("quickstart: training a tiny OmniBioTA on the shards (omnibiote.quickstart.train)");
+    Trainer.Result result =
+        new Trainer(TrainSettings.from(train.atPath(TrainSettings.PATH)), System.out, System.err).run();
+    return result.runDir().resolve(name + ".safetensors");
+  }
+
+  /**
+   * A small FASTA of the first records of the first nucleotide and the first protein inputs
+   * (EXAMPLES_PER_KIND each), for the encode step to show what encodings look like.
+   */
+  private static Path exampleSequences(List<InputFile> inputs, Path fasta) throws IOException {
+    StringBuilder text = new StringBuilder();
+    Set<String> kinds = new HashSet<>();
+    for (InputFile f : inputs) {
+      try (RecordSource records = RecordSources.open(f.path(), f.format(), p -> {}, false)) {
+        int taken = 0;
+        for (SeqRecord r = records.next(); r != null && taken < EXAMPLES_PER_KIND; r = records.next()) {
+          String kind = SequenceTag.of(r.sequence());
+          if (kinds.contains(kind) && taken == 0) {
+            break;
+          }
+          if (r.sequence().length() > MAX_EXAMPLE_LENGTH) {
+            continue;
+          }
+          kinds.add(kind);
+          text.append('>').append(r.id()).append('\n').append(r.sequence()).append('\n');
+          taken++;
+        }
+      } catch (UserError e) {
+        log.warn("quickstart: no examples from {}: {}", f.path(), e.getMessage());
+      }
+      if (kinds.size() >= 2) {
+        break;
+      }
+    }
+    if (text.length() == 0) {
+      throw new UserError("quickstart: no sequence of at most " + MAX_EXAMPLE_LENGTH
+          + " residues to encode in the inputs");
+    }
+    Files.createDirectories(fasta.getParent());
+    AtomicFiles.write(fasta, text.toString().getBytes(StandardCharsets.UTF_8));
+    return fasta;
   }
 
   private static Path checkedData(Path dir) {

@@ -36,7 +36,9 @@ class QuickstartCommandTest {
       Map<String, String> overrides = SampleMirror.serve(server, shared.resolve("data"));
       Files.writeString(profile, overrides.entrySet().stream()
           .map(e -> e.getKey() + " = \"" + e.getValue() + "\"")
-          .collect(Collectors.joining("\n", "", "\n")));
+          .collect(Collectors.joining("\n", "", "\n"))
+          // A few steps of the tiny model are enough to show training and encoding work.
+          + "omnibiote.quickstart.train { token_budget = 16384, test_freq = 8192, ctx_len = 128 }\n");
 
       CliRun r = run(
           "quickstart", "--config", profile.toString(), "--output", out.toString());
@@ -62,11 +64,23 @@ class QuickstartCommandTest {
     assertTrue(Files.list(out.resolve("shards/genbank/train")).findAny().isPresent());
     assertTrue(Files.list(out.resolve("shards/uniref100/train")).findAny().isPresent());
 
+    // The tiny model trained on the shards (8 steps of 16 x 128 tokens) and encoded examples.
+    assertTrue(Files.exists(out.resolve("model/omnibiota.checkpoint.json")));
+    long steps = Files.readAllLines(out.resolve("model/metrics.jsonl")).stream()
+        .filter(l -> l.contains("\"loss\"")).count();
+    assertEquals(8, steps);
+    Path encodings = out.resolve("encode/examples.npy");
+    assertTrue(Files.exists(encodings) && Files.exists(out.resolve("encode/examples.ids.tsv")));
+    long examples = Files.readAllLines(out.resolve("encode/examples.fasta")).stream()
+        .filter(l -> l.startsWith(">")).count();
+    assertTrue(examples >= 2 && examples <= 8, "examples: " + examples);
+
     // Offline now: the server is gone, everything is reused, nothing changes.
     CliRun again = run(
         "quickstart", "--config", profile.toString(), "--output", out.toString());
     assertEquals(0, again.exitCode(), again.err());
     assertTrue(again.err().contains("reusing the tokenizer"), again.err());
+    assertTrue(again.err().contains("reusing the trained model"), again.err());
     JsonNode after = new ObjectMapper().readTree(out.resolve("shards/manifest.json").toFile());
     assertEquals(manifest.get("totals"), after.get("totals"));
   }

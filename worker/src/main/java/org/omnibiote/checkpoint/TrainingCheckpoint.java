@@ -54,7 +54,7 @@ public final class TrainingCheckpoint {
   static final List<String> ROLES = List.of(WEIGHTS, OPTIMIZER, STATE);
   private static final Map<String, String> SUFFIX =
       Map.of(WEIGHTS, ".safetensors", OPTIMIZER, ".optimizer.safetensors", STATE, ".state.json");
-  static final String MANIFEST_SUFFIX = ".checkpoint.json";
+  public static final String MANIFEST_SUFFIX = ".checkpoint.json";
   /** Optimiser file metadata: AdamW's step count t. */
   static final String STEPS_KEY = "steps";
 
@@ -274,6 +274,11 @@ public final class TrainingCheckpoint {
   }
 
   /** The committed periodic checkpoints {@code saveName_TOKENS} of the run, oldest first. */
+  /** Whether checkpoint {@code name} of {@code runDir} was committed (its manifest exists). */
+  public static boolean exists(Path runDir, String name) {
+    return Files.exists(runDir.resolve(name + MANIFEST_SUFFIX));
+  }
+
   public static List<Path> list(Path runDir, String saveName) throws IOException {
     Pattern pattern = Pattern.compile(Pattern.quote(saveName) + "_(\\d+)" + Pattern.quote(MANIFEST_SUFFIX));
     if (!Files.isDirectory(runDir)) {

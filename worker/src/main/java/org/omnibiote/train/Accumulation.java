@@ -6,6 +6,8 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.omnibiote.model.OmniBioTA;
 
 /**
@@ -55,6 +57,21 @@ public final class Accumulation {
       LossNorm norm,
       Readout readout,
       boolean blockDiagonal) {
+    return accumulate(model, microBatches, norm, readout, blockDiagonal, Precision.FP32);
+  }
+
+  /**
+   * As above, with forward and loss under {@code precision}'s autocast (backward outside it,
+   * as with torch.autocast): parameters and their gradients stay float32.
+   */
+  public static double accumulate(
+      OmniBioTA model,
+      List<MaskedLm.Batch> microBatches,
+      LossNorm norm,
+      Readout readout,
+      boolean blockDiagonal,
+      Precision precision) {
+    DeviceType device = precision == Precision.FP32 ? DeviceType.CPU : deviceOf(model);
     long masked = 0;
     for (MaskedLm.Batch b : microBatches) {
       masked += maskedCount(b);
@@ -62,16 +79,10 @@ public final class Accumulation {
     double total = 0;
     for (MaskedLm.Batch b : microBatches) {
       try (PointerScope scope = new PointerScope()) {
-        Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
-        Tensor flat = hidden.reshape(-1, hidden.size(-1));
-        Tensor targets = b.targets().reshape(-1);
-        if (readout == Readout.MASKED) {
-          Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
-          flat = flat.index_select(0, at);
-          targets = targets.index_select(0, at);
+        Tensor sum;
+        try (Precision.Autocast cast = precision.autocast(device)) {
+          sum = maskedLossSum(model, b, readout, blockDiagonal);
         }
-        Tensor sum = torch.cross_entropy_loss(
-            model.logits(flat), targets, new TensorOptional(), SUM, MaskedLm.IGNORE, 0.0);
         double divisor = norm == LossNorm.GLOBAL
             ? Math.max(masked, 1)
             : Math.max(maskedCount(b), 1) * (double) microBatches.size();
@@ -82,6 +93,31 @@ public final class Accumulation {
       }
     }
     return total;
+  }
+
+  /**
+   * The summed cross-entropy over the masked positions of one micro-batch (float32 whatever
+   * the precision), with the readout computed where {@code readout} says.
+   */
+  public static Tensor maskedLossSum(
+      OmniBioTA model, MaskedLm.Batch b, Readout readout, boolean blockDiagonal) {
+    Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
+    Tensor flat = hidden.reshape(-1, hidden.size(-1));
+    Tensor targets = b.targets().reshape(-1);
+    if (readout == Readout.MASKED) {
+      Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
+      flat = flat.index_select(0, at);
+      targets = targets.index_select(0, at);
+    }
+    // Softmax and loss in float32 whatever the precision (bf16 logits lose the small
+    // differences the loss is made of); a no-op in fp32.
+    return torch.cross_entropy_loss(
+        model.logits(flat).to(ScalarType.Float), targets, new TensorOptional(), SUM,
+        MaskedLm.IGNORE, 0.0);
+  }
+
+  private static DeviceType deviceOf(OmniBioTA model) {
+    return model.parameters().get(0).device().type().intern();
   }
 
   private static long maskedCount(MaskedLm.Batch b) {

@@ -18,8 +18,20 @@ public final class TrainStep {
       List<MaskedLm.Batch> microBatches,
       Accumulation.LossNorm norm,
       boolean blockDiagonal) {
+    return run(model, optimizer, microBatches, norm, Precision.FP32, blockDiagonal);
+  }
+
+  /** As above, forward and loss under {@code precision} (fp32 master weights either way). */
+  public static double run(
+      OmniBioTA model,
+      MuAdamW optimizer,
+      List<MaskedLm.Batch> microBatches,
+      Accumulation.LossNorm norm,
+      Precision precision,
+      boolean blockDiagonal) {
     optimizer.zeroGrad();
-    double loss = Accumulation.accumulate(model, microBatches, norm, blockDiagonal);
+    double loss = Accumulation.accumulate(
+        model, microBatches, norm, Accumulation.Readout.MASKED, blockDiagonal, precision);
     try (PointerScope scope = new PointerScope()) {
       torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
     }

@@ -23,7 +23,7 @@ import org.omnibiote.tokenizer.SentencePieceTokenizer;
  * ../shared/data with the original mixed tokenizer, and hand-made ones whose documents a
  * test chooses, written with the ingest's own ShardWriter and ManifestStore.
  */
-final class IngestOutputs {
+public final class IngestOutputs {
   static final int VOCAB = 65_536;
   static final int BANNED = 65_533;
   static final int EOS = 3;
@@ -43,7 +43,7 @@ final class IngestOutputs {
    * Runs the real ingest into {@code out}: three GenBank files (94 orchid records, viruses,
    * SARS-CoV-2) and two protein FASTA files (515 records), 20% of records to val so that both val sets are real.
    */
-  static Manifest realIngest(Path out) throws IOException {
+  public static Manifest realIngest(Path out) throws IOException {
     Path data = shared().resolve("data");
     Path model = shared().resolve("tokenizers/mixed_bpe.model");
     IngestSettings settings =

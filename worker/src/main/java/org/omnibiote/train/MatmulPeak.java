@@ -1,0 +1,60 @@
+package org.omnibiote.train;
+
+import java.lang.management.ManagementFactory;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * The matmul rate this process gets from libtorch on the CPU (the denominator of MFU):
+ * the best of a few square {@code torch.mm} of size {@link #SIZE} in the given dtype, after
+ * one untimed warm-up. Measured, not taken from a datasheet, so MFU is relative to what the
+ * same machine and threads allow; under other load the best of several is the closest to
+ * the machine's real peak (the MFU against it is then an underestimate, never flattering).
+ */
+public final class MatmulPeak {
+  public static final int SIZE = 2048;
+  public static final int REPEATS = 8;
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+  /**
+   * FLOP/s per second of wall clock and per second of process CPU time (the latter is what
+   * one thread gets while it runs, less sensitive to other processes taking the cores).
+   */
+  public record Rate(double wall, double cpu) {
+    public Rate max(Rate other) {
+      return new Rate(Math.max(wall, other.wall), Math.max(cpu, other.cpu));
+    }
+  }
+
+  private MatmulPeak() {}
+
+  /** FLOP/s (wall clock) of a SIZE x SIZE matmul in {@code dtype} (Float or BFloat16). */
+  public static double measure(ScalarType dtype) {
+    return measureRate(dtype, SIZE, REPEATS).wall();
+  }
+
+  public static Rate measureRate(ScalarType dtype, int n, int repeats) {
+    try (PointerScope scope = new PointerScope()) {
+      TensorOptions options = new TensorOptions(dtype);
+      Tensor a = torch.randn(new long[] {n, n}, options);
+      Tensor b = torch.randn(new long[] {n, n}, options);
+      Tensor out = torch.zeros(new long[] {n, n}, options);
+      torch.mm_out(out, a, b);
+      long bestWall = Long.MAX_VALUE;
+      long bestCpu = Long.MAX_VALUE;
+      for (int i = 0; i < repeats; i++) {
+        long start = System.nanoTime();
+        long cpuStart = OS.getProcessCpuTime();
+        torch.mm_out(out, a, b);
+        bestWall = Math.min(bestWall, System.nanoTime() - start);
+        bestCpu = Math.min(bestCpu, Math.max(1, OS.getProcessCpuTime() - cpuStart));
+      }
+      double flops = 2.0 * n * n * n;
+      return new Rate(flops / (bestWall / 1e9), flops / (bestCpu / 1e9));
+    }
+  }
+}
