@@ -253,29 +253,7 @@ public final class OmniBioTA extends Module {
    * shapes equal (as PyTorch's {@code load_state_dict(strict=True)}).
    */
   public void loadStateDict(Map<String, Tensor> state) {
-    Map<String, Tensor> own = stateDict();
-    Set<String> missing = new TreeSet<>(own.keySet());
-    missing.removeAll(state.keySet());
-    Set<String> unexpected = new TreeSet<>(state.keySet());
-    unexpected.removeAll(own.keySet());
-    if (!missing.isEmpty() || !unexpected.isEmpty()) {
-      throw new UserError(
-          "weights do not fit the model: missing " + missing + ", unexpected " + unexpected);
-    }
-    for (Map.Entry<String, Tensor> e : own.entrySet()) {
-      long[] want = e.getValue().shape();
-      long[] got = state.get(e.getKey()).shape();
-      if (!Arrays.equals(want, got)) {
-        throw new UserError(
-            "weight " + e.getKey() + " has shape " + Arrays.toString(got)
-                + ", the model needs " + Arrays.toString(want));
-      }
-    }
-    try (NoGradGuard noGrad = new NoGradGuard()) {
-      for (Map.Entry<String, Tensor> e : own.entrySet()) {
-        e.getValue().copy_(state.get(e.getKey()));
-      }
-    }
+    StrictTensors.copyInto(stateDict(), state, "weight");
   }
 
   static LinearImpl linear(long in, long out) {

@@ -22,6 +22,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.UserError;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.model.StrictTensors;
 
 /**
  * AdamW with µP's two groups (mup 1.0.0's MuAdamW for base width 24): the hidden matrices
@@ -211,23 +212,7 @@ public final class MuAdamW {
    */
   public void loadState(Map<String, Tensor> state, long steps) {
     Map<String, Tensor> own = state();
-    Set<String> missing = new TreeSet<>(own.keySet());
-    missing.removeAll(state.keySet());
-    Set<String> unexpected = new TreeSet<>(state.keySet());
-    unexpected.removeAll(own.keySet());
-    if (!missing.isEmpty() || !unexpected.isEmpty()) {
-      throw new UserError(
-          "optimizer state does not fit the model: missing " + missing + ", unexpected " + unexpected);
-    }
-    for (Map.Entry<String, Tensor> e : own.entrySet()) {
-      long[] want = e.getValue().shape();
-      long[] got = state.get(e.getKey()).shape();
-      if (!Arrays.equals(want, got)) {
-        throw new UserError(
-            "optimizer state " + e.getKey() + " has shape " + Arrays.toString(got)
-                + ", the model needs " + Arrays.toString(want));
-      }
-    }
+    StrictTensors.check(own, state, "optimizer state");
     if (steps < 0) {
       throw new UserError("optimizer state: negative step count " + steps);
     }
