@@ -163,7 +163,7 @@ public final class OmniBioTA extends Module {
   }
 
   private Tensor embed(Tensor ids, ActivationTap see) {
-    Tensor x = torch.dropout(wte.forward(ids), config.dropout(), is_training());
+    Tensor x = dropout(wte.forward(ids), config.dropout(), is_training());
     see.accept("wte", x);
     return x;
   }
@@ -324,7 +324,7 @@ public final class OmniBioTA extends Module {
                   new DoubleOptional(scale),
                   false);
       y = y.transpose(1, 2).contiguous().view(b, t, nEmbd);
-      return torch.dropout(cProj.forward(y), dropout, is_training());
+      return OmniBioTA.dropout(cProj.forward(y), dropout, is_training());
     }
   }
 
@@ -341,6 +341,11 @@ public final class OmniBioTA extends Module {
     }
     Tensor probs = torch.softmax(scores, -1);
     return probs.mul(keepScale(probs, p)).matmul(v);
+  }
+
+  /** Inverted dropout with {@link #keepScale}'s cheaper random bits (identity unless training). */
+  static Tensor dropout(Tensor x, double p, boolean training) {
+    return training && p > 0 ? x.mul(keepScale(x, p)) : x;
   }
 
   /**
@@ -374,7 +379,7 @@ public final class OmniBioTA extends Module {
     Tensor forward(Tensor x) {
       Tensor a = cFc.forward(x);
       Tensor gelu = a.mul(new Scalar(0.5)).mul(torch.erf(a.div(new Scalar(1.41421))).add(new Scalar(1.0)));
-      return torch.dropout(cProj.forward(gelu), dropout, is_training());
+      return OmniBioTA.dropout(cProj.forward(gelu), dropout, is_training());
     }
   }
 
