@@ -74,6 +74,11 @@ public final class Trainer {
         out.printf(Locale.ROOT, "resuming from %s: step %,d, %,d tokens, %,d samples%n",
             resumeFrom, at.step, at.tokens, at.samples);
       }
+      if (at.step >= plan.totalSteps()) {
+        out.printf(Locale.ROOT, "the run already finished: %s is at step %,d of %,d; nothing to do"
+            + " (the schedule ends there; a longer run is a new run with a larger --token_budget)%n", resumeFrom, at.step, plan.totalSteps());
+        return new Result(runDir, resumeFrom, at.step, at.tokens, Double.NaN);
+      }
       Files.createDirectories(runDir);
       describe(plan, model, data, runDir, at);
       Replica replica = new Replica(model, optimizer, data, device, s.lossNorm(), s.precision(), s.miniBatchSize());

@@ -137,6 +137,8 @@ class TrainerTest {
     train(tiny(run, 2, Map.of()));
     UserError again = assertThrows(UserError.class, () -> train(tiny(run, 2, Map.of())));
     assertTrue(again.getMessage().contains("--resume_from latest"), again.getMessage());
+    assertEquals(2, train(tiny(run, 2, Map.of("resume_from", "latest"))).steps(),
+        "resuming a finished run does nothing");
     UserError other = assertThrows(UserError.class,
         () -> train(tiny(run, 2, Map.of("resume_from", "latest", "mini_batch_size", 8))));
     assertTrue(other.getMessage().contains("mini_batch_size"), other.getMessage());
