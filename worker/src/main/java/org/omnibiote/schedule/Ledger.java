@@ -1,0 +1,132 @@
+package org.omnibiote.schedule;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.omnibiote.UserError;
+
+/**
+ * {@code ledger.jsonl} of a run folder: one line per global step attempt, written by whoever
+ * schedules the steps, saying which world generation ran it, which samples each worker
+ * trained, and whether the step was committed (its optimiser update is part of the run) or
+ * aborted (a worker died mid-step; the samples are trained again). Exactly-once over
+ * committed steps is then something a test can check, with {@link #checkExactlyOnce}.
+ */
+public final class Ledger implements AutoCloseable {
+  public static final String FILE = "ledger.jsonl";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One worker's part of a step: global samples [firstSample, firstSample + rows). */
+  public record Part(
+      @JsonProperty("rank") int rank,
+      @JsonProperty("worker") String worker,
+      @JsonProperty("first_sample") long firstSample,
+      @JsonProperty("rows") int rows) {}
+
+  /** One step attempt. */
+  public record Entry(
+      @JsonProperty("step") long step,
+      @JsonProperty("generation") long generation,
+      @JsonProperty("status") String status,
+      @JsonProperty("parts") List<Part> parts) {
+    public static final String COMMITTED = "committed";
+    public static final String ABORTED = "aborted";
+  }
+
+  private final BufferedWriter out;
+
+  private Ledger(BufferedWriter out) {
+    this.out = out;
+  }
+
+  /** Opens the run folder's ledger for appending (a resumed run continues the same file). */
+  public static Ledger open(Path runDir) throws IOException {
+    Files.createDirectories(runDir);
+    return new Ledger(Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+  }
+
+  /** Appends and flushes one entry (a crash loses at most the line being written). */
+  public void append(Entry e) {
+    try {
+      out.write(JSON.writeValueAsString(e));
+      out.newLine();
+      out.flush();
+    } catch (IOException x) {
+      throw new UncheckedIOException(x);
+    }
+  }
+
+  /** Every complete line of a ledger, in order (a torn last line is ignored). */
+  public static List<Entry> read(Path ledger) throws IOException {
+    List<Entry> entries = new ArrayList<>();
+    List<String> lines = Files.readAllLines(ledger, StandardCharsets.UTF_8);
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      if (line.isBlank()) {
+        continue;
+      }
+      try {
+        entries.add(JSON.readValue(line, Entry.class));
+      } catch (IOException x) {
+        if (i < lines.size() - 1) {
+          throw new UserError(ledger + ":" + (i + 1) + ": not a ledger entry: " + x.getOriginalMessage());
+        }
+      }
+    }
+    return entries;
+  }
+
+  /**
+   * Checks that the committed steps trained every sample of [0, samples) exactly once, and
+   * that committed steps come in step order without gaps; a UserError says the first breach
+   * (sample, steps) otherwise.
+   */
+  public static void checkExactlyOnce(List<Entry> entries, long samples) {
+    if (samples > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("too many samples to check: " + samples);
+    }
+    long[] trainedBy = new long[(int) samples];
+    java.util.Arrays.fill(trainedBy, -1);
+    long expectedStep = -1;
+    for (Entry e : entries) {
+      if (!Entry.COMMITTED.equals(e.status())) {
+        continue;
+      }
+      if (expectedStep >= 0 && e.step() != expectedStep) {
+        throw new UserError("ledger: committed step " + e.step() + " follows step " + (expectedStep - 1));
+      }
+      expectedStep = e.step() + 1;
+      for (Part p : e.parts()) {
+        for (long s = p.firstSample(); s < p.firstSample() + p.rows(); s++) {
+          if (s >= samples) {
+            continue;
+          }
+          if (trainedBy[(int) s] >= 0) {
+            throw new UserError("ledger: sample " + s + " trained twice, in committed steps "
+                + trainedBy[(int) s] + " and " + e.step());
+          }
+          trainedBy[(int) s] = e.step();
+        }
+      }
+    }
+    for (int s = 0; s < trainedBy.length; s++) {
+      if (trainedBy[s] < 0) {
+        throw new UserError("ledger: sample " + s + " was never trained in a committed step");
+      }
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    out.close();
+  }
+}
