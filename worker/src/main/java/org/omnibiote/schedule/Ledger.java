@@ -1,6 +1,7 @@
 package org.omnibiote.schedule;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -76,7 +77,7 @@ public final class Ledger implements AutoCloseable {
       }
       try {
         entries.add(JSON.readValue(line, Entry.class));
-      } catch (IOException x) {
+      } catch (JsonProcessingException x) {
         if (i < lines.size() - 1) {
           throw new UserError(ledger + ":" + (i + 1) + ": not a ledger entry: " + x.getOriginalMessage());
         }
