@@ -71,22 +71,64 @@ public final class Accumulation {
       Readout readout,
       boolean blockDiagonal,
       Precision precision) {
-    DeviceType device = precision == Precision.FP32 ? DeviceType.CPU : deviceOf(model);
     long masked = 0;
     for (MaskedLm.Batch b : microBatches) {
       masked += maskedCount(b);
     }
+    long stepMasked = masked;
+    int count = microBatches.size();
+    return run(model, microBatches, readout, blockDiagonal, precision, NO_LISTENER,
+        b -> norm == LossNorm.GLOBAL
+            ? Math.max(stepMasked, 1)
+            : Math.max(maskedCount(b), 1) * (double) count);
+  }
+
+  /** Told before each micro-batch's backward (a data-parallel worker syncs only the last). */
+  @FunctionalInterface
+  public interface BackwardListener {
+    void beforeBackward(int index, boolean last);
+  }
+
+  private static final BackwardListener NO_LISTENER = (index, last) -> {};
+
+  /**
+   * One worker's share of a data-parallel step: its micro-batches, each loss divided by the
+   * masked-token count of the WHOLE step ({@code stepMasked}, over every worker), so that the
+   * sum of the workers' gradients (what the all-reduce computes) equals the gradient of
+   * {@link LossNorm#GLOBAL} over the whole step in one process. Returns this share's part of
+   * the step's loss (the parts sum to the step's loss).
+   */
+  public static double accumulateShare(
+      OmniBioTA model,
+      List<MaskedLm.Batch> microBatches,
+      long stepMasked,
+      Readout readout,
+      boolean blockDiagonal,
+      Precision precision,
+      BackwardListener listener) {
+    return run(model, microBatches, readout, blockDiagonal, precision, listener,
+        b -> Math.max(stepMasked, 1));
+  }
+
+  private static double run(
+      OmniBioTA model,
+      List<MaskedLm.Batch> microBatches,
+      Readout readout,
+      boolean blockDiagonal,
+      Precision precision,
+      BackwardListener listener,
+      java.util.function.ToDoubleFunction<MaskedLm.Batch> divisor) {
+    DeviceType device = precision == Precision.FP32 ? DeviceType.CPU : deviceOf(model);
     double total = 0;
-    for (MaskedLm.Batch b : microBatches) {
+    for (int i = 0; i < microBatches.size(); i++) {
+      MaskedLm.Batch b = microBatches.get(i);
       try (PointerScope scope = new PointerScope()) {
         Tensor sum;
         try (Precision.Autocast cast = precision.autocast(device)) {
           sum = maskedLossSum(model, b, readout, blockDiagonal);
         }
-        double divisor = norm == LossNorm.GLOBAL
-            ? Math.max(masked, 1)
-            : Math.max(maskedCount(b), 1) * (double) microBatches.size();
-        Tensor loss = sum.div(new Scalar(divisor));
+        Tensor loss = sum.div(new Scalar(divisor.applyAsDouble(b)));
+        listener.beforeBackward(i, i == microBatches.size() - 1);
         loss.backward();
         model.finishBackward(); // the checkpointed blocks' share, if checkpoint_freq > 0
         total += loss.item_double();
@@ -120,7 +162,8 @@ public final class Accumulation {
     return model.parameters().get(0).device().type().intern();
   }
 
-  private static long maskedCount(MaskedLm.Batch b) {
+  /** Masked positions of a micro-batch (the loss's token count). */
+  public static long maskedCount(MaskedLm.Batch b) {
     try (PointerScope scope = new PointerScope()) {
       return b.targets().ne(new Scalar(MaskedLm.IGNORE)).sum().item_long();
     }
