@@ -18,6 +18,8 @@ import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.schedule.RunSchedule;
+import org.omnibiote.schedule.RunSchedule.Counters;
 import org.omnibiote.shards.ShardWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,65 +67,59 @@ public final class Trainer {
       model.setCheckpointFreq(s.checkpointFreq());
       model.to(device, false);
       MuAdamW optimizer = new MuAdamW(model, optimiserSettings(plan), s.forceLr());
-      Counters at = new Counters();
+      Counters at = Counters.START;
       if (resumeFrom != null) {
         TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(resumeFrom);
         refuseMismatch(resumeFrom, loaded, config, data);
         loaded.applyTo(model, optimizer);
         at = new Counters(loaded.state().step(), loaded.state().tokens(), loaded.state().samples());
         out.printf(Locale.ROOT, "resuming from %s: step %,d, %,d tokens, %,d samples%n",
-            resumeFrom, at.step, at.tokens, at.samples);
+            resumeFrom, at.step(), at.tokens(), at.samples());
       }
-      if (at.step >= plan.totalSteps()) {
+      if (at.step() >= plan.totalSteps()) {
         out.printf(Locale.ROOT, "the run already finished: %s is at step %,d of %,d; nothing to do"
-            + " (the schedule ends there; a longer run is a new run with a larger --token_budget)%n", resumeFrom, at.step, plan.totalSteps());
-        return new Result(runDir, resumeFrom, at.step, at.tokens, Double.NaN);
+            + " (the schedule ends there; a longer run is a new run with a larger --token_budget)%n",
+            resumeFrom, at.step(), plan.totalSteps());
+        return new Result(runDir, resumeFrom, at.step(), at.tokens(), Double.NaN);
       }
       Files.createDirectories(runDir);
       describe(plan, model, data, runDir, at);
       Replica replica = new Replica(model, optimizer, data, device, s.lossNorm(), s.precision(), s.miniBatchSize());
-      try (MetricsLog metrics = MetricsLog.open(runDir, at.step);
-          TrainProgress progress = new TrainProgress(plan.totalSteps(), at.step, s.progressInterval(), err)) {
+      try (MetricsLog metrics = MetricsLog.open(runDir, at.step());
+          TrainProgress progress = new TrainProgress(plan.totalSteps(), at.step(), s.progressInterval(), err)) {
         double loss = Double.NaN;
-        while (at.step < plan.totalSteps()) {
-          long step = at.step;
-          int rows = plan.rows(step);
-          double lr = plan.peakLr() * plan.lrFactor(step);
-          Replica.StepResult r = replica.step(at.samples, rows, plan.lrFactor(step));
-          long before = at.tokens;
-          at = new Counters(step + 1, at.tokens + plan.tokens(rows), at.samples + rows);
+        RunSchedule schedule = new RunSchedule(plan, s.miniBatchSize(), name, at, 0);
+        while (!schedule.finished()) {
+          RunSchedule.StepOrder order = schedule.next(1);
+          double lr = plan.peakLr() * order.lrFactor();
+          Replica.StepResult r = replica.step(at.samples(), order.rows(), order.lrFactor());
           loss = r.loss();
           if (!Double.isFinite(loss)) {
             throw new UserError(String.format(Locale.ROOT,
                 "the loss became %s at step %d (lr %.3g): lower --lr, or use --precision fp32;"
-                    + " the last checkpoint is kept", loss, at.step, lr));
+                    + " the last checkpoint is kept", loss, order.step() + 1, lr));
           }
-          metrics.write(stepRecord(at, rows, lr, r, throughput));
-          progress.update(at.step, at.tokens, loss, lr, rows, r.nonPadTokens() / r.seconds());
-          if (plan.evaluationDue(before, at.tokens) || at.step == plan.totalSteps()) {
+          schedule.commit(order);
+          at = schedule.counters();
+          metrics.write(stepRecord(at, order.rows(), lr, r, throughput));
+          progress.update(at.step(), at.tokens(), loss, lr, order.rows(), r.nonPadTokens() / r.seconds());
+          if (order.evaluate()) {
             Map<String, Double> val = replica.evaluate();
             metrics.write(evalRecord(at, val));
-            log.info("step {} val loss {}", at.step, val);
+            log.info("step {} val loss {}", at.step(), val);
           }
-          if (plan.checkpointDue(before, at.tokens) && at.step < plan.totalSteps()) {
-            save(runDir, name + "_" + at.tokens, replica, at, config, data, plan);
+          if (order.checkpoint() != null && !order.last()) {
+            save(runDir, order.checkpoint(), replica, at, config, data, plan);
             TrainingCheckpoint.prune(runDir, name, s.keepCheckpoints());
           }
         }
         progress.finish();
         Path last = save(runDir, name, replica, at, config, data, plan);
-        out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", at.step, at.tokens, loss);
+        out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", at.step(), at.tokens(), loss);
         out.println("  checkpoint: " + last);
         out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
-        return new Result(runDir, last, at.step, at.tokens, loss);
+        return new Result(runDir, last, at.step(), at.tokens(), loss);
       }
-    }
-  }
-
-  /** Global counters after the last finished step: the whole data position is `samples`. */
-  private record Counters(long step, long tokens, long samples) {
-    Counters() {
-      this(0, 0, 0);
     }
   }
 
@@ -192,10 +188,10 @@ public final class Trainer {
 
   private Path save(Path runDir, String name, Replica replica, Counters at, OmniBioTAConfig config,
       TrainingData data, RunPlan plan) throws IOException {
-    TrainingState state = TrainingState.capture(at.step, at.tokens, at.samples, s.seed(), config,
+    TrainingState state = TrainingState.capture(at.step(), at.tokens(), at.samples(), s.seed(), config,
         plan.schedule(), runInvariants(data));
     Path saved = TrainingCheckpoint.save(runDir, name, replica.model(), replica.optimizer(), state);
-    log.info("checkpoint {} at step {}", saved, at.step);
+    log.info("checkpoint {} at step {}", saved, at.step());
     return saved;
   }
 
@@ -217,9 +213,9 @@ public final class Trainer {
   private Map<String, Object> stepRecord(
       Counters at, int rows, double lr, Replica.StepResult r, Throughput throughput) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("step", at.step);
-    m.put("tokens", at.tokens);
-    m.put("samples", at.samples);
+    m.put("step", at.step());
+    m.put("tokens", at.tokens());
+    m.put("samples", at.samples());
     m.put("loss", r.loss());
     m.put("lr", lr);
     m.put("batch", rows);
@@ -236,8 +232,8 @@ public final class Trainer {
 
   private Map<String, Object> evalRecord(Counters at, Map<String, Double> val) {
     Map<String, Object> m = new LinkedHashMap<>();
-    m.put("step", at.step);
-    m.put("tokens", at.tokens);
+    m.put("step", at.step());
+    m.put("tokens", at.tokens());
     m.put("val_loss", val);
     m.put("project", s.projectName());
     return m;
