@@ -1,0 +1,122 @@
+package org.omnibiote.collective;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.bytedeco.pytorch.BoolVector;
+import org.bytedeco.pytorch.Reducer;
+import org.bytedeco.pytorch.SizeTStringMap;
+import org.bytedeco.pytorch.SizeTVector;
+import org.bytedeco.pytorch.SizeTVectorVector;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.BuiltinCommHookType;
+import org.omnibiote.model.OmniBioTA;
+
+/**
+ * Gradient all-reduce of one model's parameters through the c10d {@link Reducer} (the engine
+ * of PyTorch's DDP): autograd hooks hand each bucket to Gloo as soon as its gradients are
+ * ready, so communication overlaps the rest of backward.
+ *
+ * <p>Semantics: after a {@link #syncNext(Tensor) synced} backward every rank's gradients are the SUM
+ * over ranks of what each rank accumulated (the built-in ALLREDUCE comm hook; the Reducer's
+ * default would divide by the world size). A sum is right because the loss is normalised by
+ * the global masked-token count of the step before backward ({@code LossNorm.GLOBAL} with the
+ * global count), so the summed gradient is the gradient of the global mean.
+ *
+ * <p>Accumulation (DDP's no_sync): call {@link #syncNext(Tensor)} only before the backward of the
+ * LAST micro-batch of a step. Backwards without it add into {@code param.grad} locally and
+ * communicate nothing; the synced backward then reduces the accumulated gradients.
+ *
+ * <p>Gradients are NOT bucket views ({@code gradient_as_bucket_view=false}), so the usual
+ * zero-grad of the optimiser works. Failures of a peer surface as a RuntimeException from the
+ * backward that triggered the reduction (see {@link CollectiveGroup}).
+ */
+public final class GradientReducer implements AutoCloseable {
+  /** DDP's default bucket size. */
+  public static final long DEFAULT_BUCKET_BYTES = 4L << 20;
+
+  private final Reducer reducer;
+  // The Reducer's hooks point into these; keep them reachable as long as it lives.
+  private final TensorVector params;
+  private final CollectiveGroup group;
+  private final List<List<Integer>> buckets;
+
+  public GradientReducer(OmniBioTA model, CollectiveGroup group) {
+    this(model, group, DEFAULT_BUCKET_BYTES);
+  }
+
+  public GradientReducer(OmniBioTA model, CollectiveGroup group, long bucketBytes) {
+    this.group = group;
+    this.params = new TensorVector();
+    List<Long> bytes = new ArrayList<>();
+    for (Tensor p : model.parameters().get()) {
+      params.push_back(p);
+      bytes.add(p.numel() * p.element_size());
+    }
+    this.buckets = buckets(bytes, bucketBytes);
+    SizeTVectorVector indices = new SizeTVectorVector();
+    for (List<Integer> b : buckets) {
+      SizeTVector v = new SizeTVector();
+      for (int i : b) {
+        v.push_back(i);
+      }
+      indices.push_back(v);
+    }
+    BoolVector sparse = new BoolVector();
+    for (long i = 0; i < params.size(); i++) {
+      sparse.push_back(false);
+    }
+    this.reducer = new Reducer(
+        params, indices, group.processGroup(), sparse, bucketBytes,
+        false, // find_unused_parameters: every parameter gets a gradient each step
+        false, // gradient_as_bucket_view: off, so zero_grad and the optimiser stay as they are
+        new SizeTStringMap(), bucketBytes, false, false);
+    reducer.register_builtin_comm_hook(BuiltinCommHookType.ALLREDUCE);
+  }
+
+  /**
+   * Bucket assignment as DDP does it: parameters in reverse order (the order backward produces
+   * their gradients), cut into buckets of at least {@code cap} bytes (a parameter never split).
+   */
+  static List<List<Integer>> buckets(List<Long> paramBytes, long cap) {
+    List<List<Integer>> out = new ArrayList<>();
+    List<Integer> current = new ArrayList<>();
+    long filled = 0;
+    for (int i = paramBytes.size() - 1; i >= 0; i--) {
+      current.add(i);
+      filled += paramBytes.get(i);
+      if (filled >= cap) {
+        out.add(current);
+        current = new ArrayList<>();
+        filled = 0;
+      }
+    }
+    if (!current.isEmpty()) {
+      out.add(current);
+    }
+    return out;
+  }
+
+  /** The bucket assignment in use (parameter indices in {@code model.parameters()} order). */
+  public List<List<Integer>> bucketAssignment() {
+    return buckets;
+  }
+
+  /**
+   * Arms the all-reduce for the next backward: call it after the last micro-batch's forward
+   * with its loss (or output), before its backward. Without it, backward stays local.
+   */
+  public void syncNext(Tensor output) {
+    reducer.prepare_for_forward();
+    reducer.prepare_for_backward(new TensorVector(output));
+  }
+
+  public CollectiveGroup group() {
+    return group;
+  }
+
+  @Override
+  public void close() {
+    reducer.remove_autograd_hooks();
+  }
+}
