@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.SizeTVector;
 import org.bytedeco.pytorch.SizeTVectorVector;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch.BuiltinCommHookType;
 import org.omnibiote.model.OmniBioTA;
 
 /**
@@ -17,11 +16,14 @@ import org.omnibiote.model.OmniBioTA;
  * of PyTorch's DDP): autograd hooks hand each bucket to Gloo as soon as its gradients are
  * ready, so communication overlaps the rest of backward.
  *
- * <p>Semantics: after a {@link #syncNext(Tensor) synced} backward every rank's gradients are the SUM
- * over ranks of what each rank accumulated (the built-in ALLREDUCE comm hook; the Reducer's
- * default would divide by the world size). A sum is right because the loss is normalised by
- * the global masked-token count of the step before backward ({@code LossNorm.GLOBAL} with the
- * global count), so the summed gradient is the gradient of the global mean.
+ * <p>Semantics: after a {@link #syncNext(Tensor) synced} backward every rank's gradients are the
+ * MEAN over ranks of what each rank accumulated: the Reducer divides by the world size while
+ * copying into its buckets (DDP's behaviour; no summing comm hook is bound in these presets, and
+ * the built-in ALLREDUCE hook divides as well). Each rank therefore scales its loss by
+ * {@link #lossScale()} (the world size): with the loss of rank r written as
+ * {@code sum of masked CE on r * size / global masked tokens of the step}, the mean over ranks is
+ * exactly the gradient of the global masked-token mean, the one a single process gets with
+ * {@code LossNorm.GLOBAL} over all the step's micro-batches.
  *
  * <p>Accumulation (DDP's no_sync): call {@link #syncNext(Tensor)} only before the backward of the
  * LAST micro-batch of a step. Backwards without it add into {@code param.grad} locally and
@@ -71,7 +73,6 @@ public final class GradientReducer implements AutoCloseable {
         false, // find_unused_parameters: every parameter gets a gradient each step
         false, // gradient_as_bucket_view: off, so zero_grad and the optimiser stay as they are
         new SizeTStringMap(), bucketBytes, false, false);
-    reducer.register_builtin_comm_hook(BuiltinCommHookType.ALLREDUCE);
   }
 
   /**
@@ -109,6 +110,11 @@ public final class GradientReducer implements AutoCloseable {
   public void syncNext(Tensor output) {
     reducer.prepare_for_forward();
     reducer.prepare_for_backward(new TensorVector(output));
+  }
+
+  /** The factor each rank multiplies its loss by before backward (see the class comment). */
+  public double lossScale() {
+    return group.size();
   }
 
   public CollectiveGroup group() {

@@ -41,6 +41,16 @@ class GradientAllReduceTest {
       Map<String, Tensor> rank1 = SafeTensors.read(CollectiveProcesses.out(dir, 1)).tensors();
       Map<String, Tensor> single = singleProcess(size * RankMain.MICRO_PER_RANK);
       assertEquals(single.keySet(), rank0.keySet());
+      StringBuilder bad = new StringBuilder();
+      for (String name : single.keySet()) {
+        double d = rank0.get(name).sub(single.get(name)).abs().max().item_double();
+        double sc = single.get(name).abs().max().item_double();
+        if (d > RELATIVE_TOLERANCE * sc) {
+          bad.append(name).append(" diff ").append(d).append(" scale ").append(sc)
+              .append(" ratio ").append(rank0.get(name).abs().sum().item_double() / single.get(name).abs().sum().item_double()).append('\n');
+        }
+      }
+      assertEquals("", bad.toString(), "parameters whose reduced gradient is off");
       for (String name : single.keySet()) {
         assertTrue(torch.equal(rank0.get(name), rank1.get(name)), name + " differs between ranks");
         double diff = rank0.get(name).sub(single.get(name)).abs().max().item_double();

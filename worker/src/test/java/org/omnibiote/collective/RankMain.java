@@ -87,11 +87,12 @@ public final class RankMain {
       System.out.println("rank " + rank + " buckets " + reducer.bucketAssignment().size());
       try (PointerScope scope = new PointerScope()) {
         List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
-        double divisor = globalMasked(all);
+        // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
+        double scale = reducer.lossScale() / globalMasked(all);
         for (int k = 0; k < MICRO_PER_RANK; k++) {
           MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
           Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
-              .div(new Scalar(divisor));
+              .mul(new Scalar(scale));
           if (k == MICRO_PER_RANK - 1) {
             reducer.syncNext(loss); // no-sync on all but the last micro-batch
           }
