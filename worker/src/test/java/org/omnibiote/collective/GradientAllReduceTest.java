@@ -39,7 +39,20 @@ class GradientAllReduceTest {
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> rank0 = SafeTensors.read(CollectiveProcesses.out(dir, 0)).tensors();
       Map<String, Tensor> rank1 = SafeTensors.read(CollectiveProcesses.out(dir, 1)).tensors();
-      Map<String, Tensor> single = singleProcess(size * RankMain.MICRO_PER_RANK);
+      Map<String, Tensor> single = singleProcess(size * RankMain.MICRO_PER_RANK, List.of(0, 1, 2, 3), 1);
+      // No-sync: after its first micro-batch each rank holds only its own local gradient.
+      for (int r = 0; r < size; r++) {
+        Map<String, Tensor> local = SafeTensors.read(
+            RankMain.firstMicro(CollectiveProcesses.out(dir, r))).tensors();
+        Map<String, Tensor> expected =
+            singleProcess(size * RankMain.MICRO_PER_RANK, List.of(r * RankMain.MICRO_PER_RANK), size);
+        for (String name : expected.keySet()) {
+          double diff = local.get(name).sub(expected.get(name)).abs().max().item_double();
+          double scale = expected.get(name).abs().max().item_double();
+          assertTrue(diff <= RELATIVE_TOLERANCE * scale,
+              "rank " + r + " " + name + " after the no-sync micro-batch is not its local gradient: off by " + diff);
+        }
+      }
       assertEquals(single.keySet(), rank0.keySet());
       StringBuilder bad = new StringBuilder();
       for (String name : single.keySet()) {
@@ -62,14 +75,18 @@ class GradientAllReduceTest {
     }
   }
 
-  /** One process, same model and micro-batches, plain accumulation over all of them. */
-  private static Map<String, Tensor> singleProcess(int micro) {
+  /**
+   * One process, same model and micro-batches, plain accumulation over the micro-batches
+   * {@code used}, loss normalised by the whole step's masked tokens and multiplied by
+   * {@code lossScale}.
+   */
+  private static Map<String, Tensor> singleProcess(int micro, List<Integer> used, double lossScale) {
     OmniBioTA model = RankMain.model();
     List<MaskedLm.Batch> all = RankMain.microBatches(micro);
-    double divisor = RankMain.globalMasked(all);
-    for (MaskedLm.Batch b : all) {
-      Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
-          .div(new Scalar(divisor)).backward();
+    double scale = lossScale / RankMain.globalMasked(all);
+    for (int i : used) {
+      Accumulation.maskedLossSum(model, all.get(i), Accumulation.Readout.MASKED, true)
+          .mul(new Scalar(scale)).backward();
     }
     return RankMain.grads(model);
   }

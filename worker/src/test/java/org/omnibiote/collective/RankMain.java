@@ -45,6 +45,10 @@ public final class RankMain {
     Runtime.getRuntime().halt(0);
   }
 
+  static Path firstMicro(Path out) {
+    return out.resolveSibling("first-micro-" + out.getFileName());
+  }
+
   /** The same model on every rank and in the test: seeded. */
   static OmniBioTA model() {
     torch.manual_seed(21);
@@ -97,6 +101,10 @@ public final class RankMain {
             reducer.syncNext(loss); // no-sync on all but the last micro-batch
           }
           loss.backward();
+          if (k == 0) {
+            // Proof of no-sync: after the first micro-batch the gradients are still local.
+            SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+          }
         }
         SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
       }
