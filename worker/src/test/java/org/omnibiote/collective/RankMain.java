@@ -108,7 +108,20 @@ public final class RankMain {
         }
         SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
       }
+      broadcastFromRoot(group);
       bench(group);
+    }
+  }
+
+  /** Rank 1's values reach every rank; a mismatch fails this rank's JVM (exit code 1). */
+  private static void broadcastFromRoot(CollectiveGroup group) {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor t = torch.full(new long[] {1000}, new Scalar(group.rank() == 1 ? 7.0 : -1.0));
+      group.broadcast(t, 1);
+      if (!torch.equal(t, torch.full(new long[] {1000}, new Scalar(7.0)))) {
+        throw new IllegalStateException("broadcast from rank 1 did not arrive on rank " + group.rank());
+      }
+      System.out.println("rank " + group.rank() + " broadcast ok");
     }
   }
 
