@@ -21,7 +21,7 @@ import org.bytedeco.pytorch.global.torch.DeviceType;
 /**
  * One world generation of {@code size} ranks joined by c10d Gloo: the rendezvous store (a
  * {@link TCPStore}, hosted here by rank 0 or by someone else), a {@link PrefixStore}
- * "gen-&lt;n&gt;/" so that each generation's keys never meet an older one's, a
+ * "gen-"gen-&lt;n&gt;/"lt;n"gen-&lt;n&gt;/"gt;/" so that each generation's keys never meet an older one's, a
  * {@link ProcessGroupGloo} with a short collective timeout, and the {@link ProcessGroup} wrapper
  * the c10d Reducer needs.
  *
@@ -91,7 +91,8 @@ public final class CollectiveGroup implements AutoCloseable {
     opts.waitWorkers(false);
     opts.timeout(ms);
     TCPStore tcp = new TCPStore(at.storeHost(), opts);
-    Store prefixed = new PrefixStore("gen-" + generation + "/", tcp);
+    // PrefixStore puts the "/" between prefix and key itself.
+    Store prefixed = new PrefixStore("gen-" + generation, tcp);
     ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
     options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
     ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);

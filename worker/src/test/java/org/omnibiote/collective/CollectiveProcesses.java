@@ -14,7 +14,10 @@ final class CollectiveProcesses implements AutoCloseable {
   private final List<Path> logs = new ArrayList<>();
 
   CollectiveProcesses(String mode, int size, Path dir) throws IOException {
-    int port = freePort();
+    this(mode, size, dir, freePort());
+  }
+
+  CollectiveProcesses(String mode, int size, Path dir, int port) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (int rank = 0; rank < size; rank++) {
       Path log = dir.resolve("rank" + rank + ".log");
@@ -74,7 +77,7 @@ final class CollectiveProcesses implements AutoCloseable {
     return sb.toString();
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }

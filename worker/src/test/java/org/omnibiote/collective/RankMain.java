@@ -34,10 +34,14 @@ public final class RankMain {
     int size = Integer.parseInt(args[2]);
     int port = Integer.parseInt(args[3]);
     Path out = Path.of(args[4]);
-    CollectiveGroup.Rendezvous at = CollectiveGroup.Rendezvous.local("127.0.0.1", port, rank, TIMEOUT);
+    CollectiveGroup.Rendezvous at = mode.equals("generations")
+        // The store is hosted outside the world (as the coordinator will): no rank hosts it.
+        ? new CollectiveGroup.Rendezvous("127.0.0.1", port, false, "127.0.0.1", TIMEOUT)
+        : CollectiveGroup.Rendezvous.local("127.0.0.1", port, rank, TIMEOUT);
     switch (mode) {
       case "grads" -> grads(at, rank, size, out);
       case "stall" -> stall(at, rank, size);
+      case "generations" -> generations(at, rank, size);
       default -> throw new IllegalArgumentException("unknown mode " + mode);
     }
     System.out.flush();
@@ -144,6 +148,22 @@ public final class RankMain {
         System.out.printf("BENCH raw Gloo all-reduce, %d ranks, %.0f MB float32: %.1f ms, algbw %.2f GB/s, busbw %.2f GB/s%n",
             group.size(), bytes / (1 << 20), seconds * 1e3, bytes / seconds / 1e9,
             2.0 * (group.size() - 1) / group.size() * bytes / seconds / 1e9);
+      }
+    }
+  }
+
+  /** Two world generations in turn on one external store: each gets its own key prefix. */
+  private static void generations(CollectiveGroup.Rendezvous at, int rank, int size) {
+    for (long gen = 1; gen <= 2; gen++) {
+      try (CollectiveGroup group = CollectiveGroup.open(at, gen, rank, size);
+          PointerScope scope = new PointerScope()) {
+        Tensor t = torch.full(new long[] {10}, new Scalar((double) (rank + 1) * gen));
+        group.allReduceSum(t);
+        double want = gen * size * (size + 1) / 2.0;
+        if (t.min().item_double() != want || t.max().item_double() != want) {
+          throw new IllegalStateException("generation " + gen + " sum " + t.max().item_double() + " != " + want);
+        }
+        System.out.println("generation " + gen + " ok");
       }
     }
   }
