@@ -91,15 +91,20 @@ public final class CollectiveGroup implements AutoCloseable {
     opts.waitWorkers(false);
     opts.timeout(ms);
     TCPStore tcp = new TCPStore(at.storeHost(), opts);
-    // PrefixStore puts the "/" between prefix and key itself.
-    Store prefixed = new PrefixStore("gen-" + generation, tcp);
-    ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
-    options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
-    ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);
-    // The (store, rank, size) ProcessGroup constructor aborts the JVM (platform.md): wrap.
-    ProcessGroup group = new ProcessGroup(rank, size);
-    group.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
-    return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, group);
+    try {
+      // PrefixStore puts the "/" between prefix and key itself.
+      Store prefixed = new PrefixStore("gen-" + generation, tcp);
+      ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
+      options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
+      ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);
+      // The (store, rank, size) ProcessGroup constructor aborts the JVM (platform.md): wrap.
+      ProcessGroup group = new ProcessGroup(rank, size);
+      group.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
+      return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, group);
+    } catch (RuntimeException e) {
+      tcp.close(); // a rank-0 store server must not keep the port after a failed rendezvous
+      throw e;
+    }
   }
 
   public int rank() {

@@ -30,7 +30,8 @@ import org.omnibiote.model.OmniBioTA;
  * communicate nothing; the synced backward then reduces the accumulated gradients.
  *
  * <p>Gradients are NOT bucket views ({@code gradient_as_bucket_view=false}), so the usual
- * zero-grad of the optimiser works. Failures of a peer surface as a RuntimeException from the
+ * zero-grad of the optimiser works. Activation checkpointing (checkpoint_freq &gt; 0) is refused:
+ * the checkpointed blocks' backward runs after the Reducer has finalised. Failures of a peer surface as a RuntimeException from the
  * backward that triggered the reduction (see {@link CollectiveGroup}).
  */
 public final class GradientReducer implements AutoCloseable {
@@ -41,6 +42,7 @@ public final class GradientReducer implements AutoCloseable {
   // The Reducer's hooks point into these; keep them reachable as long as it lives.
   private final TensorVector params;
   private final CollectiveGroup group;
+  private final OmniBioTA model;
   private final List<List<Integer>> buckets;
 
   public GradientReducer(OmniBioTA model, CollectiveGroup group) {
@@ -48,6 +50,8 @@ public final class GradientReducer implements AutoCloseable {
   }
 
   public GradientReducer(OmniBioTA model, CollectiveGroup group, long bucketBytes) {
+    refuseCheckpointing(model);
+    this.model = model;
     this.group = group;
     this.params = new TensorVector();
     List<Long> bytes = new ArrayList<>();
@@ -108,8 +112,22 @@ public final class GradientReducer implements AutoCloseable {
    * with its loss (or output), before its backward. Without it, backward stays local.
    */
   public void syncNext(Tensor output) {
+    refuseCheckpointing(model);
     reducer.prepare_for_forward();
     reducer.prepare_for_backward(new TensorVector(output));
+  }
+
+  /**
+   * Activation checkpointing runs the backward of the checkpointed blocks as separate autograd
+   * passes (OmniBioTA.finishBackward) after the loss's backward has ended, but the Reducer
+   * finalises its reduction at the end of the first pass: their gradients would miss it.
+   */
+  private static void refuseCheckpointing(OmniBioTA model) {
+    if (model.checkpointFreq() > 0) {
+      throw new IllegalStateException("gradient all-reduce through the c10d Reducer does not "
+          + "support activation checkpointing yet (checkpoint_freq=" + model.checkpointFreq()
+          + "): train distributed with checkpoint_freq 0");
+    }
   }
 
   /** The factor each rank multiplies its loss by before backward (see the class comment). */
