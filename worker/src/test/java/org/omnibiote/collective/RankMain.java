@@ -26,6 +26,7 @@ import org.omnibiote.train.MaskedLm;
 public final class RankMain {
   static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(64, 32, 2, 4, 16, 0.0);
   static final int MICRO_PER_RANK = 2;
+  static final int STEPS = 2;
   static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   public static void main(String[] args) throws Exception {
@@ -97,17 +98,24 @@ public final class RankMain {
         List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
         // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
         double scale = reducer.lossScale() / globalMasked(all);
-        for (int k = 0; k < MICRO_PER_RANK; k++) {
-          MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
-          Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
-              .mul(new Scalar(scale));
-          if (k == MICRO_PER_RANK - 1) {
-            reducer.syncNext(loss); // no-sync on all but the last micro-batch
+        // Two steps in a row, gradients reset between as MuAdamW.zeroGrad does: the second
+        // step shows the Reducer re-arms cleanly; its gradients are the ones checked.
+        for (int step = 0; step < STEPS; step++) {
+          for (Tensor p : model.parameters().get()) {
+            p.mutable_grad().reset();
           }
-          loss.backward();
-          if (k == 0) {
-            // Proof of no-sync: after the first micro-batch the gradients are still local.
-            SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+          for (int k = 0; k < MICRO_PER_RANK; k++) {
+            MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
+            Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
+                .mul(new Scalar(scale));
+            if (k == MICRO_PER_RANK - 1) {
+              reducer.syncNext(loss); // no-sync on all but the last micro-batch
+            }
+            loss.backward();
+            if (k == 0 && step == STEPS - 1) {
+              // Proof of no-sync: after the first micro-batch the gradients are still local.
+              SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+            }
           }
         }
         SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
