@@ -1,0 +1,158 @@
+package org.omnibiote.collective;
+
+import java.time.Duration;
+import org.bytedeco.javacpp.SizeTPointer;
+import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.BackendOptional;
+import org.bytedeco.pytorch.BroadcastOptions;
+import org.bytedeco.pytorch.GlooDeviceVector;
+import org.bytedeco.pytorch.PrefixStore;
+import org.bytedeco.pytorch.ProcessGroup;
+import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.TCPStore;
+import org.bytedeco.pytorch.TCPStoreOptions;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.Work;
+import org.bytedeco.pytorch.global.torch.DeviceType;
+
+/**
+ * One world generation of {@code size} ranks joined by c10d Gloo: the rendezvous store (a
+ * {@link TCPStore}, hosted here by rank 0 or by someone else), a {@link PrefixStore}
+ * "gen-"gen-&lt;n&gt;/"lt;n"gen-&lt;n&gt;/"gt;/" so that each generation's keys never meet an older one's, a
+ * {@link ProcessGroupGloo} with a short collective timeout, and the {@link ProcessGroup} wrapper
+ * the c10d Reducer needs.
+ *
+ * <p>Failures: a peer that dies or stops answering makes the collectives (and the rendezvous in
+ * {@link #open}) throw a {@link RuntimeException} (from libtorch: "Connection closed by peer",
+ * "Timed out waiting ...") within about the collective timeout; never a hang. The group is
+ * then unusable: close it and open a new generation.
+ *
+ * <p>Not thread-safe: one thread (the worker's training thread) drives it.
+ */
+public final class CollectiveGroup implements AutoCloseable {
+  /** Where the rendezvous store is, whether this process hosts it, and the timeouts. */
+  public record Rendezvous(
+      String storeHost, int storePort, boolean hostStore, String bindAddress, Duration timeout) {
+    public Rendezvous {
+      if (storePort <= 0 || storePort > 65535) {
+        throw new IllegalArgumentException("store port " + storePort + " is not in 1..65535");
+      }
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("collective timeout must be positive, got " + timeout);
+      }
+    }
+
+    /** Rank 0 hosts the store on {@code host:port}; every rank binds Gloo to {@code host}. */
+    public static Rendezvous local(String host, int port, int rank, Duration timeout) {
+      return new Rendezvous(host, port, rank == 0, host, timeout);
+    }
+  }
+
+  private final int rank;
+  private final int size;
+  private final long generation;
+  private final Duration timeout;
+  // Held so that libtorch never sees a freed peer while the group lives.
+  private final TCPStore tcpStore;
+  private final Store store;
+  private final ProcessGroupGloo gloo;
+  private final ProcessGroup processGroup;
+
+  private CollectiveGroup(
+      int rank, int size, long generation, Duration timeout, TCPStore tcpStore, Store store,
+      ProcessGroupGloo gloo, ProcessGroup processGroup) {
+    this.rank = rank;
+    this.size = size;
+    this.generation = generation;
+    this.timeout = timeout;
+    this.tcpStore = tcpStore;
+    this.store = store;
+    this.gloo = gloo;
+    this.processGroup = processGroup;
+  }
+
+  /**
+   * Joins generation {@code generation} as {@code rank} of {@code size}; returns once every rank
+   * has joined. Throws a {@link RuntimeException} if the others do not all join within the
+   * timeout.
+   */
+  public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size) {
+    if (size < 1 || rank < 0 || rank >= size) {
+      throw new IllegalArgumentException("rank " + rank + " is not in a world of " + size);
+    }
+    Milliseconds ms = new Milliseconds(at.timeout().toMillis());
+    TCPStoreOptions opts = new TCPStoreOptions();
+    opts.port((short) at.storePort());
+    opts.isServer(at.hostStore());
+    opts.numWorkers(new SizeTPointer(1).put(size));
+    opts.waitWorkers(false);
+    opts.timeout(ms);
+    TCPStore tcp = new TCPStore(at.storeHost(), opts);
+    try {
+      // PrefixStore puts the "/" between prefix and key itself.
+      Store prefixed = new PrefixStore("gen-" + generation, tcp);
+      ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
+      options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
+      ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);
+      // The (store, rank, size) ProcessGroup constructor aborts the JVM (platform.md): wrap.
+      ProcessGroup group = new ProcessGroup(rank, size);
+      group.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
+      return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, group);
+    } catch (RuntimeException e) {
+      tcp.close(); // a rank-0 store server must not keep the port after a failed rendezvous
+      throw e;
+    }
+  }
+
+  public int rank() {
+    return rank;
+  }
+
+  public int size() {
+    return size;
+  }
+
+  public long generation() {
+    return generation;
+  }
+
+  /** The ProcessGroup (with the Gloo backend set for CPU) that the c10d Reducer takes. */
+  ProcessGroup processGroup() {
+    return processGroup;
+  }
+
+  /** Sums {@code t} over the ranks, in place; throws a RuntimeException on a dead peer/timeout. */
+  public void allReduceSum(Tensor t) {
+    AllreduceOptions o = new AllreduceOptions();
+    o.timeout(new Milliseconds(timeout.toMillis()));
+    finish(gloo.allreduce(new TensorVector(t), o));
+  }
+
+  /** Copies {@code root}'s {@code t} into every rank's {@code t}, in place. */
+  public void broadcast(Tensor t, int root) {
+    BroadcastOptions o = new BroadcastOptions();
+    o.rootRank(root);
+    o.timeout(new Milliseconds(timeout.toMillis()));
+    finish(gloo.broadcast(new TensorVector(t), o));
+  }
+
+  /** Returns once every rank has called it. */
+  public void barrier() {
+    finish(gloo.barrier());
+  }
+
+  private static void finish(Work work) {
+    work._wait();
+  }
+
+  @Override
+  public void close() {
+    processGroup.close();
+    gloo.close();
+    store.close();
+    tcpStore.close();
+  }
+}
