@@ -9,13 +9,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.model.ReferencePython;
 
 /**
  * A training checkpoint's weights part is what the numpy-only Python reader takes
@@ -36,17 +36,8 @@ class TrainingCheckpointPythonTest {
     Files.writeString(dir.resolve("ids.json"), "{\"ids\": [[4, 20, 21, 22, 3, 18, 30, 31, 32, 3, 1, 1]]}");
     Path script = Path.of(getClass().getResource("/omnibiota_reference.py").toURI());
     Path out = dir.resolve("out");
-    ProcessBuilder pb = new ProcessBuilder(
-        PYTHON, script.toString(), dir.resolve("omnibiota_128.safetensors").toString(),
-        dir.resolve("ids.json").toString(), out.toString()).redirectErrorStream(true);
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    Process p = pb.start();
-    String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail("python reference timed out");
-    }
-    assertEquals(0, p.exitValue(), "python reference failed:\n" + log);
+    ReferencePython.run(PYTHON, script.toString(), dir.resolve("omnibiota_128.safetensors").toString(),
+        dir.resolve("ids.json").toString(), out.toString());
     OmniBioTA back = ModelWeights.load(out.resolve("rewritten.safetensors"));
     assertEquals(model.config(), back.config());
     try (PointerScope scope = new PointerScope()) {

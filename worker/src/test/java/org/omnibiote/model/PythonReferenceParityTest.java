@@ -2,15 +2,12 @@ package org.omnibiote.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -115,30 +112,11 @@ class PythonReferenceParityTest {
     }
   }
 
-  /** Fails (never skips) when Debian's torch is missing, saying what to install. */
   static void requireTorch() throws Exception {
-    String advice =
-        "the Python reference needs Debian's python3-torch under " + PYTHON
-            + ": apt-get install -y python3-torch python3-numpy libopenblas0-openmp";
-    if (!Files.isExecutable(Path.of(PYTHON))) {
-      fail(PYTHON + " not found; " + advice);
-    }
-    Process p = new ProcessBuilder(PYTHON, "-c", "import torch, numpy").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      fail(advice + "\n" + out);
-    }
+    ReferencePython.requireTorch();
   }
 
   private static void run(String... command) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail("python reference timed out");
-    }
-    assertEquals(0, p.exitValue(), "python reference failed:\n" + out);
+    ReferencePython.run(command);
   }
 }
