@@ -86,6 +86,7 @@ public final class KryoSerializer extends JSerializer {
    */
   private static final class ActorRefClassResolver extends DefaultClassResolver {
     @Override
+    @SuppressWarnings("rawtypes") // Kryo's signature
     public Registration getRegistration(Class type) {
       Registration r = super.getRegistration(type);
       if (r == null && ActorRef.class.isAssignableFrom(type)) {
