@@ -19,7 +19,6 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() {
     ClusterNode.Settings s = cluster.settings();
     ActorSystem<Void> system = ClusterNode.coordinator(cluster.loaded, s);
-    system.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return ClusterNode.awaitTermination(system, s);
   }
 }

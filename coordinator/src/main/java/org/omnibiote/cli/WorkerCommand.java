@@ -29,7 +29,6 @@ final class WorkerCommand implements Callable<Integer> {
         : cluster.loaded.getString("omnibiote.cluster.devices");
     List<String> ds = ClusterNode.devices(spec);
     ActorSystem<Void> system = ClusterNode.worker(cluster.loaded, s, ds);
-    system.getWhenTerminated().toCompletableFuture().join();
-    return 0;
+    return ClusterNode.awaitTermination(system, s);
   }
 }

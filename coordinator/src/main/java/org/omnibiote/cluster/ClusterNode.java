@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -13,6 +14,7 @@ import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.omnibiote.UserError;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts a node of the cluster: the ActorSystem from {@code omnibiote.cluster.system} with this
@@ -80,8 +82,11 @@ public final class ClusterNode {
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(s.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(s.seedNodes()))
         .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(role)))
+        // -Dpekko.... (OMNIBIOTE_JAVA_OPTS) over the cluster defaults, like every other key.
+        .withFallback(ConfigFactory.systemProperties())
         .withFallback(config.getConfig("omnibiote.cluster.system"))
-        .withFallback(config);
+        .withFallback(config)
+        .resolve();
   }
 
   /** A coordinator node: hosts the {@link Coordinator} singleton while it is the oldest. */
@@ -104,6 +109,34 @@ public final class ClusterNode {
       return Behaviors.empty();
     });
     return ActorSystem.create(root, s.name(), systemConfig(config, s, "worker"));
+  }
+
+  /**
+   * Blocks until the node's ActorSystem terminates and says why: 0 after SIGTERM or a graceful
+   * leave, a {@link UserError} when it never joined (wrong seed nodes), 1 when the cluster
+   * downed it (it was unreachable; a launcher may restart it).
+   */
+  public static int awaitTermination(ActorSystem<Void> system, Settings s) {
+    system.getWhenTerminated().toCompletableFuture().join();
+    var reason = CoordinatedShutdown.get(system).getShutdownReason();
+    if (reason.isEmpty() || reason.get() == CoordinatedShutdown.jvmExitReason()
+        || reason.get() == CoordinatedShutdown.clusterLeavingReason()
+        || reason.get() == CoordinatedShutdown.actorSystemTerminateReason()) {
+      return 0;
+    }
+    if (reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason()) {
+      throw new UserError("could not join the cluster through seed nodes " + s.seedNodes()
+          + " within " + system.settings().config().getDuration(
+              "pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes").toSeconds()
+          + " s: is a coordinator running there (--seed-nodes, OMNIBIOTE_SEED_NODES)?");
+    }
+    if (reason.get() == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
+      throw new UserError("the cluster refused this node: its configuration is incompatible"
+          + " with the seed nodes' (see the log above)");
+    }
+    LoggerFactory.getLogger(ClusterNode.class).error(
+        "this node was removed from the cluster ({}); exiting", reason.get());
+    return 1;
   }
 
   /** Parses {@code cpu} or {@code cuda:0,cuda:1,...}; anything else is a user error. */
