@@ -1,5 +1,6 @@
 package org.omnibiote.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -33,11 +34,16 @@ class ClusterJvmTest {
     final List<String> all = java.util.Collections.synchronizedList(new ArrayList<>());
 
     Node(String name, String... args) throws IOException {
+      this(name, List.of(), args);
+    }
+
+    Node(String name, List<String> jvmOptions, String... args) throws IOException {
       this.name = name;
       List<String> cmd = new ArrayList<>(List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx256m", "-XX:TieredStopAtLevel=1",
-          "-cp", System.getProperty("java.class.path"), "org.omnibiote.cli.Main"));
+          "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+      cmd.addAll(jvmOptions);
+      cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.omnibiote.cli.Main"));
       cmd.addAll(List.of(args));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
       pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
@@ -124,6 +130,23 @@ class ClusterJvmTest {
       for (Node n : nodes) {
         n.process.waitFor(10, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void aWorkerWhoseSeedNodeIsNotThereSaysSoAndExitsWithTheUserErrorCode() throws Exception {
+    String seed = "127.0.0.1:" + freePort();
+    Node worker = new Node("worker", List.of(
+        "-Dpekko.cluster.shutdown-after-unsuccessful-join-seed-nodes=3s"),
+        "worker", "--port", "0", "--seed-nodes", seed);
+    try {
+      worker.await(l -> l.startsWith("error: could not join the cluster through seed nodes")
+          && l.contains(seed), "the join error", 40);
+      assertTrue(worker.process.waitFor(10, TimeUnit.SECONDS), "worker still running");
+      assertEquals(2, worker.process.exitValue());
+    } finally {
+      worker.process.destroyForcibly();
     }
   }
 }
