@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
       TrainCommand.class,
       EncodeCommand.class,
       BenchCommand.class,
+      CoordinatorCommand.class,
+      WorkerCommand.class,
     })
 public final class Main implements Runnable {
 

@@ -1,0 +1,160 @@
+package org.omnibiote.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
+import org.omnibiote.UserError;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts a node of the cluster: the ActorSystem from {@code omnibiote.cluster.system} with this
+ * node's address, seed nodes and role, and on it the coordinator singleton or the workers.
+ */
+public final class ClusterNode {
+
+  /** Where this node is and whom it joins; each field already resolved flag > env > config. */
+  public record Settings(String name, String host, int port, List<String> seedNodes) {
+
+    /** Flags (null when not given) over OMNIBIOTE_HOST/PORT/SEED_NODES over the config. */
+    public static Settings resolve(Config config, String host, Integer port, String seeds) {
+      Config c = config.getConfig("omnibiote.cluster");
+      Map<String, String> env = System.getenv();
+      String h = first(host, env.get("OMNIBIOTE_HOST"), c.getString("host"));
+      String p = first(port == null ? null : port.toString(), env.get("OMNIBIOTE_PORT"),
+          c.getString("port"));
+      String s = first(seeds, env.get("OMNIBIOTE_SEED_NODES"), c.getString("seed-nodes"));
+      int portNumber;
+      try {
+        portNumber = Integer.parseInt(p.trim());
+      } catch (NumberFormatException e) {
+        throw new UserError("port: '" + p + "' is not a number (--port, OMNIBIOTE_PORT or"
+            + " omnibiote.cluster.port)");
+      }
+      if (portNumber < 0 || portNumber > 65_535) {
+        throw new UserError("port: " + portNumber + " is outside 0-65535");
+      }
+      String name = c.getString("name");
+      List<String> seedUris = new ArrayList<>();
+      for (String seed : s.split(",")) {
+        String hp = seed.trim();
+        if (hp.isEmpty()) {
+          continue;
+        }
+        int colon = hp.lastIndexOf(':');
+        if (colon <= 0 || !hp.substring(colon + 1).matches("\\d{1,5}")) {
+          throw new UserError("seed node '" + hp + "' is not host:port (--seed-nodes,"
+              + " OMNIBIOTE_SEED_NODES or omnibiote.cluster.seed-nodes)");
+        }
+        seedUris.add("pekko://" + name + "@" + hp);
+      }
+      if (seedUris.isEmpty()) {
+        throw new UserError("no seed nodes: give --seed-nodes host:port[,host:port...]");
+      }
+      return new Settings(name, h, portNumber, List.copyOf(seedUris));
+    }
+
+    private static String first(String... values) {
+      for (String v : values) {
+        if (v != null && !v.isBlank()) {
+          return v;
+        }
+      }
+      return "";
+    }
+  }
+
+  private ClusterNode() {}
+
+  /** The ActorSystem config of a node with the given role. */
+  public static Config systemConfig(Config config, Settings s, String role) {
+    return ConfigFactory.empty()
+        .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(s.host()))
+        .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(s.port()))
+        .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(s.seedNodes()))
+        .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(role)))
+        // -Dpekko.... (OMNIBIOTE_JAVA_OPTS) over the cluster defaults, like every other key.
+        .withFallback(ConfigFactory.systemProperties())
+        .withFallback(config.getConfig("omnibiote.cluster.system"))
+        .withFallback(config)
+        .resolve();
+  }
+
+  /** A coordinator node: hosts the {@link Coordinator} singleton while it is the oldest. */
+  public static ActorSystem<Void> coordinator(Config config, Settings s) {
+    Behavior<Void> root = Behaviors.setup(ctx -> {
+      ClusterSingleton.get(ctx.getSystem()).init(
+          SingletonActor.of(Coordinator.create(), "coordinator")
+              .withSettings(ClusterSingletonSettings.create(ctx.getSystem()).withRole("coordinator")));
+      return Behaviors.empty();
+    });
+    return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+  }
+
+  /** A worker node: one {@link Worker} per device. */
+  public static ActorSystem<Void> worker(Config config, Settings s, List<String> devices) {
+    Behavior<Void> root = Behaviors.setup(ctx -> {
+      for (String device : devices) {
+        ctx.spawn(Worker.create(device, s.host()), "worker-" + device.replace(':', '-'));
+      }
+      return Behaviors.empty();
+    });
+    return ActorSystem.create(root, s.name(), systemConfig(config, s, "worker"));
+  }
+
+  /**
+   * Blocks until the node's ActorSystem terminates and says why: 0 after SIGTERM or a graceful
+   * leave, a {@link UserError} when it never joined (wrong seed nodes), 1 when the cluster
+   * downed it (it was unreachable; a launcher may restart it).
+   */
+  public static int awaitTermination(ActorSystem<Void> system, Settings s) {
+    system.getWhenTerminated().toCompletableFuture().join();
+    var reason = CoordinatedShutdown.get(system).getShutdownReason();
+    if (reason.isEmpty() || reason.get() == CoordinatedShutdown.jvmExitReason()
+        || reason.get() == CoordinatedShutdown.clusterLeavingReason()
+        || reason.get() == CoordinatedShutdown.actorSystemTerminateReason()) {
+      return 0;
+    }
+    if (reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason()) {
+      throw new UserError("could not join the cluster through seed nodes " + s.seedNodes()
+          + " within " + system.settings().config().getDuration(
+              "pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes").toSeconds()
+          + " s: is a coordinator running there (--seed-nodes, OMNIBIOTE_SEED_NODES)?");
+    }
+    if (reason.get() == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
+      throw new UserError("the cluster refused this node: its configuration is incompatible"
+          + " with the seed nodes' (see the log above)");
+    }
+    LoggerFactory.getLogger(ClusterNode.class).error(
+        "this node was removed from the cluster ({}); exiting", reason.get());
+    return 1;
+  }
+
+  /** Parses {@code cpu} or {@code cuda:0,cuda:1,...}; anything else is a user error. */
+  public static List<String> devices(String spec) {
+    List<String> out = new ArrayList<>();
+    for (String d : spec.split(",")) {
+      String device = d.trim();
+      if (!device.equals("cpu") && !device.matches("cuda:\\d+")) {
+        throw new UserError("--devices: '" + device + "' is not cpu or cuda:N");
+      }
+      if (out.contains(device)) {
+        throw new UserError("--devices: " + device + " is listed twice");
+      }
+      out.add(device);
+    }
+    if (out.isEmpty()) {
+      throw new UserError("--devices: no device given");
+    }
+    return out;
+  }
+}
