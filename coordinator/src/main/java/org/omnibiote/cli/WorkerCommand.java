@@ -1,17 +1,35 @@
 package org.omnibiote.cli;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValue;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.omnibiote.UserError;
 import org.omnibiote.cluster.ClusterNode;
+import org.omnibiote.cluster.Worker;
+import org.omnibiote.train.TrainSettings;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code omnibiote worker}: a cluster node of role worker, one worker actor per device. */
 @Command(name = "worker", mixinStandardHelpOptions = true,
-    description = "Start a worker node: joins the Pekko cluster and registers one worker per"
-        + " device with the Receptionist. Runs until killed.")
+    description = {
+      "Start a worker node: joins the Pekko cluster and registers one worker per device with"
+          + " the Receptionist; the coordinator sends it the run's settings and steps. Exits 0"
+          + " when the run is finished.",
+      "If the coordinator is lost (this node is then downed), the node joins again through the"
+          + " seed nodes for up to --rejoin-for, so a restarted coordinator finds its workers.",
+      "Training settings in --config (omnibiote.train) are checked against the run's: a worker"
+          + " whose settings differ is refused with what differs."},
+    footer = {"", "Example:", "  bin/omnibiote worker --seed-nodes 10.0.0.1:2551 --host 10.0.0.2 --port 2552 --devices cpu"})
 final class WorkerCommand implements Callable<Integer> {
 
   @Mixin ClusterOptions cluster = new ClusterOptions();
@@ -21,14 +39,73 @@ final class WorkerCommand implements Callable<Integer> {
           + " default omnibiote.cluster.devices, cpu).")
   String devices;
 
+  @Option(names = "--rejoin-for", paramLabel = "DURATION",
+      description = "After losing the cluster (coordinator gone), keep joining again this long,"
+          + " e.g. 10m or 0s (default omnibiote.cluster.rejoin-for, 10m).")
+  String rejoinFor;
+
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     ClusterNode.Settings s = cluster.settings();
     String spec = devices != null ? devices
         : System.getenv("OMNIBIOTE_DEVICES") != null ? System.getenv("OMNIBIOTE_DEVICES")
         : cluster.loaded.getString("omnibiote.cluster.devices");
     List<String> ds = ClusterNode.devices(spec);
-    ActorSystem<Void> system = ClusterNode.worker(cluster.loaded, s, ds);
-    return ClusterNode.awaitTermination(system, s);
+    Duration rejoin = rejoinFor != null ? parseDuration(rejoinFor)
+        : cluster.loaded.getDuration("omnibiote.cluster.rejoin-for");
+    String own = Worker.ownSettingsJson(ownTrainSettings());
+    long lostAt = -1;
+    while (true) {
+      AtomicReference<Worker.NodeExit> exit = new AtomicReference<>();
+      ActorSystem<Void> system = ClusterNode.worker(cluster.loaded, s, ds, own, exit::set);
+      int code;
+      try {
+        code = ClusterNode.awaitTermination(system, s);
+      } catch (UserError e) {
+        // Could not join: fatal the first time, expected while a lost coordinator restarts.
+        if (lostAt < 0 || System.nanoTime() - lostAt > rejoin.toNanos()) {
+          throw e;
+        }
+        continue;
+      }
+      Worker.NodeExit e = exit.get();
+      if (e != null) {
+        if (e.code() == 2) {
+          throw new UserError(e.message());
+        }
+        return e.code();
+      }
+      if (code == 0 || rejoin.isZero()) {
+        return code;
+      }
+      if (lostAt < 0 || System.nanoTime() - lostAt > rejoin.toNanos()) {
+        lostAt = System.nanoTime();
+      }
+      LoggerFactory.getLogger(WorkerCommand.class).warn(
+          "lost the cluster; joining again through {} (for up to {} s)", s.seedNodes(), rejoin.toSeconds());
+    }
+  }
+
+  /** The omnibiote.train keys the --config profile sets, which the coordinator checks. */
+  private Map<String, String> ownTrainSettings() {
+    Map<String, String> own = new TreeMap<>();
+    if (cluster.config.profile == null) {
+      return own;
+    }
+    Config file = ConfigFactory.parseFile(cluster.config.profile.toFile()).resolve();
+    if (file.hasPath(TrainSettings.PATH)) {
+      for (Map.Entry<String, ConfigValue> e : file.getConfig(TrainSettings.PATH).entrySet()) {
+        own.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
+      }
+    }
+    return own;
+  }
+
+  private static Duration parseDuration(String text) {
+    try {
+      return ConfigFactory.parseString("d = " + text).getDuration("d");
+    } catch (RuntimeException e) {
+      throw new UserError("--rejoin-for '" + text + "' is not a duration (e.g. 10m, 30s, 0s)");
+    }
   }
 }

@@ -16,7 +16,17 @@ public final class ClusterMessages {
       new Entry(100, Worker.Describe.class),
       new Entry(101, Worker.Description.class),
       new Entry(102, Coordinator.Status.class),
-      new Entry(103, Coordinator.World.class));
+      new Entry(103, Coordinator.World.class),
+      new Entry(104, Worker.JoinWorld.class),
+      new Entry(105, Worker.RunStep.class),
+      new Entry(106, Worker.Save.class),
+      new Entry(107, Worker.LeaveWorld.class),
+      new Entry(108, Worker.Finish.class),
+      new Entry(109, Worker.Evicted.class),
+      new Entry(110, Coordinator.Joined.class),
+      new Entry(111, Coordinator.StepDone.class),
+      new Entry(112, Coordinator.Failed.class),
+      new Entry(113, Coordinator.Saved.class));
 
   /** The typed ActorRef (any implementation) is written as its path string. */
   static final int ACTOR_REF_ID = 20;

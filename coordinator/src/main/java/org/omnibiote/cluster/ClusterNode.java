@@ -6,11 +6,15 @@ import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.Leave;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.omnibiote.UserError;
@@ -89,26 +93,45 @@ public final class ClusterNode {
         .resolve();
   }
 
-  /** A coordinator node: hosts the {@link Coordinator} singleton while it is the oldest. */
-  public static ActorSystem<Void> coordinator(Config config, Settings s) {
+  /**
+   * A coordinator node: hosts the {@link Coordinator} singleton of the run {@code spec} while it
+   * is the oldest coordinator node.
+   */
+  public static ActorSystem<Void> coordinator(Config config, Settings s, RunSpec spec,
+      Coordinator.RunListener listener) {
     Behavior<Void> root = Behaviors.setup(ctx -> {
       ClusterSingleton.get(ctx.getSystem()).init(
-          SingletonActor.of(Coordinator.create(), "coordinator")
+          SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
               .withSettings(ClusterSingletonSettings.create(ctx.getSystem()).withRole("coordinator")));
       return Behaviors.empty();
     });
     return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
   }
 
-  /** A worker node: one {@link Worker} per device. */
-  public static ActorSystem<Void> worker(Config config, Settings s, List<String> devices) {
+  /**
+   * A worker node: one {@link Worker} per device. When a worker says the node should stop (the
+   * run finished, or the coordinator evicted it), {@code exit} is told and the node leaves the
+   * cluster, which terminates its ActorSystem.
+   */
+  public static ActorSystem<Void> worker(Config config, Settings s, List<String> devices,
+      String ownSettings, Consumer<Worker.NodeExit> exit) {
+    AtomicReference<ActorSystem<Void>> self = new AtomicReference<>();
+    Consumer<Worker.NodeExit> leave = e -> {
+      exit.accept(e);
+      ActorSystem<Void> system = self.get();
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Leave.create(cluster.selfMember().address()));
+    };
     Behavior<Void> root = Behaviors.setup(ctx -> {
       for (String device : devices) {
-        ctx.spawn(Worker.create(device, s.host()), "worker-" + device.replace(':', '-'));
+        ctx.spawn(Worker.create(device, s.host(), ownSettings, leave),
+            "worker-" + device.replace(':', '-'));
       }
       return Behaviors.empty();
     });
-    return ActorSystem.create(root, s.name(), systemConfig(config, s, "worker"));
+    ActorSystem<Void> system = ActorSystem.create(root, s.name(), systemConfig(config, s, "worker"));
+    self.set(system);
+    return system;
   }
 
   /**

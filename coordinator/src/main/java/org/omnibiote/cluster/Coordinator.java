@@ -1,32 +1,60 @@
 package org.omnibiote.cluster;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.omnibiote.checkpoint.TrainingCheckpoint;
+import org.omnibiote.collective.RendezvousStore;
+import org.omnibiote.schedule.Ledger;
+import org.omnibiote.schedule.RunSchedule;
+import org.omnibiote.schedule.RunSchedule.Counters;
+import org.omnibiote.schedule.StepSplit;
+import org.omnibiote.train.MetricsLog;
+import org.omnibiote.train.RunPlan;
+import org.omnibiote.train.TrainProgress;
 
 /**
- * The run's owner, a Cluster Singleton on a node of role {@code coordinator}. For now it keeps
- * the world: the registered workers minus those on unreachable or removed nodes, each with its
- * {@link Worker.Description}, and logs "world: N workers [...]" whenever that changes.
+ * The run's owner, a Cluster Singleton on a node of role {@code coordinator}. It keeps the
+ * world (registered workers on reachable nodes), hosts the rendezvous store, and drives the
+ * run through {@link RunSchedule}: forms a world generation, orders each step's shares, commits
+ * a step when every rank reported (ledger, metrics), orders rank 0 to evaluate and checkpoint,
+ * and on any failure (a dead, lost or hung worker, a failed collective) aborts the step and
+ * forms a new generation from the survivors, restoring a state every rank agrees on.
+ *
+ * <p>Which state a new world starts from: each worker's replica is known to hold the run's
+ * state after some number of steps ({@code validAt}) or an unknown one. A worker whose step
+ * failed before its optimiser update still holds the last committed state, so the new world
+ * takes rank 0 from those and broadcasts its state (nothing is lost); when none is left, every
+ * rank loads the last checkpoint and the ledger records the rewind.
  */
 public final class Coordinator {
 
   /** What the coordinator receives. */
   public sealed interface Command
-      permits Status, WorkersChanged, Membership, Described {}
+      permits Status, WorkersChanged, Membership, Described, Joined, StepDone, Failed, Saved,
+          FormNow, JoinTimedOut, StepTimedOut, OutcomesTimedOut {}
 
   /** Asks for the current {@link World}. */
   public record Status(ActorRef<World> replyTo) implements Command, ClusterMessage {}
@@ -38,6 +66,22 @@ public final class Coordinator {
     }
   }
 
+  /** A worker joined world generation {@code generation}. */
+  public record Joined(long generation, int rank, ActorRef<Worker.Command> worker)
+      implements Command, ClusterMessage {}
+
+  /** A worker's share of step {@code step} is done (its optimiser step included). */
+  public record StepDone(long generation, long step, ActorRef<Worker.Command> worker,
+      double lossPart, long masked, long nonPad, long stepMasked, double seconds,
+      double waitSeconds, String valJson) implements Command, ClusterMessage {}
+
+  /** A join, step or save failed on a worker (before any optimiser update, for a step). */
+  public record Failed(long generation, long step, String what, ActorRef<Worker.Command> worker,
+      String error, boolean userError) implements Command, ClusterMessage {}
+
+  /** Rank 0 committed checkpoint {@code manifest}. */
+  public record Saved(long generation, long step, String manifest) implements Command, ClusterMessage {}
+
   record WorkersChanged(Receptionist.Listing listing) implements Command {}
 
   record Membership(ClusterEvent.ClusterDomainEvent event) implements Command {}
@@ -45,26 +89,116 @@ public final class Coordinator {
   record Described(ActorRef<Worker.Command> worker, Worker.Description description)
       implements Command {}
 
-  private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(5);
+  record FormNow() implements Command {}
 
-  private final ActorContext<Command> ctx;
-  private final Map<ActorRef<Worker.Command>, Worker.Description> registered = new LinkedHashMap<>();
-  private final Set<Address> unreachable = new HashSet<>();
-  private String lastLogged = "";
+  record JoinTimedOut(long generation) implements Command {}
 
-  private Coordinator(ActorContext<Command> ctx) {
-    this.ctx = ctx;
+  record StepTimedOut(long generation, long step) implements Command {}
+
+  record OutcomesTimedOut(long generation) implements Command {}
+
+  /** How the run ended, for the command that started this coordinator. */
+  public interface RunListener {
+    void finished(Path checkpoint, long steps, long tokens, double loss);
+
+    void failed(String message, boolean userError);
   }
 
-  public static Behavior<Command> create() {
-    return Behaviors.setup(ctx -> {
+  private enum Phase { WAITING, FORMING, RUNNING, SAVING, RECOVERING, DONE }
+
+  private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final RunSpec spec;
+  private final RunSpec.Distributed dist;
+  private final RunPlan plan;
+  private final RunListener listener;
+  private final RendezvousStore store;
+  private final Ledger ledger;
+  private final MetricsLog metrics;
+  private final TrainProgress progress;
+
+  private final Map<ActorRef<Worker.Command>, Worker.Description> registered = new LinkedHashMap<>();
+  private final Set<Address> unreachable = new HashSet<>();
+  private final Set<ActorRef<Worker.Command>> evicted = new HashSet<>();
+  /** Steps after which a worker's replica holds the run's state; absent: unknown. */
+  private final Map<ActorRef<Worker.Command>, Long> validAt = new HashMap<>();
+
+  private RunSchedule schedule;
+  private Path lastCheckpoint;
+  private Phase phase = Phase.WAITING;
+  private boolean started;
+  private List<ActorRef<Worker.Command>> world = List.of();
+  /** The generation of {@code world} (the last one formed). */
+  private long worldGeneration = -1;
+  private boolean afterAbort;
+  private final Set<ActorRef<Worker.Command>> joined = new HashSet<>();
+  private RunSchedule.StepOrder order;
+  private final Map<ActorRef<Worker.Command>, StepDone> reports = new LinkedHashMap<>();
+  private final Set<ActorRef<Worker.Command>> awaitingOutcome = new HashSet<>();
+  private RunSchedule.StepOrder pendingSave;
+  private double lastLoss = Double.NaN;
+  private String lastLogged = "";
+
+  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
+      RunListener listener) throws IOException {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.spec = spec;
+    this.dist = spec.distributed();
+    this.plan = spec.plan();
+    this.listener = listener;
+    RunSpec.ResumePoint at = spec.resumePoint();
+    this.lastCheckpoint = at.manifest();
+    this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+        at.counters(), 0);
+    java.nio.file.Files.createDirectories(spec.runDir());
+    Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
+    long generation = 0;
+    if (java.nio.file.Files.exists(ledgerFile)) {
+      List<Ledger.Entry> before = Ledger.read(ledgerFile);
+      generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
+      this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+          at.counters(), generation);
+      this.ledger = Ledger.open(spec.runDir());
+      if (Ledger.stepsDone(before) > at.counters().step()) {
+        // Steps committed after the checkpoint are lost with the coordinator: train them again.
+        ledger.append(new Ledger.Entry(at.counters().step(), generation, Ledger.Entry.RESTORED, List.of()));
+      }
+    } else {
+      this.ledger = Ledger.open(spec.runDir());
+    }
+    this.metrics = MetricsLog.open(spec.runDir(), at.counters().step());
+    this.progress = new TrainProgress(plan.totalSteps(), at.counters().step(),
+        spec.settings().progressInterval(), System.err);
+    this.store = RendezvousStore.host(dist.storeHost(), dist.storePort(), dist.collectiveTimeout());
+    ctx.getLog().info("run {}: {} steps, at step {} ({}); rendezvous store on {}:{}", spec.runDir(),
+        plan.totalSteps(), at.counters().step(),
+        at.manifest() == null ? "new run" : "from checkpoint " + at.manifest(),
+        store.hostName(), store.port());
+  }
+
+  public static Behavior<Command> create(RunSpec spec, RunListener listener) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Coordinator c;
+      try {
+        c = new Coordinator(ctx, timers, spec, listener);
+      } catch (RuntimeException | IOException e) {
+        ctx.getLog().error("cannot start the run: {}", e.getMessage());
+        listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
+        return Behaviors.stopped();
+      }
       ctx.getSystem().receptionist().tell(Receptionist.subscribe(Worker.KEY,
           ctx.messageAdapter(Receptionist.Listing.class, WorkersChanged::new)));
       Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
           ctx.messageAdapter(ClusterEvent.ClusterDomainEvent.class, Membership::new),
           ClusterEvent.ClusterDomainEvent.class));
-      return new Coordinator(ctx).behavior();
-    });
+      if (c.schedule.finished()) {
+        c.finish();
+      }
+      return c.behavior();
+    }));
   }
 
   private Behavior<Command> behavior() {
@@ -73,77 +207,555 @@ public final class Coordinator {
         .onMessage(Membership.class, this::onMembership)
         .onMessage(Described.class, this::onDescribed)
         .onMessage(Status.class, s -> {
-          s.replyTo().tell(new World(new ArrayList<>(world().values())));
+          s.replyTo().tell(new World(new ArrayList<>(candidates().values())));
+          return Behaviors.same();
+        })
+        .onMessage(FormNow.class, f -> {
+          if (phase == Phase.WAITING) {
+            form();
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Joined.class, this::onJoined)
+        .onMessage(StepDone.class, this::onStepDone)
+        .onMessage(Failed.class, this::onFailed)
+        .onMessage(Saved.class, this::onSaved)
+        .onMessage(JoinTimedOut.class, t -> {
+          if (phase == Phase.FORMING && t.generation() == schedule.generation()) {
+            abort("world generation " + t.generation() + " did not form within " + dist.joinTimeout().toSeconds() + " s");
+          }
+          return Behaviors.same();
+        })
+        .onMessage(StepTimedOut.class, t -> {
+          if (phase == Phase.RUNNING && order != null && t.step() == order.step()
+              && t.generation() == order.generation()) {
+            abort("step " + (t.step() + 1) + " took longer than " + dist.stepTimeout().toSeconds() + " s");
+          }
+          return Behaviors.same();
+        })
+        .onMessage(OutcomesTimedOut.class, this::onOutcomesTimedOut)
+        .onSignal(PostStop.class, s -> {
+          closeRun();
+          store.close();
           return Behaviors.same();
         })
         .build();
   }
 
+  // ---- membership -------------------------------------------------------------------------
+
   private Behavior<Command> onWorkers(WorkersChanged changed) {
     Set<ActorRef<Worker.Command>> now = changed.listing().getServiceInstances(Worker.KEY);
-    registered.keySet().retainAll(now);
+    for (ActorRef<Worker.Command> w : new ArrayList<>(registered.keySet())) {
+      if (!now.contains(w)) {
+        registered.remove(w);
+        lost(w, "worker " + w.path() + " deregistered");
+      }
+    }
     for (ActorRef<Worker.Command> w : now) {
-      if (!registered.containsKey(w)) {
+      if (!registered.containsKey(w) && !evicted.contains(w)) {
         registered.put(w, null);
         ctx.ask(Worker.Description.class, w, DESCRIBE_TIMEOUT, Worker.Describe::new,
             (d, failure) -> new Described(w, d));
       }
     }
-    logWorld();
+    membershipChanged();
     return Behaviors.same();
   }
 
   private Behavior<Command> onMembership(Membership m) {
     ClusterEvent.ClusterDomainEvent e = m.event();
+    Address lostAt = null;
     if (e instanceof ClusterEvent.UnreachableMember u) {
       unreachable.add(u.member().address());
       ctx.getLog().warn("node {} unreachable", u.member().address());
+      lostAt = u.member().address();
     } else if (e instanceof ClusterEvent.ReachableMember r) {
       unreachable.remove(r.member().address());
       ctx.getLog().info("node {} reachable again", r.member().address());
     } else if (e instanceof ClusterEvent.MemberRemoved r) {
-      // The Receptionist drops its workers soon after; count them out now.
       unreachable.add(r.member().address());
       ctx.getLog().info("node {} removed", r.member().address());
+      lostAt = r.member().address();
     } else if (e instanceof ClusterEvent.MemberUp up) {
       unreachable.remove(up.member().address());
       ctx.getLog().info("node {} up, roles {}", up.member().address(), up.member().getRoles());
     } else {
       return Behaviors.same();
     }
-    logWorld();
+    if (lostAt != null) {
+      for (ActorRef<Worker.Command> w : new ArrayList<>(world)) {
+        if (address(w).equals(lostAt)) {
+          lost(w, "worker " + registered.get(w) + " on " + lostAt + " is unreachable");
+        }
+      }
+    }
+    membershipChanged();
     return Behaviors.same();
   }
 
   private Behavior<Command> onDescribed(Described d) {
     if (d.description() == null) {
-      ctx.getLog().warn("worker {} did not describe itself within {}", d.worker().path(),
-          DESCRIBE_TIMEOUT);
-    } else if (registered.containsKey(d.worker())) {
-      registered.put(d.worker(), d.description());
-      logWorld();
+      ctx.getLog().warn("worker {} did not describe itself within {}", d.worker().path(), DESCRIBE_TIMEOUT);
+      registered.remove(d.worker());
+      return Behaviors.same();
+    }
+    if (!registered.containsKey(d.worker())) {
+      return Behaviors.same();
+    }
+    List<String> differences = spec.differences(d.description().ownSettings());
+    if (!differences.isEmpty()) {
+      evict(d.worker(), "worker " + d.description() + " was started with settings that differ"
+          + " from the run's: " + String.join(", ", differences), true);
+      registered.remove(d.worker());
+      return Behaviors.same();
+    }
+    registered.put(d.worker(), d.description());
+    membershipChanged();
+    return Behaviors.same();
+  }
+
+  /** A world member is gone: the step (or the forming world) in flight cannot complete. */
+  private void lost(ActorRef<Worker.Command> w, String why) {
+    validAt.remove(w);
+    if (!world.contains(w)) {
+      return;
+    }
+    switch (phase) {
+      case FORMING, RUNNING, SAVING -> abort(why);
+      case RECOVERING -> {
+        awaitingOutcome.remove(w);
+        maybeRecovered();
+      }
+      default -> { }
+    }
+  }
+
+  private void membershipChanged() {
+    logWorld();
+    if (phase == Phase.WAITING) {
+      int needed = started ? 1 : dist.minWorkers();
+      if (candidates().size() >= needed) {
+        // Debounced: workers starting together form one world. After an abort, give the
+        // failure detector time to mark a killed node unreachable first.
+        timers.startSingleTimer("form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+      } else {
+        timers.cancel("form");
+      }
+    }
+  }
+
+  /** Described, compatible workers on reachable nodes that were not evicted. */
+  private Map<ActorRef<Worker.Command>, Worker.Description> candidates() {
+    Map<ActorRef<Worker.Command>, Worker.Description> c = new LinkedHashMap<>();
+    registered.forEach((ref, d) -> {
+      if (d != null && !evicted.contains(ref) && !unreachable.contains(address(ref))) {
+        c.put(ref, d);
+      }
+    });
+    return c;
+  }
+
+  // ---- forming a world ----------------------------------------------------------------------
+
+  private void form() {
+    Map<ActorRef<Worker.Command>, Worker.Description> cands = candidates();
+    if (cands.size() < (started ? 1 : dist.minWorkers()) || cands.isEmpty()) {
+      return;
+    }
+    afterAbort = false;
+    long at = schedule.counters().step();
+    List<ActorRef<Worker.Command>> previous = world;
+    List<ActorRef<Worker.Command>> ranks = new ArrayList<>(cands.keySet());
+    ranks.sort(Comparator.<ActorRef<Worker.Command>>comparingInt(w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
+        .thenComparing(w -> w.path().toString()));
+    ActorRef<Worker.Command> root = ranks.stream()
+        .filter(w -> validAt.getOrDefault(w, -1L) == at).findFirst().orElse(null);
+    String restore;
+    if (root != null) {
+      ranks.remove(root);
+      ranks.add(0, root);
+      restore = "";
+    } else {
+      restore = rewindToCheckpoint();
+    }
+    long generation = schedule.newGeneration();
+    worldGeneration = generation;
+    world = List.copyOf(ranks);
+    joined.clear();
+    for (ActorRef<Worker.Command> w : world) {
+      if (w != root) {
+        validAt.remove(w); // overwritten by the broadcast (or the restore) of the join
+      }
+    }
+    for (int rank = 0; rank < world.size(); rank++) {
+      world.get(rank).tell(new Worker.JoinWorld(generation, rank, world.size(), store.hostName(),
+          store.port(), dist.collectiveTimeout().toMillis(), spec.settingsJson(), restore,
+          spec.dataFingerprint(), ctx.getSelf()));
+    }
+    phase = Phase.FORMING;
+    timers.startSingleTimer("join", new JoinTimedOut(generation), dist.joinTimeout());
+    ctx.getLog().info("forming world generation {}: {} workers at step {}{}", generation,
+        world.size(), at, restore.isEmpty() ? ", state from " + cands.get(world.get(0))
+            : restore.equals("init") ? ", fresh weights from the seed" : ", restoring " + restore);
+  }
+
+  /** No worker holds the run's state: every rank loads the last checkpoint (or the seed's init). */
+  private String rewindToCheckpoint() {
+    RunSpec.ResumePoint point = lastCheckpoint == null
+        ? new RunSpec.ResumePoint(null, Counters.START)
+        : new RunSpec.ResumePoint(lastCheckpoint, countersOf(lastCheckpoint));
+    if (point.counters().step() < schedule.counters().step()) {
+      ctx.getLog().warn("no worker holds the state after step {}: back to step {} ({})",
+          schedule.counters().step(), point.counters().step(),
+          point.manifest() == null ? "the start" : point.manifest());
+      ledger.append(new Ledger.Entry(point.counters().step(), schedule.generation(),
+          Ledger.Entry.RESTORED, List.of()));
+    }
+    schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+        point.counters(), schedule.generation());
+    return point.manifest() == null ? "init" : point.manifest().toString();
+  }
+
+  private Counters countersOf(Path manifest) {
+    try {
+      var st = TrainingCheckpoint.load(manifest).state();
+      return new Counters(st.step(), st.tokens(), st.samples());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private Behavior<Command> onJoined(Joined j) {
+    if (phase != Phase.FORMING || j.generation() != worldGeneration || !world.contains(j.worker())) {
+      return Behaviors.same();
+    }
+    joined.add(j.worker());
+    if (joined.size() == world.size()) {
+      timers.cancel("join");
+      for (ActorRef<Worker.Command> w : world) {
+        validAt.put(w, schedule.counters().step());
+      }
+      started = true;
+      phase = Phase.RUNNING;
+      ctx.getLog().info("world generation {} formed: {}", schedule.generation(), describe(world));
+      if (pendingSave != null) {
+        save(pendingSave);
+      } else {
+        nextStep();
+      }
     }
     return Behaviors.same();
   }
 
-  /** Registered, described workers on nodes that are neither unreachable nor removed. */
-  private Map<ActorRef<Worker.Command>, Worker.Description> world() {
-    Map<ActorRef<Worker.Command>, Worker.Description> w = new LinkedHashMap<>();
-    registered.forEach((ref, d) -> {
-      if (d != null && !unreachable.contains(address(ref))) {
-        w.put(ref, d);
-      }
-    });
-    return w;
+  // ---- steps ----------------------------------------------------------------------------------
+
+  private void nextStep() {
+    if (schedule.finished()) {
+      finish();
+      return;
+    }
+    Set<ActorRef<Worker.Command>> newcomers = new LinkedHashSet<>(candidates().keySet());
+    newcomers.removeAll(world);
+    if (!newcomers.isEmpty()) {
+      ctx.getLog().info("admitting {} at the step boundary", describe(new ArrayList<>(newcomers)));
+      leaveWorld();
+      phase = Phase.WAITING;
+      form();
+      return;
+    }
+    order = schedule.next(world.size());
+    reports.clear();
+    for (StepSplit.Share share : order.shares()) {
+      world.get(share.rank()).tell(new Worker.RunStep(order.generation(), order.step(),
+          share.firstSample(), share.microBatches(), order.lrFactor(),
+          order.evaluate() && share.rank() == 0, ctx.getSelf()));
+    }
+    phase = Phase.RUNNING;
+    timers.startSingleTimer("step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
   }
+
+  private Behavior<Command> onStepDone(StepDone d) {
+    if (order == null || d.generation() != order.generation() || d.step() != order.step()) {
+      return Behaviors.same();
+    }
+    if (phase == Phase.RECOVERING) {
+      validAt.remove(d.worker()); // it applied an update the run will not keep
+      awaitingOutcome.remove(d.worker());
+      maybeRecovered();
+      return Behaviors.same();
+    }
+    if (phase != Phase.RUNNING || !world.contains(d.worker())) {
+      return Behaviors.same();
+    }
+    reports.put(d.worker(), d);
+    if (reports.size() == world.size()) {
+      timers.cancel("step");
+      commit();
+    }
+    return Behaviors.same();
+  }
+
+  private void commit() {
+    double loss = 0;
+    long masked = 0;
+    long nonPad = 0;
+    double slowest = 0;
+    for (StepDone d : reports.values()) {
+      loss += d.lossPart();
+      masked += d.masked();
+      nonPad += d.nonPad();
+      slowest = Math.max(slowest, d.seconds());
+    }
+    if (!Double.isFinite(loss)) {
+      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      fail(String.format(Locale.ROOT, "the loss became %s at step %d: lower --lr, or use"
+          + " --precision fp32; the last checkpoint is kept", loss, order.step() + 1), true);
+      return;
+    }
+    schedule.commit(order);
+    ledger.append(entry(order, Ledger.Entry.COMMITTED));
+    Counters at = schedule.counters();
+    for (ActorRef<Worker.Command> w : world) {
+      validAt.put(w, at.step());
+    }
+    lastLoss = loss;
+    double lr = plan.peakLr() * order.lrFactor();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("step", at.step());
+    m.put("tokens", at.tokens());
+    m.put("samples", at.samples());
+    m.put("loss", loss);
+    m.put("lr", lr);
+    m.put("batch", order.rows());
+    m.put("masked_tokens", masked);
+    m.put("tokens_per_s", nonPad / slowest);
+    m.put("step_s", slowest);
+    m.put("workers", world.size());
+    m.put("generation", order.generation());
+    m.put("worker_step_s", reports.values().stream().map(StepDone::seconds).toList());
+    m.put("worker_wait_s", reports.values().stream().map(StepDone::waitSeconds).toList());
+    m.put("project", spec.settings().projectName());
+    m.put("time", System.currentTimeMillis() / 1000.0);
+    metrics.write(m);
+    progress.update(at.step(), at.tokens(), loss, lr, order.rows(), nonPad / slowest);
+    String val = reports.get(world.get(0)) == null ? "" : reports.get(world.get(0)).valJson();
+    if (val != null && !val.isEmpty()) {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("step", at.step());
+      e.put("tokens", at.tokens());
+      e.put("val_loss", new com.fasterxml.jackson.databind.ObjectMapper().convertValue(
+          readJson(val), Map.class));
+      e.put("project", spec.settings().projectName());
+      metrics.write(e);
+      ctx.getLog().info("step {} val loss {}", at.step(), val);
+    }
+    if (order.checkpoint() != null) {
+      save(order);
+    } else {
+      nextStep();
+    }
+  }
+
+  private static Object readJson(String json) {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, Map.class);
+    } catch (IOException e) {
+      return Map.of("unreadable", json);
+    }
+  }
+
+  private Ledger.Entry entry(RunSchedule.StepOrder o, String status) {
+    List<Ledger.Part> parts = new ArrayList<>();
+    for (StepSplit.Share s : o.shares()) {
+      Worker.Description d = registered.get(world.get(s.rank()));
+      parts.add(new Ledger.Part(s.rank(), d == null ? world.get(s.rank()).path().toString() : d.toString(),
+          s.firstSample(), s.rows()));
+    }
+    return new Ledger.Entry(o.step(), o.generation(), status, parts);
+  }
+
+  private void save(RunSchedule.StepOrder o) {
+    pendingSave = o;
+    phase = Phase.SAVING;
+    Counters after = o.after();
+    world.get(0).tell(new Worker.Save(worldGeneration, o.step(), o.checkpoint(),
+        after.tokens(), after.samples(), ctx.getSelf()));
+  }
+
+  private Behavior<Command> onSaved(Saved s) {
+    if (phase != Phase.SAVING || pendingSave == null || s.step() != pendingSave.step()) {
+      return Behaviors.same();
+    }
+    RunSchedule.StepOrder o = pendingSave;
+    pendingSave = null;
+    lastCheckpoint = Path.of(s.manifest());
+    ctx.getLog().info("checkpoint {} at step {}", s.manifest(), o.after().step());
+    try {
+      TrainingCheckpoint.prune(spec.runDir(), spec.checkpointName(), spec.settings().keepCheckpoints());
+    } catch (IOException e) {
+      ctx.getLog().warn("pruning old checkpoints failed: {}", e.getMessage());
+    }
+    phase = Phase.RUNNING;
+    nextStep();
+    return Behaviors.same();
+  }
+
+  // ---- failures -------------------------------------------------------------------------------
+
+  private Behavior<Command> onFailed(Failed f) {
+    if (f.generation() != worldGeneration) {
+      return Behaviors.same();
+    }
+    String who = String.valueOf(registered.get(f.worker()));
+    if (f.userError()) {
+      evict(f.worker(), f.error(), true);
+    }
+    if (f.what().equals("save")) {
+      fail("saving checkpoint failed on " + who + ": " + f.error(), f.userError());
+      return Behaviors.same();
+    }
+    switch (phase) {
+      case FORMING, RUNNING, SAVING -> abort(f.what() + " failed on " + who + ": " + f.error());
+      case RECOVERING -> {
+        awaitingOutcome.remove(f.worker());
+        maybeRecovered();
+      }
+      default -> { }
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * The step (or world) in flight cannot complete: record the abort, make every member leave
+   * the generation (a rank blocked in a collective fails fast), then wait until each live member
+   * said how its step ended (its optimiser update applied or not) before forming a new world.
+   */
+  private void abort(String why) {
+    ctx.getLog().warn("aborting world generation {}: {}", schedule.generation(), why);
+    timers.cancel("step");
+    timers.cancel("join");
+    awaitingOutcome.clear();
+    if (phase == Phase.RUNNING && order != null && order.generation() == schedule.generation()) {
+      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      schedule.abort(order);
+      for (ActorRef<Worker.Command> w : world) {
+        if (reports.containsKey(w)) {
+          validAt.remove(w); // it applied the aborted step's update
+        } else if (isLive(w)) {
+          awaitingOutcome.add(w);
+        }
+      }
+    } else if (phase == Phase.FORMING) {
+      for (ActorRef<Worker.Command> w : world) {
+        if (isLive(w) && !joined.contains(w)) {
+          awaitingOutcome.add(w);
+        }
+      }
+    }
+    leaveWorld();
+    phase = Phase.RECOVERING;
+    afterAbort = true;
+    timers.startSingleTimer("outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
+    maybeRecovered();
+  }
+
+  private boolean isLive(ActorRef<Worker.Command> w) {
+    return registered.containsKey(w) && !evicted.contains(w) && !unreachable.contains(address(w));
+  }
+
+  private void leaveWorld() {
+    for (ActorRef<Worker.Command> w : world) {
+      w.tell(new Worker.LeaveWorld(worldGeneration));
+    }
+  }
+
+  private Behavior<Command> onOutcomesTimedOut(OutcomesTimedOut t) {
+    if (phase == Phase.RECOVERING) {
+      for (ActorRef<Worker.Command> w : new ArrayList<>(awaitingOutcome)) {
+        evict(w, "worker " + registered.get(w) + " did not answer within "
+            + dist.outcomeTimeout().toSeconds() + " s after its world was aborted: it is hung", false);
+      }
+      awaitingOutcome.clear();
+      maybeRecovered();
+    }
+    return Behaviors.same();
+  }
+
+  private void maybeRecovered() {
+    if (phase != Phase.RECOVERING || !awaitingOutcome.isEmpty()) {
+      return;
+    }
+    timers.cancel("outcomes");
+    phase = Phase.WAITING;
+    membershipChanged();
+  }
+
+  private void evict(ActorRef<Worker.Command> w, String reason, boolean userError) {
+    if (userError) {
+      ctx.getLog().error("refusing worker: {}", reason);
+    } else {
+      ctx.getLog().warn("evicting worker: {}", reason);
+    }
+    evicted.add(w);
+    validAt.remove(w);
+    w.tell(new Worker.Evicted(reason, userError));
+  }
+
+  // ---- the end --------------------------------------------------------------------------------
+
+  private void finish() {
+    phase = Phase.DONE;
+    Counters at = schedule.counters();
+    Path last = TrainingCheckpoint.exists(spec.runDir(), spec.checkpointName())
+        ? spec.runDir().resolve(spec.checkpointName() + TrainingCheckpoint.MANIFEST_SUFFIX) : lastCheckpoint;
+    progress.finish();
+    String summary = String.format(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f",
+        at.step(), at.tokens(), lastLoss);
+    for (ActorRef<Worker.Command> w : registered.keySet()) {
+      w.tell(new Worker.Finish(summary));
+    }
+    closeRun();
+    listener.finished(last, at.step(), at.tokens(), lastLoss);
+  }
+
+  private void fail(String message, boolean userError) {
+    phase = Phase.DONE;
+    ctx.getLog().error("the run failed: {}", message);
+    for (ActorRef<Worker.Command> w : registered.keySet()) {
+      w.tell(new Worker.Finish("the run failed: " + message));
+    }
+    closeRun();
+    listener.failed(message, userError);
+  }
+
+  private void closeRun() {
+    try {
+      ledger.close();
+      metrics.close();
+      progress.close();
+    } catch (IOException e) {
+      ctx.getLog().warn("closing the run files: {}", e.getMessage());
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
 
   private Address address(ActorRef<?> ref) {
     Address a = ref.path().address();
     return a.hasLocalScope() ? Cluster.get(ctx.getSystem()).selfMember().address() : a;
   }
 
+  private String describe(List<ActorRef<Worker.Command>> ws) {
+    List<String> out = new ArrayList<>();
+    for (ActorRef<Worker.Command> w : ws) {
+      out.add(String.valueOf(registered.get(w)));
+    }
+    return out.toString();
+  }
+
   private void logWorld() {
-    List<Worker.Description> ws = new ArrayList<>(world().values());
+    List<Worker.Description> ws = new ArrayList<>(candidates().values());
     String line = "world: " + ws.size() + " workers " + ws;
     if (!line.equals(lastLogged)) {
       lastLogged = line;

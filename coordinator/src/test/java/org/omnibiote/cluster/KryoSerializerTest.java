@@ -32,6 +32,8 @@ class KryoSerializerTest {
   private static Serialization serialization;
   private static ActorRef<Worker.Description> descriptions;
   private static ActorRef<Coordinator.World> worlds;
+  private static ActorRef<Worker.Command> workers;
+  private static ActorRef<Coordinator.Command> coordinators;
 
   @BeforeAll
   static void start() {
@@ -43,6 +45,8 @@ class KryoSerializerTest {
     system = ActorSystem.create(Behaviors.<Void>setup(ctx -> {
       descriptions = ctx.spawn(Behaviors.<Worker.Description>empty(), "descriptions");
       worlds = ctx.spawn(Behaviors.<Coordinator.World>empty(), "worlds");
+      workers = ctx.spawn(Behaviors.<Worker.Command>empty(), "workers");
+      coordinators = ctx.spawn(Behaviors.<Coordinator.Command>empty(), "coordinators");
       spawned.complete(null);
       return Behaviors.empty();
     }), "kryo-test", config);
@@ -57,12 +61,23 @@ class KryoSerializerTest {
 
   /** One example of every registered message, with refs to real actors. */
   private static List<ClusterMessage> examples() {
-    Worker.Description d = new Worker.Description("cuda:1", "10.0.0.7", 4242L);
+    Worker.Description d = new Worker.Description("cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}");
     return List.of(
         new Worker.Describe(descriptions),
         d,
         new Coordinator.Status(worlds),
-        new Coordinator.World(new ArrayList<>(List.of(d, new Worker.Description("cpu", "h", 1)))));
+        new Coordinator.World(new ArrayList<>(List.of(d, new Worker.Description("cpu", "h", 1, "{}")))),
+        new Worker.JoinWorld(3, 1, 2, "10.0.0.1", 29500, 30_000, "{\"n_layer\":2}", "init", "abc",
+            coordinators),
+        new Worker.RunStep(3, 17, 4096, 2, 0.5, true, coordinators),
+        new Worker.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
+        new Worker.LeaveWorld(3),
+        new Worker.Finish("trained 18 steps"),
+        new Worker.Evicted("n_layer 4 (worker) vs 2 (run)", true),
+        new Coordinator.Joined(3, 1, workers),
+        new Coordinator.StepDone(3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, "{\"genbank\":2.4}"),
+        new Coordinator.Failed(3, 17, "step", workers, "Connection closed by peer", false),
+        new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));
   }
 
   @Test

@@ -285,7 +285,8 @@ public final class TrainingData implements AutoCloseable {
     }
   }
 
-  private static MaskedLm.Batch tensors(MaskedRows m) {
+  /** Rows as [rows, ctxLen] int64 tensors in the caller's PointerScope. */
+  public static MaskedLm.Batch tensors(MaskedRows m) {
     // Tensor.create allocates the tensor and copies the whole array in one bulk put.
     Tensor inputs = Tensor.create(m.inputs(), m.rows(), m.ctxLen());
     Tensor targets = Tensor.create(m.targets(), m.rows(), m.ctxLen());

@@ -40,6 +40,11 @@ public final class Ledger implements AutoCloseable {
       @JsonProperty("parts") List<Part> parts) {
     public static final String COMMITTED = "committed";
     public static final String ABORTED = "aborted";
+    /**
+     * The run went back to the state after {@code step} steps (a checkpoint): committed steps
+     * from {@code step} on before this line are void, their samples are trained again.
+     */
+    public static final String RESTORED = "restored";
   }
 
   private final BufferedWriter out;
@@ -95,17 +100,24 @@ public final class Ledger implements AutoCloseable {
     if (samples > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("too many samples to check: " + samples);
     }
+    // The committed steps that stand: a "restored" line voids those from its step on.
+    java.util.TreeMap<Long, Entry> standing = new java.util.TreeMap<>();
+    for (Entry e : entries) {
+      if (Entry.RESTORED.equals(e.status())) {
+        standing.tailMap(e.step(), true).clear();
+      } else if (Entry.COMMITTED.equals(e.status())) {
+        if (standing.containsKey(e.step())) {
+          throw new UserError("ledger: step " + e.step() + " committed twice without a restore between");
+        }
+        if (!standing.isEmpty() && e.step() != standing.lastKey() + 1) {
+          throw new UserError("ledger: committed step " + e.step() + " follows step " + standing.lastKey());
+        }
+        standing.put(e.step(), e);
+      }
+    }
     long[] trainedBy = new long[(int) samples];
     java.util.Arrays.fill(trainedBy, -1);
-    long expectedStep = -1;
-    for (Entry e : entries) {
-      if (!Entry.COMMITTED.equals(e.status())) {
-        continue;
-      }
-      if (expectedStep >= 0 && e.step() != expectedStep) {
-        throw new UserError("ledger: committed step " + e.step() + " follows step " + (expectedStep - 1));
-      }
-      expectedStep = e.step() + 1;
+    for (Entry e : standing.values()) {
       for (Part p : e.parts()) {
         for (long s = p.firstSample(); s < p.firstSample() + p.rows(); s++) {
           if (s >= samples) {
@@ -124,6 +136,19 @@ public final class Ledger implements AutoCloseable {
         throw new UserError("ledger: sample " + s + " was never trained in a committed step");
       }
     }
+  }
+
+  /** The steps done according to the ledger: one past the last standing committed step. */
+  public static long stepsDone(List<Entry> entries) {
+    long done = 0;
+    for (Entry e : entries) {
+      if (Entry.RESTORED.equals(e.status())) {
+        done = Math.min(done, e.step());
+      } else if (Entry.COMMITTED.equals(e.status())) {
+        done = e.step() + 1;
+      }
+    }
+    return done;
   }
 
   @Override

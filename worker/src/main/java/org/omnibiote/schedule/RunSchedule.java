@@ -90,6 +90,11 @@ public final class RunSchedule {
     at = order.after();
   }
 
+  /** A new world generation (the membership changed at a step boundary). */
+  public long newGeneration() {
+    return ++generation;
+  }
+
   /** The step of {@code order} failed: its samples will be trained again in a new generation. */
   public void abort(StepOrder order) {
     generation = Math.max(generation, order.generation()) + 1;

@@ -225,6 +225,14 @@ public final class MuAdamW {
     this.steps = steps;
   }
 
+  /** Sets AdamW's step count t (a rank taking rank 0's state). */
+  void setSteps(long steps) {
+    if (steps < 0) {
+      throw new IllegalArgumentException("negative step count " + steps);
+    }
+    this.steps = steps;
+  }
+
   /** The parameters in the model's order (as the model's own parameters() lists them). */
   public List<Tensor> parameters() {
     return Collections.unmodifiableList(params);

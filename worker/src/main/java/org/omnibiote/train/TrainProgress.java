@@ -8,7 +8,7 @@ import java.util.Locale;
  * printed every interval (and at the end). The ETA comes from the mean step time of this
  * session's steps, so a resumed run estimates from its own pace.
  */
-final class TrainProgress implements AutoCloseable {
+public final class TrainProgress implements AutoCloseable {
   private final long totalSteps;
   private final long firstStep;
   private final long intervalNanos;
@@ -18,14 +18,14 @@ final class TrainProgress implements AutoCloseable {
   private String line = "";
   private boolean printed = true;
 
-  TrainProgress(long totalSteps, long firstStep, double intervalSeconds, PrintStream out) {
+  public TrainProgress(long totalSteps, long firstStep, double intervalSeconds, PrintStream out) {
     this.totalSteps = totalSteps;
     this.firstStep = firstStep;
     this.intervalNanos = (long) (Math.max(0, intervalSeconds) * 1e9);
     this.out = out;
   }
 
-  void update(long step, long tokens, double loss, double lr, int batch, double tokensPerSecond) {
+  public void update(long step, long tokens, double loss, double lr, int batch, double tokensPerSecond) {
     long now = System.nanoTime();
     double perStep = (now - start) / 1e9 / Math.max(1, step - firstStep);
     line = String.format(Locale.ROOT,
@@ -40,7 +40,7 @@ final class TrainProgress implements AutoCloseable {
     }
   }
 
-  void finish() {
+  public void finish() {
     if (!printed) {
       out.println(line);
       printed = true;

@@ -1,0 +1,277 @@
+package org.omnibiote.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.ActorSystem;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.omnibiote.UserError;
+import org.omnibiote.checkpoint.TrainingCheckpoint;
+import org.omnibiote.checkpoint.TrainingState;
+import org.omnibiote.collective.CollectiveGroup;
+import org.omnibiote.collective.GradientReducer;
+import org.omnibiote.data.DataSettings;
+import org.omnibiote.data.Prefetcher;
+import org.omnibiote.data.TrainType;
+import org.omnibiote.data.TrainingData;
+import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.model.OmniBioTAConfig;
+
+/**
+ * A worker's model replica in a data-parallel world: the model, its optimiser and its view of
+ * the data (read through a {@link Prefetcher}), the c10d group of the current world generation
+ * and the {@link GradientReducer} that all-reduces gradients during the last micro-batch's
+ * backward. It runs what the coordinator orders: join a world, run a share of a step, evaluate,
+ * save, restore. It decides nothing about the schedule.
+ *
+ * <p>Not thread-safe: one dedicated thread drives it (libtorch modules are not thread-safe).
+ */
+public final class DataParallelReplica implements AutoCloseable {
+  private final TrainSettings s;
+  private final Device device;
+  private final TrainingData data;
+  private final Prefetcher prefetcher;
+  private final OmniBioTAConfig config;
+  private final RunPlan plan;
+  private final double prefetchTimeoutSeconds;
+  private OmniBioTA model;
+  private MuAdamW optimizer;
+  private Replica evaluator;
+  private CollectiveGroup group;
+  private GradientReducer reducer;
+
+  /** What this rank did in a step; the coordinator sums the parts over ranks. */
+  public record StepReport(
+      double lossPart, long masked, long nonPad, long stepMasked, double seconds, double waitSeconds) {}
+
+  /**
+   * Opens the data of {@code settings} and builds the model from the seed (as the single-process
+   * trainer does, so that every rank starts from the same weights even before the broadcast).
+   */
+  public DataParallelReplica(TrainSettings settings, ActorSystem system, int prefetchAhead,
+      double prefetchTimeoutSeconds) {
+    settings.check();
+    if (settings.checkpointFreq() > 0) {
+      throw new UserError("--checkpoint_freq " + settings.checkpointFreq() + ": activation"
+          + " checkpointing is not supported with more than one worker yet (use 0)");
+    }
+    if (settings.lossNorm() != Accumulation.LossNorm.GLOBAL) {
+      throw new UserError("--loss_norm " + settings.lossNorm().name().toLowerCase()
+          + ": distributed training normalises by the step's global masked-token count"
+          + " (--loss_norm global)");
+    }
+    this.s = settings;
+    this.device = Devices.parse(settings.devices());
+    if (settings.disableFlash()) {
+      torch.globalContext().setSDPUseFlash(false);
+    }
+    this.data = TrainingData.open(settings.baseDir(), new DataSettings(
+        TrainType.parse(settings.trainType()), settings.usePadding(), settings.ctxLen(),
+        settings.bannedToken() < 0 ? null : settings.bannedToken(), settings.seed()));
+    this.config = new OmniBioTAConfig(data.vocabSize(), s.nEmbd(), s.nLayer(), s.nHead(),
+        s.ctxLen(), s.dropout(), OmniBioTAConfig.RopeVariant.fromJson(s.rope()));
+    this.plan = new RunPlan(settings);
+    this.prefetcher = new Prefetcher(data, prefetchAhead, system);
+    this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
+    initialise();
+  }
+
+  /** The data's fingerprint (every rank and the coordinator must read the same shards). */
+  public String dataFingerprint() {
+    return data.fingerprint();
+  }
+
+  public OmniBioTA model() {
+    return model;
+  }
+
+  public MuAdamW optimizer() {
+    return optimizer;
+  }
+
+  /** Fresh weights from the seed, fresh optimiser state (a run that restarts before any checkpoint). */
+  public void initialise() {
+    leaveWorld();
+    torch.manual_seed(s.seed());
+    model = new OmniBioTA(config);
+    model.to(device, false);
+    optimizer = new MuAdamW(model, new MuAdamW.Settings(plan.peakLr(), s.beta1(), s.beta2(),
+        s.epsilon(), s.weightDecay()), s.forceLr());
+    evaluator = new Replica(model, optimizer, data, device, s.lossNorm(), s.precision(), s.miniBatchSize());
+  }
+
+  /** Loads a checkpoint of this run (weights, optimiser moments and step count, CPU RNG). */
+  public void restore(Path manifest) throws IOException {
+    try (PointerScope scope = new PointerScope()) {
+      TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest);
+      if (!loaded.config().equals(config)) {
+        throw new UserError("checkpoint " + manifest + " holds a model " + loaded.config().toJson()
+            + " but the run is " + config.toJson());
+      }
+      loaded.requireSameRun(invariants());
+      loaded.applyTo(model, optimizer);
+    }
+  }
+
+  /**
+   * Joins world generation {@code generation} as {@code rank} of {@code size} (leaving the
+   * previous one), then takes rank 0's weights and optimiser state, so that a replica that
+   * just joined, or one restored from a checkpoint, starts the generation equal to the others.
+   */
+  public void joinWorld(CollectiveGroup.Rendezvous at, long generation, int rank, int size) {
+    leaveWorld();
+    group = CollectiveGroup.open(at, generation, rank, size);
+    broadcastState();
+    reducer = new GradientReducer(model, group);
+  }
+
+  /** The current generation, or -1 outside any world. */
+  public long generation() {
+    return group == null ? -1 : group.generation();
+  }
+
+  /** Closes the current world's group, if any (after a failure it is unusable anyway). */
+  public void leaveWorld() {
+    if (reducer != null) {
+      reducer.close();
+      reducer = null;
+    }
+    if (group != null) {
+      group.close();
+      group = null;
+    }
+  }
+
+  private void broadcastState() {
+    try (PointerScope scope = new PointerScope();
+        NoGradGuard noGrad = new NoGradGuard()) {
+      List<Tensor> all = new ArrayList<>(model.stateDict().values());
+      all.addAll(optimizer.state().values());
+      for (Tensor t : all) {
+        if (t.is_contiguous()) {
+          group.broadcast(t, 0);
+        } else {
+          Tensor c = t.contiguous();
+          group.broadcast(c, 0);
+          t.copy_(c);
+        }
+      }
+      Tensor steps = Tensor.create(new long[] {optimizer.steps()}, 1);
+      group.broadcast(steps, 0);
+      optimizer.setSteps(steps.item_long());
+    }
+  }
+
+  /**
+   * This rank's share of global step {@code step}: {@code microBatches} micro-batches from
+   * global sample {@code firstSample} (possibly none: the rank still joins the all-reduce, with
+   * zero gradients), the loss of each divided by the step's masked-token count over every rank
+   * (one small all-reduce first), gradients all-reduced during the last backward, then clip
+   * and AdamW at peak * {@code lrFactor}.
+   */
+  public StepReport step(long firstSample, int microBatches, double lrFactor)
+      throws InterruptedException, TimeoutException {
+    if (group == null) {
+      throw new IllegalStateException("step outside a world");
+    }
+    long start = System.nanoTime();
+    int mini = s.miniBatchSize();
+    prefetcher.request(firstSample, microBatches, mini);
+    List<TrainingData.MaskedRows> rows = new ArrayList<>(microBatches);
+    long masked = 0;
+    long nonPad = 0;
+    long waitStart = System.nanoTime();
+    for (int i = 0; i < microBatches; i++) {
+      TrainingData.MaskedRows r = prefetcher.take(prefetchTimeoutSeconds);
+      for (int j = 0; j < r.ids().length; j++) {
+        masked += r.targets()[j] != MaskedLm.IGNORE ? 1 : 0;
+        nonPad += r.ids()[j] != OmniBioTA.PAD ? 1 : 0;
+      }
+      rows.add(r);
+    }
+    double wait = (System.nanoTime() - waitStart) / 1e9;
+    double lossPart = 0;
+    long stepMasked;
+    try (PointerScope scope = new PointerScope()) {
+      Tensor count = Tensor.create(new long[] {masked}, 1);
+      group.allReduceSum(count);
+      stepMasked = count.item_long();
+      optimizer.zeroGrad();
+      model.train(true);
+      optimizer.setLrFactor(lrFactor);
+      // The Reducer averages over ranks; scaling by the world size makes the result the
+      // gradient of the global masked-token mean (see GradientReducer).
+      double scale = reducer.lossScale() / Math.max(stepMasked, 1);
+      if (microBatches == 0) {
+        Tensor zero = null;
+        for (Tensor p : model.parameters().get()) {
+          Tensor none = p.sum().mul(new Scalar(0.0));
+          zero = zero == null ? none : zero.add(none);
+        }
+        reducer.syncNext(zero);
+        zero.backward();
+      }
+      for (int i = 0; i < microBatches; i++) {
+        try (PointerScope micro = new PointerScope()) {
+          MaskedLm.Batch b = onDevice(TrainingData.tensors(rows.get(i)));
+          Tensor sum;
+          try (Precision.Autocast cast = s.precision().autocast(device.type())) {
+            sum = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true);
+          }
+          Tensor loss = sum.mul(new Scalar(scale));
+          if (i == microBatches - 1) {
+            reducer.syncNext(loss); // no all-reduce on the earlier micro-batches (DDP's no_sync)
+          }
+          loss.backward();
+          lossPart += sum.item_double() / Math.max(stepMasked, 1);
+        }
+      }
+      torch.clip_grad_norm_(model.parameters(), TrainStep.CLIP_NORM);
+      optimizer.step();
+    }
+    return new StepReport(lossPart, masked, nonPad, stepMasked, (System.nanoTime() - start) / 1e9, wait);
+  }
+
+  /** Val losses on the fixed val batches (as the single-process trainer computes them). */
+  public Map<String, Double> evaluate() {
+    return new LinkedHashMap<>(evaluator.evaluate());
+  }
+
+  /** Saves checkpoint {@code name} of the run folder with the run's counters after {@code step}. */
+  public Path save(String name, long step, long tokens, long samples) throws IOException {
+    TrainingState state = TrainingState.capture(step, tokens, samples, s.seed(), config,
+        plan.schedule(), invariants());
+    return TrainingCheckpoint.save(s.runDir(), name, model, optimizer, state);
+  }
+
+  /** The settings a resumed run must share with the checkpoint (as the single-process trainer). */
+  private Map<String, String> invariants() {
+    Map<String, String> m = new LinkedHashMap<>(s.resumeInvariants());
+    m.put("data", data.fingerprint());
+    return m;
+  }
+
+  private MaskedLm.Batch onDevice(MaskedLm.Batch b) {
+    if (device.is_cpu()) {
+      return b;
+    }
+    return new MaskedLm.Batch(b.inputs().to(device, torch.ScalarType.Long),
+        b.targets().to(device, torch.ScalarType.Long));
+  }
+
+  @Override
+  public void close() {
+    leaveWorld();
+    prefetcher.close();
+    data.close();
+  }
+}
