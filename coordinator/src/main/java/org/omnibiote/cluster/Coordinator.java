@@ -338,7 +338,9 @@ public final class Coordinator {
       if (candidates().size() >= needed) {
         // Debounced: workers starting together form one world. After an abort, give the
         // failure detector time to mark a killed node unreachable first.
-        timers.startSingleTimer("form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+        if (!(afterAbort && timers.isTimerActive("form"))) {
+          timers.startSingleTimer("form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+        }
       } else {
         timers.cancel("form");
       }
@@ -364,13 +366,14 @@ public final class Coordinator {
       return;
     }
     afterAbort = false;
-    long at = schedule.counters().step();
+    final long now = schedule.counters().step();
+    long at = now;
     List<ActorRef<Worker.Command>> previous = world;
     List<ActorRef<Worker.Command>> ranks = new ArrayList<>(cands.keySet());
     ranks.sort(Comparator.<ActorRef<Worker.Command>>comparingInt(w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
         .thenComparing(w -> w.path().toString()));
     ActorRef<Worker.Command> root = ranks.stream()
-        .filter(w -> validAt.getOrDefault(w, -1L) == at).findFirst().orElse(null);
+        .filter(w -> validAt.getOrDefault(w, -1L) == now).findFirst().orElse(null);
     String restore;
     if (root != null) {
       ranks.remove(root);
@@ -378,6 +381,7 @@ public final class Coordinator {
       restore = "";
     } else {
       restore = rewindToCheckpoint();
+      at = schedule.counters().step();
     }
     long generation = schedule.newGeneration();
     worldGeneration = generation;
@@ -615,13 +619,13 @@ public final class Coordinator {
       fail("saving checkpoint failed on " + who + ": " + f.error(), f.userError());
       return Behaviors.same();
     }
-    switch (phase) {
-      case FORMING, RUNNING, SAVING -> abort(f.what() + " failed on " + who + ": " + f.error());
-      case RECOVERING -> {
-        awaitingOutcome.remove(f.worker());
-        maybeRecovered();
-      }
-      default -> { }
+    if (phase == Phase.FORMING || phase == Phase.RUNNING || phase == Phase.SAVING) {
+      abort(f.what() + " failed on " + who + ": " + f.error());
+    }
+    if (phase == Phase.RECOVERING) {
+      // Its step failed before its optimiser update: it still holds the committed state.
+      awaitingOutcome.remove(f.worker());
+      maybeRecovered();
     }
     return Behaviors.same();
   }
