@@ -79,7 +79,7 @@ public final class Coordinator {
   public record Failed(long generation, long step, String what, ActorRef<Worker.Command> worker,
       String error, boolean userError) implements Command, ClusterMessage {}
 
-  /** Rank 0 committed checkpoint {@code manifest}. */
+  /** Rank 0 committed checkpoint {@code manifest} of the state after {@code step} steps. */
   public record Saved(long generation, long step, String manifest) implements Command, ClusterMessage {}
 
   record WorkersChanged(Receptionist.Listing listing) implements Command {}
@@ -583,12 +583,12 @@ public final class Coordinator {
     pendingSave = o;
     phase = Phase.SAVING;
     Counters after = o.after();
-    world.get(0).tell(new Worker.Save(worldGeneration, o.step(), o.checkpoint(),
+    world.get(0).tell(new Worker.Save(worldGeneration, after.step(), o.checkpoint(),
         after.tokens(), after.samples(), ctx.getSelf()));
   }
 
   private Behavior<Command> onSaved(Saved s) {
-    if (phase != Phase.SAVING || pendingSave == null || s.step() != pendingSave.step()) {
+    if (phase != Phase.SAVING || pendingSave == null || s.step() != pendingSave.after().step()) {
       return Behaviors.same();
     }
     RunSchedule.StepOrder o = pendingSave;

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.SafeTensors;
 import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.schedule.Ledger;
@@ -98,7 +99,12 @@ class DistributedTrainingTest {
   /** Every sample of the finished run trained exactly once among the committed steps. */
   static List<Ledger.Entry> checkLedger(Path runDir, int steps) throws IOException {
     List<Ledger.Entry> entries = Ledger.read(runDir.resolve(Ledger.FILE));
-    Ledger.checkExactlyOnce(entries, (long) steps * BATCH);
+    try {
+      Ledger.checkExactlyOnce(entries, (long) steps * BATCH);
+    } catch (UserError e) {
+      throw new AssertionError(e.getMessage() + "; ledger:\n"
+          + Files.readString(runDir.resolve(Ledger.FILE)), e);
+    }
     assertEquals(steps, Ledger.stepsDone(entries), "steps done by the ledger");
     return entries;
   }

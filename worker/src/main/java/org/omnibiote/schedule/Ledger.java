@@ -56,8 +56,37 @@ public final class Ledger implements AutoCloseable {
   /** Opens the run folder's ledger for appending (a resumed run continues the same file). */
   public static Ledger open(Path runDir) throws IOException {
     Files.createDirectories(runDir);
+    dropTornLine(runDir.resolve(FILE));
     return new Ledger(Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
         StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+  }
+
+  /**
+   * A writer killed mid-line leaves a line without its newline: cut it, or the next entry
+   * would be glued to it.
+   */
+  private static void dropTornLine(Path ledger) throws IOException {
+    if (!Files.exists(ledger)) {
+      return;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(ledger,
+        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      long size = ch.size();
+      long keep = size;
+      java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+      while (keep > 0) {
+        one.clear();
+        ch.read(one, keep - 1);
+        if (one.get(0) == '\n') {
+          break;
+        }
+        keep--;
+      }
+      if (keep < size) {
+        ch.truncate(keep);
+        ch.force(true);
+      }
+    }
   }
 
   /** Appends and flushes one entry (a crash loses at most the line being written). */

@@ -49,4 +49,38 @@ class LedgerTest {
     UserError s = assertThrows(UserError.class, () -> Ledger.checkExactlyOnce(skipped, 28));
     assertTrue(s.getMessage().contains("sample 16 was never trained"), s.getMessage());
   }
+
+  @Test
+  void aRestoreVoidsTheCommittedStepsFromItsStepOnAndTheyAreTrainedAgain() throws IOException {
+    try (Ledger ledger = Ledger.open(dir)) {
+      ledger.append(entry(0, 1, Ledger.Entry.COMMITTED, 0, 8, 2));
+      ledger.append(entry(1, 1, Ledger.Entry.COMMITTED, 8, 8, 2)); // checkpoint after 2 steps
+      ledger.append(entry(2, 1, Ledger.Entry.COMMITTED, 16, 8, 2)); // lost with the coordinator
+      ledger.append(new Ledger.Entry(2, 1, Ledger.Entry.RESTORED, List.of()));
+      ledger.append(entry(2, 2, Ledger.Entry.COMMITTED, 16, 8, 1));
+      ledger.append(entry(3, 2, Ledger.Entry.COMMITTED, 24, 8, 1));
+    }
+    List<Ledger.Entry> entries = Ledger.read(dir.resolve(Ledger.FILE));
+    Ledger.checkExactlyOnce(entries, 32);
+    assertEquals(4, Ledger.stepsDone(entries));
+    // Without the restore line, step 2 would be committed twice.
+    List<Ledger.Entry> noRestore = new ArrayList<>(entries);
+    noRestore.removeIf(e -> e.status().equals(Ledger.Entry.RESTORED));
+    UserError e = assertThrows(UserError.class, () -> Ledger.checkExactlyOnce(noRestore, 32));
+    assertTrue(e.getMessage().contains("step 2 committed twice"), e.getMessage());
+  }
+
+  @Test
+  void reopeningALedgerCutsATornLastLineSoTheNextEntryStandsOnItsOwnLine() throws IOException {
+    try (Ledger ledger = Ledger.open(dir)) {
+      ledger.append(entry(0, 1, Ledger.Entry.COMMITTED, 0, 8, 2));
+    }
+    Files.writeString(dir.resolve(Ledger.FILE), "{\"step\":1,\"gen", StandardOpenOption.APPEND);
+    try (Ledger ledger = Ledger.open(dir)) {
+      ledger.append(entry(1, 1, Ledger.Entry.COMMITTED, 8, 8, 2));
+    }
+    List<Ledger.Entry> entries = Ledger.read(dir.resolve(Ledger.FILE));
+    assertEquals(2, entries.size());
+    Ledger.checkExactlyOnce(entries, 16);
+  }
 }
