@@ -192,6 +192,39 @@ class DistributedTrainingTest {
 
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  void aHungWorkerIsEvictedAndTheRunGoesOnWithoutIt() throws Exception {
+    int steps = 120;
+    Path runDir = dir.resolve("hung");
+    // Short collective timeout: the survivor blocked in an all-reduce with the hung peer gives
+    // up after 8 s and reports its step failed.
+    try (NodeProcess run = new NodeProcess("train-workers-2",
+        List.of("-Domnibiote.distributed.collective-timeout=8s"),
+        args("train", flags(runDir, steps, 20), "--workers", "2"))) {
+      awaitCommitted(runDir, 20, run, 120);
+      long victim = pidOfRank(runDir, 1);
+      // SIGSTOP: the JVM hangs whole (heartbeats, compute, Gloo), as a wedged host would.
+      new ProcessBuilder("kill", "-STOP", Long.toString(victim)).start().waitFor();
+      long hung = System.nanoTime();
+      try {
+        run.await(l -> l.contains("aborting world generation"), "the abort", 30);
+        double noticed = (System.nanoTime() - hung) / 1e9;
+        run.await(l -> l.contains("world generation") && l.contains("formed: [cpu"), "a new world", 60);
+        double recovered = (System.nanoTime() - hung) / 1e9;
+        awaitCommitted(runDir, committed(runDir) + 3, run, 60);
+        System.out.printf("hung worker pid %d: step aborted after %.1f s, training again after %.1f s%n",
+            victim, noticed, recovered);
+      } finally {
+        new ProcessBuilder("kill", "-CONT", Long.toString(victim)).start().waitFor();
+      }
+      assertEquals(0, run.exitCode(180), run.output());
+    }
+    List<Ledger.Entry> entries = checkLedger(runDir, steps);
+    assertTrue(entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.ABORTED)),
+        "an aborted step in the ledger");
+  }
+
+  @Test
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void aLateWorkerIsAdmittedAtAStepBoundaryAndAWorkerWithOtherSettingsIsRefused() throws Exception {
     int steps = 150;
     Path runDir = dir.resolve("late");
