@@ -4,6 +4,7 @@ import java.time.Duration;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.Backend;
 import org.bytedeco.pytorch.BackendOptional;
 import org.bytedeco.pytorch.BroadcastOptions;
 import org.bytedeco.pytorch.GlooDeviceVector;
@@ -17,6 +18,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
 import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 
 /**
  * One world generation of {@code size} ranks joined by c10d Gloo: the rendezvous store (a
@@ -59,11 +61,15 @@ public final class CollectiveGroup implements AutoCloseable {
   private final TCPStore tcpStore;
   private final Store store;
   private final ProcessGroupGloo gloo;
+  // NCCL for CUDA tensors when the ranks train on GPUs (null on CPU): the Reducer's buckets and
+  // the state broadcast go through it; Gloo keeps the small CPU collectives (as the original
+  // kept a Gloo group for metadata beside its NCCL group).
+  private final Backend nccl;
   private final ProcessGroup processGroup;
 
   private CollectiveGroup(
       int rank, int size, long generation, Duration timeout, TCPStore tcpStore, Store store,
-      ProcessGroupGloo gloo, ProcessGroup processGroup) {
+      ProcessGroupGloo gloo, Backend nccl, ProcessGroup processGroup) {
     this.rank = rank;
     this.size = size;
     this.generation = generation;
@@ -71,6 +77,7 @@ public final class CollectiveGroup implements AutoCloseable {
     this.tcpStore = tcpStore;
     this.store = store;
     this.gloo = gloo;
+    this.nccl = nccl;
     this.processGroup = processGroup;
   }
 
@@ -80,6 +87,14 @@ public final class CollectiveGroup implements AutoCloseable {
    * timeout.
    */
   public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size) {
+    return open(at, generation, rank, size, false);
+  }
+
+  /**
+   * As {@link #open(Rendezvous, long, int, int)}; with {@code cuda} the group also has an NCCL
+   * backend for CUDA tensors (this needs the GPU build of the natives and NCCL on the host).
+   */
+  public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size, boolean cuda) {
     if (size < 1 || rank < 0 || rank >= size) {
       throw new IllegalArgumentException("rank " + rank + " is not in a world of " + size);
     }
@@ -100,7 +115,15 @@ public final class CollectiveGroup implements AutoCloseable {
       // The (store, rank, size) ProcessGroup constructor aborts the JVM (platform.md): wrap.
       ProcessGroup group = new ProcessGroup(rank, size);
       group.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
-      return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, group);
+      Backend nccl = null;
+      if (cuda) {
+        ProcessGroupNCCL.Options ncclOptions = ProcessGroupNCCL.Options.create();
+        ncclOptions.timeout(ms);
+        // Its own prefix: the NCCL unique id exchange must not meet Gloo's keys.
+        nccl = new ProcessGroupNCCL(new PrefixStore("gen-" + generation + "-nccl", tcp), rank, size, ncclOptions);
+        group.setBackend(DeviceType.CUDA, ProcessGroup.BackendType.NCCL, new BackendOptional(nccl));
+      }
+      return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, group);
     } catch (RuntimeException e) {
       tcp.close(); // a rank-0 store server must not keep the port after a failed rendezvous
       throw e;
@@ -128,7 +151,7 @@ public final class CollectiveGroup implements AutoCloseable {
   public void allReduceSum(Tensor t) {
     AllreduceOptions o = new AllreduceOptions();
     o.timeout(new Milliseconds(timeout.toMillis()));
-    finish(gloo.allreduce(new TensorVector(t), o));
+    finish(backendFor(t).allreduce(new TensorVector(t), o));
   }
 
   /** Copies {@code root}'s {@code t} into every rank's {@code t}, in place. */
@@ -136,7 +159,17 @@ public final class CollectiveGroup implements AutoCloseable {
     BroadcastOptions o = new BroadcastOptions();
     o.rootRank(root);
     o.timeout(new Milliseconds(timeout.toMillis()));
-    finish(gloo.broadcast(new TensorVector(t), o));
+    finish(backendFor(t).broadcast(new TensorVector(t), o));
+  }
+
+  private Backend backendFor(Tensor t) {
+    if (t.is_cuda()) {
+      if (nccl == null) {
+        throw new IllegalStateException("a CUDA tensor in a group opened without NCCL");
+      }
+      return nccl;
+    }
+    return gloo;
   }
 
   /** Returns once every rank has called it. */
@@ -151,6 +184,9 @@ public final class CollectiveGroup implements AutoCloseable {
   @Override
   public void close() {
     processGroup.close();
+    if (nccl != null) {
+      nccl.close();
+    }
     gloo.close();
     store.close();
     tcpStore.close();

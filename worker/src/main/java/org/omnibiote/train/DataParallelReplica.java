@@ -129,7 +129,7 @@ public final class DataParallelReplica implements AutoCloseable {
    */
   public void joinWorld(CollectiveGroup.Rendezvous at, long generation, int rank, int size) {
     leaveWorld();
-    group = CollectiveGroup.open(at, generation, rank, size);
+    group = CollectiveGroup.open(at, generation, rank, size, device.is_cuda());
     broadcastState();
     reducer = new GradientReducer(model, group);
   }
