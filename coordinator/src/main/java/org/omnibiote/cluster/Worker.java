@@ -159,6 +159,11 @@ public final class Worker {
         .onSignal(PostStop.class, s -> {
           run(this::close);
           compute.shutdown();
+          // Free the native side before the JVM exits: libtorch objects freed by a thread that
+          // races the JVM's exit corrupt the native heap.
+          if (!compute.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            log.warn("the compute thread did not finish within 60 s of the worker stopping");
+          }
           return Behaviors.same();
         })
         .build();
