@@ -153,7 +153,7 @@ public final class NetNamespaces implements AutoCloseable {
     Process p = pb.start();
     processes.add(p);
     logs.put("ns " + i + " (" + address(i) + ") pid " + p.pid() + ": " + String.join(" ",
-        command.size() > 6 ? command.subList(command.size() - 6, command.size()) : command), log);
+        command.size() > 8 ? command.subList(command.size() - 8, command.size()) : command), log);
     return p;
   }
 

@@ -1,0 +1,63 @@
+package org.omnibiote.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The coordinator and two workers as separate JVMs in three network namespaces, as on three
+ * hosts: Artery membership and the workers' registration cross real veth interfaces (each
+ * namespace's loopback reaches only itself).
+ */
+class NetNamespaceClusterTest {
+  // Each namespace has its own ports: fixed numbers cannot clash with anything on the host.
+  private static final int COORDINATOR_PORT = 25520;
+  private static final int WORKER_PORT = 25521;
+  private static final List<String> JVM = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void theCoordinatorSeesBothWorkersOverTheirVethAddresses(@TempDir Path dir) throws Exception {
+    try (NetNamespaces ns = NetNamespaces.create(3)) {
+      String seed = ns.address(0) + ":" + COORDINATOR_PORT;
+      Path coordinatorLog = dir.resolve("coordinator.log");
+      Process coordinator = ns.exec(0, NetNamespaces.java("org.omnibiote.cli.Main", JVM, List.of(
+          "coordinator", "--host", ns.address(0), "--port", Integer.toString(COORDINATOR_PORT),
+          "--seed-nodes", seed)), coordinatorLog);
+      Process[] workers = new Process[3];
+      for (int i = 1; i <= 2; i++) {
+        workers[i] = ns.exec(i, NetNamespaces.java("org.omnibiote.cli.Main", JVM, List.of(
+            "worker", "--devices", "cpu", "--host", ns.address(i),
+            "--port", Integer.toString(WORKER_PORT), "--seed-nodes", seed)),
+            dir.resolve("worker" + i + ".log"));
+      }
+
+      String world = ns.awaitLine(coordinator, coordinatorLog,
+          l -> l.contains("world: 2 workers"), "'world: 2 workers' from the coordinator",
+          Duration.ofSeconds(90));
+      String log = Files.readString(coordinatorLog);
+      for (int i = 1; i <= 2; i++) {
+        // The worker describes itself with its namespace's address and its own pid (ip netns
+        // exec execs java, so the Process's pid is the JVM's).
+        String who = "cpu@" + ns.address(i) + " pid " + workers[i].pid();
+        assertTrue(world.contains(who), "no " + who + " in: " + world + "\n" + ns.report());
+        // Membership is by the veth address: the worker node is pekko://omnibiote@10.231.0.x.
+        String up = "node pekko://omnibiote@" + ns.address(i) + ":" + WORKER_PORT
+            + " up, roles [worker";
+        assertTrue(log.contains(up), "coordinator never logged " + up + "\n" + ns.report());
+        long tx = ns.txBytes(i);
+        long rx = ns.rxBytes(i);
+        assertTrue(tx > 1000 && rx > 1000, "worker " + i + " eth0 carried only tx " + tx
+            + " rx " + rx + " bytes\n" + ns.report());
+      }
+      System.out.println("coordinator in " + ns.name(0) + " at " + seed + ": " + world);
+    }
+  }
+}
