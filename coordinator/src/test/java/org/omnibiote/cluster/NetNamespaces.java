@@ -182,11 +182,9 @@ public final class NetNamespaces implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       boolean exited = !process.isAlive(); // read after: lines written before exit are seen
-      if (Files.exists(log)) {
-        for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
-          if (match.test(line)) {
-            return line;
-          }
+      for (String line : read(log).lines().toList()) {
+        if (match.test(line)) {
+          return line;
         }
       }
       if (exited) {
@@ -242,11 +240,14 @@ public final class NetNamespaces implements AutoCloseable {
     }
     for (Map.Entry<String, Path> e : copy.entrySet()) {
       sb.append("----- ").append(e.getKey()).append(" (").append(e.getValue()).append(")\n");
-      if (Files.exists(e.getValue())) {
-        sb.append(Files.readString(e.getValue(), StandardCharsets.UTF_8));
-      }
+      sb.append(read(e.getValue()));
     }
     return sb.toString();
+  }
+
+  /** A log as text; bytes that are not UTF-8 (native libraries print anything) are replaced. */
+  private static String read(Path log) throws IOException {
+    return Files.exists(log) ? new String(Files.readAllBytes(log), StandardCharsets.UTF_8) : "";
   }
 
   /** Kills the processes started here, then deletes every namespace (and with them the links). */
@@ -362,26 +363,33 @@ public final class NetNamespaces implements AutoCloseable {
   }
 
   private static String command(List<String> cmd) throws IOException, InterruptedException {
-    Process p;
+    // Output to a file, so that neither a full pipe nor a hung command can block the wait.
+    Path outFile = Files.createTempFile("netns-cmd", ".out");
     try {
-      p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    } catch (IOException e) {
-      if (cmd.get(0).equals("ip")) {
-        throw new IOException("'ip' (iproute2) not found; install it: apt-get install -y"
-            + " iproute2", e);
+      Process p;
+      try {
+        p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(outFile.toFile())
+            .start();
+      } catch (IOException e) {
+        if (cmd.get(0).equals("ip")) {
+          throw new IOException("'ip' (iproute2) not found; install it: apt-get install -y"
+              + " iproute2", e);
+        }
+        throw e;
       }
-      throw e;
+      if (!p.waitFor(COMMAND_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", cmd) + ": still running after "
+            + COMMAND_TIMEOUT.toSeconds() + " s");
+      }
+      String out = read(outFile);
+      if (p.exitValue() != 0) {
+        throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": "
+            + out.trim());
+      }
+      return out;
+    } finally {
+      Files.deleteIfExists(outFile);
     }
-    // Short outputs only: read all, then wait (the pipe cannot fill before exit).
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(COMMAND_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new IOException(String.join(" ", cmd) + ": still running after "
-          + COMMAND_TIMEOUT.toSeconds() + " s");
-    }
-    if (p.exitValue() != 0) {
-      throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + out.trim());
-    }
-    return out;
   }
 }
