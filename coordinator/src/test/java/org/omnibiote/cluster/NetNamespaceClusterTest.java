@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The coordinator and two workers as separate JVMs in three network namespaces, as on three
  * hosts: Artery membership and the workers' registration cross real veth interfaces (each
- * namespace's loopback reaches only itself).
+ * namespace's loopback reaches only itself), and a worker cut off from the network (its JVM
+ * alive) is noticed by the failure detector alone.
  */
 class NetNamespaceClusterTest {
   // Each namespace has its own ports: fixed numbers cannot clash with anything on the host.
@@ -23,7 +24,7 @@ class NetNamespaceClusterTest {
 
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void theCoordinatorSeesBothWorkersOverTheirVethAddresses(@TempDir Path dir) throws Exception {
+  void theCoordinatorSeesBothWorkersOverTheirVethsAndLosesOneWhoseCableIsCut(@TempDir Path dir) throws Exception {
     try (NetNamespaces ns = NetNamespaces.create(3)) {
       String seed = ns.address(0) + ":" + COORDINATOR_PORT;
       Path coordinatorLog = dir.resolve("coordinator.log");
@@ -59,6 +60,22 @@ class NetNamespaceClusterTest {
             + " rx " + rx + " bytes\n" + ns.report());
       }
       System.out.println("coordinator in " + ns.name(0) + " at " + seed + ": " + world);
+
+      // Cut worker 2's cable (its JVM keeps running): only the failure detector, over the
+      // network, can tell; the coordinator must count it out of the world within seconds.
+      int before = NetNamespaces.lineCount(coordinatorLog);
+      ns.disconnect(2);
+      long cut = System.nanoTime();
+      String lost = "node pekko://omnibiote@" + ns.address(2) + ":" + WORKER_PORT + " unreachable";
+      ns.awaitLine(coordinator, coordinatorLog, before, l -> l.contains(lost), "'" + lost + "'",
+          Duration.ofSeconds(30));
+      String one = ns.awaitLine(coordinator, coordinatorLog, before,
+          l -> l.contains("world: 1 workers"), "'world: 1 workers' after the cut",
+          Duration.ofSeconds(30));
+      assertTrue(one.contains("cpu@" + ns.address(1) + " pid " + workers[1].pid()), one);
+      assertTrue(workers[2].isAlive(), "worker 2 should only be cut off, not dead");
+      System.out.printf("coordinator counted the cut-off worker out after %.1f s: %s%n",
+          (System.nanoTime() - cut) / 1e9, one);
     }
   }
 }

@@ -179,10 +179,21 @@ public final class NetNamespaces implements AutoCloseable {
    */
   public String awaitLine(Process process, Path log, Predicate<String> match, String what,
       Duration timeout) throws IOException, InterruptedException {
+    return awaitLine(process, log, 0, match, what, timeout);
+  }
+
+  /** The number of lines in {@code log} now: pass it to {@link #awaitLine} to wait for new ones. */
+  public static int lineCount(Path log) throws IOException {
+    return (int) read(log).lines().count();
+  }
+
+  /** As {@link #awaitLine(Process, Path, Predicate, String, Duration)}, from line {@code from}. */
+  public String awaitLine(Process process, Path log, int from, Predicate<String> match,
+      String what, Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       boolean exited = !process.isAlive(); // read after: lines written before exit are seen
-      for (String line : read(log).lines().toList()) {
+      for (String line : read(log).lines().skip(from).toList()) {
         if (match.test(line)) {
           return line;
         }
@@ -206,6 +217,19 @@ public final class NetNamespaces implements AutoCloseable {
           + timeout.toSeconds() + " s\n" + report());
     }
     return process.exitValue();
+  }
+
+  /**
+   * Pulls namespace {@code i}'s cable: its bridge port goes down, so its packets go nowhere
+   * while its processes keep running (a partition or a hung host, not a crash).
+   */
+  public void disconnect(int i) throws IOException, InterruptedException {
+    ip("-n", bridge, "link", "set", "veth" + i, "down");
+  }
+
+  /** Plugs namespace {@code i}'s cable back in after {@link #disconnect}. */
+  public void reconnect(int i) throws IOException, InterruptedException {
+    ip("-n", bridge, "link", "set", "veth" + i, "up");
   }
 
   /** Bytes received on namespace {@code i}'s veth interface so far. */

@@ -76,6 +76,20 @@ class NetNamespacesTest {
 
   @Test
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  void disconnectTakesTheCarrierAwayAndReconnectGivesItBack() throws Exception {
+    try (NetNamespaces ns = NetNamespaces.create(2)) {
+      String carrier = "/sys/class/net/" + NetNamespaces.INTERFACE + "/carrier";
+      assertEquals("1", ns.run(1, "cat", carrier).trim());
+      ns.disconnect(1);
+      assertEquals("0", ns.run(1, "cat", carrier).trim());
+      assertEquals("1", ns.run(0, "cat", carrier).trim(), "the others stay connected");
+      ns.reconnect(1);
+      assertEquals("1", ns.run(1, "cat", carrier).trim());
+    }
+  }
+
+  @Test
+  @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void closeKillsTheProcessesAndDeletesEveryNamespace(@TempDir Path dir) throws Exception {
     NetNamespaces ns = NetNamespaces.create(2);
     List<String> names = List.of(ns.name(0), ns.name(1));
