@@ -28,7 +28,8 @@ import org.omnibiote.collective.CollectiveGroup;
  * </ul>
  */
 public final class AllReduceRankMain {
-  static final Duration TIMEOUT = Duration.ofSeconds(30);
+  // Generous: on a busy CI machine loading libtorch alone can take many seconds per rank.
+  static final Duration TIMEOUT = Duration.ofSeconds(60);
 
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
