@@ -48,10 +48,7 @@ class NetNamespaceAllReduceTest {
             ns.address(i), Integer.toString(ELEMENTS), outs[rank].toString())),
             dir.resolve("rank" + rank + ".log"));
       }
-      for (int rank = 0; rank < 2; rank++) {
-        assertEquals(0, ns.awaitExit(ranks[rank], Duration.ofSeconds(90)),
-            "rank " + rank + " failed\n" + ns.report());
-      }
+      ns.awaitSuccess(List.of(ranks), Duration.ofSeconds(90));
       for (int rank = 0; rank < 2; rank++) {
         FloatBuffer sum = ByteBuffer.wrap(Files.readAllBytes(outs[rank]))
             .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();

@@ -152,8 +152,11 @@ public final class NetNamespaces implements AutoCloseable {
     e.putAll(env);
     Process p = pb.start();
     processes.add(p);
-    logs.put("ns " + i + " (" + address(i) + ") pid " + p.pid() + ": " + String.join(" ",
-        command.size() > 8 ? command.subList(command.size() - 8, command.size()) : command), log);
+    String classpath = System.getProperty("java.class.path");
+    List<String> shown = command.stream().map(a -> a.equals(classpath) ? "<test classpath>" : a)
+        .toList();
+    logs.put("ns " + i + " (" + address(i) + ") pid " + p.pid() + ": " + String.join(" ", shown),
+        log);
     return p;
   }
 
@@ -204,6 +207,35 @@ public final class NetNamespaces implements AutoCloseable {
       }
       if (System.nanoTime() > deadline) {
         throw new AssertionError("no " + what + " within " + timeout.toSeconds() + " s\n"
+            + report());
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /**
+   * Waits until every one of {@code processes} has exited with 0; throws an AssertionError with
+   * every log as soon as one exits otherwise (its peers may be stuck waiting for it), or when the
+   * timeout passes.
+   */
+  public void awaitSuccess(List<Process> processes, Duration timeout)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      boolean all = true;
+      for (Process p : processes) {
+        if (p.isAlive()) {
+          all = false;
+        } else if (p.exitValue() != 0) {
+          throw new AssertionError("pid " + p.pid() + " exited with " + p.exitValue() + "\n"
+              + report());
+        }
+      }
+      if (all) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("still running after " + timeout.toSeconds() + " s\n"
             + report());
       }
       Thread.sleep(100);
