@@ -24,7 +24,8 @@ class NetNamespaceClusterTest {
 
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS)
-  void theCoordinatorSeesBothWorkersOverTheirVethsAndLosesOneWhoseCableIsCut(@TempDir Path dir) throws Exception {
+  void theCoordinatorSeesBothWorkersOverTheirVethsAndLosesOneWhoseCableIsCut(@TempDir Path dir)
+      throws Exception {
     try (NetNamespaces ns = NetNamespaces.create(3)) {
       String seed = ns.address(0) + ":" + COORDINATOR_PORT;
       Path coordinatorLog = dir.resolve("coordinator.log");
