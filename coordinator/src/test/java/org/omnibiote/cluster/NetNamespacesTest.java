@@ -25,7 +25,8 @@ class NetNamespacesTest {
         String addrs = ns.run(i, "ip", "-4", "-o", "addr", "show");
         List<String> lines = addrs.lines().toList();
         assertEquals(2, lines.size(), addrs);
-        assertTrue(lines.stream().anyMatch(l -> l.contains(" lo ") && l.contains("127.0.0.1/8")), addrs);
+        assertTrue(lines.stream().anyMatch(l -> l.contains(" lo ") && l.contains("127.0.0.1/8")),
+            addrs);
         assertTrue(lines.stream().anyMatch(l -> l.contains(" " + NetNamespaces.INTERFACE + " ")
             && l.contains(" " + own + "/24 ")), addrs);
         String links = ns.run(i, "ip", "-o", "link", "show", "up");
