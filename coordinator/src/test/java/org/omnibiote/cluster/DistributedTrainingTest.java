@@ -49,8 +49,13 @@ class DistributedTrainingTest {
 
   /** The training flags of a tiny run of {@code steps} steps of 8 rows in {@code runDir}. */
   static List<String> flags(Path runDir, int steps, int saveEverySteps, String... more) {
+    return flags(shards, runDir, steps, saveEverySteps, more);
+  }
+
+  /** As above, on the ingest output {@code base}. */
+  static List<String> flags(Path base, Path runDir, int steps, int saveEverySteps, String... more) {
     List<String> f = new ArrayList<>(List.of(
-        "--base_dir", shards.toString(), "--save_name", runDir.resolve("omnibiota").toString(),
+        "--base_dir", base.toString(), "--save_name", runDir.resolve("omnibiota").toString(),
         "--n_layer", "1", "--n_embd", "32", "--n_head", "2", "--ctx_len", Integer.toString(CTX),
         "--batch_size", Integer.toString(BATCH), "--mini_batch_size", "2", "--dropout", "0",
         "--lr", "0.05", "--token_budget", Integer.toString(steps * BATCH * CTX),
