@@ -60,6 +60,12 @@ public record RunSpec(
   public static RunSpec prepare(Config root) {
     TrainSettings s = TrainSettings.from(root);
     s.check();
+    if (!s.resumeFrom().isBlank() && !s.resumeFrom().trim().equals("latest")) {
+      throw new UserError("--resume_from " + s.resumeFrom() + ": a distributed run always"
+          + " continues from the latest checkpoint of its run folder (--resume_from latest, or"
+          + " nothing); to start from another checkpoint, train in one process"
+          + " (train without --workers)");
+    }
     if (s.checkpointFreq() > 0) {
       throw new UserError("--checkpoint_freq " + s.checkpointFreq() + ": activation checkpointing"
           + " is not supported with distributed workers yet (use 0)");
