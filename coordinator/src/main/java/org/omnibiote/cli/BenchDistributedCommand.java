@@ -160,9 +160,13 @@ final class BenchDistributedCommand implements Callable<Integer> {
     System.out.printf(Locale.ROOT, "all-reduce of %.1f MB: after backward %.2f GB/s vs raw Gloo %.2f GB/s (%.1f ms) in"
         + " the same run: ratio %.2f; bus bandwidth (x 2(n-1)/n = 1 for 2 ranks) the same%n",
         bytes / 1e6, reducerGbps, rawGbps, raw, reducerGbps / rawGbps);
-    System.out.printf(Locale.ROOT, "2 workers vs 1 on %d cores: %.2fx the tokens/s (each worker has 1/2 the cores:"
-        + " no speedup is possible here; the numbers above isolate the communication cost)%n",
-        cores, (2 * tokens / overlap) / (tokens / t1));
+    System.out.printf(Locale.ROOT, "c10d Reducer: %.1f MB in %.1f ms of exposed all-reduce = %.2f GB/s effective"
+        + " (%.2fx raw Gloo)%n", bytes / 1e6, exposed, exposed > 0 ? bytes / (exposed / 1e3) / 1e9 : Double.POSITIVE_INFINITY,
+        exposed > 0 ? (bytes / (exposed / 1e3) / 1e9) / rawGbps : Double.POSITIVE_INFINITY);
+    System.out.printf(Locale.ROOT, "2 workers vs 1 on %d cores: %.2fx the tokens/s. The machine has no more cores for"
+        + " the second worker: any gain is one thread per process working better than %d threads in one;"
+        + " the communication numbers above are the cost data parallelism adds.%n",
+        cores, (2 * tokens / overlap) / (tokens / t1), cores);
     nccl();
   }
 
