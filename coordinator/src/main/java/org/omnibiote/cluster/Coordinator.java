@@ -714,12 +714,14 @@ public final class Coordinator {
     Path last = TrainingCheckpoint.exists(spec.runDir(), spec.checkpointName())
         ? spec.runDir().resolve(spec.checkpointName() + TrainingCheckpoint.MANIFEST_SUFFIX) : lastCheckpoint;
     progress.finish();
-    String summary = String.format(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f",
-        at.step(), at.tokens(), lastLoss);
+    String summary = Double.isNaN(lastLoss)
+        ? String.format(Locale.ROOT, "the run was already finished: %,d steps, %,d tokens", at.step(), at.tokens())
+        : String.format(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f", at.step(), at.tokens(), lastLoss);
     for (ActorRef<Worker.Command> w : registered.keySet()) {
       w.tell(new Worker.Finish(summary));
     }
     closeRun();
+    ctx.getLog().info(summary);
     listener.finished(last, at.step(), at.tokens(), lastLoss);
   }
 

@@ -26,7 +26,11 @@ public final class RunCompletion implements Coordinator.RunListener {
 
   @Override
   public void finished(Path checkpoint, long steps, long tokens, double loss) {
-    out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
+    if (Double.isNaN(loss)) {
+      out.printf(Locale.ROOT, "the run was already finished: %,d steps, %,d tokens; nothing to do%n", steps, tokens);
+    } else {
+      out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
+    }
     out.println("  checkpoint: " + checkpoint);
     out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
     out.println("  ledger:     " + runDir.resolve(Ledger.FILE));

@@ -314,4 +314,43 @@ class DistributedTrainingTest {
           wrong.output());
     }
   }
+
+  @Test
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  void theRunMovesWithTheSingletonToTheOtherCoordinatorNodeWhenTheFirstLeaves() throws Exception {
+    int steps = 400;
+    Path runDir = dir.resolve("singleton");
+    int portA = NodeProcess.freePort();
+    int portB = NodeProcess.freePort();
+    String seeds = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
+    try (NodeProcess a = new NodeProcess("coordinator-a", args("coordinator", flags(runDir, steps, 10),
+            "--host", "127.0.0.1", "--port", Integer.toString(portA), "--seed-nodes", seeds,
+            "--store-port", "0", "--min-workers", "2"))) {
+      a.await(l -> l.contains("Coordinator - run "), "a hosting the coordinator", 60);
+      // b joins as a standby: a is the oldest coordinator node and keeps the singleton.
+      try (NodeProcess b = new NodeProcess("coordinator-b", args("coordinator", flags(runDir, steps, 10),
+              "--host", "127.0.0.1", "--port", Integer.toString(portB), "--seed-nodes", seeds,
+              "--store-port", "0"));
+          NodeProcess w1 = new NodeProcess("worker-1",
+              "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seeds);
+          NodeProcess w2 = new NodeProcess("worker-2",
+              "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seeds)) {
+        a.await(l -> l.contains("127.0.0.1:" + portB + " up"), "b up", 60);
+        awaitCommitted(runDir, 15, a, 120);
+        // SIGTERM: a leaves the cluster gracefully and hands the singleton over to b.
+        a.process.destroy();
+        int code = a.exitCode(60);
+        assertTrue(code == 0 || code == 143, "a exited with " + code + " (143: the JVM ended by SIGTERM)\n" + a.output());
+        long left = committed(runDir);
+        b.await(l -> l.contains("Coordinator - run ") && l.contains("from checkpoint"),
+            "b resuming the run from a checkpoint", 60);
+        assertEquals(0, b.exitCode(180), b.output());
+        assertTrue(b.output().contains("trained 400 steps"), b.output());
+        assertTrue(left < steps, "a left before the end (at " + left + ")");
+        assertEquals(0, w1.exitCode(30), w1.output());
+        assertEquals(0, w2.exitCode(30), w2.output());
+      }
+    }
+    checkLedger(runDir, steps);
+  }
 }
