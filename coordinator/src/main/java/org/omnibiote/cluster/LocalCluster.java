@@ -23,9 +23,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class LocalCluster {
   private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
-  private static final String HOST = "127.0.0.1";
 
   private final Config config;
+  // The local cluster's address: omnibiote.cluster.host (127.0.0.1 by default).
+  private final String host;
   private final int workers;
   private final PrintStream out;
   private final PrintStream err;
@@ -34,6 +35,7 @@ public final class LocalCluster {
 
   public LocalCluster(Config config, int workers, PrintStream out, PrintStream err) {
     this.config = config;
+    this.host = config.getString("omnibiote.cluster.host");
     this.workers = workers;
     this.out = out;
     this.err = err;
@@ -44,9 +46,9 @@ public final class LocalCluster {
     Config c = config
         .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers))
         .withValue("omnibiote.distributed.store-port", ConfigValueFactory.fromAnyRef(0))
-        .withValue("omnibiote.distributed.store-host", ConfigValueFactory.fromAnyRef(HOST));
+        .withValue("omnibiote.distributed.store-host", ConfigValueFactory.fromAnyRef(host));
     RunSpec spec = RunSpec.prepare(c);
-    ClusterNode.Settings s = ClusterNode.Settings.resolve(c, HOST, port, HOST + ":" + port);
+    ClusterNode.Settings s = ClusterNode.Settings.resolve(c, host, port, host + ":" + port);
     out.printf("model: %s; data: %s%n", spec.model().toJson(), spec.dataDescription());
     out.printf("run folder: %s; %d local workers (logs in %s)%n", spec.runDir(), workers,
         spec.runDir().resolve("workers"));
@@ -75,8 +77,8 @@ public final class LocalCluster {
     if (javaOpts != null && !javaOpts.isBlank()) {
       cmd.addAll(List.of(javaOpts.trim().split("\\s+")));
     }
-    cmd.addAll(List.of("org.omnibiote.cli.Main", "worker", "--host", HOST, "--port", "0",
-        "--seed-nodes", HOST + ":" + coordinatorPort, "--devices", "cpu", "--rejoin-for", "0s"));
+    cmd.addAll(List.of("org.omnibiote.cli.Main", "worker", "--host", host, "--port", "0",
+        "--seed-nodes", host + ":" + coordinatorPort, "--devices", "cpu", "--rejoin-for", "0s"));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
@@ -134,11 +136,11 @@ public final class LocalCluster {
     }
   }
 
-  private static int freePort() throws IOException {
+  private int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     } catch (IOException e) {
-      throw new UserError("no free port on " + HOST + " for the local coordinator: " + e.getMessage());
+      throw new UserError("no free port on " + host + " for the local coordinator: " + e.getMessage());
     }
   }
 }
