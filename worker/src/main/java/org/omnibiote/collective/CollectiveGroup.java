@@ -1,7 +1,6 @@
 package org.omnibiote.collective;
 
 import java.time.Duration;
-import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
 import org.bytedeco.pytorch.Backend;
@@ -13,7 +12,6 @@ import org.bytedeco.pytorch.ProcessGroup;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.Store;
 import org.bytedeco.pytorch.TCPStore;
-import org.bytedeco.pytorch.TCPStoreOptions;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
@@ -99,13 +97,8 @@ public final class CollectiveGroup implements AutoCloseable {
       throw new IllegalArgumentException("rank " + rank + " is not in a world of " + size);
     }
     Milliseconds ms = new Milliseconds(at.timeout().toMillis());
-    TCPStoreOptions opts = new TCPStoreOptions();
-    opts.port((short) at.storePort());
-    opts.isServer(at.hostStore());
-    opts.numWorkers(new SizeTPointer(1).put(size));
-    opts.waitWorkers(false);
-    opts.timeout(ms);
-    TCPStore tcp = new TCPStore(at.storeHost(), opts);
+    TCPStore tcp = new TCPStore(at.storeHost(),
+        RendezvousStore.options(at.storePort(), at.hostStore(), size, at.timeout()));
     try {
       // PrefixStore puts the "/" between prefix and key itself.
       Store prefixed = new PrefixStore("gen-" + generation, tcp);

@@ -28,21 +28,29 @@ public final class RendezvousStore implements AutoCloseable {
     if (port < 0 || port > 65_535) {
       throw new UserError("rendezvous store port " + port + " is outside 0-65535");
     }
-    TCPStoreOptions opts = new TCPStoreOptions();
-    opts.port((short) port);
-    opts.isServer(true);
-    opts.numWorkers(new SizeTPointer(1).put(1));
-    opts.waitWorkers(false);
-    opts.timeout(new Milliseconds(timeout.toMillis()));
     TCPStore store;
     try {
-      store = new TCPStore(host, opts);
+      store = new TCPStore(host, options(port, true, 1, timeout));
     } catch (RuntimeException e) {
       throw new UserError("cannot host the rendezvous store on " + host + ":" + port + " ("
           + e.getMessage().lines().findFirst().orElse("") + "): is the port in use? Set"
           + " omnibiote.distributed.store-port (or --store-port)");
     }
     return new RendezvousStore(store, host, Short.toUnsignedInt(store.getPort()));
+  }
+
+  /**
+   * TCPStore options: a server or a client of {@code port}, never waiting at construction for
+   * the others (the rendezvous waits instead, within {@code timeout}).
+   */
+  static TCPStoreOptions options(int port, boolean server, int workers, Duration timeout) {
+    TCPStoreOptions opts = new TCPStoreOptions();
+    opts.port((short) port);
+    opts.isServer(server);
+    opts.numWorkers(new SizeTPointer(1).put(workers));
+    opts.waitWorkers(false);
+    opts.timeout(new Milliseconds(timeout.toMillis()));
+    return opts;
   }
 
   public String hostName() {
