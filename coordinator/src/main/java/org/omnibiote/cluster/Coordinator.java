@@ -1,7 +1,6 @@
 package org.omnibiote.cluster;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,6 +126,7 @@ public final class Coordinator {
 
   private RunSchedule schedule;
   private Path lastCheckpoint;
+  private Counters lastCheckpointAt = Counters.START;
   private Phase phase = Phase.WAITING;
   private boolean started;
   private List<ActorRef<Worker.Command>> world = List.of();
@@ -151,6 +151,7 @@ public final class Coordinator {
     this.listener = listener;
     RunSpec.ResumePoint at = spec.resumePoint();
     this.lastCheckpoint = at.manifest();
+    this.lastCheckpointAt = at.counters();
     this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
         at.counters(), 0);
     java.nio.file.Files.createDirectories(spec.runDir());
@@ -408,7 +409,7 @@ public final class Coordinator {
   private String rewindToCheckpoint() {
     RunSpec.ResumePoint point = lastCheckpoint == null
         ? new RunSpec.ResumePoint(null, Counters.START)
-        : new RunSpec.ResumePoint(lastCheckpoint, countersOf(lastCheckpoint));
+        : new RunSpec.ResumePoint(lastCheckpoint, lastCheckpointAt);
     if (point.counters().step() < schedule.counters().step()) {
       ctx.getLog().warn("no worker holds the state after step {}: back to step {} ({})",
           schedule.counters().step(), point.counters().step(),
@@ -419,15 +420,6 @@ public final class Coordinator {
     schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
         point.counters(), schedule.generation());
     return point.manifest() == null ? "init" : point.manifest().toString();
-  }
-
-  private Counters countersOf(Path manifest) {
-    try {
-      var st = TrainingCheckpoint.load(manifest).state();
-      return new Counters(st.step(), st.tokens(), st.samples());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   private Behavior<Command> onJoined(Joined j) {
@@ -594,6 +586,7 @@ public final class Coordinator {
     RunSchedule.StepOrder o = pendingSave;
     pendingSave = null;
     lastCheckpoint = Path.of(s.manifest());
+    lastCheckpointAt = o.after();
     ctx.getLog().info("checkpoint {} at step {}", s.manifest(), o.after().step());
     try {
       TrainingCheckpoint.prune(spec.runDir(), spec.checkpointName(), spec.settings().keepCheckpoints());
