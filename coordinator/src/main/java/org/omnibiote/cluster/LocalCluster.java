@@ -42,6 +42,7 @@ public final class LocalCluster {
   }
 
   public int run() throws IOException, InterruptedException {
+    List<String> devices = devices();
     int port = freePort();
     Config c = config
         .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers))
@@ -55,11 +56,11 @@ public final class LocalCluster {
     RunCompletion completion = new RunCompletion(out, spec.runDir());
     ActorSystem<Void> system = ClusterNode.coordinator(c, s, spec, completion);
     Files.createDirectories(spec.runDir().resolve("workers"));
-    Thread supervisor = new Thread(() -> supervise(spec.runDir(), port), "omnibiote-local-workers");
+    Thread supervisor = new Thread(() -> supervise(spec.runDir(), port, devices), "omnibiote-local-workers");
     supervisor.setDaemon(true);
     try {
       for (int i = 0; i < workers; i++) {
-        processes.add(start(i, spec.runDir(), port));
+        processes.add(start(i, spec.runDir(), port, devices.get(i)));
       }
       supervisor.start();
       return completion.await(system, s);
@@ -70,7 +71,7 @@ public final class LocalCluster {
   }
 
   /** Starts worker JVM {@code i}: this JVM's java and classpath, one core's share of threads. */
-  private Process start(int i, Path runDir, int coordinatorPort) throws IOException {
+  private Process start(int i, Path runDir, int coordinatorPort, String device) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "-Xss4m", "-cp", System.getProperty("java.class.path")));
     String javaOpts = System.getenv("OMNIBIOTE_WORKER_JAVA_OPTS");
@@ -78,7 +79,7 @@ public final class LocalCluster {
       cmd.addAll(List.of(javaOpts.trim().split("\\s+")));
     }
     cmd.addAll(List.of("org.omnibiote.cli.Main", "worker", "--host", host, "--port", "0",
-        "--seed-nodes", host + ":" + coordinatorPort, "--devices", "cpu", "--rejoin-for", "0s"));
+        "--seed-nodes", host + ":" + coordinatorPort, "--devices", device, "--rejoin-for", "0s"));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
@@ -92,7 +93,7 @@ public final class LocalCluster {
   }
 
   /** Restarts a worker JVM that exits before the run ends (killed, crashed, evicted as hung). */
-  private void supervise(Path runDir, int port) {
+  private void supervise(Path runDir, int port, List<String> devices) {
     while (!ending) {
       for (int i = 0; i < processes.size() && !ending; i++) {
         Process p = processes.get(i);
@@ -108,7 +109,7 @@ public final class LocalCluster {
           }
           log.warn("local worker {} (pid {}) exited with {}: starting it again", i, p.pid(), code);
           try {
-            processes.set(i, start(i, runDir, port));
+            processes.set(i, start(i, runDir, port, devices.get(i)));
           } catch (IOException e) {
             log.error("cannot restart local worker {}: {}", i, e.getMessage());
           }
@@ -120,6 +121,32 @@ public final class LocalCluster {
         return;
       }
     }
+  }
+
+  /**
+   * Each local worker's device: {@code --devices cpu} gives every worker the CPU; a list
+   * {@code cuda:0,cuda:1,...} of N devices gives worker i the i-th.
+   */
+  private List<String> devices() {
+    String spec = config.getString("omnibiote.train.devices").trim();
+    List<String> out = new ArrayList<>();
+    if (spec.equals("cpu")) {
+      for (int i = 0; i < workers; i++) {
+        out.add("cpu");
+      }
+      return out;
+    }
+    for (String d : spec.split(",")) {
+      if (!d.trim().matches("cuda:\\d+")) {
+        throw new UserError("--devices " + spec + ": with --workers give cpu, or one cuda:N per worker");
+      }
+      out.add(d.trim());
+    }
+    if (out.size() != workers) {
+      throw new UserError("--devices " + spec + " lists " + out.size() + " devices for --workers "
+          + workers + ": give one cuda:N per worker (or cpu)");
+    }
+    return out;
   }
 
   private void stopWorkers() throws InterruptedException {

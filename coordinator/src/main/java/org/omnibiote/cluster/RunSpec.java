@@ -58,6 +58,8 @@ public record RunSpec(
 
   /** Reads omnibiote.train and omnibiote.distributed of {@code root} and opens the data once. */
   public static RunSpec prepare(Config root) {
+    // Each worker trains on its own --devices; the run's settings name none.
+    root = root.withValue(TrainSettings.PATH + ".devices", ConfigValueFactory.fromAnyRef("cpu"));
     TrainSettings s = TrainSettings.from(root);
     s.check();
     if (!s.resumeFrom().isBlank() && !s.resumeFrom().trim().equals("latest")) {

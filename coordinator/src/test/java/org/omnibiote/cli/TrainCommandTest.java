@@ -96,4 +96,14 @@ class TrainCommandTest {
     }
     assertTrue(r.out().contains("(default: 1024)"), r.out());
   }
+
+  @Test
+  void localWorkersNeedOneCudaDeviceEachOrTheCpu() {
+    CliRun r = run("train", "--base_dir", dir.toString(), "--workers", "2", "--devices", "cuda:0");
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("lists 1 devices for --workers 2"), r.err());
+    CliRun bad = run("train", "--base_dir", dir.toString(), "--workers", "2", "--devices", "gpu0,gpu1");
+    assertEquals(2, bad.exitCode(), bad.err());
+    assertTrue(bad.err().contains("give cpu, or one cuda:N per worker"), bad.err());
+  }
 }
