@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gpu-smoke.sh: validates the CUDA path on a GPU host. Builds the distribution with the CUDA
 # natives (-Pgpu), trains the same tiny model for 20 steps on cuda:0 and on the CPU (same
-# seed, same data, dropout 0) and compares the two loss curves step by step. Prints PASS or
-# FAIL; exits 0 on PASS, 1 on FAIL, 2 on a usage or set-up error.
+# seed, same data, dropout 0) and compares the two loss curves step by step; with 2 GPUs or
+# more, also with 2 worker JVMs on cuda:0,cuda:1 (NCCL). Prints PASS or FAIL; exits 0 on
+# PASS, 1 on FAIL, 2 on a usage or set-up error.
 #
 # NOT RUN HERE: written on a host without a GPU; only `bash -n` and shellcheck have checked it.
 #
@@ -94,24 +95,45 @@ train cuda:0 cuda
 echo "gpu-smoke: the same $steps steps on the CPU ..." >&2
 train cpu cpu
 
-# join wants its inputs sorted as text.
-losses "$out/cuda/metrics.jsonl" | sort -k1,1 >"$out/cuda.loss"
-losses "$out/cpu/metrics.jsonl" | sort -k1,1 >"$out/cpu.loss"
+compare() { # REFERENCE OTHER LABEL: per-step relative loss differences; exit 1 over tolerance
+  losses "$1" | sort -k1,1 >"$out/ref.loss"
+  losses "$2" | sort -k1,1 >"$out/other.loss"
+  # join wants its inputs sorted as text.
+  join "$out/ref.loss" "$out/other.loss" | sort -n | awk \
+    -v steps="$steps" -v tol_first="$tol_first" -v tol_all="$tol_all" -v label="$3" '
+    function abs(v) { return v < 0 ? -v : v }
+    {
+      n++
+      rel = abs($3 - $2) / (abs($2) > 0 ? abs($2) : 1)
+      bound = ($1 == 1) ? tol_first : tol_all
+      flag = rel <= bound ? "" : "  <-- over " bound
+      if (rel > bound) bad++
+      if (rel > worst) worst = rel
+      printf "step %3d  cpu %.6f  %s %.6f  rel diff %.2e%s\n", $1, $2, label, $3, rel, flag
+    }
+    END {
+      if (n != steps) { printf "FAIL (%s): %d steps in both runs, expected %d\n", label, n, steps; exit 1 }
+      if (bad > 0) { printf "FAIL (%s): %d of %d steps over tolerance (worst rel diff %.2e)\n", label, bad, n, worst; exit 1 }
+      printf "PASS (%s): %d steps, worst rel diff %.2e (step 1 <= %s, all <= %s)\n", label, n, worst, tol_first, tol_all
+    }'
+}
 
-join "$out/cpu.loss" "$out/cuda.loss" | sort -n | awk \
-  -v steps="$steps" -v tol_first="$tol_first" -v tol_all="$tol_all" '
-  function abs(v) { return v < 0 ? -v : v }
-  {
-    n++
-    rel = abs($3 - $2) / (abs($2) > 0 ? abs($2) : 1)
-    bound = ($1 == 1) ? tol_first : tol_all
-    flag = rel <= bound ? "" : "  <-- over " bound
-    if (rel > bound) bad++
-    if (rel > worst) worst = rel
-    printf "step %3d  cpu %.6f  cuda %.6f  rel diff %.2e%s\n", $1, $2, $3, rel, flag
-  }
-  END {
-    if (n != steps) { printf "FAIL: %d steps in both runs, expected %d\n", n, steps; exit 1 }
-    if (bad > 0) { printf "FAIL: %d of %d steps over tolerance (worst rel diff %.2e)\n", bad, n, worst; exit 1 }
-    printf "PASS: %d steps, worst rel diff %.2e (step 1 <= %s, all <= %s)\n", n, worst, tol_first, tol_all
-  }'
+compare "$out/cpu/metrics.jsonl" "$out/cuda/metrics.jsonl" cuda
+
+# With two GPUs or more: the distributed path (two worker JVMs, NCCL for the gradients, Gloo
+# for the small CPU collectives), each worker one micro-batch of half the rows: the global
+# masked-token loss is the same sums in another order, so the same tolerance holds.
+if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
+  echo "gpu-smoke: the same $steps steps with 2 workers on cuda:0,cuda:1 ..." >&2
+  OMNIBIOTE_CDS=off NVIDIA_TF32_OVERRIDE=0 "$root/bin/omnibiote" train --workers 2 \
+    --base_dir "$base_dir" --devices cuda:0,cuda:1 --seed 1234 \
+    --n_layer 2 --n_embd 128 --n_head 4 --ctx_len "$ctx" \
+    --batch_size "$batch" --mini_batch_size "$((batch / 2))" \
+    --token_budget "$((steps * batch * ctx))" --dropout 0 \
+    --test_freq 1e12 --save_freq 1e12 \
+    --save_name "$out/nccl/omnibiota" >"$out/nccl.log" 2>&1 ||
+    { tail -n 40 "$out/nccl.log" >&2; echo "gpu-smoke: training with 2 GPU workers failed (see $out/nccl.log and $out/nccl/workers/)" >&2; exit 2; }
+  compare "$out/cpu/metrics.jsonl" "$out/nccl/metrics.jsonl" nccl
+else
+  echo "gpu-smoke: one GPU: the 2-worker NCCL run is skipped" >&2
+fi
