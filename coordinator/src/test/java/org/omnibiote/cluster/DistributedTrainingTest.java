@@ -230,6 +230,36 @@ class DistributedTrainingTest {
 
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
+  void aWorkerHungWhileItsNodeStillAnswersIsEvictedAfterTheStepTimeout() throws Exception {
+    int steps = 120;
+    Path runDir = dir.resolve("step-timeout");
+    // Heartbeats may pause 60 s: only the run's own timeouts can find the hung worker.
+    String patientDetector = "-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=60s";
+    try (NodeProcess run = new NodeProcess("train-workers-2", List.of(),
+        // The step timeout (2 s) fires before the survivor's collective gives up (6 s).
+        List.of(patientDetector, "-Domnibiote.distributed.step-timeout=2s",
+            "-Domnibiote.distributed.collective-timeout=6s",
+            "-Domnibiote.distributed.outcome-timeout=10s"),
+        Map.of("OMNIBIOTE_WORKER_JAVA_OPTS", patientDetector),
+        args("train", flags(runDir, steps, 20), "--workers", "2"))) {
+      awaitCommitted(runDir, 20, run, 120);
+      long victim = pidOfRank(runDir, 1);
+      new ProcessBuilder("kill", "-STOP", Long.toString(victim)).start().waitFor();
+      try {
+        run.await(l -> l.contains("took longer than 2 s"), "the step timeout", 30);
+        run.await(l -> l.contains("evicting worker") && l.contains("pid " + victim)
+            && l.contains("it is hung"), "the eviction of the hung worker", 30);
+        awaitCommitted(runDir, committed(runDir) + 3, run, 60);
+      } finally {
+        new ProcessBuilder("kill", "-CONT", Long.toString(victim)).start().waitFor();
+      }
+      assertEquals(0, run.exitCode(180), run.output());
+    }
+    checkLedger(runDir, steps);
+  }
+
+  @Test
+  @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void aLateWorkerIsAdmittedAtAStepBoundaryAndAWorkerWithOtherSettingsIsRefused() throws Exception {
     int steps = 150;
     Path runDir = dir.resolve("late");

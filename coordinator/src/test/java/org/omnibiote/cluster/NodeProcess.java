@@ -35,6 +35,12 @@ final class NodeProcess implements AutoCloseable {
 
   /** {@code prefix}: a command the JVM runs under (e.g. ip netns exec NAME), or empty. */
   NodeProcess(String name, List<String> prefix, List<String> jvmOptions, String... args) throws IOException {
+    this(name, prefix, jvmOptions, java.util.Map.of(), args);
+  }
+
+  /** {@code env}: variables set for the JVM after the OMNIBIOTE_* of the caller are removed. */
+  NodeProcess(String name, List<String> prefix, List<String> jvmOptions,
+      java.util.Map<String, String> env, String... args) throws IOException {
     this.name = name;
     List<String> cmd = new ArrayList<>(prefix);
     cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -48,6 +54,7 @@ final class NodeProcess implements AutoCloseable {
     pb.environment().put("OPENBLAS_NUM_THREADS", "1");
     // The test's flags decide; stray OMNIBIOTE_* in the caller's environment must not.
     pb.environment().keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
+    pb.environment().putAll(env);
     process = pb.start();
     Thread reader = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(
