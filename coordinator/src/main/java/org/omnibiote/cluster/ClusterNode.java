@@ -124,7 +124,9 @@ public final class ClusterNode {
     };
     Behavior<Void> root = Behaviors.setup(ctx -> {
       for (String device : devices) {
-        ctx.spawn(Worker.create(device, s.host(), ownSettings, leave),
+        ctx.spawn(Worker.create(device, s.host(), ownSettings, leave,
+                config.getInt("omnibiote.distributed.prefetch"),
+                config.getDuration("omnibiote.distributed.prefetch-timeout")),
             "worker-" + device.replace(':', '-'));
       }
       return Behaviors.empty();

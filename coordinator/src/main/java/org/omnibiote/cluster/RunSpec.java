@@ -44,7 +44,7 @@ public record RunSpec(
   /** omnibiote.distributed: the rendezvous store and the run's timeouts. */
   public record Distributed(String storeHost, int storePort, Duration collectiveTimeout,
       int minWorkers, Duration settle, Duration abortSettle, Duration stepTimeout, Duration joinTimeout,
-      Duration outcomeTimeout, int prefetch) {
+      Duration outcomeTimeout) {
 
     static Distributed from(Config root) {
       Config c = root.getConfig("omnibiote.distributed");
@@ -52,7 +52,7 @@ public record RunSpec(
       return new Distributed(host.isBlank() ? root.getString("omnibiote.cluster.host") : host,
           c.getInt("store-port"), c.getDuration("collective-timeout"), c.getInt("min-workers"),
           c.getDuration("settle"), c.getDuration("abort-settle"), c.getDuration("step-timeout"), c.getDuration("join-timeout"),
-          c.getDuration("outcome-timeout"), c.getInt("prefetch"));
+          c.getDuration("outcome-timeout"));
     }
   }
 

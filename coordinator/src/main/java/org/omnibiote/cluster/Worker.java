@@ -97,6 +97,8 @@ public final class Worker {
   private final Description me;
   private final ExecutorService compute;
   private final Consumer<NodeExit> exit;
+  private final int prefetch;
+  private final double prefetchTimeoutSeconds;
   // Touched only by the compute thread.
   private DataParallelReplica replica;
   private String replicaSettings = "";
@@ -104,8 +106,11 @@ public final class Worker {
   /** Why a worker node stops: the command's exit code and message. */
   public record NodeExit(int code, String message) {}
 
-  private Worker(ActorContext<Command> ctx, Description me, Consumer<NodeExit> exit) {
+  private Worker(ActorContext<Command> ctx, Description me, Consumer<NodeExit> exit,
+      int prefetch, Duration prefetchTimeout) {
     this.ctx = ctx;
+    this.prefetch = prefetch;
+    this.prefetchTimeoutSeconds = prefetchTimeout.toMillis() / 1000.0;
     this.self = ctx.getSelf();
     this.classicSystem = Adapter.toClassic(ctx.getSystem());
     this.me = me;
@@ -120,14 +125,16 @@ public final class Worker {
   /**
    * @param ownSettings the omnibiote.train keys this node's --config sets ("{}" when none)
    * @param exit told once when the node should stop (finished, evicted)
+   * @param prefetch micro-batches built ahead of compute
+   * @param prefetchTimeout how long compute waits for one before the step fails
    */
   public static Behavior<Command> create(String device, String host, String ownSettings,
-      Consumer<NodeExit> exit) {
+      Consumer<NodeExit> exit, int prefetch, Duration prefetchTimeout) {
     Description me = new Description(device, host, ProcessHandle.current().pid(), ownSettings);
     return Behaviors.setup(ctx -> {
       ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
       ctx.getLog().info("worker {} registered", me);
-      return new Worker(ctx, me, exit).behavior();
+      return new Worker(ctx, me, exit, prefetch, prefetchTimeout).behavior();
     });
   }
 
@@ -181,7 +188,7 @@ public final class Worker {
         TrainSettings s = TrainSettings.from(ConfigFactory.parseString(j.settings())
             .withValue("devices", ConfigValueFactory.fromAnyRef(me.device()))
             .atPath(TrainSettings.PATH));
-        replica = new DataParallelReplica(s, classicSystem, 4, 600);
+        replica = new DataParallelReplica(s, classicSystem, prefetch, prefetchTimeoutSeconds);
         replicaSettings = j.settings();
       }
       if (!replica.dataFingerprint().equals(j.dataFingerprint())) {
