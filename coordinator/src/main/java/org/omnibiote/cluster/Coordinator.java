@@ -142,13 +142,14 @@ public final class Coordinator {
   private String lastLogged = "";
 
   private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
-      RunListener listener) throws IOException {
+      RunListener listener, RendezvousStore store) throws IOException {
     this.ctx = ctx;
     this.timers = timers;
     this.spec = spec;
     this.dist = spec.distributed();
     this.plan = spec.plan();
     this.listener = listener;
+    this.store = store;
     RunSpec.ResumePoint at = spec.resumePoint();
     this.lastCheckpoint = at.manifest();
     this.lastCheckpointAt = at.counters();
@@ -173,7 +174,6 @@ public final class Coordinator {
     this.metrics = MetricsLog.open(spec.runDir(), at.counters().step());
     this.progress = new TrainProgress(plan.totalSteps(), at.counters().step(),
         spec.settings().progressInterval(), System.err);
-    this.store = RendezvousStore.host(dist.storeHost(), dist.storePort(), dist.collectiveTimeout());
     ctx.getLog().info("run {}: {} steps, at step {} ({}); rendezvous store on {}:{}", spec.runDir(),
         plan.totalSteps(), at.counters().step(),
         at.manifest() == null ? "new run" : "from checkpoint " + at.manifest(),
@@ -183,9 +183,16 @@ public final class Coordinator {
   public static Behavior<Command> create(RunSpec spec, RunListener listener) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       Coordinator c;
+      RendezvousStore store = null;
       try {
-        c = new Coordinator(ctx, timers, spec, listener);
+        // First, so that a busy port leaves nothing written in the run folder.
+        RunSpec.Distributed d = spec.distributed();
+        store = RendezvousStore.host(d.storeHost(), d.storePort(), d.collectiveTimeout());
+        c = new Coordinator(ctx, timers, spec, listener, store);
       } catch (RuntimeException | IOException e) {
+        if (store != null) {
+          store.close();
+        }
         ctx.getLog().error("cannot start the run: {}", e.getMessage());
         listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
         return Behaviors.stopped();
