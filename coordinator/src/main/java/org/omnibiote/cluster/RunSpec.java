@@ -10,14 +10,11 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.TrainingCheckpoint;
-import org.omnibiote.data.DataSettings;
-import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTAConfig;
 import org.omnibiote.schedule.RunSchedule.Counters;
@@ -83,11 +80,8 @@ public record RunSpec(
     for (Map.Entry<String, ConfigValue> e : train.entrySet()) {
       flat.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
     }
-    try (TrainingData data = TrainingData.open(fixed.baseDir(), new DataSettings(
-        TrainType.parse(fixed.trainType()), fixed.usePadding(), fixed.ctxLen(),
-        fixed.bannedToken() < 0 ? null : fixed.bannedToken(), fixed.seed()))) {
-      OmniBioTAConfig model = new OmniBioTAConfig(data.vocabSize(), fixed.nEmbd(), fixed.nLayer(),
-          fixed.nHead(), fixed.ctxLen(), fixed.dropout(), OmniBioTAConfig.RopeVariant.fromJson(fixed.rope()));
+    try (TrainingData data = TrainingData.open(fixed.baseDir(), fixed.dataSettings())) {
+      OmniBioTAConfig model = fixed.modelConfig(data.vocabSize());
       RunSpec spec = new RunSpec(fixed, train.root().render(ConfigRenderOptions.concise()), flat,
           model, data.fingerprint(), data.describe(), Distributed.from(root));
       spec.resumePoint(); // a checkpoint of another run is refused now, before any node starts
@@ -109,9 +103,7 @@ public record RunSpec(
 
   /** The settings a resumed run must share with its checkpoint (as the single-process trainer). */
   public Map<String, String> invariants() {
-    Map<String, String> m = new LinkedHashMap<>(settings.resumeInvariants());
-    m.put("data", dataFingerprint);
-    return m;
+    return settings.runInvariants(dataFingerprint);
   }
 
   /** Where the run stands on disk: the latest committed checkpoint (null: none) and its counters. */

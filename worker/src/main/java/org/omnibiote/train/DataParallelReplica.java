@@ -19,9 +19,7 @@ import org.omnibiote.checkpoint.TrainingCheckpoint;
 import org.omnibiote.checkpoint.TrainingState;
 import org.omnibiote.collective.CollectiveGroup;
 import org.omnibiote.collective.GradientReducer;
-import org.omnibiote.data.DataSettings;
 import org.omnibiote.data.Prefetcher;
-import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.OmniBioTAConfig;
@@ -74,11 +72,8 @@ public final class DataParallelReplica implements AutoCloseable {
     if (settings.disableFlash()) {
       torch.globalContext().setSDPUseFlash(false);
     }
-    this.data = TrainingData.open(settings.baseDir(), new DataSettings(
-        TrainType.parse(settings.trainType()), settings.usePadding(), settings.ctxLen(),
-        settings.bannedToken() < 0 ? null : settings.bannedToken(), settings.seed()));
-    this.config = new OmniBioTAConfig(data.vocabSize(), s.nEmbd(), s.nLayer(), s.nHead(),
-        s.ctxLen(), s.dropout(), OmniBioTAConfig.RopeVariant.fromJson(s.rope()));
+    this.data = TrainingData.open(settings.baseDir(), settings.dataSettings());
+    this.config = settings.modelConfig(data.vocabSize());
     this.plan = new RunPlan(settings);
     this.prefetcher = new Prefetcher(data, prefetchAhead, system);
     this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
@@ -222,7 +217,7 @@ public final class DataParallelReplica implements AutoCloseable {
       }
       for (int i = 0; i < microBatches; i++) {
         try (PointerScope micro = new PointerScope()) {
-          MaskedLm.Batch b = onDevice(TrainingData.tensors(rows.get(i)));
+          MaskedLm.Batch b = Replica.onDevice(TrainingData.tensors(rows.get(i)), device);
           Tensor sum;
           try (Precision.Autocast cast = s.precision().autocast(device.type())) {
             sum = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true);
@@ -255,17 +250,7 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /** The settings a resumed run must share with the checkpoint (as the single-process trainer). */
   private Map<String, String> invariants() {
-    Map<String, String> m = new LinkedHashMap<>(s.resumeInvariants());
-    m.put("data", data.fingerprint());
-    return m;
-  }
-
-  private MaskedLm.Batch onDevice(MaskedLm.Batch b) {
-    if (device.is_cpu()) {
-      return b;
-    }
-    return new MaskedLm.Batch(b.inputs().to(device, torch.ScalarType.Long),
-        b.targets().to(device, torch.ScalarType.Long));
+    return s.runInvariants(data.fingerprint());
   }
 
   @Override

@@ -102,6 +102,11 @@ public final class Replica {
   }
 
   private MaskedLm.Batch onDevice(MaskedLm.Batch b) {
+    return onDevice(b, device);
+  }
+
+  /** The batch's tensors on {@code device} (the batch itself on the CPU). */
+  static MaskedLm.Batch onDevice(MaskedLm.Batch b, Device device) {
     if (device.is_cpu()) {
       return b;
     }

@@ -9,6 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.omnibiote.UserError;
+import org.omnibiote.data.DataSettings;
+import org.omnibiote.data.TrainType;
+import org.omnibiote.model.OmniBioTAConfig;
 
 /**
  * Every setting of a training run: the original train_encoder.py's flags under their own
@@ -199,6 +202,25 @@ public record TrainSettings(
     m.put("warmup_period", Double.toString(warmupPeriod));
     m.put("loss_norm", lossNorm.name().toLowerCase(Locale.ROOT));
     m.put("seed", Long.toString(seed));
+    return m;
+  }
+
+  /** How the run reads its shards. */
+  public DataSettings dataSettings() {
+    return new DataSettings(TrainType.parse(trainType), usePadding, ctxLen,
+        bannedToken < 0 ? null : bannedToken, seed);
+  }
+
+  /** The model of the run, for the vocabulary of its shards. */
+  public OmniBioTAConfig modelConfig(int vocabSize) {
+    return new OmniBioTAConfig(vocabSize, nEmbd, nLayer, nHead, ctxLen, dropout,
+        OmniBioTAConfig.RopeVariant.fromJson(rope));
+  }
+
+  /** What a checkpoint must share with the run that resumes it: the settings and the data. */
+  public Map<String, String> runInvariants(String dataFingerprint) {
+    Map<String, String> m = new LinkedHashMap<>(resumeInvariants());
+    m.put("data", dataFingerprint);
     return m;
   }
 }

@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.bytedeco.pytorch.Device;
@@ -13,8 +12,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.TrainingCheckpoint;
 import org.omnibiote.checkpoint.TrainingState;
-import org.omnibiote.data.DataSettings;
-import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.OmniBioTAConfig;
@@ -56,10 +53,10 @@ public final class Trainer {
     RunPlan plan = new RunPlan(s);
     Path runDir = s.runDir();
     String name = s.checkpointName();
-    try (TrainingData data = TrainingData.open(s.baseDir(), dataSettings())) {
+    try (TrainingData data = TrainingData.open(s.baseDir(), s.dataSettings())) {
       refuseOtherTokenizer(data);
       Path resumeFrom = resumePoint(runDir, name);
-      OmniBioTAConfig config = modelConfig(data.vocabSize());
+      OmniBioTAConfig config = s.modelConfig(data.vocabSize());
       // Before seeding: the measurement draws random matrices from torch's generator.
       Throughput throughput = Throughput.measure(config, s.precision());
       torch.manual_seed(s.seed());
@@ -141,16 +138,6 @@ public final class Trainer {
     }
   }
 
-  private DataSettings dataSettings() {
-    return new DataSettings(TrainType.parse(s.trainType()), s.usePadding(), s.ctxLen(),
-        s.bannedToken() < 0 ? null : s.bannedToken(), s.seed());
-  }
-
-  private OmniBioTAConfig modelConfig(int vocabSize) {
-    return new OmniBioTAConfig(vocabSize, s.nEmbd(), s.nLayer(), s.nHead(), s.ctxLen(), s.dropout(),
-        OmniBioTAConfig.RopeVariant.fromJson(s.rope()));
-  }
-
   private MuAdamW.Settings optimiserSettings(RunPlan plan) {
     return new MuAdamW.Settings(plan.peakLr(), s.beta1(), s.beta2(), s.epsilon(), s.weightDecay());
   }
@@ -181,9 +168,7 @@ public final class Trainer {
   }
 
   private Map<String, String> runInvariants(TrainingData data) {
-    Map<String, String> m = new LinkedHashMap<>(s.resumeInvariants());
-    m.put("data", data.fingerprint());
-    return m;
+    return s.runInvariants(data.fingerprint());
   }
 
   private Path save(Path runDir, String name, Replica replica, Counters at, OmniBioTAConfig config,
