@@ -170,7 +170,7 @@ class DistributedTrainingTest {
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void aWorkerKilledMidRunIsReplacedAndEverySampleIsTrainedExactlyOnce() throws Exception {
-    int steps = 150;
+    int steps = 100;
     Path runDir = dir.resolve("killed");
     try (NodeProcess run = new NodeProcess("train-workers-2",
         args("train", flags(runDir, steps, 25), "--workers", "2"))) {
@@ -348,7 +348,7 @@ class DistributedTrainingTest {
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void theRunMovesWithTheSingletonToTheOtherCoordinatorNodeWhenTheFirstLeaves() throws Exception {
-    int steps = 400;
+    int steps = 200;
     Path runDir = dir.resolve("singleton");
     int portA = NodeProcess.freePort();
     int portB = NodeProcess.freePort();
@@ -375,7 +375,7 @@ class DistributedTrainingTest {
         b.await(l -> l.contains("Coordinator - run ") && l.contains("from checkpoint"),
             "b resuming the run from a checkpoint", 60);
         assertEquals(0, b.exitCode(180), b.output());
-        assertTrue(b.output().contains("trained 400 steps"), b.output());
+        assertTrue(b.output().contains("trained 200 steps"), b.output());
         assertTrue(left < steps, "a left before the end (at " + left + ")");
         assertEquals(0, w1.exitCode(30), w1.output());
         assertEquals(0, w2.exitCode(30), w2.output());
