@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
       BenchTrainTokenizerCommand.class,
       BenchIngestCommand.class,
       BenchDataCommand.class,
-      BenchTrainCommand.class
+      BenchTrainCommand.class,
+      BenchDistributedCommand.class
     })
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,257 @@
+package org.omnibiote.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.omnibiote.model.OmniBioTAConfig;
+
+/**
+ * {@code bench distributed}: the communication cost of data-parallel training with our real
+ * parts (OmniBioTA, MuAdamW, c10d Gloo, the c10d Reducer), measured on this machine with one
+ * JVM per worker, and a formula for 8 GPUs with NCCL ({@link NcclEstimate}).
+ *
+ * <p>A world of 1 gives (a), the step without communication. A world of 2 times, in the same
+ * rounds: (a2) the step without communication (compute under the load of two workers: the
+ * baseline the communication costs are taken against), (b) all-reduce after backward, (c) the
+ * Reducer overlapped with backward and (d) a raw Gloo all-reduce of tensors of exactly the
+ * gradient buckets' sizes. Each is the median over the timed rounds of the slower rank's time.
+ */
+public final class DistributedBenchmark {
+  /** Options besides the model and the steps: the GPU assumptions and an optional GPU step time. */
+  public record Options(DistributedSettings settings, NcclEstimate.Assumptions gpu, Double gpuStepMs) {}
+
+  /** The medians (seconds) the report is made of; see the class comment for the modes. */
+  public record Report(
+      long parameters, long gradientBytes, List<Long> bucketBytes, long tokensPerWorkerStep,
+      double oneWorker, double local, double after, double afterCommunication, double afterGloo,
+      double overlap, double raw) {
+
+    /** Time in all-reduce without overlap: b - a2. */
+    public double allReduceWithoutOverlap() {
+      return after - local;
+    }
+
+    /** Communication left exposed with the Reducer: c - a2. */
+    public double exposedWithOverlap() {
+      return overlap - local;
+    }
+
+    /** 1 - (c - a2) / (b - a2): the share of the all-reduce the Reducer hid behind backward. */
+    public double overlapFraction() {
+      return 1 - exposedWithOverlap() / allReduceWithoutOverlap();
+    }
+
+    /** The most the Reducer can hide: all but the last bucket (wte's, ready at the very end). */
+    public double overlapBound() {
+      return 1 - bucketBytes.get(bucketBytes.size() - 1) / (double) gradientBytes;
+    }
+
+    public double rawAlgbw() {
+      return gradientBytes / raw;
+    }
+
+    /** What a ring all-reduce moves per link: algbw x 2(n-1)/n, as nccl-tests reports it. */
+    public double rawBusbw(int n) {
+      return rawAlgbw() * 2.0 * (n - 1) / n;
+    }
+  }
+
+  private final Options options;
+  private final PrintStream out;
+  private final PrintStream err;
+
+  public DistributedBenchmark(Options options, PrintStream out, PrintStream err) {
+    this.options = options;
+    this.out = out;
+    this.err = err;
+  }
+
+  /** Runs both worlds and prints the report; returns it. */
+  public Report run() throws IOException, InterruptedException {
+    DistributedSettings s = options.settings();
+    Path dir = Files.createTempDirectory("omnibiote-bench-distributed");
+    boolean ok = false;
+    try {
+      err.printf(Locale.ROOT, "bench distributed: 1 worker JVM (%d rounds of 1 step)%n", s.rounds());
+      List<DistributedBenchRank.Result> one = RankProcesses.run(s, 1, dir, err);
+      err.printf(Locale.ROOT, "bench distributed: 2 worker JVMs (%d rounds of 3 steps and a raw all-reduce)%n",
+          s.rounds());
+      List<DistributedBenchRank.Result> two = RankProcesses.run(s, 2, dir, err);
+      Report report = report(s, one.get(0), two);
+      print(report);
+      ok = true;
+      return report;
+    } finally {
+      if (ok) {
+        deleteTree(dir);
+      } else {
+        err.println("bench distributed: the workers' logs are in " + dir);
+      }
+    }
+  }
+
+  static Report report(DistributedSettings s, DistributedBenchRank.Result one, List<DistributedBenchRank.Result> two) {
+    DistributedBenchRank.Result r0 = two.get(0);
+    return new Report(r0.parameters(), r0.gradientBytes(), r0.bucketBytes(), s.tokensPerWorkerStep(),
+        median(one.local()),
+        median(slowest(two, DistributedBenchRank.Result::local)),
+        median(slowest(two, DistributedBenchRank.Result::after)),
+        median(slowest(two, DistributedBenchRank.Result::afterCommunication)),
+        median(slowest(two, DistributedBenchRank.Result::afterGloo)),
+        median(slowest(two, DistributedBenchRank.Result::overlap)),
+        median(slowest(two, DistributedBenchRank.Result::raw)));
+  }
+
+  /** Per round, the slowest rank's seconds: a synchronous step ends when the last rank does. */
+  private static double[] slowest(
+      List<DistributedBenchRank.Result> ranks, java.util.function.Function<DistributedBenchRank.Result, double[]> f) {
+    double[] max = f.apply(ranks.get(0)).clone();
+    for (DistributedBenchRank.Result r : ranks) {
+      double[] v = f.apply(r);
+      for (int i = 0; i < max.length; i++) {
+        max[i] = Math.max(max[i], v[i]);
+      }
+    }
+    return max;
+  }
+
+  private void print(Report r) {
+    DistributedSettings s = options.settings();
+    OmniBioTAConfig c = s.model();
+    double tokens = r.tokensPerWorkerStep();
+    out.printf(Locale.ROOT, "bench distributed: OmniBioTA L%d N%d H%d T%d V%,d, dropout %.2f: %,d parameters,"
+        + " %.1f MB of fp32 gradients per step in %d buckets (cap %.1f MB; the last, %.1f MB, holds wte)%n",
+        c.nLayer(), c.nEmbd(), c.nHead(), c.ctxLen(), c.vocabSize(), c.dropout(), r.parameters(),
+        mb(r.gradientBytes()), r.bucketBytes().size(), mb(s.bucketBytes()),
+        mb(r.bucketBytes().get(r.bucketBytes().size() - 1)));
+    out.printf(Locale.ROOT, "per worker and step: %d micro-batches x %d rows x %d = %,d tokens (%s); one JVM per"
+        + " worker, 1 libtorch thread each; %d warm-up + %d timed rounds, medians of the slower rank%n",
+        s.microBatches(), s.miniBatch(), c.ctxLen(), r.tokensPerWorkerStep(),
+        s.baseDir() == null ? "random token rows" : "rows of " + s.baseDir() + ", train_type " + s.trainType(),
+        s.warmup(), s.steps());
+    out.printf(Locale.ROOT, "note: this machine has %d cores, shared with other work: every number is noisy"
+        + " (differences of a few ms are within the noise); run with nothing else on it for steadier ones%n",
+        Runtime.getRuntime().availableProcessors());
+    out.println();
+    out.println("mode                                                  | step ms | tokens/s | vs 1 worker");
+    row("(a)  1 worker, no communication", r.oneWorker(), tokens, r.oneWorker());
+    row("(a2) 2 workers, no communication (compute baseline)", r.local(), 2 * tokens, r.oneWorker());
+    row("(b)  2 workers, all-reduce after backward", r.after(), 2 * tokens, r.oneWorker());
+    row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, r.oneWorker());
+    out.printf(Locale.ROOT, "(d)  raw Gloo all-reduce of the same %d tensors (%.1f MB), 2 ranks: %.1f ms,"
+        + " algbw %.2f GB/s, busbw %.2f GB/s (x 2(n-1)/n = 1 for n = 2)%n",
+        r.bucketBytes().size(), mb(r.gradientBytes()), r.raw() * 1e3, r.rawAlgbw() / 1e9, r.rawBusbw(2) / 1e9);
+    out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1: each worker has at most one core"
+        + " and the all-reduce takes CPU from both; 2 workers / 1 worker tokens/s = %.2fx with the Reducer"
+        + " (2.00x would be perfect scaling).%n",
+        Runtime.getRuntime().availableProcessors(), 2 * r.oneWorker() / r.overlap());
+    out.println();
+    out.println("communication (against (a2), the compute of the same two-worker rounds; against (a) in brackets):");
+    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (b - a = %.1f ms); inside the step:"
+        + " flatten + all-reduce + copy back %.1f ms, of which Gloo %.1f ms%n",
+        r.allReduceWithoutOverlap() * 1e3, (r.after() - r.oneWorker()) * 1e3, r.afterCommunication() * 1e3,
+        r.afterGloo() * 1e3);
+    out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (c - a = %.1f ms)%n",
+        r.exposedWithOverlap() * 1e3, (r.overlap() - r.oneWorker()) * 1e3);
+    out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %.2f (at most %.2f here: the last bucket,"
+        + " wte's gradient, is ready only when backward ends)%n", r.overlapFraction(), r.overlapBound());
+    out.printf(Locale.ROOT, "  communication overhead fraction of the step: %.1f%% without overlap ((b-a2)/b),"
+        + " %.1f%% with the Reducer ((c-a2)/c)%n",
+        100 * r.allReduceWithoutOverlap() / r.after(), 100 * r.exposedWithOverlap() / r.overlap());
+    out.println();
+    out.println("bandwidth (gradient bytes / time; 2 ranks, so busbw = algbw):");
+    out.printf(Locale.ROOT, "  raw Gloo all-reduce (d)                         %6.2f GB/s%n", r.rawAlgbw() / 1e9);
+    double inStep = r.gradientBytes() / r.afterGloo();
+    out.printf(Locale.ROOT, "  Gloo inside the after-backward step (b)         %6.2f GB/s  = %.2fx raw%n",
+        inStep / 1e9, inStep / r.rawAlgbw());
+    double afterEff = r.gradientBytes() / r.allReduceWithoutOverlap();
+    out.printf(Locale.ROOT, "  after backward, effective  bytes / (b - a2)     %s%n", effective(afterEff, r));
+    double reducerEff = r.gradientBytes() / r.exposedWithOverlap();
+    out.printf(Locale.ROOT, "  Reducer, effective         bytes / (c - a2)     %s%n", effective(reducerEff, r));
+    out.println("  (effective: the rate the step sees; above raw means overlap hid part of the transfer)");
+    out.println();
+    printEstimate(r);
+  }
+
+  private String effective(double bytesPerSecond, Report r) {
+    if (!(bytesPerSecond > 0) || Double.isInfinite(bytesPerSecond)) {
+      return "n/a (no exposed time measured: hidden, or within the noise)";
+    }
+    return String.format(Locale.ROOT, "%6.2f GB/s  = %.2fx raw", bytesPerSecond / 1e9, bytesPerSecond / r.rawAlgbw());
+  }
+
+  private void row(String label, double seconds, double tokens, double oneWorker) {
+    out.printf(Locale.ROOT, "%-53s | %7.1f | %8.0f | %.2fx%n", label, seconds * 1e3, tokens / seconds,
+        tokens / seconds / (r1Tokens() / oneWorker));
+  }
+
+  private double r1Tokens() {
+    return options.settings().tokensPerWorkerStep();
+  }
+
+  /** The formula for GPUs with NCCL, for this config and the original's default config. */
+  private void printEstimate(Report r) {
+    NcclEstimate.Assumptions a = options.gpu();
+    DistributedSettings s = options.settings();
+    out.printf(Locale.ROOT, "estimate for %d GPUs in one node with NCCL (a formula, not a measurement):%n", a.gpus());
+    out.println("  G = P x b (b = 4 for fp32 gradients as ours, 2 for bf16 as the original's pure-bf16 run)");
+    out.println("  T_comm = buckets x latency + G x 2(n-1)/n / busbw    (ring all-reduce; busbw as nccl-tests reports it)");
+    out.println("  C = step FLOPs / (MFU x peak)    (FLOPs of our step: org.omnibiote.train.Flops, 15% masked)");
+    out.println("  W = 2/3 x C / k    (the backward of the last of k micro-batches: the only one that syncs)");
+    out.println("  E = max(T_last, T_comm - phi x W)    (exposed; T_last: the last bucket, wte's gradient,"
+        + " starts only when backward ends)");
+    out.println("  step = C + E; overhead = E / step; speed-up = n x C / step");
+    out.printf(Locale.ROOT, "  assumptions (flags): n = %d (--gpus), busbw = %.0f GB/s (--gpu-bus-gbps: NVLink"
+        + " A100/H100-class nodes reach roughly 150-200+; PCIe-only nodes far less), latency = %.0f us per"
+        + " bucket (--gpu-latency-us), peak = %.0f TFLOP/s (--gpu-peak-tflops: A100 bf16 dense, the figure the"
+        + " original reports against), MFU = %.2f (--gpu-mfu), phi = %.2f (--gpu-overlap: the share of W the"
+        + " all-reduce can hide in), buckets of %.0f MB (DDP's default)%n",
+        a.gpus(), a.busGbps(), a.latencyMicros(), a.peakTflops(), a.mfu(), a.overlap(), mb(a.bucketBytes()));
+    Double benchCompute = options.gpuStepMs() == null ? null : options.gpuStepMs() / 1e3;
+    long rows = (long) s.microBatches() * s.miniBatch();
+    OmniBioTAConfig original = new OmniBioTAConfig(65_536, 1024, 8, 8, 2048, 0.1);
+    List<NcclEstimate.Estimate> rowsOut = new ArrayList<>();
+    for (int b : new int[] {4, 2}) {
+      rowsOut.add(NcclEstimate.estimate("this config" + (benchCompute != null ? " (C from --gpu-step-ms)" : ""),
+          s.model(), rows, s.microBatches(), b, benchCompute, a));
+    }
+    for (int b : new int[] {4, 2}) {
+      rowsOut.add(NcclEstimate.estimate("original defaults", original, 1024, 1024 / 8, b, null, a));
+    }
+    out.println("  model                                 | rows/GPU x k | P        | b | G MB    | T_comm ms | T_last ms"
+        + " | C ms      | W ms     | E ms    | overhead | speed-up");
+    for (NcclEstimate.Estimate e : rowsOut) {
+      OmniBioTAConfig m = e.model();
+      out.printf(Locale.ROOT, "  %-37s | %5d x %-4d | %7.1fM | %d | %7.1f | %9.2f | %9.2f | %9.1f | %8.2f | %7.2f | %7.2f%% | %.2fx%n",
+          e.label() + String.format(Locale.ROOT, " L%d N%d T%d", m.nLayer(), m.nEmbd(), m.ctxLen()),
+          e.rowsPerGpu(), e.microBatches(), e.parameters() / 1e6, e.bytesPerGradient(), mb(e.gradientBytes()),
+          e.commSeconds() * 1e3, e.lastBucketSeconds() * 1e3, e.computeSeconds() * 1e3, e.windowSeconds() * 1e3,
+          e.exposedSeconds() * 1e3, 100 * e.overheadFraction(), e.speedup(a.gpus()));
+    }
+    out.println("  original defaults: train_encoder.py's n_layer 8, n_embd 1024, ctx_len 2048, batch_size 1024 per"
+        + " process in mini-batches of 8 (shared/notes/original-recipe.md); with 128 micro-batches per all-reduce"
+        + " the communication is a rounding error, whatever the bus.");
+  }
+
+  private static double mb(double bytes) {
+    return bytes / (1 << 20);
+  }
+
+  static double median(double[] values) {
+    return TrainBenchmark.median(values);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
