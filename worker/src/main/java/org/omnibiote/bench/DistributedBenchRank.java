@@ -71,6 +71,8 @@ public final class DistributedBenchRank {
   private final int size;
   private final OmniBioTA model;
   private final MuAdamW optimizer;
+  // get() of a TensorVector points into the vector: it must live as long as the array.
+  private final TensorVector paramVector;
   private final Tensor[] params;
   private final TrainingData data;
   private CollectiveGroup group;
@@ -85,7 +87,8 @@ public final class DistributedBenchRank {
     this.model = new OmniBioTA(settings.model());
     model.train(true);
     this.optimizer = new MuAdamW(model, MuAdamW.Settings.ORIGINAL_DEFAULTS, false);
-    this.params = model.parameters().get();
+    this.paramVector = model.parameters();
+    this.params = paramVector.get();
   }
 
   public static void main(String[] args) throws Exception {
@@ -227,7 +230,7 @@ public final class DistributedBenchRank {
         comm[1] = allReduceAfterBackward();
         comm[0] = (System.nanoTime() - c0) / 1e9;
       }
-      torch.clip_grad_norm_(model.parameters(), TrainStep.CLIP_NORM);
+      torch.clip_grad_norm_(paramVector, TrainStep.CLIP_NORM);
       optimizer.step();
       return (System.nanoTime() - start) / 1e9;
     }

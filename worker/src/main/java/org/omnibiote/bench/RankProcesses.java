@@ -38,7 +38,7 @@ final class RankProcesses {
         pb.environment().put("OMP_NUM_THREADS", "1");
         pb.environment().put("OPENBLAS_NUM_THREADS", "1");
         pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
-        pb.redirectErrorStream(true);
+        pb.redirectErrorStream(true).directory(dir.toFile()); // a crash report lands there too
         Process p = pb.start();
         processes.add(p);
         pumps.add(pump(p, log(dir, size, rank), rank == 0 ? err : null));
