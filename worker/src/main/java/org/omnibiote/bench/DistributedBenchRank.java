@@ -63,6 +63,7 @@ public final class DistributedBenchRank {
       double[] after,
       double[] afterCommunication,
       double[] afterGloo,
+      double[] afterWait,
       double[] overlap,
       double[] raw) {}
 
@@ -77,6 +78,9 @@ public final class DistributedBenchRank {
   private final TrainingData data;
   private CollectiveGroup group;
   private GradientReducer reducer;
+  // Mode AFTER's flat bucket buffers, allocated once (a fresh 100 MB tensor per step costs
+  // page faults the Reducer's persistent buckets do not pay).
+  private final List<Tensor> afterBuffers = new ArrayList<>();
 
   private DistributedBenchRank(DistributedSettings settings, int rank, int size, TrainingData data) {
     this.settings = settings;
@@ -115,8 +119,9 @@ public final class DistributedBenchRank {
     DistributedSettings settings = DistributedSettings.fromJson(args[3]);
     Path resultFile = Path.of(args[4]);
     Devices.useFastCpuAttention();
-    // One libtorch thread per worker (OMP/OPENBLAS_NUM_THREADS=1 in the environment, too).
-    torch.set_num_threads(1);
+    // As many libtorch threads as OpenBLAS gets from the environment (read at start-up).
+    String threads = System.getenv("OMP_NUM_THREADS");
+    torch.set_num_threads(threads == null ? 1 : Integer.parseInt(threads));
     TrainingData data = settings.baseDir() == null ? null
         : TrainingData.open(Path.of(settings.baseDir()), new DataSettings(
             TrainType.parse(settings.trainType()), false, settings.model().ctxLen(), null, settings.seed()));
@@ -146,6 +151,7 @@ public final class DistributedBenchRank {
         }
         bucketBytes.add(bytes);
         rawTensors.add(torch.ones(bytes / 4)); // float32, like the gradients
+        afterBuffers.add(torch.zeros(bytes / 4));
       }
     } else {
       bucketBytes.add(gradientBytes);
@@ -154,6 +160,7 @@ public final class DistributedBenchRank {
     double[][] seconds = new double[Mode.values().length][steps];
     double[] afterCommunication = new double[steps];
     double[] afterGloo = new double[steps];
+    double[] afterWait = new double[steps];
     List<Mode> modes = size > 1 ? List.of(Mode.LOCAL, Mode.AFTER, Mode.OVERLAP) : List.of(Mode.LOCAL);
     long started = System.nanoTime();
     for (int round = 0; round < settings.rounds(); round++) {
@@ -161,18 +168,20 @@ public final class DistributedBenchRank {
       StringBuilder line = new StringBuilder();
       for (int m = 0; m < modes.size(); m++) {
         Mode mode = modes.get((m + round) % modes.size());
-        double[] comm = new double[2];
+        double[] comm = new double[3];
         double s = step(mode, round, comm);
         if (timed >= 0) {
           seconds[mode.ordinal()][timed] = s;
           if (mode == Mode.AFTER) {
             afterCommunication[timed] = comm[0];
             afterGloo[timed] = comm[1];
+            afterWait[timed] = comm[2];
           }
         }
         line.append(String.format(Locale.ROOT, " %s %.0f ms", mode.name().toLowerCase(Locale.ROOT), s * 1e3));
         if (mode == Mode.AFTER) {
-          line.append(String.format(Locale.ROOT, " (all-reduce %.0f ms)", comm[0] * 1e3));
+          line.append(String.format(Locale.ROOT, " (all-reduce %.0f ms, of which waiting for the peer %.0f ms)",
+              comm[0] * 1e3, comm[2] * 1e3));
         }
         line.append(';');
       }
@@ -197,13 +206,13 @@ public final class DistributedBenchRank {
     }
     return new Result(rank, size, parameters, gradientBytes, bucketBytes,
         seconds[Mode.LOCAL.ordinal()], seconds[Mode.AFTER.ordinal()], afterCommunication, afterGloo,
-        seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()]);
+        afterWait, seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()]);
   }
 
   /**
    * One optimiser step in {@code mode}; wall seconds from zero-grad to the end of the AdamW
-   * step. For AFTER, {@code comm} gets the seconds of the whole all-reduce phase (flatten,
-   * Gloo, divide, copy back) and of the Gloo calls alone.
+   * step. For AFTER, {@code comm} gets the seconds of the whole all-reduce phase (wait for the
+   * peer, flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait.
    */
   private double step(Mode mode, int round, double[] comm) {
     try (PointerScope scope = new PointerScope()) {
@@ -227,7 +236,7 @@ public final class DistributedBenchRank {
       }
       if (mode == Mode.AFTER) {
         long c0 = System.nanoTime();
-        comm[1] = allReduceAfterBackward();
+        allReduceAfterBackward(comm);
         comm[0] = (System.nanoTime() - c0) / 1e9;
       }
       torch.clip_grad_norm_(paramVector, TrainStep.CLIP_NORM);
@@ -237,31 +246,36 @@ public final class DistributedBenchRank {
   }
 
   /**
-   * DDP without overlap: each of the Reducer's buckets flattened into one tensor, summed over
-   * the ranks by Gloo, divided by the world size (the Reducer's mean) and copied back into the
-   * gradients. Returns the seconds spent in the Gloo calls.
+   * DDP without overlap: each of the Reducer's buckets copied into its flat buffer (allocated
+   * once, as the Reducer's are), summed over the ranks by Gloo, divided by the world size (the
+   * Reducer's mean) and copied back into the gradients. {@code comm} gets the seconds of the
+   * Gloo calls ([1]) and of the wait for the slower rank's backward before them ([2]).
    */
-  private double allReduceAfterBackward() {
-    double gloo = 0;
+  private void allReduceAfterBackward(double[] comm) {
+    long w0 = System.nanoTime();
+    group.barrier(); // what the first all-reduce would wait anyway: measured apart
+    comm[2] = (System.nanoTime() - w0) / 1e9;
     Scalar worldSize = new Scalar((double) size);
-    for (List<Integer> bucket : reducer.bucketAssignment()) {
-      TensorVector flat = new TensorVector();
-      for (int i : bucket) {
-        flat.push_back(params[i].grad().reshape(-1));
+    List<List<Integer>> buckets = reducer.bucketAssignment();
+    for (int b = 0; b < buckets.size(); b++) {
+      Tensor buffer = afterBuffers.get(b);
+      long offset = 0;
+      for (int i : buckets.get(b)) {
+        Tensor grad = params[i].grad();
+        buffer.narrow(0, offset, grad.numel()).copy_(grad.reshape(-1));
+        offset += grad.numel();
       }
-      Tensor buffer = torch.cat(flat);
       long g0 = System.nanoTime();
       group.allReduceSum(buffer);
-      gloo += (System.nanoTime() - g0) / 1e9;
+      comm[1] += (System.nanoTime() - g0) / 1e9;
       buffer.div_(worldSize);
-      long offset = 0;
-      for (int i : bucket) {
+      offset = 0;
+      for (int i : buckets.get(b)) {
         Tensor grad = params[i].grad();
         grad.copy_(buffer.narrow(0, offset, grad.numel()).view(grad.sizes()));
         offset += grad.numel();
       }
     }
-    return gloo;
   }
 
   /** Seconds of one all-reduce of every raw tensor in turn, started together on all ranks. */

@@ -16,7 +16,8 @@ import org.omnibiote.model.OmniBioTAConfig;
  * parts (OmniBioTA, MuAdamW, c10d Gloo, the c10d Reducer), measured on this machine with one
  * JVM per worker, and a formula for 8 GPUs with NCCL ({@link NcclEstimate}).
  *
- * <p>A world of 1 gives (a), the step without communication. A world of 2 times, in the same
+ * <p>A world of 1, with a thread per core, gives (a): the step without communication on the
+ * whole machine. A world of 2, a thread each, times, in the same
  * rounds: (a2) the step without communication (compute under the load of two workers: the
  * baseline the communication costs are taken against), (b) all-reduce after backward, (c) the
  * Reducer overlapped with backward and (d) a raw Gloo all-reduce of tensors of exactly the
@@ -29,8 +30,8 @@ public final class DistributedBenchmark {
   /** The medians (seconds) the report is made of; see the class comment for the modes. */
   public record Report(
       long parameters, long gradientBytes, List<Long> bucketBytes, long tokensPerWorkerStep,
-      double oneWorker, double local, double after, double afterCommunication, double afterGloo,
-      double overlap, double raw) {
+      double oneWorker, double local, double after, double afterCopyAndGloo, double afterGloo,
+      double afterSkew, double overlap, double raw) {
 
     /** Time in all-reduce without overlap: b - a2. */
     public double allReduceWithoutOverlap() {
@@ -78,11 +79,12 @@ public final class DistributedBenchmark {
     Path dir = Files.createTempDirectory("omnibiote-bench-distributed");
     boolean ok = false;
     try {
-      err.printf(Locale.ROOT, "bench distributed: 1 worker JVM (%d rounds of 1 step)%n", s.rounds());
-      List<DistributedBenchRank.Result> one = RankProcesses.run(s, 1, dir, err);
+      err.printf(Locale.ROOT, "bench distributed: 1 worker JVM with %d threads (%d rounds of 1 step)%n",
+          cores(), s.rounds());
+      List<DistributedBenchRank.Result> one = RankProcesses.run(s, 1, cores(), dir, err);
       err.printf(Locale.ROOT, "bench distributed: 2 worker JVMs (%d rounds of 3 steps and a raw all-reduce)%n",
           s.rounds());
-      List<DistributedBenchRank.Result> two = RankProcesses.run(s, 2, dir, err);
+      List<DistributedBenchRank.Result> two = RankProcesses.run(s, 2, 1, dir, err);
       Report report = report(s, one.get(0), two);
       print(report);
       ok = true;
@@ -102,10 +104,20 @@ public final class DistributedBenchmark {
         median(one.local()),
         median(slowest(two, DistributedBenchRank.Result::local)),
         median(slowest(two, DistributedBenchRank.Result::after)),
-        median(slowest(two, DistributedBenchRank.Result::afterCommunication)),
+        median(slowest(two, DistributedBenchmark::copyAndGloo)),
         median(slowest(two, DistributedBenchRank.Result::afterGloo)),
+        median(slowest(two, DistributedBenchRank.Result::afterWait)),
         median(slowest(two, DistributedBenchRank.Result::overlap)),
         median(slowest(two, DistributedBenchRank.Result::raw)));
+  }
+
+  /** Mode b's all-reduce phase without the wait for the peer: copies, Gloo, division. */
+  private static double[] copyAndGloo(DistributedBenchRank.Result r) {
+    double[] out = new double[r.afterCommunication().length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = r.afterCommunication()[i] - r.afterWait()[i];
+    }
+    return out;
   }
 
   /** Per round, the slowest rank's seconds: a synchronous step ends when the last rank does. */
@@ -121,6 +133,10 @@ public final class DistributedBenchmark {
     return max;
   }
 
+  private static int cores() {
+    return Runtime.getRuntime().availableProcessors();
+  }
+
   private void print(Report r) {
     DistributedSettings s = options.settings();
     OmniBioTAConfig c = s.model();
@@ -131,32 +147,35 @@ public final class DistributedBenchmark {
         mb(r.gradientBytes()), r.bucketBytes().size(), mb(s.bucketBytes()),
         mb(r.bucketBytes().get(r.bucketBytes().size() - 1)));
     out.printf(Locale.ROOT, "per worker and step: %d micro-batches x %d rows x %d = %,d tokens (%s); one JVM per"
-        + " worker, 1 libtorch thread each; %d warm-up + %d timed rounds, medians of the slower rank%n",
+        + " worker: 1 worker with %d libtorch threads, 2 workers with 1 each; %d warm-up + %d timed rounds,"
+        + " medians of the slower rank%n",
         s.microBatches(), s.miniBatch(), c.ctxLen(), r.tokensPerWorkerStep(),
         s.baseDir() == null ? "random token rows" : "rows of " + s.baseDir() + ", train_type " + s.trainType(),
-        s.warmup(), s.steps());
+        cores(), s.warmup(), s.steps());
     out.printf(Locale.ROOT, "note: this machine has %d cores, shared with other work: every number is noisy"
         + " (differences of a few ms are within the noise); run with nothing else on it for steadier ones%n",
         Runtime.getRuntime().availableProcessors());
     out.println();
     out.println("mode                                                  | step ms | tokens/s | vs 1 worker");
-    row("(a)  1 worker, no communication", r.oneWorker(), tokens, r.oneWorker());
+    row("(a)  1 worker (" + cores() + " threads), no communication", r.oneWorker(), tokens, r.oneWorker());
     row("(a2) 2 workers, no communication (compute baseline)", r.local(), 2 * tokens, r.oneWorker());
     row("(b)  2 workers, all-reduce after backward", r.after(), 2 * tokens, r.oneWorker());
     row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, r.oneWorker());
     out.printf(Locale.ROOT, "(d)  raw Gloo all-reduce of the same %d tensors (%.1f MB), 2 ranks: %.1f ms,"
         + " algbw %.2f GB/s, busbw %.2f GB/s (x 2(n-1)/n = 1 for n = 2)%n",
         r.bucketBytes().size(), mb(r.gradientBytes()), r.raw() * 1e3, r.rawAlgbw() / 1e9, r.rawBusbw(2) / 1e9);
-    out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1: each worker has at most one core"
-        + " and the all-reduce takes CPU from both; 2 workers / 1 worker tokens/s = %.2fx with the Reducer"
-        + " (2.00x would be perfect scaling).%n",
-        Runtime.getRuntime().availableProcessors(), 2 * r.oneWorker() / r.overlap());
+    double scaling = 2 * r.oneWorker() / r.overlap();
+    out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1 worker that uses them all: they share the"
+        + " same cores, and the all-reduce only adds work. Measured: 2 workers (c) / 1 worker (a) tokens/s ="
+        + " %.2fx%s.%n", cores(), scaling, scaling > 1
+            ? " (above 1 only because libtorch gets less than 2x from 2 threads, or from the noise)" : "");
     out.println();
     out.println("communication (against (a2), the compute of the same two-worker rounds; against (a) in brackets):");
-    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (b - a = %.1f ms); inside the step:"
-        + " flatten + all-reduce + copy back %.1f ms, of which Gloo %.1f ms%n",
-        r.allReduceWithoutOverlap() * 1e3, (r.after() - r.oneWorker()) * 1e3, r.afterCommunication() * 1e3,
-        r.afterGloo() * 1e3);
+    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (b - a = %.1f ms)%n",
+        r.allReduceWithoutOverlap() * 1e3, (r.after() - r.oneWorker()) * 1e3);
+    out.printf(Locale.ROOT, "    timed inside (b): copy into buckets + Gloo + divide + copy back %.1f ms, of which"
+        + " Gloo %.1f ms; before it, the faster rank waits %.1f ms for the slower one's backward%n",
+        r.afterCopyAndGloo() * 1e3, r.afterGloo() * 1e3, r.afterSkew() * 1e3);
     out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (c - a = %.1f ms)%n",
         r.exposedWithOverlap() * 1e3, (r.overlap() - r.oneWorker()) * 1e3);
     out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %.2f (at most %.2f here: the last bucket,"
@@ -234,9 +253,19 @@ public final class DistributedBenchmark {
           e.commSeconds() * 1e3, e.lastBucketSeconds() * 1e3, e.computeSeconds() * 1e3, e.windowSeconds() * 1e3,
           e.exposedSeconds() * 1e3, 100 * e.overheadFraction(), e.speedup(a.gpus()));
     }
-    out.println("  original defaults: train_encoder.py's n_layer 8, n_embd 1024, ctx_len 2048, batch_size 1024 per"
-        + " process in mini-batches of 8 (shared/notes/original-recipe.md); with 128 micro-batches per all-reduce"
-        + " the communication is a rounding error, whatever the bus.");
+    out.println("  original defaults: train_encoder.py's n_layer 8, n_embd 1024, n_head 8, ctx_len 2048,"
+        + " batch_size 1024 per process in mini-batches of 8 (shared/notes/original-recipe.md).");
+    for (int b : new int[] {4, 2}) {
+      double thisConfig = NcclEstimate.busGbpsFor(0.01, s.model(), rows, s.microBatches(), b, benchCompute, a);
+      double originalConfig = NcclEstimate.busGbpsFor(0.01, original, 1024, 128, b, null, a);
+      out.printf(Locale.ROOT, "  busbw needed for an overhead <= 1%% with b = %d: this config %s, original defaults %s%n",
+          b, gbps(thisConfig), gbps(originalConfig));
+    }
+  }
+
+  private static String gbps(double value) {
+    return Double.isNaN(value) ? "none suffices (latency or the last bucket alone exceed 1%)"
+        : String.format(Locale.ROOT, "%.1f GB/s", value);
   }
 
   private static double mb(double bytes) {

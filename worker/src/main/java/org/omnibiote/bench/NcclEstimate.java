@@ -76,4 +76,36 @@ public final class NcclEstimate {
     return new Estimate(label, model, rowsPerGpu, microBatches, bytesPerGradient, p, g, buckets, comm,
         last, compute, window, exposed);
   }
+
+  /**
+   * The smallest busbw (GB/s) at which {@link #estimate}'s overhead fraction is at most
+   * {@code fraction}, other assumptions unchanged; NaN when no bandwidth gets there (latency
+   * or the compute window alone exceed it).
+   */
+  public static double busGbpsFor(
+      double fraction, OmniBioTAConfig model, long rowsPerGpu, int microBatches, int bytesPerGradient,
+      Double computeSeconds, Assumptions a) {
+    double lo = 1e-3;
+    double hi = 1e6;
+    if (overhead(hi, model, rowsPerGpu, microBatches, bytesPerGradient, computeSeconds, a) > fraction) {
+      return Double.NaN;
+    }
+    for (int i = 0; i < 100; i++) {
+      double mid = Math.sqrt(lo * hi); // bisection in log space: the range spans 9 decades
+      if (overhead(mid, model, rowsPerGpu, microBatches, bytesPerGradient, computeSeconds, a) > fraction) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    return hi;
+  }
+
+  private static double overhead(
+      double busGbps, OmniBioTAConfig model, long rowsPerGpu, int microBatches, int bytesPerGradient,
+      Double computeSeconds, Assumptions a) {
+    Assumptions at = new Assumptions(a.gpus(), busGbps, a.latencyMicros(), a.peakTflops(), a.mfu(), a.overlap(),
+        a.bucketBytes());
+    return estimate("", model, rowsPerGpu, microBatches, bytesPerGradient, computeSeconds, at).overheadFraction();
+  }
 }

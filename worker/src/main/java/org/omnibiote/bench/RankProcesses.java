@@ -16,16 +16,20 @@ import org.omnibiote.UserError;
 
 /**
  * The JVMs of one world of {@code bench distributed}: one {@link DistributedBenchRank} per
- * rank, with this JVM's java and classpath and one libtorch/OpenBLAS thread each (read at
- * start-up, so set in the environment). Rank 0's progress lines are copied to {@code err};
+ * rank, with this JVM's java and classpath and a given number of libtorch/OpenBLAS threads
+ * (read at start-up, so set in the environment). Rank 0's progress lines are copied to {@code err};
  * every rank's output goes to {@code rank<r>.log} in the work folder.
  */
 final class RankProcesses {
   private RankProcesses() {}
 
-  /** Runs a world of {@code size} ranks to the end; returns each rank's result in rank order. */
+  /**
+   * Runs a world of {@code size} ranks, each with {@code threads} libtorch/OpenBLAS threads, to
+   * the end; returns each rank's result in rank order.
+   */
   static List<DistributedBenchRank.Result> run(
-      DistributedSettings settings, int size, Path dir, PrintStream err) throws IOException, InterruptedException {
+      DistributedSettings settings, int size, int threads, Path dir, PrintStream err)
+      throws IOException, InterruptedException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     int port = freePort();
     List<Process> processes = new ArrayList<>();
@@ -35,8 +39,8 @@ final class RankProcesses {
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
             DistributedBenchRank.class.getName(), Integer.toString(rank), Integer.toString(size),
             Integer.toString(port), settings.toJson(), result(dir, size, rank).toString());
-        pb.environment().put("OMP_NUM_THREADS", "1");
-        pb.environment().put("OPENBLAS_NUM_THREADS", "1");
+        pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
+        pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
         pb.redirectErrorStream(true).directory(dir.toFile()); // a crash report lands there too
         Process p = pb.start();
