@@ -40,8 +40,8 @@ class BenchDistributedCommandTest {
     double after = stepMs(out, "(b)  2 workers, all-reduce after backward", 2 * tokensPerStep);
     double overlap = stepMs(out, "(c)  2 workers, c10d Reducer", 2 * tokensPerStep);
     // b - a2 and c - a2 as printed are the differences of the rows (noise may make them negative).
-    assertEquals(after - local, number(out, "all-reduce without overlap  b - a2 = " + NUMBER + " ms"), 0.11);
-    assertEquals(overlap - local, number(out, "exposed with overlap        c - a2 = " + NUMBER + " ms"), 0.11);
+    assertEquals(after - local, number(out, "all-reduce without overlap  b - a2 = +" + NUMBER + " ms"), 0.11);
+    assertEquals(overlap - local, number(out, "exposed with overlap        c - a2 = +" + NUMBER + " ms"), 0.11);
     assertTrue(out.contains("(a)  1 worker (" + Runtime.getRuntime().availableProcessors() + " threads)"), out);
     assertTrue(one > 0, out);
     // Several buckets of at least 10 KB: the model's gradients do not fit in one.

@@ -142,7 +142,7 @@ public final class DistributedBenchmark {
     OmniBioTAConfig c = s.model();
     double tokens = r.tokensPerWorkerStep();
     out.printf(Locale.ROOT, "bench distributed: OmniBioTA L%d N%d H%d T%d V%,d, dropout %.2f: %,d parameters,"
-        + " %.1f MB of fp32 gradients per step in %d buckets (cap %.1f MB; the last, %.1f MB, holds wte)%n",
+        + " %.2f MB of fp32 gradients per step in %d buckets (cap %.2f MB; the last, %.2f MB, holds wte)%n",
         c.nLayer(), c.nEmbd(), c.nHead(), c.ctxLen(), c.vocabSize(), c.dropout(), r.parameters(),
         mb(r.gradientBytes()), r.bucketBytes().size(), mb(s.bucketBytes()),
         mb(r.bucketBytes().get(r.bucketBytes().size() - 1)));
