@@ -60,7 +60,7 @@ public final class BenchDistributedCommand implements Callable<Integer> {
       description = "Micro-batches per worker and step, k (default: ${DEFAULT-VALUE}); only the last syncs.")
   int microBatches;
 
-  @Option(names = "--steps", defaultValue = "5",
+  @Option(names = "--steps", defaultValue = "7",
       description = "Timed rounds (each: one step per mode and a raw all-reduce); medians are"
           + " reported (default: ${DEFAULT-VALUE}).")
   int steps;

@@ -39,9 +39,15 @@ class BenchDistributedCommandTest {
     double local = stepMs(out, "(a2) 2 workers, no communication", 2 * tokensPerStep);
     double after = stepMs(out, "(b)  2 workers, all-reduce after backward", 2 * tokensPerStep);
     double overlap = stepMs(out, "(c)  2 workers, c10d Reducer", 2 * tokensPerStep);
-    // b - a2 and c - a2 as printed are the differences of the rows (noise may make them negative).
-    assertEquals(after - local, number(out, "all-reduce without overlap  b - a2 = +" + NUMBER + " ms"), 0.11);
-    assertEquals(overlap - local, number(out, "exposed with overlap        c - a2 = +" + NUMBER + " ms"), 0.11);
+    // b - a2 and c - a2 are medians of per-round differences: numbers, of either sign under noise.
+    double b = number(out, "all-reduce without overlap  b - a2 = +" + NUMBER + " ms");
+    double c = number(out, "exposed with overlap        c - a2 = +" + NUMBER + " ms");
+    assertTrue(Double.isFinite(b) && Double.isFinite(c), out);
+    assertTrue(after > 0 && local > 0 && overlap > 0, out);
+    // Inside (b): Gloo is part of the all-reduce phase, both measured, both positive.
+    double phase = number(out, "copy into buckets \\+ Gloo \\+ divide \\+ copy back " + NUMBER + " ms");
+    double gloo = number(out, "copy back [0-9.]+ ms, of which Gloo " + NUMBER + " ms");
+    assertTrue(gloo > 0 && gloo <= phase + 0.1, out);
     assertTrue(out.contains("(a)  1 worker (" + Runtime.getRuntime().availableProcessors() + " threads)"), out);
     assertTrue(one > 0, out);
     // Several buckets of at least 10 KB: the model's gradients do not fit in one.

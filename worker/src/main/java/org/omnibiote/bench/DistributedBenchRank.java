@@ -52,7 +52,10 @@ public final class DistributedBenchRank {
     RAW
   }
 
-  /** What a rank measured (seconds per timed round). */
+  /**
+   * What a rank measured (seconds per timed round); {@code *LastBackward}: from the start of
+   * the last micro-batch's backward to the end of the all-reduce (of backward in LOCAL).
+   */
   public record Result(
       int rank,
       int size,
@@ -65,7 +68,10 @@ public final class DistributedBenchRank {
       double[] afterGloo,
       double[] afterWait,
       double[] overlap,
-      double[] raw) {}
+      double[] raw,
+      double[] localLastBackward,
+      double[] afterLastBackward,
+      double[] overlapLastBackward) {}
 
   private final DistributedSettings settings;
   private final int rank;
@@ -158,6 +164,7 @@ public final class DistributedBenchRank {
     }
     int steps = settings.steps();
     double[][] seconds = new double[Mode.values().length][steps];
+    double[][] lastBackward = new double[Mode.values().length][steps];
     double[] afterCommunication = new double[steps];
     double[] afterGloo = new double[steps];
     double[] afterWait = new double[steps];
@@ -168,10 +175,11 @@ public final class DistributedBenchRank {
       StringBuilder line = new StringBuilder();
       for (int m = 0; m < modes.size(); m++) {
         Mode mode = modes.get((m + round) % modes.size());
-        double[] comm = new double[3];
+        double[] comm = new double[4];
         double s = step(mode, round, comm);
         if (timed >= 0) {
           seconds[mode.ordinal()][timed] = s;
+          lastBackward[mode.ordinal()][timed] = comm[3];
           if (mode == Mode.AFTER) {
             afterCommunication[timed] = comm[0];
             afterGloo[timed] = comm[1];
@@ -206,13 +214,17 @@ public final class DistributedBenchRank {
     }
     return new Result(rank, size, parameters, gradientBytes, bucketBytes,
         seconds[Mode.LOCAL.ordinal()], seconds[Mode.AFTER.ordinal()], afterCommunication, afterGloo,
-        afterWait, seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()]);
+        afterWait, seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()],
+        lastBackward[Mode.LOCAL.ordinal()], lastBackward[Mode.AFTER.ordinal()], lastBackward[Mode.OVERLAP.ordinal()]);
   }
 
   /**
    * One optimiser step in {@code mode}; wall seconds from zero-grad to the end of the AdamW
    * step. For AFTER, {@code comm} gets the seconds of the whole all-reduce phase (wait for the
-   * peer, flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait.
+   * peer, flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait; in every
+   * mode {@code comm[3]} gets the seconds from the start of the last micro-batch's backward to
+   * the end of the gradient all-reduce (of backward without one): the only part of the step
+   * in which the modes differ.
    */
   private double step(Mode mode, int round, double[] comm) {
     try (PointerScope scope = new PointerScope()) {
@@ -223,6 +235,7 @@ public final class DistributedBenchRank {
         group.barrier();
       }
       long start = System.nanoTime();
+      long lastStart = start;
       optimizer.zeroGrad();
       for (int i = 0; i < mine.size(); i++) {
         try (PointerScope micro = new PointerScope()) {
@@ -230,6 +243,9 @@ public final class DistributedBenchRank {
               .mul(new Scalar(scale));
           if (mode == Mode.OVERLAP && i == mine.size() - 1) {
             reducer.syncNext(loss); // no-sync on every micro-batch but the last (DDP's no_sync)
+          }
+          if (i == mine.size() - 1) {
+            lastStart = System.nanoTime();
           }
           loss.backward();
         }
@@ -239,6 +255,7 @@ public final class DistributedBenchRank {
         allReduceAfterBackward(comm);
         comm[0] = (System.nanoTime() - c0) / 1e9;
       }
+      comm[3] = (System.nanoTime() - lastStart) / 1e9;
       torch.clip_grad_norm_(paramVector, TrainStep.CLIP_NORM);
       optimizer.step();
       return (System.nanoTime() - start) / 1e9;

@@ -27,20 +27,27 @@ public final class DistributedBenchmark {
   /** Options besides the model and the steps: the GPU assumptions and an optional GPU step time. */
   public record Options(DistributedSettings settings, NcclEstimate.Assumptions gpu, Double gpuStepMs) {}
 
-  /** The medians (seconds) the report is made of; see the class comment for the modes. */
+  /**
+   * The medians (seconds) the report is made of; see the class comment for the modes.
+   * {@code stepAfterMinusLocal} and {@code stepOverlapMinusLocal}: medians of the per-round
+   * differences of whole steps; {@code phaseAfterMinusLocal} and {@code phaseOverlapMinusLocal}:
+   * the same for the part of the step where the modes differ (the last micro-batch's backward
+   * and the all-reduce), which the other load on the machine disturbs less.
+   */
   public record Report(
       long parameters, long gradientBytes, List<Long> bucketBytes, long tokensPerWorkerStep,
       double oneWorker, double local, double after, double afterCopyAndGloo, double afterGloo,
-      double afterSkew, double overlap, double raw) {
+      double afterSkew, double overlap, double raw, double stepAfterMinusLocal, double stepOverlapMinusLocal,
+      double phaseLocal, double phaseAfterMinusLocal, double phaseOverlapMinusLocal) {
 
-    /** Time in all-reduce without overlap: b - a2. */
+    /** Time in all-reduce without overlap, b - a2 (where the modes differ, paired per round). */
     public double allReduceWithoutOverlap() {
-      return after - local;
+      return phaseAfterMinusLocal;
     }
 
-    /** Communication left exposed with the Reducer: c - a2. */
+    /** Communication left exposed with the Reducer, c - a2 (likewise). */
     public double exposedWithOverlap() {
-      return overlap - local;
+      return phaseOverlapMinusLocal;
     }
 
     /** 1 - (c - a2) / (b - a2): the share of the all-reduce the Reducer hid behind backward. */
@@ -108,7 +115,29 @@ public final class DistributedBenchmark {
         median(slowest(two, DistributedBenchRank.Result::afterGloo)),
         median(slowest(two, DistributedBenchRank.Result::afterWait)),
         median(slowest(two, DistributedBenchRank.Result::overlap)),
-        median(slowest(two, DistributedBenchRank.Result::raw)));
+        median(slowest(two, DistributedBenchRank.Result::raw)),
+        pairedMedian(two, DistributedBenchRank.Result::after, DistributedBenchRank.Result::local),
+        pairedMedian(two, DistributedBenchRank.Result::overlap, DistributedBenchRank.Result::local),
+        median(slowest(two, DistributedBenchRank.Result::localLastBackward)),
+        pairedMedian(two, DistributedBenchRank.Result::afterLastBackward, DistributedBenchRank.Result::localLastBackward),
+        pairedMedian(two, DistributedBenchRank.Result::overlapLastBackward, DistributedBenchRank.Result::localLastBackward));
+  }
+
+  /**
+   * The median over rounds of (slowest rank's x - slowest rank's y) of the same round: the
+   * modes of a round run one after the other, so slow phases of the machine's other load
+   * fall on both and cancel better than in a difference of medians.
+   */
+  private static double pairedMedian(
+      List<DistributedBenchRank.Result> ranks, java.util.function.Function<DistributedBenchRank.Result, double[]> x,
+      java.util.function.Function<DistributedBenchRank.Result, double[]> y) {
+    double[] a = slowest(ranks, x);
+    double[] b = slowest(ranks, y);
+    double[] d = new double[a.length];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = a[i] - b[i];
+    }
+    return median(d);
   }
 
   /** Mode b's all-reduce phase without the wait for the peer: copies, Gloo, division. */
@@ -170,19 +199,22 @@ public final class DistributedBenchmark {
         + " %.2fx%s.%n", cores(), scaling, scaling > 1
             ? " (above 1 only because libtorch gets less than 2x from 2 threads, or from the noise)" : "");
     out.println();
-    out.println("communication (against (a2), the compute of the same two-worker rounds; against (a) in brackets):");
-    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (b - a = %.1f ms)%n",
-        r.allReduceWithoutOverlap() * 1e3, (r.after() - r.oneWorker()) * 1e3);
+    out.println("communication: against (a2), the compute of the same rounds, per round, median over rounds; in"
+        + " the part of the step where the modes differ (the last micro-batch's backward + the all-reduce;"
+        + " (a2) " + ms(r.phaseLocal()) + " there); whole steps and against (a) in brackets:");
+    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (whole steps %.1f ms; b - a = %.1f ms)%n",
+        r.allReduceWithoutOverlap() * 1e3, r.stepAfterMinusLocal() * 1e3, (r.after() - r.oneWorker()) * 1e3);
     out.printf(Locale.ROOT, "    timed inside (b): copy into buckets + Gloo + divide + copy back %.1f ms, of which"
         + " Gloo %.1f ms; before it, the faster rank waits %.1f ms for the slower one's backward%n",
         r.afterCopyAndGloo() * 1e3, r.afterGloo() * 1e3, r.afterSkew() * 1e3);
-    out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (c - a = %.1f ms)%n",
-        r.exposedWithOverlap() * 1e3, (r.overlap() - r.oneWorker()) * 1e3);
+    out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (whole steps %.1f ms; c - a = %.1f ms)%n",
+        r.exposedWithOverlap() * 1e3, r.stepOverlapMinusLocal() * 1e3, (r.overlap() - r.oneWorker()) * 1e3);
     out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %.2f (at most %.2f here: the last bucket,"
         + " wte's gradient, is ready only when backward ends)%n", r.overlapFraction(), r.overlapBound());
-    out.printf(Locale.ROOT, "  communication overhead fraction of the step: %.1f%% without overlap ((b-a2)/b),"
-        + " %.1f%% with the Reducer ((c-a2)/c)%n",
-        100 * r.allReduceWithoutOverlap() / r.after(), 100 * r.exposedWithOverlap() / r.overlap());
+    out.printf(Locale.ROOT, "  communication overhead fraction of the step: %.1f%% without overlap ((b-a2)/(a2 +"
+        + " b-a2)), %.1f%% with the Reducer ((c-a2)/(a2 + c-a2))%n",
+        100 * r.allReduceWithoutOverlap() / (r.local() + r.allReduceWithoutOverlap()),
+        100 * r.exposedWithOverlap() / (r.local() + r.exposedWithOverlap()));
     out.println();
     out.println("bandwidth (gradient bytes / time; 2 ranks, so busbw = algbw):");
     out.printf(Locale.ROOT, "  raw Gloo all-reduce (d)                         %6.2f GB/s%n", r.rawAlgbw() / 1e9);
@@ -266,6 +298,10 @@ public final class DistributedBenchmark {
   private static String gbps(double value) {
     return Double.isNaN(value) ? "none suffices (latency or the last bucket alone exceed 1%)"
         : String.format(Locale.ROOT, "%.1f GB/s", value);
+  }
+
+  private static String ms(double seconds) {
+    return String.format(Locale.ROOT, "%.1f ms", seconds * 1e3);
   }
 
   private static double mb(double bytes) {
