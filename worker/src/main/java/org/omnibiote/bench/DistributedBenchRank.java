@@ -54,7 +54,8 @@ public final class DistributedBenchRank {
 
   /**
    * What a rank measured (seconds per timed round); {@code *LastBackward}: from the start of
-   * the last micro-batch's backward to the end of the all-reduce (of backward in LOCAL).
+   * the last micro-batch's backward to the end of the all-reduce (of backward in LOCAL);
+   * {@code *LastBackwardStart}: when that began, in seconds from the step's start.
    */
   public record Result(
       int rank,
@@ -71,7 +72,10 @@ public final class DistributedBenchRank {
       double[] raw,
       double[] localLastBackward,
       double[] afterLastBackward,
-      double[] overlapLastBackward) {}
+      double[] overlapLastBackward,
+      double[] localLastBackwardStart,
+      double[] afterLastBackwardStart,
+      double[] overlapLastBackwardStart) {}
 
   private final DistributedSettings settings;
   private final int rank;
@@ -165,6 +169,7 @@ public final class DistributedBenchRank {
     int steps = settings.steps();
     double[][] seconds = new double[Mode.values().length][steps];
     double[][] lastBackward = new double[Mode.values().length][steps];
+    double[][] lastBackwardStart = new double[Mode.values().length][steps];
     double[] afterCommunication = new double[steps];
     double[] afterGloo = new double[steps];
     double[] afterWait = new double[steps];
@@ -175,11 +180,12 @@ public final class DistributedBenchRank {
       StringBuilder line = new StringBuilder();
       for (int m = 0; m < modes.size(); m++) {
         Mode mode = modes.get((m + round) % modes.size());
-        double[] comm = new double[4];
+        double[] comm = new double[5];
         double s = step(mode, round, comm);
         if (timed >= 0) {
           seconds[mode.ordinal()][timed] = s;
           lastBackward[mode.ordinal()][timed] = comm[3];
+          lastBackwardStart[mode.ordinal()][timed] = comm[4];
           if (mode == Mode.AFTER) {
             afterCommunication[timed] = comm[0];
             afterGloo[timed] = comm[1];
@@ -215,7 +221,9 @@ public final class DistributedBenchRank {
     return new Result(rank, size, parameters, gradientBytes, bucketBytes,
         seconds[Mode.LOCAL.ordinal()], seconds[Mode.AFTER.ordinal()], afterCommunication, afterGloo,
         afterWait, seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()],
-        lastBackward[Mode.LOCAL.ordinal()], lastBackward[Mode.AFTER.ordinal()], lastBackward[Mode.OVERLAP.ordinal()]);
+        lastBackward[Mode.LOCAL.ordinal()], lastBackward[Mode.AFTER.ordinal()], lastBackward[Mode.OVERLAP.ordinal()],
+        lastBackwardStart[Mode.LOCAL.ordinal()], lastBackwardStart[Mode.AFTER.ordinal()],
+        lastBackwardStart[Mode.OVERLAP.ordinal()]);
   }
 
   /**
@@ -224,7 +232,8 @@ public final class DistributedBenchRank {
    * peer, flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait; in every
    * mode {@code comm[3]} gets the seconds from the start of the last micro-batch's backward to
    * the end of the gradient all-reduce (of backward without one): the only part of the step
-   * in which the modes differ.
+   * in which the modes differ, and {@code comm[4]} when that part started (seconds into the
+   * step, which all ranks begin together).
    */
   private double step(Mode mode, int round, double[] comm) {
     try (PointerScope scope = new PointerScope()) {
@@ -256,6 +265,7 @@ public final class DistributedBenchRank {
         comm[0] = (System.nanoTime() - c0) / 1e9;
       }
       comm[3] = (System.nanoTime() - lastStart) / 1e9;
+      comm[4] = (lastStart - start) / 1e9;
       torch.clip_grad_norm_(paramVector, TrainStep.CLIP_NORM);
       optimizer.step();
       return (System.nanoTime() - start) / 1e9;

@@ -118,21 +118,55 @@ public final class DistributedBenchmark {
         median(slowest(two, DistributedBenchRank.Result::raw)),
         pairedMedian(two, DistributedBenchRank.Result::after, DistributedBenchRank.Result::local),
         pairedMedian(two, DistributedBenchRank.Result::overlap, DistributedBenchRank.Result::local),
-        median(slowest(two, DistributedBenchRank.Result::localLastBackward)),
-        pairedMedian(two, DistributedBenchRank.Result::afterLastBackward, DistributedBenchRank.Result::localLastBackward),
-        pairedMedian(two, DistributedBenchRank.Result::overlapLastBackward, DistributedBenchRank.Result::localLastBackward));
+        median(critical(two, DistributedBenchRank.Result::localLastBackward,
+            DistributedBenchRank.Result::localLastBackwardStart)),
+        pairedMedian(
+            critical(two, DistributedBenchRank.Result::afterLastBackward,
+                DistributedBenchRank.Result::afterLastBackwardStart),
+            critical(two, DistributedBenchRank.Result::localLastBackward,
+                DistributedBenchRank.Result::localLastBackwardStart)),
+        pairedMedian(
+            critical(two, DistributedBenchRank.Result::overlapLastBackward,
+                DistributedBenchRank.Result::overlapLastBackwardStart),
+            critical(two, DistributedBenchRank.Result::localLastBackward,
+                DistributedBenchRank.Result::localLastBackwardStart)));
   }
 
   /**
-   * The median over rounds of (slowest rank's x - slowest rank's y) of the same round: the
+   * Per round, the last backward + all-reduce of the rank that began it last: the critical
+   * path. (An earlier rank's includes its wait for the later one, which its own compute
+   * before, not the communication, caused.)
+   */
+  private static double[] critical(
+      List<DistributedBenchRank.Result> ranks, java.util.function.Function<DistributedBenchRank.Result, double[]> phase,
+      java.util.function.Function<DistributedBenchRank.Result, double[]> start) {
+    double[] out = phase.apply(ranks.get(0)).clone();
+    double[] latest = start.apply(ranks.get(0)).clone();
+    for (DistributedBenchRank.Result r : ranks) {
+      double[] p = phase.apply(r);
+      double[] s = start.apply(r);
+      for (int i = 0; i < out.length; i++) {
+        if (s[i] > latest[i]) {
+          latest[i] = s[i];
+          out[i] = p[i];
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The median over rounds of (x - y) of the same round (per rank: the slowest's): the
    * modes of a round run one after the other, so slow phases of the machine's other load
    * fall on both and cancel better than in a difference of medians.
    */
   private static double pairedMedian(
       List<DistributedBenchRank.Result> ranks, java.util.function.Function<DistributedBenchRank.Result, double[]> x,
       java.util.function.Function<DistributedBenchRank.Result, double[]> y) {
-    double[] a = slowest(ranks, x);
-    double[] b = slowest(ranks, y);
+    return pairedMedian(slowest(ranks, x), slowest(ranks, y));
+  }
+
+  private static double pairedMedian(double[] a, double[] b) {
     double[] d = new double[a.length];
     for (int i = 0; i < d.length; i++) {
       d[i] = a[i] - b[i];
@@ -200,8 +234,9 @@ public final class DistributedBenchmark {
             ? " (above 1 only because libtorch gets less than 2x from 2 threads, or from the noise)" : "");
     out.println();
     out.println("communication: against (a2), the compute of the same rounds, per round, median over rounds; in"
-        + " the part of the step where the modes differ (the last micro-batch's backward + the all-reduce;"
-        + " (a2) " + ms(r.phaseLocal()) + " there); whole steps and against (a) in brackets:");
+        + " the part of the step where the modes differ (the last micro-batch's backward + the all-reduce, on"
+        + " the rank that began it last; (a2) " + ms(r.phaseLocal()) + " there); whole steps and against (a) in"
+        + " brackets:");
     out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (whole steps %.1f ms; b - a = %.1f ms)%n",
         r.allReduceWithoutOverlap() * 1e3, r.stepAfterMinusLocal() * 1e3, (r.after() - r.oneWorker()) * 1e3);
     out.printf(Locale.ROOT, "    timed inside (b): copy into buckets + Gloo + divide + copy back %.1f ms, of which"
