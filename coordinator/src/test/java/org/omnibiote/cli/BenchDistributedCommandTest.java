@@ -36,6 +36,7 @@ class BenchDistributedCommandTest {
     assertEquals(0, run.exitCode(), run.err() + run.out());
     String out = run.out();
     double one = stepMs(out, "(a)  1 worker", tokensPerStep);
+    stepMs(out, "(a1) 1 worker (1 thread)", tokensPerStep);
     double local = stepMs(out, "(a2) 2 workers, no communication", 2 * tokensPerStep);
     double after = stepMs(out, "(b)  2 workers, all-reduce after backward", 2 * tokensPerStep);
     double overlap = stepMs(out, "(c)  2 workers, c10d Reducer", 2 * tokensPerStep);

@@ -17,7 +17,7 @@ import org.omnibiote.model.OmniBioTAConfig;
  * JVM per worker, and a formula for 8 GPUs with NCCL ({@link NcclEstimate}).
  *
  * <p>A world of 1, with a thread per core, gives (a): the step without communication on the
- * whole machine. A world of 2, a thread each, times, in the same
+ * whole machine; with 1 thread, (a1): one worker's compute alone. A world of 2, a thread each, times, in the same
  * rounds: (a2) the step without communication (compute under the load of two workers: the
  * baseline the communication costs are taken against), (b) all-reduce after backward, (c) the
  * Reducer overlapped with backward and (d) a raw Gloo all-reduce of tensors of exactly the
@@ -36,7 +36,7 @@ public final class DistributedBenchmark {
    */
   public record Report(
       long parameters, long gradientBytes, List<Long> bucketBytes, long tokensPerWorkerStep,
-      double oneWorker, double local, double after, double afterCopyAndGloo, double afterGloo,
+      double oneWorker, double oneThread, double local, double after, double afterCopyAndGloo, double afterGloo,
       double afterSkew, double overlap, double raw, double stepAfterMinusLocal, double stepOverlapMinusLocal,
       double phaseLocal, double phaseAfterMinusLocal, double phaseOverlapMinusLocal) {
 
@@ -89,10 +89,12 @@ public final class DistributedBenchmark {
       err.printf(Locale.ROOT, "bench distributed: 1 worker JVM with %d threads (%d rounds of 1 step)%n",
           cores(), s.rounds());
       List<DistributedBenchRank.Result> one = RankProcesses.run(s, 1, cores(), dir, err);
+      err.printf(Locale.ROOT, "bench distributed: 1 worker JVM with 1 thread (%d rounds of 1 step)%n", s.rounds());
+      List<DistributedBenchRank.Result> oneThread = RankProcesses.run(s, 1, 1, dir, err);
       err.printf(Locale.ROOT, "bench distributed: 2 worker JVMs (%d rounds of 3 steps and a raw all-reduce)%n",
           s.rounds());
       List<DistributedBenchRank.Result> two = RankProcesses.run(s, 2, 1, dir, err);
-      Report report = report(s, one.get(0), two);
+      Report report = report(s, one.get(0), oneThread.get(0), two);
       print(report);
       ok = true;
       return report;
@@ -105,10 +107,13 @@ public final class DistributedBenchmark {
     }
   }
 
-  static Report report(DistributedSettings s, DistributedBenchRank.Result one, List<DistributedBenchRank.Result> two) {
+  static Report report(
+      DistributedSettings s, DistributedBenchRank.Result one, DistributedBenchRank.Result oneThread,
+      List<DistributedBenchRank.Result> two) {
     DistributedBenchRank.Result r0 = two.get(0);
     return new Report(r0.parameters(), r0.gradientBytes(), r0.bucketBytes(), s.tokensPerWorkerStep(),
         median(one.local()),
+        median(oneThread.local()),
         median(slowest(two, DistributedBenchRank.Result::local)),
         median(slowest(two, DistributedBenchRank.Result::after)),
         median(slowest(two, DistributedBenchmark::copyAndGloo)),
@@ -221,6 +226,7 @@ public final class DistributedBenchmark {
     out.println();
     out.println("mode                                                  | step ms | tokens/s | vs 1 worker");
     row("(a)  1 worker (" + cores() + " threads), no communication", r.oneWorker(), tokens, r.oneWorker());
+    row("(a1) 1 worker (1 thread), no communication", r.oneThread(), tokens, r.oneWorker());
     row("(a2) 2 workers, no communication (compute baseline)", r.local(), 2 * tokens, r.oneWorker());
     row("(b)  2 workers, all-reduce after backward", r.after(), 2 * tokens, r.oneWorker());
     row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, r.oneWorker());
@@ -231,19 +237,21 @@ public final class DistributedBenchmark {
     out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1 worker that uses them all: they share the"
         + " same cores, and the all-reduce only adds work. Measured: 2 workers (c) / 1 worker (a) tokens/s ="
         + " %.2fx%s.%n", cores(), scaling, scaling > 1
-            ? " (above 1 only because libtorch gets less than 2x from 2 threads, or from the noise)" : "");
+            ? " (above 1 only because libtorch gets less than 2x from 2 threads: (a1)/(a) ="
+                + String.format(Locale.ROOT, " %.2fx", r.oneThread() / r.oneWorker())
+                + " here; on a busy machine its 2 OpenMP threads wait for each other)" : "");
     out.println();
     out.println("communication: against (a2), the compute of the same rounds, per round, median over rounds; in"
         + " the part of the step where the modes differ (the last micro-batch's backward + the all-reduce, on"
         + " the rank that began it last; (a2) " + ms(r.phaseLocal()) + " there); whole steps and against (a) in"
-        + " brackets:");
-    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (whole steps %.1f ms; b - a = %.1f ms)%n",
-        r.allReduceWithoutOverlap() * 1e3, r.stepAfterMinusLocal() * 1e3, (r.after() - r.oneWorker()) * 1e3);
+        + " brackets, and against (a1), a worker alone on the machine:");
+    out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (whole steps %.1f ms; b - a1 = %.1f ms)%n",
+        r.allReduceWithoutOverlap() * 1e3, r.stepAfterMinusLocal() * 1e3, (r.after() - r.oneThread()) * 1e3);
     out.printf(Locale.ROOT, "    timed inside (b): copy into buckets + Gloo + divide + copy back %.1f ms, of which"
         + " Gloo %.1f ms; before it, the faster rank waits %.1f ms for the slower one's backward%n",
         r.afterCopyAndGloo() * 1e3, r.afterGloo() * 1e3, r.afterSkew() * 1e3);
-    out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (whole steps %.1f ms; c - a = %.1f ms)%n",
-        r.exposedWithOverlap() * 1e3, r.stepOverlapMinusLocal() * 1e3, (r.overlap() - r.oneWorker()) * 1e3);
+    out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (whole steps %.1f ms; c - a1 = %.1f ms)%n",
+        r.exposedWithOverlap() * 1e3, r.stepOverlapMinusLocal() * 1e3, (r.overlap() - r.oneThread()) * 1e3);
     out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %.2f (at most %.2f here: the last bucket,"
         + " wte's gradient, is ready only when backward ends)%n", r.overlapFraction(), r.overlapBound());
     out.printf(Locale.ROOT, "  communication overhead fraction of the step: %.1f%% without overlap ((b-a2)/(a2 +"

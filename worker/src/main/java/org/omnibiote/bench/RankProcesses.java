@@ -18,7 +18,7 @@ import org.omnibiote.UserError;
  * The JVMs of one world of {@code bench distributed}: one {@link DistributedBenchRank} per
  * rank, with this JVM's java and classpath and a given number of libtorch/OpenBLAS threads
  * (read at start-up, so set in the environment). Rank 0's progress lines are copied to {@code err};
- * every rank's output goes to {@code rank<r>.log} in the work folder.
+ * every rank's output goes to {@code world<n>-threads<t>-rank<r>.log} in the work folder.
  */
 final class RankProcesses {
   private RankProcesses() {}
@@ -38,14 +38,14 @@ final class RankProcesses {
       for (int rank = 0; rank < size; rank++) {
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
             DistributedBenchRank.class.getName(), Integer.toString(rank), Integer.toString(size),
-            Integer.toString(port), settings.toJson(), result(dir, size, rank).toString());
+            Integer.toString(port), settings.toJson(), result(dir, size, threads, rank).toString());
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
         pb.redirectErrorStream(true).directory(dir.toFile()); // a crash report lands there too
         Process p = pb.start();
         processes.add(p);
-        pumps.add(pump(p, log(dir, size, rank), rank == 0 ? err : null));
+        pumps.add(pump(p, log(dir, size, threads, rank), rank == 0 ? err : null));
       }
       while (true) {
         boolean running = false;
@@ -60,7 +60,7 @@ final class RankProcesses {
             for (Thread t : pumps) {
               t.join(5_000);
             }
-            throw failure(dir, size, rank, p.exitValue());
+            throw failure(dir, size, threads, rank, p.exitValue());
           }
         }
         if (!running) {
@@ -74,7 +74,7 @@ final class RankProcesses {
       ObjectMapper json = new ObjectMapper();
       List<DistributedBenchRank.Result> results = new ArrayList<>();
       for (int rank = 0; rank < size; rank++) {
-        results.add(json.readValue(result(dir, size, rank).toFile(), DistributedBenchRank.Result.class));
+        results.add(json.readValue(result(dir, size, threads, rank).toFile(), DistributedBenchRank.Result.class));
       }
       return results;
     } finally {
@@ -84,12 +84,16 @@ final class RankProcesses {
     }
   }
 
-  private static Path result(Path dir, int size, int rank) {
-    return dir.resolve("world" + size + "-rank" + rank + ".json");
+  private static Path result(Path dir, int size, int threads, int rank) {
+    return dir.resolve(name(size, threads, rank) + ".json");
   }
 
-  static Path log(Path dir, int size, int rank) {
-    return dir.resolve("world" + size + "-rank" + rank + ".log");
+  static Path log(Path dir, int size, int threads, int rank) {
+    return dir.resolve(name(size, threads, rank) + ".log");
+  }
+
+  private static String name(int size, int threads, int rank) {
+    return "world" + size + "-threads" + threads + "-rank" + rank;
   }
 
   /** Copies the process's output to its log, and progress lines also to {@code err}. */
@@ -113,8 +117,9 @@ final class RankProcesses {
   }
 
   /** A rank's "error: ..." (a UserError, exit 2) as ours; any other failure with its log's tail. */
-  private static RuntimeException failure(Path dir, int size, int rank, int code) throws IOException {
-    Path log = log(dir, size, rank);
+  private static RuntimeException failure(Path dir, int size, int threads, int rank, int code)
+      throws IOException {
+    Path log = log(dir, size, threads, rank);
     List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
     if (code == 2) {
       for (String line : lines) {
