@@ -60,6 +60,11 @@ public final class DistributedBenchmark {
       return 1 - bucketBytes.get(bucketBytes.size() - 1) / (double) gradientBytes;
     }
 
+    /** The faster 1-worker step, (a) or (a1): the one a single worker would run with. */
+    public double bestOneWorker() {
+      return Math.min(oneWorker, oneThread);
+    }
+
     public double rawAlgbw() {
       return gradientBytes / raw;
     }
@@ -225,26 +230,27 @@ public final class DistributedBenchmark {
         Runtime.getRuntime().availableProcessors());
     out.println();
     out.println("mode                                                  | step ms | tokens/s | vs 1 worker");
-    row("(a)  1 worker (" + cores() + " threads), no communication", r.oneWorker(), tokens, r.oneWorker());
-    row("(a1) 1 worker (1 thread), no communication", r.oneThread(), tokens, r.oneWorker());
-    row("(a2) 2 workers, no communication (compute baseline)", r.local(), 2 * tokens, r.oneWorker());
-    row("(b)  2 workers, all-reduce after backward", r.after(), 2 * tokens, r.oneWorker());
-    row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, r.oneWorker());
+    double one = r.bestOneWorker();
+    row("(a)  1 worker (" + cores() + " threads), no communication", r.oneWorker(), tokens, one);
+    row("(a1) 1 worker (1 thread), no communication", r.oneThread(), tokens, one);
+    row("(a2) 2 workers, no communication (compute baseline)", r.local(), 2 * tokens, one);
+    row("(b)  2 workers, all-reduce after backward", r.after(), 2 * tokens, one);
+    row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, one);
     out.printf(Locale.ROOT, "(d)  raw Gloo all-reduce of the same %d tensors (%.1f MB), 2 ranks: %.1f ms,"
         + " algbw %.2f GB/s, busbw %.2f GB/s (x 2(n-1)/n = 1 for n = 2)%n",
         r.bucketBytes().size(), mb(r.gradientBytes()), r.raw() * 1e3, r.rawAlgbw() / 1e9, r.rawBusbw(2) / 1e9);
-    double scaling = 2 * r.oneWorker() / r.overlap();
-    out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1 worker that uses them all: they share the"
-        + " same cores, and the all-reduce only adds work. Measured: 2 workers (c) / 1 worker (a) tokens/s ="
-        + " %.2fx%s.%n", cores(), scaling, scaling > 1
-            ? " (above 1 only because libtorch gets less than 2x from 2 threads: (a1)/(a) ="
-                + String.format(Locale.ROOT, " %.2fx", r.oneThread() / r.oneWorker())
-                + " here; on a busy machine its 2 OpenMP threads wait for each other)" : "");
+    out.printf(Locale.ROOT, "(vs 1 worker: tokens/s over the faster of (a) and (a1), %s)%n",
+        r.oneWorker() <= r.oneThread() ? "(a)"
+            : "(a1): (a)'s " + cores() + " OpenMP threads lose time waiting for each other on a busy machine");
+    double scaling = 2 * one / r.overlap();
+    out.printf(Locale.ROOT, "On %d cores, 2 workers cannot be faster than 1 worker: they share the same cores, and"
+        + " the all-reduce only adds work. Measured: 2 workers with the Reducer (c) / 1 worker = %.2fx%s.%n",
+        cores(), scaling, scaling > 1 ? " (above 1: the noise of the other load)" : "");
     out.println();
     out.println("communication: against (a2), the compute of the same rounds, per round, median over rounds; in"
         + " the part of the step where the modes differ (the last micro-batch's backward + the all-reduce, on"
-        + " the rank that began it last; (a2) " + ms(r.phaseLocal()) + " there); whole steps and against (a) in"
-        + " brackets, and against (a1), a worker alone on the machine:");
+        + " the rank that began it last; (a2) " + ms(r.phaseLocal()) + " there). In brackets: the same over whole"
+        + " steps, and against (a1), one worker alone:");
     out.printf(Locale.ROOT, "  all-reduce without overlap  b - a2 = %7.1f ms  (whole steps %.1f ms; b - a1 = %.1f ms)%n",
         r.allReduceWithoutOverlap() * 1e3, r.stepAfterMinusLocal() * 1e3, (r.after() - r.oneThread()) * 1e3);
     out.printf(Locale.ROOT, "    timed inside (b): copy into buckets + Gloo + divide + copy back %.1f ms, of which"
