@@ -62,8 +62,11 @@ class BenchDistributedCommandTest {
     double inStepRatio = number(out, "Gloo inside the after-backward step \\(b\\) +" + NUMBER + " GB/s += " + NUMBER
         + "x raw", 2);
     assertTrue(inStepRatio > 0 && Double.isFinite(inStepRatio), out);
-    double overlapFraction = number(out, "overlap fraction  1 - \\(c-a2\\)/\\(b-a2\\) = " + NUMBER);
-    assertTrue(Double.isFinite(overlapFraction), out);
+    // A number whenever b - a2 > 0 (the all-reduce cost something), which noise may undo.
+    Matcher fraction = Pattern.compile("overlap fraction  1 - \\(c-a2\\)/\\(b-a2\\) = (" + NUMBER
+        + "|n/a \\(b - a2 is not positive)").matcher(out);
+    assertTrue(fraction.find(), out);
+    assertTrue(b <= 0 || Double.isFinite(Double.parseDouble(fraction.group(2))), out);
     assertTrue(out.contains("Reducer, effective         bytes / (c - a2)"), out);
     assertTrue(out.contains("2 workers cannot be faster than 1 worker"), out);
     assertTrue(out.contains("communication overhead fraction of the step"), out);

@@ -258,8 +258,10 @@ public final class DistributedBenchmark {
         r.afterCopyAndGloo() * 1e3, r.afterGloo() * 1e3, r.afterSkew() * 1e3);
     out.printf(Locale.ROOT, "  exposed with overlap        c - a2 = %7.1f ms  (whole steps %.1f ms; c - a1 = %.1f ms)%n",
         r.exposedWithOverlap() * 1e3, r.stepOverlapMinusLocal() * 1e3, (r.overlap() - r.oneThread()) * 1e3);
-    out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %.2f (at most %.2f here: the last bucket,"
-        + " wte's gradient, is ready only when backward ends)%n", r.overlapFraction(), r.overlapBound());
+    out.printf(Locale.ROOT, "  overlap fraction  1 - (c-a2)/(b-a2) = %s (at most %.2f here: the last bucket,"
+        + " wte's gradient, is ready only when backward ends)%n",
+        r.allReduceWithoutOverlap() > 0 ? String.format(Locale.ROOT, "%.2f", r.overlapFraction())
+            : "n/a (b - a2 is not positive: within the noise)", r.overlapBound());
     out.printf(Locale.ROOT, "  communication overhead fraction of the step: %.1f%% without overlap ((b-a2)/(a2 +"
         + " b-a2)), %.1f%% with the Reducer ((c-a2)/(a2 + c-a2))%n",
         100 * r.allReduceWithoutOverlap() / (r.local() + r.allReduceWithoutOverlap()),
