@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "The communication cost of data-parallel training on this machine, with our real parts:"
-          + " worker JVMs (one libtorch thread each) joined by c10d Gloo on 127.0.0.1, training"
-          + " OmniBioTA with MuAdamW (k micro-batches, sync on the last, clip, step).",
-      "Modes, medians over the timed rounds: (a) 1 worker; (a2) 2 workers without communication;"
+          + " worker JVMs joined by c10d Gloo on 127.0.0.1, training OmniBioTA with MuAdamW"
+          + " (k micro-batches, sync on the last, clip, step).",
+      "Modes, medians over the timed rounds: (a) 1 worker with every core, (a1) with one thread;"
+          + " (a2) 2 workers (one thread each) without communication;"
           + " (b) 2 workers, all-reduce after backward; (c) 2 workers, the c10d Reducer overlapped"
           + " with backward; (d) raw Gloo all-reduce of the same bytes. Prints step time, tokens/s,"
           + " b - a2, c - a2, the overlap fraction, the communication overhead fraction, GB/s"
