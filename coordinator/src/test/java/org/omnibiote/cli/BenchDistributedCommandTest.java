@@ -68,7 +68,7 @@ class BenchDistributedCommandTest {
     assertTrue(fraction.find(), out);
     assertTrue(b <= 0 || Double.isFinite(Double.parseDouble(fraction.group(2))), out);
     assertTrue(out.contains("Reducer, effective         bytes / (c - a2)"), out);
-    assertTrue(out.contains("2 workers cannot be faster than 1 worker"), out);
+    assertTrue(out.contains("2 workers get no more cores than 1 worker"), out);
     assertTrue(out.contains("communication overhead fraction of the step"), out);
     // The GPU formula: the original's default config at the default assumptions.
     assertTrue(out.contains("estimate for 8 GPUs in one node with NCCL"), out);
