@@ -235,7 +235,7 @@ public final class Worker {
       fail(r.replyTo(), r.generation(), r.step(), "step", "interrupted", false);
     } catch (Exception e) {
       log.warn("step {} of world generation {} failed: {}", r.step() + 1, r.generation(), firstLine(e));
-      replica.leaveWorld(); // after a failed collective the group is unusable
+      replica.abandonWorld(); // after a failed collective the group is unusable
       fail(r.replyTo(), r.generation(), r.step(), "step", firstLine(e), e instanceof UserError);
     }
   }

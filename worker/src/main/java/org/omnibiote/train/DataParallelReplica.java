@@ -46,6 +46,12 @@ public final class DataParallelReplica implements AutoCloseable {
   private Replica evaluator;
   private CollectiveGroup group;
   private GradientReducer reducer;
+  // One int64 for the small collectives (the step's masked count, the step counter), owned by
+  // the world: a collective that timed out may still hold its address.
+  private Tensor scalar;
+  // Worlds whose collectives failed, kept and never freed: Gloo may still hold buffers of a
+  // timed-out operation, and freeing them (or the group) corrupted the native heap.
+  private final List<Object> abandoned = new ArrayList<>();
 
   /** What this rank did in a step; the coordinator sums the parts over ranks. */
   public record StepReport(
@@ -125,7 +131,13 @@ public final class DataParallelReplica implements AutoCloseable {
   public void joinWorld(CollectiveGroup.Rendezvous at, long generation, int rank, int size) {
     leaveWorld();
     group = CollectiveGroup.open(at, generation, rank, size, device.is_cuda());
-    broadcastState();
+    scalar = Tensor.create(new long[] {0}, 1);
+    try {
+      broadcastState();
+    } catch (RuntimeException e) {
+      abandonWorld();
+      throw e;
+    }
     reducer = new GradientReducer(model, group);
   }
 
@@ -134,7 +146,7 @@ public final class DataParallelReplica implements AutoCloseable {
     return group == null ? -1 : group.generation();
   }
 
-  /** Closes the current world's group, if any (after a failure it is unusable anyway). */
+  /** Closes the current world's group, if any (a healthy one: see {@link #abandonWorld}). */
   public void leaveWorld() {
     if (reducer != null) {
       reducer.close();
@@ -143,6 +155,28 @@ public final class DataParallelReplica implements AutoCloseable {
     if (group != null) {
       group.close();
       group = null;
+    }
+    scalar = null;
+  }
+
+  /**
+   * Leaves a world whose collective failed: the Reducer's hooks come off the parameters, but the
+   * group, the Reducer (its buckets) and the scalar buffer stay allocated for the life of this
+   * replica, since Gloo may still write into a timed-out operation's buffers.
+   */
+  public void abandonWorld() {
+    if (reducer != null) {
+      reducer.close(); // only removes the autograd hooks
+      abandoned.add(reducer);
+      reducer = null;
+    }
+    if (group != null) {
+      abandoned.add(group);
+      group = null;
+    }
+    if (scalar != null) {
+      abandoned.add(scalar);
+      scalar = null;
     }
   }
 
@@ -160,9 +194,9 @@ public final class DataParallelReplica implements AutoCloseable {
           t.copy_(c);
         }
       }
-      Tensor steps = Tensor.create(new long[] {optimizer.steps()}, 1);
-      group.broadcast(steps, 0);
-      optimizer.setSteps(steps.item_long());
+      scalar.fill_(new Scalar(optimizer.steps()));
+      group.broadcast(scalar, 0);
+      optimizer.setSteps(scalar.item_long());
     }
   }
 
@@ -197,9 +231,9 @@ public final class DataParallelReplica implements AutoCloseable {
     double lossPart = 0;
     long stepMasked;
     try (PointerScope scope = new PointerScope()) {
-      Tensor count = Tensor.create(new long[] {masked}, 1);
-      group.allReduceSum(count);
-      stepMasked = count.item_long();
+      scalar.fill_(new Scalar(masked));
+      group.allReduceSum(scalar);
+      stepMasked = scalar.item_long();
       optimizer.zeroGrad();
       model.train(true);
       optimizer.setLrFactor(lrFactor);
