@@ -185,7 +185,9 @@ class DistributedTrainingTest {
       assertEquals(0, run.exitCode(180), run.output());
       System.out.printf("killed worker pid %d: step aborted after %.1f s, new world after %.1f s%n",
           victim, noticed, recovered);
-      assertTrue(noticed < 10, "abort took " + noticed + " s");
+      // At once when the survivor is in a collective (its peer's socket resets), else by the
+      // failure detector (about 6 s).
+      assertTrue(noticed < 15, "abort took " + noticed + " s");
       assertTrue(run.output().contains("starting it again"), "the launcher restarts the worker");
     }
     List<Ledger.Entry> entries = checkLedger(runDir, steps);
