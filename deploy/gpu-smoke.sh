@@ -74,14 +74,14 @@ compgen -G "$dist/lib/pytorch-*-linux-x86_64-gpu.jar" >/dev/null ||
 # Mark the distribution fresh, or bin/omnibiote would rebuild it without the gpu profile.
 touch "$dist/.built"
 
-train() { # DEVICE NAME
+train() { # DEVICES NAME MINI_BATCH [more train flags]
   OMNIBIOTE_CDS=off NVIDIA_TF32_OVERRIDE=0 "$root/bin/omnibiote" train \
     --base_dir "$base_dir" --devices "$1" --seed 1234 \
     --n_layer 2 --n_embd 128 --n_head 4 --ctx_len "$ctx" \
-    --batch_size "$batch" --mini_batch_size "$batch" \
+    --batch_size "$batch" --mini_batch_size "$3" \
     --token_budget "$((steps * batch * ctx))" --dropout 0 \
     --test_freq 1e12 --save_freq 1e12 \
-    --save_name "$out/$2/omnibiota" >"$out/$2.log" 2>&1 ||
+    --save_name "$out/$2/omnibiota" "${@:4}" >"$out/$2.log" 2>&1 ||
     { tail -n 40 "$out/$2.log" >&2; echo "gpu-smoke: training on $1 failed (see $out/$2.log)" >&2; exit 2; }
 }
 
@@ -91,9 +91,9 @@ losses() {
 }
 
 echo "gpu-smoke: $steps steps on cuda:0 ..." >&2
-train cuda:0 cuda
+train cuda:0 cuda "$batch"
 echo "gpu-smoke: the same $steps steps on the CPU ..." >&2
-train cpu cpu
+train cpu cpu "$batch"
 
 compare() { # REFERENCE OTHER LABEL: per-step relative loss differences; exit 1 over tolerance
   losses "$1" | sort -k1,1 >"$out/ref.loss"
@@ -125,14 +125,7 @@ compare "$out/cpu/metrics.jsonl" "$out/cuda/metrics.jsonl" cuda
 # masked-token loss is the same sums in another order, so the same tolerance holds.
 if [ "$(nvidia-smi -L | wc -l)" -ge 2 ]; then
   echo "gpu-smoke: the same $steps steps with 2 workers on cuda:0,cuda:1 ..." >&2
-  OMNIBIOTE_CDS=off NVIDIA_TF32_OVERRIDE=0 "$root/bin/omnibiote" train --workers 2 \
-    --base_dir "$base_dir" --devices cuda:0,cuda:1 --seed 1234 \
-    --n_layer 2 --n_embd 128 --n_head 4 --ctx_len "$ctx" \
-    --batch_size "$batch" --mini_batch_size "$((batch / 2))" \
-    --token_budget "$((steps * batch * ctx))" --dropout 0 \
-    --test_freq 1e12 --save_freq 1e12 \
-    --save_name "$out/nccl/omnibiota" >"$out/nccl.log" 2>&1 ||
-    { tail -n 40 "$out/nccl.log" >&2; echo "gpu-smoke: training with 2 GPU workers failed (see $out/nccl.log and $out/nccl/workers/)" >&2; exit 2; }
+  train cuda:0,cuda:1 nccl "$((batch / 2))" --workers 2
   compare "$out/cpu/metrics.jsonl" "$out/nccl/metrics.jsonl" nccl
 else
   echo "gpu-smoke: one GPU: the 2-worker NCCL run is skipped" >&2

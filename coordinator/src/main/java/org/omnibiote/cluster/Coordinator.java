@@ -106,6 +106,8 @@ public final class Coordinator {
   private enum Phase { WAITING, FORMING, RUNNING, SAVING, RECOVERING, DONE }
 
   private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
@@ -547,8 +549,7 @@ public final class Coordinator {
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("step", at.step());
       e.put("tokens", at.tokens());
-      e.put("val_loss", new com.fasterxml.jackson.databind.ObjectMapper().convertValue(
-          readJson(val), Map.class));
+      e.put("val_loss", readJson(val));
       e.put("project", spec.settings().projectName());
       metrics.write(e);
       ctx.getLog().info("step {} val loss {}", at.step(), val);
@@ -562,7 +563,7 @@ public final class Coordinator {
 
   private static Object readJson(String json) {
     try {
-      return new com.fasterxml.jackson.databind.ObjectMapper().readValue(json, Map.class);
+      return JSON.readValue(json, Map.class);
     } catch (IOException e) {
       return Map.of("unreadable", json);
     }

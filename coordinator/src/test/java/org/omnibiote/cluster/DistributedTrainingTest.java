@@ -81,6 +81,14 @@ class DistributedTrainingTest {
     return a.toArray(String[]::new);
   }
 
+  /** A worker node JVM on 127.0.0.1 joining through {@code seeds}, with more flags if given. */
+  static NodeProcess worker(String name, String seeds, String... more) throws IOException {
+    List<String> a = new ArrayList<>(List.of("worker", "--host", "127.0.0.1", "--port", "0",
+        "--seed-nodes", seeds));
+    a.addAll(List.of(more));
+    return new NodeProcess(name, a.toArray(String[]::new));
+  }
+
   /** Committed steps in the ledger so far (0 when it does not exist yet). */
   static long committed(Path runDir) throws IOException {
     Path ledger = runDir.resolve(Ledger.FILE);
@@ -272,13 +280,10 @@ class DistributedTrainingTest {
     try (NodeProcess coordinator = new NodeProcess("coordinator", args("coordinator",
             flags(runDir, steps, 50), "--host", "127.0.0.1", "--port", Integer.toString(port),
             "--seed-nodes", seed, "--store-port", "0"));
-        NodeProcess first = new NodeProcess("worker-1",
-            "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seed)) {
+        NodeProcess first = worker("worker-1", seed)) {
       awaitCommitted(runDir, 10, coordinator, 120);
-      try (NodeProcess late = new NodeProcess("worker-2",
-              "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seed);
-          NodeProcess wrong = new NodeProcess("worker-other-settings", "worker", "--host",
-              "127.0.0.1", "--port", "0", "--seed-nodes", seed, "--config", other.toString())) {
+      try (NodeProcess late = worker("worker-2", seed);
+          NodeProcess wrong = worker("worker-other-settings", seed, "--config", other.toString())) {
         assertEquals(2, wrong.exitCode(60), wrong.output());
         assertTrue(wrong.output().contains("n_layer 3 (worker) vs 1 (run)"), wrong.output());
         assertEquals(0, coordinator.exitCode(180), coordinator.output());
@@ -302,10 +307,8 @@ class DistributedTrainingTest {
     String seed = "127.0.0.1:" + port;
     List<String> coordinatorArgs = List.of(args("coordinator", flags(runDir, steps, 10), "--host",
         "127.0.0.1", "--port", Integer.toString(port), "--seed-nodes", seed, "--store-port", "0"));
-    try (NodeProcess w1 = new NodeProcess("worker-1",
-            "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seed);
-        NodeProcess w2 = new NodeProcess("worker-2",
-            "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seed)) {
+    try (NodeProcess w1 = worker("worker-1", seed);
+        NodeProcess w2 = worker("worker-2", seed)) {
       List<String> firstArgs = new ArrayList<>(coordinatorArgs);
       firstArgs.addAll(List.of("--min-workers", "2"));
       try (NodeProcess first = new NodeProcess("coordinator-1", firstArgs.toArray(String[]::new))) {
@@ -363,10 +366,8 @@ class DistributedTrainingTest {
       try (NodeProcess b = new NodeProcess("coordinator-b", args("coordinator", flags(runDir, steps, 10),
               "--host", "127.0.0.1", "--port", Integer.toString(portB), "--seed-nodes", seeds,
               "--store-port", "0"));
-          NodeProcess w1 = new NodeProcess("worker-1",
-              "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seeds);
-          NodeProcess w2 = new NodeProcess("worker-2",
-              "worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seeds)) {
+          NodeProcess w1 = worker("worker-1", seeds);
+          NodeProcess w2 = worker("worker-2", seeds)) {
         a.await(l -> l.contains("127.0.0.1:" + portB + " up"), "b up", 60);
         awaitCommitted(runDir, 15, a, 120);
         // SIGTERM: a leaves the cluster gracefully and hands the singleton over to b.

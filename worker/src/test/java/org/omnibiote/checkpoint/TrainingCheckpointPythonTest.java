@@ -2,10 +2,7 @@ package org.omnibiote.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -29,7 +26,7 @@ class TrainingCheckpointPythonTest {
 
   @Test
   void pythonLoadsTheWeightsPartOfACheckpoint() throws Exception {
-    requireTorch();
+    ReferencePython.requireTorch();
     torch.manual_seed(31);
     OmniBioTA model = new OmniBioTA(TrainingCheckpointTest.CONFIG);
     TrainingCheckpointTest.save(dir, model, "omnibiota_128", 128);
@@ -46,20 +43,6 @@ class TrainingCheckpointPythonTest {
       for (String name : ours.keySet()) {
         assertTrue(torch.equal(ours.get(name), theirs.get(name)), name);
       }
-    }
-  }
-
-  /** Fails (never skips) when Debian's torch is missing, saying what to install. */
-  private static void requireTorch() throws IOException, InterruptedException {
-    String advice = "the Python reference needs Debian's python3-torch under " + PYTHON
-        + ": apt-get install -y python3-torch python3-numpy libopenblas0-openmp";
-    if (!Files.isExecutable(Path.of(PYTHON))) {
-      fail(PYTHON + " not found; " + advice);
-    }
-    Process p = new ProcessBuilder(PYTHON, "-c", "import torch, numpy").redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      fail(advice + "\n" + out);
     }
   }
 }
