@@ -33,6 +33,13 @@ import org.omnibiote.model.OmniBioTA;
  * zero-grad of the optimiser works. Activation checkpointing (checkpoint_freq &gt; 0) is refused:
  * the checkpointed blocks' backward runs after the Reducer has finalised. Failures of a peer surface as a RuntimeException from the
  * backward that triggered the reduction (see {@link CollectiveGroup}).
+ *
+ * <p>Lifetime: one Reducer serves a model across world generations ({@link #moveTo}), as
+ * fault-tolerant DDP does. A group that a Reducer has held must never be freed: freeing one
+ * (closing it, or letting the Reducer drop its last reference) corrupted the native heap within a
+ * few generations in every trial here (Bytedeco 2.10.0-1.5.13), while groups no Reducer touched
+ * free cleanly. {@link #close()} therefore only takes the hooks off; the caller keeps the object
+ * (and the groups) reachable.
  */
 public final class GradientReducer implements AutoCloseable {
   /** DDP's default bucket size. */
@@ -41,7 +48,7 @@ public final class GradientReducer implements AutoCloseable {
   private final Reducer reducer;
   // The Reducer's hooks point into these; keep them reachable as long as it lives.
   private final TensorVector params;
-  private final CollectiveGroup group;
+  private CollectiveGroup group;
   private final OmniBioTA model;
   private final List<List<Integer>> buckets;
 
@@ -130,6 +137,23 @@ public final class GradientReducer implements AutoCloseable {
     }
   }
 
+  /**
+   * Serves the next world generation: the Reducer's per-iteration state is reset (a backward
+   * of the last world may have ended half-way) and it all-reduces through {@code next} from now
+   * on, dividing by its size. Call it on every rank of the new world before its first step. The
+   * previous group must stay allocated (see the class comment).
+   */
+  public void moveTo(CollectiveGroup next) {
+    reducer.reset_state();
+    reducer.update_process_group(next.processGroup());
+    this.group = next;
+  }
+
+  /** The model whose gradients this reduces. */
+  public OmniBioTA model() {
+    return model;
+  }
+
   /** The factor each rank multiplies its loss by before backward (see the class comment). */
   public double lossScale() {
     return group.size();
@@ -139,6 +163,7 @@ public final class GradientReducer implements AutoCloseable {
     return group;
   }
 
+  /** Takes the autograd hooks off the parameters; the native Reducer stays allocated. */
   @Override
   public void close() {
     reducer.remove_autograd_hooks();

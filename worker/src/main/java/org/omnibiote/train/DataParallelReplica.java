@@ -49,9 +49,12 @@ public final class DataParallelReplica implements AutoCloseable {
   // One int64 for the small collectives (the step's masked count, the step counter), owned by
   // the world: a collective that timed out may still hold its address.
   private Tensor scalar;
-  // Worlds whose collectives failed, kept and never freed: Gloo may still hold buffers of a
-  // timed-out operation, and freeing them (or the group) corrupted the native heap.
-  private final List<Object> abandoned = new ArrayList<>();
+  // Native objects kept for the life of the replica, never freed: every group a Reducer has held
+  // (freeing one corrupts the native heap: see GradientReducer), and the Reducer and scalar of a
+  // world whose collective failed (Gloo may still write into a timed-out operation's buffers).
+  // A generation costs a few idle Gloo threads and sockets; a failed one also its buckets.
+  // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
+  private static final List<Object> NEVER_FREED = java.util.Collections.synchronizedList(new ArrayList<>());
 
   /** What this rank did in a step; the coordinator sums the parts over ranks. */
   public record StepReport(
@@ -102,6 +105,7 @@ public final class DataParallelReplica implements AutoCloseable {
   /** Fresh weights from the seed, fresh optimiser state (a run that restarts before any checkpoint). */
   public void initialise() {
     leaveWorld();
+    dropReducer(); // it reduces the parameters of the model replaced here
     torch.manual_seed(s.seed());
     model = new OmniBioTA(config);
     model.to(device, false);
@@ -138,7 +142,11 @@ public final class DataParallelReplica implements AutoCloseable {
       abandonWorld();
       throw e;
     }
-    reducer = new GradientReducer(model, group);
+    if (reducer == null) {
+      reducer = new GradientReducer(model, group);
+    } else {
+      reducer.moveTo(group); // one Reducer per model, as fault-tolerant DDP keeps it
+    }
   }
 
   /** The current generation, or -1 outside any world. */
@@ -146,37 +154,42 @@ public final class DataParallelReplica implements AutoCloseable {
     return group == null ? -1 : group.generation();
   }
 
-  /** Closes the current world's group, if any (a healthy one: see {@link #abandonWorld}). */
+  /**
+   * Leaves the current world, if any, after a healthy last step: its group stays allocated (a
+   * Reducer held it) and the Reducer stays, to serve the next world (see {@link #abandonWorld}).
+   */
   public void leaveWorld() {
-    if (reducer != null) {
-      reducer.close();
-      reducer = null;
-    }
     if (group != null) {
-      group.close();
+      NEVER_FREED.add(group);
       group = null;
     }
     scalar = null;
   }
 
   /**
-   * Leaves a world whose collective failed: the Reducer's hooks come off the parameters, but the
+   * Leaves a world whose collective failed: the Reducer's hooks come off the parameters and the
+   * next world gets a fresh one (this one may have stopped half-way through a reduction), but the
    * group, the Reducer (its buckets) and the scalar buffer stay allocated for the life of this
    * replica, since Gloo may still write into a timed-out operation's buffers.
    */
   public void abandonWorld() {
-    if (reducer != null) {
-      reducer.close(); // only removes the autograd hooks
-      abandoned.add(reducer);
-      reducer = null;
-    }
+    dropReducer();
     if (group != null) {
-      abandoned.add(group);
+      NEVER_FREED.add(group);
       group = null;
     }
     if (scalar != null) {
-      abandoned.add(scalar);
+      NEVER_FREED.add(scalar);
       scalar = null;
+    }
+  }
+
+  /** Takes the Reducer's hooks off the model and keeps it allocated (see GradientReducer). */
+  private void dropReducer() {
+    if (reducer != null) {
+      reducer.close(); // only removes the autograd hooks
+      NEVER_FREED.add(reducer);
+      reducer = null;
     }
   }
 
@@ -290,6 +303,7 @@ public final class DataParallelReplica implements AutoCloseable {
   @Override
   public void close() {
     leaveWorld();
+    dropReducer();
     prefetcher.close();
     data.close();
   }
