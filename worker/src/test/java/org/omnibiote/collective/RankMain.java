@@ -20,14 +20,18 @@ import org.omnibiote.train.MaskedLm;
  * One rank of the collective tests, run in its own JVM by {@link CollectiveProcesses}:
  * {@code RankMain <mode> <rank> <size> <storePort> <outFile>}, mode one of
  * {@code grads} (two micro-batches, no-sync on the first, gradients written to outFile, then
- * the raw Gloo bandwidth printed by rank 0) or {@code stall} (rank 1 stops taking part after a
- * barrier; rank 0 starts an all-reduce and reports how it ended).
+ * the raw Gloo bandwidth printed by rank 0), {@code grads-after-generations} (the same, with a
+ * Reducer that first served {@link #SOLO_GENERATIONS} one-rank worlds of this rank alone, as a
+ * worker's does when the world shrinks and grows again) or {@code stall} (rank 1 stops taking part
+ * after a barrier; rank 0 starts an all-reduce and reports how it ended).
  */
 public final class RankMain {
   static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(64, 32, 2, 4, 16, 0.0);
   static final int MICRO_PER_RANK = 2;
   static final int STEPS = 2;
   static final Duration TIMEOUT = Duration.ofSeconds(10);
+  /** Freeing a group a Reducer held corrupted the heap within about ten generations. */
+  static final int SOLO_GENERATIONS = 12;
 
   public static void main(String[] args) throws Exception {
     String mode = args[0];
@@ -41,6 +45,7 @@ public final class RankMain {
         : CollectiveGroup.Rendezvous.local("127.0.0.1", port, rank, TIMEOUT);
     switch (mode) {
       case "grads" -> grads(at, rank, size, out);
+      case "grads-after-generations" -> gradsAfterGenerations(at, rank, size, out);
       case "stall" -> stall(at, rank, size);
       case "generations" -> generations(at, rank, size);
       default -> throw new IllegalArgumentException("unknown mode " + mode);
@@ -94,34 +99,74 @@ public final class RankMain {
     try (CollectiveGroup group = CollectiveGroup.open(at, 0, rank, size);
         GradientReducer reducer = new GradientReducer(model, group, 16L << 10)) {
       System.out.println("rank " + rank + " buckets " + reducer.bucketAssignment().size());
-      try (PointerScope scope = new PointerScope()) {
-        List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
-        // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
-        double scale = reducer.lossScale() / globalMasked(all);
-        // Two steps in a row, gradients reset between as MuAdamW.zeroGrad does: the second
-        // step shows the Reducer re-arms cleanly; its gradients are the ones checked.
-        for (int step = 0; step < STEPS; step++) {
-          for (Tensor p : model.parameters().get()) {
-            p.mutable_grad().reset();
-          }
-          for (int k = 0; k < MICRO_PER_RANK; k++) {
-            MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
-            Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
-                .mul(new Scalar(scale));
-            if (k == MICRO_PER_RANK - 1) {
-              reducer.syncNext(loss); // no-sync on all but the last micro-batch
-            }
-            loss.backward();
-            if (k == 0 && step == STEPS - 1) {
-              // Proof of no-sync: after the first micro-batch the gradients are still local.
-              SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
-            }
-          }
-        }
-        SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
-      }
+      trainSteps(model, reducer, rank, size, out);
       broadcastFromRoot(group);
       bench(group);
+    }
+  }
+
+  /**
+   * One Reducer for the model's life: first {@link #SOLO_GENERATIONS} worlds of this rank alone
+   * (each on its own store, garbage collected between), then the shared world of {@code size},
+   * where the gradients must be exactly those of a Reducer made for it. Groups stay allocated,
+   * as DataParallelReplica keeps them.
+   */
+  private static void gradsAfterGenerations(CollectiveGroup.Rendezvous at, int rank, int size, Path out)
+      throws Exception {
+    OmniBioTA model = model();
+    List<CollectiveGroup> kept = new java.util.ArrayList<>();
+    GradientReducer reducer = null;
+    for (int gen = 1; gen <= SOLO_GENERATIONS; gen++) {
+      CollectiveGroup solo = CollectiveGroup.open(CollectiveGroup.Rendezvous.local("127.0.0.1",
+          CollectiveProcesses.freePort(), 0, TIMEOUT), gen, 0, 1);
+      kept.add(solo);
+      if (reducer == null) {
+        reducer = new GradientReducer(model, solo, 16L << 10);
+      } else {
+        reducer.moveTo(solo);
+      }
+      try (PointerScope scope = new PointerScope()) {
+        Tensor loss = Accumulation.maskedLossSum(model, microBatches(1).get(0), Accumulation.Readout.MASKED, true);
+        reducer.syncNext(loss);
+        loss.backward();
+      }
+      System.gc();
+    }
+    System.out.println("rank " + rank + " served " + SOLO_GENERATIONS + " one-rank worlds");
+    CollectiveGroup group = CollectiveGroup.open(at, SOLO_GENERATIONS + 1, rank, size);
+    kept.add(group);
+    reducer.moveTo(group);
+    trainSteps(model, reducer, rank, size, out);
+  }
+
+  /** {@link #STEPS} steps of {@link #MICRO_PER_RANK} micro-batches; writes the gradients. */
+  private static void trainSteps(OmniBioTA model, GradientReducer reducer, int rank, int size, Path out)
+      throws Exception {
+    try (PointerScope scope = new PointerScope()) {
+      List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
+      // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
+      double scale = reducer.lossScale() / globalMasked(all);
+      // Two steps in a row, gradients reset between as MuAdamW.zeroGrad does: the second
+      // step shows the Reducer re-arms cleanly; its gradients are the ones checked.
+      for (int step = 0; step < STEPS; step++) {
+        for (Tensor p : model.parameters().get()) {
+          p.mutable_grad().reset();
+        }
+        for (int k = 0; k < MICRO_PER_RANK; k++) {
+          MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
+          Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
+              .mul(new Scalar(scale));
+          if (k == MICRO_PER_RANK - 1) {
+            reducer.syncNext(loss); // no-sync on all but the last micro-batch
+          }
+          loss.backward();
+          if (k == 0 && step == STEPS - 1) {
+            // Proof of no-sync: after the first micro-batch the gradients are still local.
+            SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+          }
+        }
+      }
+      SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
     }
   }
 
