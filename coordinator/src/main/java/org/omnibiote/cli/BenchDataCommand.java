@@ -53,6 +53,7 @@ public final class BenchDataCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     if (rows < 1 || repeats < 1) {
       throw new UserError("--rows and --repeats must be positive");
     }

@@ -118,6 +118,7 @@ public final class BenchDistributedCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     new DistributedBenchmark(options(), System.out, System.err).run();
     return 0;
   }

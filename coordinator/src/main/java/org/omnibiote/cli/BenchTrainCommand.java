@@ -65,6 +65,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     return new TrainBenchmark(options(), System.out, System.err).run() ? 0 : 3;
   }
 

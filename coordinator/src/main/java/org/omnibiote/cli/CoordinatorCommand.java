@@ -47,6 +47,7 @@ final class CoordinatorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     ClusterNode.Settings s = cluster.settings();
     Config c = TrainOptions.config(spec, cluster.loaded);
     if (minWorkers != null) {

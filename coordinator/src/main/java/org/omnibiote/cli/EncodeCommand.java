@@ -95,6 +95,7 @@ public final class EncodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     PrintStream err = System.err;
     Pooling pooling = Pooling.parse(method);
     checkArguments();

@@ -82,6 +82,7 @@ public final class QuickstartCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     Config config = configOption.load();
     Path out = output != null ? output : Path.of(config.getString("omnibiote.quickstart.output"));
     Files.createDirectories(out);

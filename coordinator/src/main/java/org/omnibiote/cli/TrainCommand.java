@@ -46,6 +46,8 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // Unpacked here, once, before any worker JVM of --workers starts: see TorchNatives.
+    org.omnibiote.model.TorchNatives.load();
     if (workers < 0) {
       throw new org.omnibiote.UserError("--workers " + workers + ": give 0 (this JVM) or a positive number");
     }

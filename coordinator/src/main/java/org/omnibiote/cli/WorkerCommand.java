@@ -46,6 +46,7 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     ClusterNode.Settings s = cluster.settings();
     String spec = devices != null ? devices
         : System.getenv("OMNIBIOTE_DEVICES") != null ? System.getenv("OMNIBIOTE_DEVICES")

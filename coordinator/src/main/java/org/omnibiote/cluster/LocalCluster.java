@@ -42,6 +42,7 @@ public final class LocalCluster {
   }
 
   public int run() throws IOException, InterruptedException {
+    org.omnibiote.model.TorchNatives.load(); // unpacked once, before the worker JVMs start
     List<String> devices = devices();
     int port = freePort();
     Config c = config

@@ -137,6 +137,7 @@ public final class NetNamespaces implements AutoCloseable {
   /** As {@link #exec(int, List, Path)} with extra environment variables. */
   public synchronized Process exec(int i, List<String> command, Path log, Map<String, String> env)
       throws IOException {
+    org.omnibiote.model.TorchNatives.load(); // the JVMs it starts find libtorch unpacked
     if (closed) {
       throw new IllegalStateException(run + " is closed");
     }

@@ -42,6 +42,7 @@ final class NodeProcess implements AutoCloseable {
   NodeProcess(String name, List<String> prefix, List<String> jvmOptions,
       java.util.Map<String, String> env, String... args) throws IOException {
     this.name = name;
+    org.omnibiote.model.TorchNatives.load(); // unpacked once, before child JVMs start together
     List<String> cmd = new ArrayList<>(prefix);
     cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx1g", "-XX:TieredStopAtLevel=1"));

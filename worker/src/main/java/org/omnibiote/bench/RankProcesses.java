@@ -35,6 +35,7 @@ final class RankProcesses {
     List<Process> processes = new ArrayList<>();
     List<Thread> pumps = new ArrayList<>();
     try {
+      org.omnibiote.model.TorchNatives.load(); // unpacked once, before the rank JVMs start
       for (int rank = 0; rank < size; rank++) {
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
             DistributedBenchRank.class.getName(), Integer.toString(rank), Integer.toString(size),

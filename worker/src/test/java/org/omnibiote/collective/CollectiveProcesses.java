@@ -18,6 +18,7 @@ final class CollectiveProcesses implements AutoCloseable {
   }
 
   CollectiveProcesses(String mode, int size, Path dir, int port) throws IOException {
+    org.omnibiote.model.TorchNatives.load(); // unpacked once, before the rank JVMs start together
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (int rank = 0; rank < size; rank++) {
       Path log = dir.resolve("rank" + rank + ".log");
