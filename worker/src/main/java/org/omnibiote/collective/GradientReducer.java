@@ -120,6 +120,11 @@ public final class GradientReducer implements AutoCloseable {
    */
   public void syncNext(Tensor output) {
     refuseCheckpointing(model);
+    // Until rebuild_buckets() runs (DDP calls it from Python, we keep our own assignment) every
+    // synced backward appends each parameter to the Reducer's rebuilt_params_: without this
+    // reset, that list grows by the parameter count each step for the life of the run. Between
+    // steps the reset changes nothing else (the previous reduction has finished).
+    reducer.reset_state();
     reducer.prepare_for_forward();
     reducer.prepare_for_backward(new TensorVector(output));
   }
