@@ -35,11 +35,12 @@ import org.omnibiote.model.OmniBioTA;
  * backward that triggered the reduction (see {@link CollectiveGroup}).
  *
  * <p>Lifetime: one Reducer serves a model across world generations ({@link #moveTo}), as
- * fault-tolerant DDP does. A group that a Reducer has held must never be freed: freeing one
- * (closing it, or letting the Reducer drop its last reference) corrupted the native heap within a
- * few generations in every trial here (Bytedeco 2.10.0-1.5.13), while groups no Reducer touched
- * free cleanly. {@link #close()} therefore only takes the hooks off; the caller keeps the object
- * (and the groups) reachable.
+ * fault-tolerant DDP does, and is never freed: {@link #close()} only takes its hooks off. What
+ * we measured here (Bytedeco 2.10.0-1.5.13, 40 generations a trial): freeing a Reducer, then
+ * its group, corrupted the native heap within a few generations in most trials; so did a group
+ * freed by the Reducer dropping its last reference (closed from Java first, then moveTo); groups
+ * closed from Java after the Reducer had moved to the next one freed cleanly every time (and
+ * threads and sockets stayed flat), as did groups no Reducer touched.
  */
 public final class GradientReducer implements AutoCloseable {
   /** DDP's default bucket size. */
@@ -146,7 +147,8 @@ public final class GradientReducer implements AutoCloseable {
    * Serves the next world generation: the Reducer's per-iteration state is reset (a backward
    * of the last world may have ended half-way) and it all-reduces through {@code next} from now
    * on, dividing by its size. Call it on every rank of the new world before its first step. The
-   * previous group must stay allocated (see the class comment).
+   * caller keeps the previous group open until this returns, and may close it then (see the class
+   * comment).
    */
   public void moveTo(CollectiveGroup next) {
     reducer.reset_state();

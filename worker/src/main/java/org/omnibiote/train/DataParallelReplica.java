@@ -49,10 +49,13 @@ public final class DataParallelReplica implements AutoCloseable {
   // One int64 for the small collectives (the step's masked count, the step counter), owned by
   // the world: a collective that timed out may still hold its address.
   private Tensor scalar;
-  // Native objects kept for the life of the replica, never freed: every group a Reducer has held
-  // (freeing one corrupts the native heap: see GradientReducer), and the Reducer and scalar of a
-  // world whose collective failed (Gloo may still write into a timed-out operation's buffers).
-  // A generation costs a few idle Gloo threads and sockets; a failed one also its buckets.
+  // The group of the last healthy world: the Reducer still holds it until it moves to the next
+  // world, and only then may it be freed (see GradientReducer).
+  private CollectiveGroup left;
+  // Native objects kept for the life of the process, never freed: a Reducer taken off its model
+  // (freeing one corrupted the native heap, see GradientReducer) with the group it held, and the
+  // group and scalar of a world whose collective failed (Gloo may still write into a timed-out
+  // operation's buffers). Each failed world costs its buckets and a few idle Gloo threads.
   // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
   private static final List<Object> NEVER_FREED = java.util.Collections.synchronizedList(new ArrayList<>());
 
@@ -147,6 +150,10 @@ public final class DataParallelReplica implements AutoCloseable {
     } else {
       reducer.moveTo(group); // one Reducer per model, as fault-tolerant DDP keeps it
     }
+    if (left != null) {
+      left.close(); // the Reducer has moved off it
+      left = null;
+    }
   }
 
   /** The current generation, or -1 outside any world. */
@@ -155,12 +162,15 @@ public final class DataParallelReplica implements AutoCloseable {
   }
 
   /**
-   * Leaves the current world, if any, after a healthy last step: its group stays allocated (a
-   * Reducer held it) and the Reducer stays, to serve the next world (see {@link #abandonWorld}).
+   * Leaves the current world, if any, after a healthy last step. The Reducer stays, to serve the
+   * next world; the group is freed when the Reducer has moved to that world's.
    */
   public void leaveWorld() {
     if (group != null) {
-      NEVER_FREED.add(group);
+      if (left != null) {
+        NEVER_FREED.add(left); // the Reducer may still hold it
+      }
+      left = group;
       group = null;
     }
     scalar = null;
@@ -169,8 +179,8 @@ public final class DataParallelReplica implements AutoCloseable {
   /**
    * Leaves a world whose collective failed: the Reducer's hooks come off the parameters and the
    * next world gets a fresh one (this one may have stopped half-way through a reduction), but the
-   * group, the Reducer (its buckets) and the scalar buffer stay allocated for the life of this
-   * replica, since Gloo may still write into a timed-out operation's buffers.
+   * group, the Reducer (its buckets) and the scalar buffer stay allocated for the life of the
+   * process, since Gloo may still write into a timed-out operation's buffers.
    */
   public void abandonWorld() {
     dropReducer();
@@ -190,6 +200,10 @@ public final class DataParallelReplica implements AutoCloseable {
       reducer.close(); // only removes the autograd hooks
       NEVER_FREED.add(reducer);
       reducer = null;
+    }
+    if (left != null) {
+      NEVER_FREED.add(left); // the dropped Reducer still holds it
+      left = null;
     }
   }
 
