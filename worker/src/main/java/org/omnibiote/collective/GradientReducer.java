@@ -35,12 +35,14 @@ import org.omnibiote.model.OmniBioTA;
  * backward that triggered the reduction (see {@link CollectiveGroup}).
  *
  * <p>Lifetime: one Reducer serves a model across world generations ({@link #moveTo}), as
- * fault-tolerant DDP does, and is never freed: {@link #close()} only takes its hooks off. What
- * we measured here (Bytedeco 2.10.0-1.5.13, 40 generations a trial): freeing a Reducer, then
- * its group, corrupted the native heap within a few generations in most trials; so did a group
- * freed by the Reducer dropping its last reference (closed from Java first, then moveTo); groups
- * closed from Java after the Reducer had moved to the next one freed cleanly every time (and
- * threads and sockets stayed flat), as did groups no Reducer touched.
+ * fault-tolerant DDP does. Neither a Reducer nor a group a Reducer has held may be freed
+ * (Bytedeco 2.10.0-1.5.13): freeing a Reducer and then its group, or a group whose last
+ * reference the Reducer dropped, corrupted the native heap within a few generations in most
+ * trials of a 40-generation loop; closing a group only after the Reducer had moved to the next
+ * one passed that loop but still crashed a worker in one of three CI-like runs ("corrupted
+ * double-linked list" after the singleton moved). Groups no Reducer touched free cleanly.
+ * {@link #close()} therefore only takes the hooks off, and callers keep the object and its groups
+ * reachable.
  */
 public final class GradientReducer implements AutoCloseable {
   /** DDP's default bucket size. */
@@ -144,21 +146,14 @@ public final class GradientReducer implements AutoCloseable {
   }
 
   /**
-   * Serves the next world generation: the Reducer's per-iteration state is reset (a backward
-   * of the last world may have ended half-way) and it all-reduces through {@code next} from now
-   * on, dividing by its size. Call it on every rank of the new world before its first step. The
-   * caller keeps the previous group open until this returns, and may close it then (see the class
-   * comment).
+   * Serves the next world generation: from now on the Reducer all-reduces through {@code next},
+   * dividing by its size (its per-step state is reset by every {@link #syncNext}). Call it on
+   * every rank of the new world before its first step. The previous group must stay allocated
+   * (see the class comment).
    */
   public void moveTo(CollectiveGroup next) {
-    reducer.reset_state();
     reducer.update_process_group(next.processGroup());
     this.group = next;
-  }
-
-  /** The model whose gradients this reduces. */
-  public OmniBioTA model() {
-    return model;
   }
 
   /** The factor each rank multiplies its loss by before backward (see the class comment). */

@@ -49,13 +49,11 @@ public final class DataParallelReplica implements AutoCloseable {
   // One int64 for the small collectives (the step's masked count, the step counter), owned by
   // the world: a collective that timed out may still hold its address.
   private Tensor scalar;
-  // The group of the last healthy world: the Reducer still holds it until it moves to the next
-  // world, and only then may it be freed (see GradientReducer).
-  private CollectiveGroup left;
-  // Native objects kept for the life of the process, never freed: a Reducer taken off its model
-  // (freeing one corrupted the native heap, see GradientReducer) with the group it held, and the
-  // group and scalar of a world whose collective failed (Gloo may still write into a timed-out
-  // operation's buffers). Each failed world costs its buckets and a few idle Gloo threads.
+  // Native objects kept for the life of the process, never freed: every group a Reducer has held
+  // and every Reducer taken off its model (freeing them corrupted the native heap: see
+  // GradientReducer), and the scalar of a world whose collective failed (Gloo may still write
+  // into a timed-out operation's buffers). A generation costs a few idle Gloo threads and
+  // sockets; a failed one also its Reducer's buckets.
   // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
   private static final List<Object> NEVER_FREED = java.util.Collections.synchronizedList(new ArrayList<>());
 
@@ -150,10 +148,6 @@ public final class DataParallelReplica implements AutoCloseable {
     } else {
       reducer.moveTo(group); // one Reducer per model, as fault-tolerant DDP keeps it
     }
-    if (left != null) {
-      left.close(); // the Reducer has moved off it
-      left = null;
-    }
   }
 
   /** The current generation, or -1 outside any world. */
@@ -163,14 +157,11 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /**
    * Leaves the current world, if any, after a healthy last step. The Reducer stays, to serve the
-   * next world; the group is freed when the Reducer has moved to that world's.
+   * next world; the group stays allocated (see GradientReducer).
    */
   public void leaveWorld() {
     if (group != null) {
-      if (left != null) {
-        NEVER_FREED.add(left); // the Reducer may still hold it
-      }
-      left = group;
+      NEVER_FREED.add(group);
       group = null;
     }
     scalar = null;
@@ -200,10 +191,6 @@ public final class DataParallelReplica implements AutoCloseable {
       reducer.close(); // only removes the autograd hooks
       NEVER_FREED.add(reducer);
       reducer = null;
-    }
-    if (left != null) {
-      NEVER_FREED.add(left); // the dropped Reducer still holds it
-      left = null;
     }
   }
 

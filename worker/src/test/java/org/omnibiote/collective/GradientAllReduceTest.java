@@ -24,8 +24,7 @@ import org.omnibiote.train.MaskedLm;
  * gradient one process computes over all 4 micro-batches, and after its first micro-batch each
  * held only its local gradient (nothing was reduced). The ranks also print the raw Gloo
  * all-reduce bandwidth of 16 MB (a measurement, not asserted). The same holds for a Reducer that
- * served a dozen one-rank worlds of each rank first (a worker's, after the world shrank and grew),
- * each world's group freed after the Reducer moved on, without the threads piling up.
+ * served a dozen one-rank worlds of each rank first (a worker's, after the world shrank and grew).
  */
 class GradientAllReduceTest {
   /** fp32: the sum of two partial sums differs from one sequential sum by rounding only. */
@@ -42,17 +41,6 @@ class GradientAllReduceTest {
         assertEquals(0, ranks.process(r).exitValue(), "rank " + r + " failed:\n" + ranks.allLogs());
       }
       System.out.print(ranks.allLogs());
-      if (mode.equals("grads-after-generations")) {
-        for (int r = 0; r < size; r++) {
-          java.util.regex.Matcher m = java.util.regex.Pattern
-              .compile("threads (\\d+) after the first, (\\d+) now").matcher(ranks.log(r));
-          assertTrue(m.find(), ranks.log(r));
-          int grown = Integer.parseInt(m.group(2)) - Integer.parseInt(m.group(1));
-          // A generation whose group stayed allocated kept 4 threads (Gloo's workers and loop).
-          assertTrue(grown < RankMain.SOLO_GENERATIONS - 1,
-              "rank " + r + " kept " + grown + " threads over " + (RankMain.SOLO_GENERATIONS - 1) + " generations");
-        }
-      }
     }
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> rank0 = SafeTensors.read(CollectiveProcesses.out(dir, 0)).tensors();

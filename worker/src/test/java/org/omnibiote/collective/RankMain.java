@@ -108,30 +108,22 @@ public final class RankMain {
   /**
    * One Reducer for the model's life: first {@link #SOLO_GENERATIONS} worlds of this rank alone
    * (each on its own store, garbage collected between), then the shared world of {@code size},
-   * where the gradients must be exactly those of a Reducer made for it. Each group is closed once
-   * the Reducer has moved to the next, as DataParallelReplica does; the rank prints its thread
-   * count, which must not grow with the generations.
+   * where the gradients must be exactly those of a Reducer made for it. Groups stay allocated, as
+   * DataParallelReplica keeps them (see GradientReducer).
    */
   private static void gradsAfterGenerations(CollectiveGroup.Rendezvous at, int rank, int size, Path out)
       throws Exception {
     OmniBioTA model = model();
+    List<CollectiveGroup> kept = new java.util.ArrayList<>();
     GradientReducer reducer = null;
-    CollectiveGroup previous = null;
-    int threadsAfterFirst = 0;
-    for (int gen = 1; gen <= SOLO_GENERATIONS + 1; gen++) {
-      CollectiveGroup group = gen <= SOLO_GENERATIONS
-          ? CollectiveGroup.open(CollectiveGroup.Rendezvous.local("127.0.0.1",
-              CollectiveProcesses.freePort(), 0, TIMEOUT), gen, 0, 1)
-          : CollectiveGroup.open(at, gen, rank, size);
+    for (int gen = 1; gen <= SOLO_GENERATIONS; gen++) {
+      CollectiveGroup solo = CollectiveGroup.open(CollectiveGroup.Rendezvous.local("127.0.0.1",
+          CollectiveProcesses.freePort(), 0, TIMEOUT), gen, 0, 1);
+      kept.add(solo);
       if (reducer == null) {
-        reducer = new GradientReducer(model, group, 16L << 10);
+        reducer = new GradientReducer(model, solo, 16L << 10);
       } else {
-        reducer.moveTo(group);
-        previous.close();
-      }
-      previous = group;
-      if (gen > SOLO_GENERATIONS) {
-        break;
+        reducer.moveTo(solo);
       }
       try (PointerScope scope = new PointerScope()) {
         Tensor loss = Accumulation.maskedLossSum(model, microBatches(1).get(0), Accumulation.Readout.MASKED, true);
@@ -139,23 +131,12 @@ public final class RankMain {
         loss.backward();
       }
       System.gc();
-      if (gen == 1) {
-        threadsAfterFirst = processThreads();
-      }
     }
-    System.out.println("rank " + rank + " served " + SOLO_GENERATIONS + " one-rank worlds; threads "
-        + threadsAfterFirst + " after the first, " + processThreads() + " now");
+    System.out.println("rank " + rank + " served " + SOLO_GENERATIONS + " one-rank worlds");
+    CollectiveGroup group = CollectiveGroup.open(at, SOLO_GENERATIONS + 1, rank, size);
+    kept.add(group);
+    reducer.moveTo(group);
     trainSteps(model, reducer, rank, size, out);
-  }
-
-  /** Every thread of this process, the JVM's and the native ones (libtorch's, Gloo's). */
-  private static int processThreads() throws java.io.IOException {
-    for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/status"))) {
-      if (line.startsWith("Threads:")) {
-        return Integer.parseInt(line.substring(8).trim());
-      }
-    }
-    throw new IllegalStateException("no Threads: line in /proc/self/status");
   }
 
   /** {@link #STEPS} steps of {@link #MICRO_PER_RANK} micro-batches; writes the gradients. */
