@@ -46,8 +46,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    // Unpacked here, once, before any worker JVM of --workers starts: see TorchNatives.
-    org.omnibiote.model.TorchNatives.load();
+    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     if (workers < 0) {
       throw new org.omnibiote.UserError("--workers " + workers + ": give 0 (this JVM) or a positive number");
     }
