@@ -1,9 +1,12 @@
 package org.omnibiote.cluster;
 
+import org.omnibiote.coordinator.Coordinator;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.RecordSerializer;
 import java.util.ArrayList;
 import java.util.List;
+import org.omnibiote.coordinator.Coordinator;
+import org.omnibiote.coordinator.WorkerProtocol;
 
 /**
  * The registry of remote message classes with fixed Kryo ids. Ids are part of the wire format:
@@ -13,26 +16,33 @@ public final class ClusterMessages {
 
   /** Records that travel between nodes, with their ids. */
   static final List<Entry> RECORDS = List.of(
-      new Entry(100, Worker.Describe.class),
-      new Entry(101, Worker.Description.class),
-      new Entry(102, Coordinator.Status.class),
-      new Entry(103, Coordinator.World.class),
-      new Entry(104, Worker.JoinWorld.class),
-      new Entry(105, Worker.RunStep.class),
-      new Entry(106, Worker.Save.class),
-      new Entry(107, Worker.LeaveWorld.class),
-      new Entry(108, Worker.Finish.class),
-      new Entry(109, Worker.Evicted.class),
+      new Entry(100, WorkerProtocol.Describe.class),
+      new Entry(101, WorkerProtocol.Description.class),
+      // 102, 103: Status and World, sent by no one, removed; never reuse their ids.
+      new Entry(104, WorkerProtocol.JoinWorld.class),
+      new Entry(105, WorkerProtocol.RunStep.class),
+      new Entry(106, WorkerProtocol.Save.class),
+      new Entry(107, WorkerProtocol.LeaveWorld.class),
+      new Entry(108, WorkerProtocol.Finish.class),
+      new Entry(109, WorkerProtocol.Evicted.class),
       new Entry(110, Coordinator.Joined.class),
       new Entry(111, Coordinator.StepDone.class),
       new Entry(112, Coordinator.Failed.class),
-      new Entry(113, Coordinator.Saved.class));
+      new Entry(113, Coordinator.Saved.class),
+      new Entry(114, WorkerProtocol.KeepState.class),
+      new Entry(115, WorkerProtocol.InitFromSeed.class),
+      new Entry(116, WorkerProtocol.LoadCheckpoint.class));
+
+  /** Enums inside messages, with their ids. */
+  static final List<EnumEntry> ENUMS = List.of(new EnumEntry(30, Coordinator.Operation.class));
 
   /** The typed ActorRef (any implementation) is written as its path string. */
   static final int ACTOR_REF_ID = 20;
   static final int ARRAY_LIST_ID = 21;
 
   record Entry(int id, Class<? extends Record> type) {}
+
+  record EnumEntry(int id, Class<? extends Enum<?>> type) {}
 
   private ClusterMessages() {}
 
@@ -47,6 +57,9 @@ public final class ClusterMessages {
     kryo.register(ArrayList.class, ARRAY_LIST_ID);
     for (Entry e : RECORDS) {
       kryo.register(e.type(), new RecordSerializer(e.type()), e.id());
+    }
+    for (EnumEntry e : ENUMS) {
+      kryo.register(e.type(), e.id());
     }
   }
 }

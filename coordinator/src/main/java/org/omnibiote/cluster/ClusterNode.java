@@ -6,23 +6,24 @@ import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.Cluster;
+import java.util.function.Consumer;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.Leave;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.omnibiote.UserError;
+import org.omnibiote.coordinator.Coordinator;
+import org.omnibiote.coordinator.RunSpec;
 import org.slf4j.LoggerFactory;
 
 /**
  * Starts a node of the cluster: the ActorSystem from {@code omnibiote.cluster.system} with this
- * node's address, seed nodes and role, and on it the coordinator singleton or the workers.
+ * node's address, seed nodes and role, and on it the coordinator singleton (a worker node is
+ * started by the worker module's WorkerNode, with the same settings).
  */
 public final class ClusterNode {
 
@@ -99,41 +100,23 @@ public final class ClusterNode {
    */
   public static ActorSystem<Void> coordinator(Config config, Settings s, RunSpec spec,
       Coordinator.RunListener listener) {
+    return coordinator(config, s, spec, listener, ctx -> {});
+  }
+
+  /**
+   * As above, and {@code alsoOnThisNode} spawns more actors beside it (the embedded run's
+   * worker: a one-node cluster that runs the same coordinator and worker as a distributed run).
+   */
+  public static ActorSystem<Void> coordinator(Config config, Settings s, RunSpec spec,
+      Coordinator.RunListener listener, Consumer<ActorContext<Void>> alsoOnThisNode) {
     Behavior<Void> root = Behaviors.setup(ctx -> {
       ClusterSingleton.get(ctx.getSystem()).init(
           SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
               .withSettings(ClusterSingletonSettings.create(ctx.getSystem()).withRole("coordinator")));
+      alsoOnThisNode.accept(ctx);
       return Behaviors.empty();
     });
     return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
-  }
-
-  /**
-   * A worker node: one {@link Worker} per device. When a worker says the node should stop (the
-   * run finished, or the coordinator evicted it), {@code exit} is told and the node leaves the
-   * cluster, which terminates its ActorSystem.
-   */
-  public static ActorSystem<Void> worker(Config config, Settings s, List<String> devices,
-      String ownSettings, Consumer<Worker.NodeExit> exit) {
-    AtomicReference<ActorSystem<Void>> self = new AtomicReference<>();
-    Consumer<Worker.NodeExit> leave = e -> {
-      exit.accept(e);
-      ActorSystem<Void> system = self.get();
-      Cluster cluster = Cluster.get(system);
-      cluster.manager().tell(Leave.create(cluster.selfMember().address()));
-    };
-    Behavior<Void> root = Behaviors.setup(ctx -> {
-      for (String device : devices) {
-        ctx.spawn(Worker.create(device, s.host(), ownSettings, leave,
-                config.getInt("omnibiote.distributed.prefetch"),
-                config.getDuration("omnibiote.distributed.prefetch-timeout")),
-            "worker-" + device.replace(':', '-'));
-      }
-      return Behaviors.empty();
-    });
-    ActorSystem<Void> system = ActorSystem.create(root, s.name(), systemConfig(config, s, "worker"));
-    self.set(system);
-    return system;
   }
 
   /**

@@ -6,8 +6,9 @@ import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.omnibiote.UserError;
+import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.schedule.Ledger;
-import org.omnibiote.train.MetricsLog;
+import org.omnibiote.metrics.MetricsLog;
 
 /**
  * The end of a run as the command that hosts the coordinator sees it: prints what the run left
@@ -18,6 +19,10 @@ public final class RunCompletion implements Coordinator.RunListener {
   private final PrintStream out;
   private final Path runDir;
   private volatile String failure;
+  private volatile Result result;
+
+  /** Where a finished run left things; {@code loss} is NaN when there was nothing to train. */
+  public record Result(Path runDir, Path checkpoint, long steps, long tokens, double loss) {}
 
   public RunCompletion(PrintStream out, Path runDir) {
     this.out = out;
@@ -26,8 +31,10 @@ public final class RunCompletion implements Coordinator.RunListener {
 
   @Override
   public void finished(Path checkpoint, long steps, long tokens, double loss) {
+    result = new Result(runDir, checkpoint, steps, tokens, loss);
     if (Double.isNaN(loss)) {
-      out.printf(Locale.ROOT, "the run was already finished: %,d steps, %,d tokens; nothing to do%n", steps, tokens);
+      out.printf(Locale.ROOT, "the run already finished: %s is at step %,d, the end of its schedule;"
+          + " nothing to do (a longer run is a new run with a larger --token_budget)%n", checkpoint, steps);
     } else {
       out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
     }
@@ -47,6 +54,11 @@ public final class RunCompletion implements Coordinator.RunListener {
    * Waits for the run's end or the node's termination, then lets the workers' Finish go out,
    * terminates the node and returns the exit code (a user error is thrown as a UserError).
    */
+  /** The finished run (after {@link #await} returned 0). */
+  public Result result() {
+    return result;
+  }
+
   public int await(ActorSystem<Void> system, ClusterNode.Settings settings) throws InterruptedException {
     CompletableFuture.anyOf(done, system.getWhenTerminated().toCompletableFuture()).join();
     if (!done.isDone()) {

@@ -136,7 +136,7 @@ class SentencePieceTokenizerTest {
   @Test
   void decodeEqualsSpmDecodeIncludingUnknownAndControlIds(@TempDir Path tmp) throws Exception {
     List<int[]> cases = new ArrayList<>();
-    for (String line : SpmEncodeParityTest.EDGE_LINES) {
+    for (String line : EdgeLines.LINES) {
       cases.add(mixed.encode(line));
     }
     cases.add(new int[] {0, 4, 3, 1226, 65535});

@@ -93,6 +93,15 @@ public final class CollectiveGroup implements AutoCloseable {
    * backend for CUDA tensors (this needs the GPU build of the natives and NCCL on the host).
    */
   public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size, boolean cuda) {
+    return open(at, "gen-" + generation, generation, rank, size, cuda);
+  }
+
+  /**
+   * As above, with the store keys of this world under {@code key} (unique per world: a worker's
+   * store outlives many worlds, and may serve the worlds of more than one coordinator).
+   */
+  public static CollectiveGroup open(Rendezvous at, String key, long generation, int rank, int size,
+      boolean cuda) {
     if (size < 1 || rank < 0 || rank >= size) {
       throw new IllegalArgumentException("rank " + rank + " is not in a world of " + size);
     }
@@ -101,7 +110,7 @@ public final class CollectiveGroup implements AutoCloseable {
         RendezvousStore.options(at.storePort(), at.hostStore(), size, at.timeout()));
     try {
       // PrefixStore puts the "/" between prefix and key itself.
-      Store prefixed = new PrefixStore("gen-" + generation, tcp);
+      Store prefixed = new PrefixStore(key, tcp);
       ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
       options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
       ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);
@@ -113,7 +122,7 @@ public final class CollectiveGroup implements AutoCloseable {
         ProcessGroupNCCL.Options ncclOptions = ProcessGroupNCCL.Options.create();
         ncclOptions.timeout(ms);
         // Its own prefix: the NCCL unique id exchange must not meet Gloo's keys.
-        nccl = new ProcessGroupNCCL(new PrefixStore("gen-" + generation + "-nccl", tcp), rank, size, ncclOptions);
+        nccl = new ProcessGroupNCCL(new PrefixStore(key + "-nccl", tcp), rank, size, ncclOptions);
         group.setBackend(DeviceType.CUDA, ProcessGroup.BackendType.NCCL, new BackendOptional(nccl));
       }
       return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, group);

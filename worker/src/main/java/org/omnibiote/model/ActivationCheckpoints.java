@@ -1,5 +1,6 @@
 package org.omnibiote.model;
 
+import org.omnibiote.train.Autocast;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.Pointer;

@@ -1,5 +1,6 @@
 package org.omnibiote.model;
 
+import org.omnibiote.settings.OmniBioTAConfig;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Bool;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Long;

@@ -7,6 +7,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
+import org.omnibiote.data.TokenIds;
+import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 
 /**
@@ -15,15 +17,36 @@ import org.omnibiote.model.OmniBioTA;
  * positions only.
  */
 public final class MaskedLm {
-  public static final long MASK = 2;
+  public static final long MASK = TokenIds.MASK;
   /** Target of positions that carry no loss (PyTorch's default ignore_index). */
-  public static final long IGNORE = -100;
+  public static final long IGNORE = TokenIds.IGNORE;
   private static final long MEAN = 1; // at::Reduction::Mean
 
   /** The model's input and, per position, the original token where masked or IGNORE. */
   public record Batch(Tensor inputs, Tensor targets) {}
 
   private MaskedLm() {}
+
+  /**
+   * Samples {@code firstSample .. firstSample+rows-1} of {@code data} as [rows, ctxLen] int64
+   * tensors (see TrainingData#maskedRows), in the caller's PointerScope.
+   */
+  public static Batch batch(TrainingData data, long firstSample, int rows) {
+    return tensors(data.maskedRows(firstSample, rows));
+  }
+
+  /** The fixed val batch of {@code dataset} (see TrainingData#valMaskedRows) as tensors. */
+  public static Batch valBatch(TrainingData data, String dataset, int rows) {
+    return tensors(data.valMaskedRows(dataset, rows));
+  }
+
+  /** Rows as [rows, ctxLen] int64 tensors in the caller's PointerScope. */
+  public static Batch tensors(TrainingData.MaskedRows m) {
+    // Tensor.create allocates the tensor and copies the whole array in one bulk put.
+    Tensor inputs = Tensor.create(m.inputs(), m.rows(), m.ctxLen());
+    Tensor targets = Tensor.create(m.targets(), m.rows(), m.ctxLen());
+    return new Batch(inputs, targets);
+  }
 
   /** Masks with torch's default generator (seed it with torch.manual_seed for repeatability). */
   public static Batch mask(Tensor ids, double probability) {

@@ -85,6 +85,8 @@ public final class MuAdamW {
    * The optimiser over the model's parameters; group 0 is the hidden matrices (absent with
    * forceLr), then the rest. {@code s.lr()} is the peak lr before µP's per-group scaling.
    */
+  private double lrFactor = 1.0;
+
   public MuAdamW(OmniBioTA model, Settings s, boolean forceLr) {
     this.settings = s;
     // Own handles made in an own scope and detached from it: what this object keeps must
@@ -178,9 +180,15 @@ public final class MuAdamW {
 
   /** Sets every group's lr to its peak times {@code factor} (the schedule's linear decay). */
   public void setLrFactor(double factor) {
+    lrFactor = factor;
     for (Group g : groups) {
       g.lr = g.peakLr * factor;
     }
+  }
+
+  /** The factor of the peak lr the groups are at now (1 until set). */
+  public double lrFactor() {
+    return lrFactor;
   }
 
   /** The current lr of each group, in group order. */
@@ -226,7 +234,7 @@ public final class MuAdamW {
   }
 
   /** Sets AdamW's step count t (a rank taking rank 0's state). */
-  void setSteps(long steps) {
+  public void setSteps(long steps) {
     if (steps < 0) {
       throw new IllegalArgumentException("negative step count " + steps);
     }

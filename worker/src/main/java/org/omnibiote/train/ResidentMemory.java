@@ -5,13 +5,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** This process's resident set size (native memory included), from /proc on Linux. */
-final class ResidentMemory {
+public final class ResidentMemory {
   private static final Path STATUS = Path.of("/proc/self/status");
 
   private ResidentMemory() {}
 
   /** VmRSS in MiB, or -1 where /proc is not there. */
-  static double megabytes() {
+  public static double megabytes() {
     try {
       for (String line : Files.readAllLines(STATUS)) {
         if (line.startsWith("VmRSS:")) {

@@ -1,5 +1,6 @@
 package org.omnibiote.collective;
 
+import org.omnibiote.train.TrainStep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,9 +14,8 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.checkpoint.SafeTensors;
+import org.omnibiote.weights.SafeTensors;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.train.Accumulation;
 import org.omnibiote.train.MaskedLm;
 
 /**
@@ -91,7 +91,7 @@ class GradientAllReduceTest {
     List<MaskedLm.Batch> all = RankMain.microBatches(micro);
     double scale = lossScale / RankMain.globalMasked(all);
     for (int i : used) {
-      Accumulation.maskedLossSum(model, all.get(i), Accumulation.Readout.MASKED, true)
+      TrainStep.maskedLossSum(model, all.get(i), TrainStep.Readout.MASKED, true)
           .mul(new Scalar(scale)).backward();
     }
     return RankMain.grads(model);

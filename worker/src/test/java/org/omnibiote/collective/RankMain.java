@@ -1,5 +1,6 @@
 package org.omnibiote.collective;
 
+import org.omnibiote.train.TrainStep;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -10,10 +11,9 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
-import org.omnibiote.checkpoint.SafeTensors;
+import org.omnibiote.weights.SafeTensors;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
-import org.omnibiote.train.Accumulation;
+import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.train.MaskedLm;
 
 /**
@@ -126,7 +126,7 @@ public final class RankMain {
         reducer.moveTo(solo);
       }
       try (PointerScope scope = new PointerScope()) {
-        Tensor loss = Accumulation.maskedLossSum(model, microBatches(1).get(0), Accumulation.Readout.MASKED, true);
+        Tensor loss = TrainStep.maskedLossSum(model, microBatches(1).get(0), TrainStep.Readout.MASKED, true);
         reducer.syncNext(loss);
         loss.backward();
       }
@@ -154,7 +154,7 @@ public final class RankMain {
         }
         for (int k = 0; k < MICRO_PER_RANK; k++) {
           MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
-          Tensor loss = Accumulation.maskedLossSum(model, b, Accumulation.Readout.MASKED, true)
+          Tensor loss = TrainStep.maskedLossSum(model, b, TrainStep.Readout.MASKED, true)
               .mul(new Scalar(scale));
           if (k == MICRO_PER_RANK - 1) {
             reducer.syncNext(loss); // no-sync on all but the last micro-batch

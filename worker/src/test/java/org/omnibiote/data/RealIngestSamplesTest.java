@@ -116,9 +116,9 @@ class RealIngestSamplesTest {
   void aBatchIsTheSameWhereverBatchesAreCut() {
     try (TrainingData data = open(TrainType.MIXED, true, CTX, 3);
         PointerScope scope = new PointerScope()) {
-      MaskedLm.Batch four = data.batch(0, 4);
-      MaskedLm.Batch first = data.batch(0, 2);
-      MaskedLm.Batch second = data.batch(2, 2);
+      MaskedLm.Batch four = MaskedLm.batch(data, 0, 4);
+      MaskedLm.Batch first = MaskedLm.batch(data, 0, 2);
+      MaskedLm.Batch second = MaskedLm.batch(data, 2, 2);
       assertEquals(List.of(4L, (long) CTX), List.of(four.inputs().size(0), four.inputs().size(1)));
       assertEquals(torch.ScalarType.Long, four.inputs().scalar_type().intern());
       assertTrue(torch.equal(four.inputs(), cat(first.inputs(), second.inputs())));

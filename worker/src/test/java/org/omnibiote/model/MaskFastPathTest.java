@@ -1,5 +1,6 @@
 package org.omnibiote.model;
 
+import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import org.bytedeco.javacpp.PointerScope;

@@ -1,5 +1,6 @@
 package org.omnibiote.model;
 
+import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.checkpoint.ModelWeights;
+import org.omnibiote.weights.ModelWeights;
 
 /**
  * Our weights, saved as .safetensors, are read by an independent Python OmniBioTA

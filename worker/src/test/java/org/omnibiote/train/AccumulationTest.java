@@ -1,5 +1,7 @@
 package org.omnibiote.train;
 
+import org.omnibiote.schedule.Schedule;
+import org.omnibiote.settings.LossNorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,7 +15,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 class AccumulationTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(64, 32, 2, 4, 16, 0.0);
@@ -25,10 +27,10 @@ class AccumulationTest {
     try (PointerScope scope = new PointerScope()) {
       MaskedLm.Batch all = batch(4);
       List<MaskedLm.Batch> split = split(all);
-      double big = Accumulation.accumulate(model, List.of(all), Accumulation.LossNorm.GLOBAL, true);
+      double big = Steps.accumulate(model, List.of(all), LossNorm.GLOBAL, true);
       List<Tensor> bigGrads = grads(model);
       model.zero_grad(true);
-      double accumulated = Accumulation.accumulate(model, split, Accumulation.LossNorm.GLOBAL, true);
+      double accumulated = Steps.accumulate(model, split, LossNorm.GLOBAL, true);
       List<Tensor> accGrads = grads(model);
       assertEquals(big, accumulated, 1e-5 * big);
       assertGradsClose(bigGrads, accGrads);
@@ -49,12 +51,12 @@ class AccumulationTest {
     OmniBioTA model = new OmniBioTA(CONFIG);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> split = split(batch(4));
-      double full = Accumulation.accumulate(
-          model, split, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.ALL, true);
+      double full = Steps.accumulate(
+          model, split, LossNorm.GLOBAL, TrainStep.Readout.ALL, true);
       List<Tensor> fullGrads = grads(model);
       model.zero_grad(true);
-      double masked = Accumulation.accumulate(
-          model, split, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.MASKED, true);
+      double masked = Steps.accumulate(
+          model, split, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true);
       assertEquals(full, masked, 1e-5 * full);
       assertGradsClose(fullGrads, grads(model));
     }
@@ -66,10 +68,10 @@ class AccumulationTest {
     OmniBioTA model = new OmniBioTA(CONFIG);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> split = split(batch(4));
-      double first = Accumulation.accumulate(model, split.subList(0, 1), Accumulation.LossNorm.GLOBAL, true);
-      double second = Accumulation.accumulate(model, split.subList(1, 2), Accumulation.LossNorm.GLOBAL, true);
-      double original = Accumulation.accumulate(model, split, Accumulation.LossNorm.ORIGINAL, true);
-      double global = Accumulation.accumulate(model, split, Accumulation.LossNorm.GLOBAL, true);
+      double first = Steps.accumulate(model, split.subList(0, 1), LossNorm.GLOBAL, true);
+      double second = Steps.accumulate(model, split.subList(1, 2), LossNorm.GLOBAL, true);
+      double original = Steps.accumulate(model, split, LossNorm.ORIGINAL, true);
+      double global = Steps.accumulate(model, split, LossNorm.GLOBAL, true);
       assertEquals((first + second) / 2, original, 1e-5);
       // Unequal masked counts make the two definitions differ.
       long m0 = masked(split.get(0));
@@ -91,9 +93,9 @@ class AccumulationTest {
       checkpointed.loadStateDict(plain.stateDict());
       MaskedLm.Batch b = batch(4);
       torch.manual_seed(14);
-      Accumulation.accumulate(plain, split(b), Accumulation.LossNorm.GLOBAL, true);
+      Steps.accumulate(plain, split(b), LossNorm.GLOBAL, true);
       torch.manual_seed(14);
-      Accumulation.accumulate(checkpointed, split(b), Accumulation.LossNorm.GLOBAL, true);
+      Steps.accumulate(checkpointed, split(b), LossNorm.GLOBAL, true);
       List<Tensor> want = grads(plain);
       List<Tensor> got = grads(checkpointed);
       for (int i = 0; i < want.size(); i++) {
@@ -114,8 +116,8 @@ class AccumulationTest {
       double firstLoss = 0;
       double loss = 0;
       for (int step = 0; step < 10; step++) {
-        schedule.apply(optimizer, step);
-        loss = TrainStep.run(model, optimizer, micro, Accumulation.LossNorm.GLOBAL, true);
+        optimizer.setLrFactor(schedule.factor(step));
+        loss = Steps.run(model, optimizer, micro, LossNorm.GLOBAL, true);
         if (step == 0) {
           firstLoss = loss;
         }

@@ -1,5 +1,6 @@
 package org.omnibiote.train;
 
+import org.omnibiote.settings.LossNorm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,7 +12,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
  * Measures the peak resident memory of one training micro-batch (forward, backward and, with
@@ -46,7 +47,7 @@ public final class CheckpointMemoryProbe {
       // Peak since here: the step's own memory on top of the model and its inputs.
       Files.writeString(Path.of("/proc/self/clear_refs"), "5");
       long before = status("VmRSS");
-      double loss = Accumulation.accumulate(model, List.of(b), Accumulation.LossNorm.GLOBAL, true);
+      double loss = Steps.accumulate(model, List.of(b), LossNorm.GLOBAL, true);
       long peak = status("VmHWM");
       System.out.printf(
           "checkpoint_freq %d  L%d N%d H%d T%d B%d: resident before %d MB, step peak +%d MB (loss %.4f)%n",

@@ -20,7 +20,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.UserError;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
  * Our AdamW against libtorch's own {@code torch::optim::AdamW} with the same groups and

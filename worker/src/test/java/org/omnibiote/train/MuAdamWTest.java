@@ -10,7 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
  * µP's optimiser groups, checked by their effect: after one AdamW step with every gradient

@@ -1,5 +1,7 @@
 package org.omnibiote.train;
 
+import org.omnibiote.settings.Precision;
+import org.omnibiote.settings.LossNorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,7 +20,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.UserError;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 class PrecisionTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(256, 64, 2, 4, 32, 0.0);
@@ -35,7 +37,7 @@ class PrecisionTest {
       Tensor a = torch.randn(8, 8);
       // Whatever earlier code in this JVM chose (Devices turns the CPU flash kernel off).
       boolean flashBefore = torch.globalContext().userEnabledFlashSDP();
-      try (Precision.Autocast cast = Precision.BF16.autocast(DeviceType.CPU)) {
+      try (Autocast cast = Autocast.open(Precision.BF16, DeviceType.CPU)) {
         assertTrue(torch.is_autocast_enabled(DeviceType.CPU));
         assertFalse(torch.globalContext().userEnabledFlashSDP(), "bf16 uses the math attention on CPU");
         assertEquals(ScalarType.BFloat16, torch.mm(a, a).scalar_type().intern());
@@ -43,7 +45,7 @@ class PrecisionTest {
       assertFalse(torch.is_autocast_enabled(DeviceType.CPU));
       assertEquals(flashBefore, torch.globalContext().userEnabledFlashSDP(), "flash setting restored");
       assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
-      try (Precision.Autocast cast = Precision.FP32.autocast(DeviceType.CPU)) {
+      try (Autocast cast = Autocast.open(Precision.FP32, DeviceType.CPU)) {
         assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
       }
     }
@@ -55,7 +57,7 @@ class PrecisionTest {
     OmniBioTA model = new OmniBioTA(CONFIG);
     try (PointerScope scope = new PointerScope()) {
       Tensor ids = torch.randint(20, 256, new long[] {2, 32}, new TensorOptions(ScalarType.Long));
-      try (Precision.Autocast cast = Precision.BF16.autocast(DeviceType.CPU)) {
+      try (Autocast cast = Autocast.open(Precision.BF16, DeviceType.CPU)) {
         // The residual stream is float32 (embedding + bf16 branch outputs promote to float32),
         // so every LayerNorm runs on float32 input; the readout itself is a bf16 matmul.
         Tensor hidden = model.hidden(ids, true);
@@ -102,8 +104,8 @@ class PrecisionTest {
           new MaskedLm.Batch(all.inputs().narrow(0, 2, 2), all.targets().narrow(0, 2, 2)));
       for (int step = 0; step < STEPS; step++) {
         optimizer.zeroGrad();
-        losses[step] = Accumulation.accumulate(
-            model, micro, Accumulation.LossNorm.GLOBAL, Accumulation.Readout.MASKED, true, precision);
+        losses[step] = Steps.accumulate(
+            model, micro, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true, precision);
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
           assertEquals(ScalarType.Float, e.getValue().scalar_type().intern(), e.getKey());
           assertEquals(ScalarType.Float, e.getValue().grad().scalar_type().intern(), e.getKey() + ".grad");

@@ -11,13 +11,19 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.omnibiote.settings.LossNorm;
+import org.omnibiote.settings.Precision;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.model.OmniBioTAConfig;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * The arithmetic under data-parallel training: workers that each accumulate their share of a
- * step, dividing by the step's total masked count, hold gradients whose sum (what the
- * all-reduce computes) is the gradient of the whole step in one process.
+ * The arithmetic under data-parallel training, on the production step ({@link TrainStep}):
+ * ranks that each run their share of a step, with the step's masked count summed over the
+ * ranks, hold gradients whose sum (what the all-reduce computes) is the gradient of the whole
+ * step in one process, for both loss normalisations; the sync is armed on the last micro-batch
+ * only.
  */
 class ShareAccumulationTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(96, 32, 2, 2, 24, 0.0);
@@ -29,8 +35,36 @@ class ShareAccumulationTest {
     return model;
   }
 
-  @Test
-  void theSumOfTheSharesGradientsIsTheWholeStepsGradient() {
+  /** A rank of a two-rank world whose sums are known in advance; it records when it is armed. */
+  private static TrainStep.Sync rank(long stepMasked, List<String> calls) {
+    return new TrainStep.Sync() {
+      int backward;
+
+      @Override
+      public long sumOverRanks(long local) {
+        return stepMasked;
+      }
+
+      @Override
+      public double lossScale() {
+        return 1; // gradients summed, as the all-reduce after backward does
+      }
+
+      @Override
+      public void beforeLastBackward(Tensor loss) {
+        calls.add("armed");
+      }
+
+      @Override
+      public void afterBackward() {
+        calls.add("done");
+      }
+    };
+  }
+
+  @ParameterizedTest
+  @EnumSource(LossNorm.class)
+  void theSumOfTheSharesGradientsIsTheWholeStepsGradient(LossNorm norm) {
     try (PointerScope scope = new PointerScope()) {
       torch.manual_seed(9);
       List<MaskedLm.Batch> micro = new ArrayList<>();
@@ -40,19 +74,18 @@ class ShareAccumulationTest {
         ids.select(1, 10).fill_(new Scalar(OmniBioTA.EOS));
         MaskedLm.Batch b = MaskedLm.mask(ids, 0.15 + 0.1 * i); // unequal masked counts
         micro.add(b);
-        stepMasked += Accumulation.maskedCount(b);
+        stepMasked += TrainStep.maskedCount(b);
       }
+      TrainStep.Options o = new TrainStep.Options(norm, TrainStep.Readout.MASKED, Precision.FP32, true);
       OmniBioTA whole = fresh();
-      double loss = Accumulation.accumulate(whole, micro, Accumulation.LossNorm.GLOBAL, true);
+      double loss = TrainStep.accumulate(whole, micro, 4, o, TrainStep.ALONE).loss();
 
       OmniBioTA first = fresh();
       OmniBioTA second = fresh();
       List<String> calls = new ArrayList<>();
-      double a = Accumulation.accumulateShare(first, micro.subList(0, 3), stepMasked,
-          Accumulation.Readout.MASKED, true, Precision.FP32, (i, last) -> calls.add(i + ":" + last));
-      double b = Accumulation.accumulateShare(second, micro.subList(3, 4), stepMasked,
-          Accumulation.Readout.MASKED, true, Precision.FP32, (i, last) -> {});
-      assertEquals(List.of("0:false", "1:false", "2:true"), calls, "only the last backward syncs");
+      double a = TrainStep.accumulate(first, micro.subList(0, 3), 4, o, rank(stepMasked, calls)).loss();
+      double b = TrainStep.accumulate(second, micro.subList(3, 4), 4, o, rank(stepMasked, new ArrayList<>())).loss();
+      assertEquals(List.of("armed", "done"), calls, "armed once, before the last backward");
       assertEquals(loss, a + b, 1e-6 * Math.abs(loss));
 
       Map<String, Tensor> w = whole.stateDict();
@@ -65,6 +98,50 @@ class ShareAccumulationTest {
         double scale = expected.abs().max().item_double();
         assertTrue(err <= 1e-5 * Math.max(scale, 1e-12), name + ": " + err + " of " + scale);
       }
+    }
+  }
+
+  @Test
+  void aScaledLossFailsTheComparison() {
+    // The comparison above can fail: a share whose loss is off by a constant factor (the
+    // world size applied twice, say) gives gradients that no longer add up.
+    try (PointerScope scope = new PointerScope()) {
+      torch.manual_seed(9);
+      List<MaskedLm.Batch> micro = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        Tensor ids = torch.randint(4, 96, new long[] {2, 24});
+        micro.add(MaskedLm.mask(ids, 0.3));
+      }
+      long stepMasked = TrainStep.maskedCount(micro.get(0)) + TrainStep.maskedCount(micro.get(1));
+      TrainStep.Options o = TrainStep.Options.DEFAULT;
+      OmniBioTA whole = fresh();
+      TrainStep.accumulate(whole, micro, 2, o, TrainStep.ALONE);
+      OmniBioTA first = fresh();
+      TrainStep.Sync doubled = new TrainStep.Sync() {
+        @Override
+        public long sumOverRanks(long local) {
+          return stepMasked;
+        }
+
+        @Override
+        public double lossScale() {
+          return 2;
+        }
+
+        @Override
+        public void beforeLastBackward(Tensor loss) {}
+
+        @Override
+        public void afterBackward() {}
+      };
+      TrainStep.accumulate(first, micro.subList(0, 1), 2, o, doubled);
+      OmniBioTA second = fresh();
+      TrainStep.accumulate(second, micro.subList(1, 2), 2, o, doubled);
+      Tensor expected = whole.stateDict().get("lm_head.weight").grad();
+      Tensor sum = first.stateDict().get("lm_head.weight").grad()
+          .add(second.stateDict().get("lm_head.weight").grad());
+      double err = sum.sub(expected).abs().max().item_double();
+      assertTrue(err > 0.5 * expected.abs().max().item_double(), "a doubled loss must show: " + err);
     }
   }
 }

@@ -1,0 +1,64 @@
+package org.omnibiote.cli;
+
+import com.typesafe.config.Config;
+import java.util.concurrent.Callable;
+import org.omnibiote.worker.EmbeddedRun;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code omnibiote train}: the original train_encoder.py's flags (same snake_case names and
+ * defaults), a HOCON run profile under them, and the embedded default: the whole run in this
+ * JVM with one local worker.
+ */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    defaultValueProvider = TrainOptions.ReferenceDefaults.class,
+    description = {
+      "Train OmniBioTA on an ingest output folder (--base_dir) in this JVM: masked-LM, µP AdamW,"
+          + " lr * sqrt(batch_size)/32 decayed linearly to 0 over token_budget / (batch_size *"
+          + " ctx_len) steps, gradient accumulation over mini_batch_size rows.",
+      "Writes checkpoints ({save_name}_{tokens} every save_freq tokens and the final"
+          + " {save_name}: .safetensors weights with the original parameter names plus the"
+          + " training state) and metrics.jsonl to the folder of --save_name.",
+      "Settings come from the defaults (shown), then --config FILE (keys under"
+          + " omnibiote.train), then the flags given."
+    },
+    footer = {"", "Example (on the shards quickstart made):",
+      "  bin/omnibiote train --base_dir runs/quickstart/shards --n_layer 2 --n_embd 128"
+          + " --n_head 4 --ctx_len 256 --batch_size 8 --mini_batch_size 8 --token_budget 2e6"
+          + " --test_freq 2e5 --save_freq 1e6"})
+public final class TrainCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin ConfigOption configOption;
+  @Mixin TrainOptions trainOptions;
+
+  @Option(names = "--workers", paramLabel = "N",
+      description = "Train with N local worker JVMs on this host (a real multi-process run: a"
+          + " coordinator in this JVM, Gloo all-reduce between the workers; a worker that dies is"
+          + " restarted and the run goes on). 0: the whole run in this JVM (default: 0).")
+  int workers;
+
+  @Override
+  public Integer call() throws Exception {
+    if (workers < 0) {
+      throw new org.omnibiote.UserError("--workers " + workers + ": give 0 (this JVM) or a positive number");
+    }
+    if (workers > 0) {
+      return new org.omnibiote.launch.LocalCluster(config(), workers, System.out, System.err).run();
+    }
+    // The same coordinator and worker actors as --workers N, in this JVM (a one-node cluster).
+    EmbeddedRun.run(config(), System.out);
+    return 0;
+  }
+
+  /** Reference defaults, under the profile of --config, under the flags given. */
+  Config config() {
+    return TrainOptions.config(spec, configOption.load());
+  }
+
+}

@@ -1,0 +1,129 @@
+package org.omnibiote.cluster;
+
+import org.omnibiote.coordinator.ClusterMessage;
+import org.omnibiote.coordinator.Coordinator;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class KryoSerializerTest {
+
+  /** A message someone forgot to list in ClusterMessages. */
+  record Unlisted(String text) implements ClusterMessage {}
+
+  private static ActorSystem<Void> system;
+  private static Serialization serialization;
+  private static ActorRef<Worker.Description> descriptions;
+  private static ActorRef<Coordinator.World> worlds;
+  private static ActorRef<Worker.Command> workers;
+  private static ActorRef<Coordinator.Command> coordinators;
+
+  @BeforeAll
+  static void start() {
+    // The cluster config's serializer bindings, on a local (no network) provider.
+    var config = ConfigFactory.parseMap(Map.of("pekko.actor.provider", "local"))
+        .withFallback(ConfigFactory.load().getConfig("omnibiote.cluster.system"))
+        .withFallback(ConfigFactory.load());
+    var spawned = new java.util.concurrent.CompletableFuture<Void>();
+    system = ActorSystem.create(Behaviors.<Void>setup(ctx -> {
+      descriptions = ctx.spawn(Behaviors.<Worker.Description>empty(), "descriptions");
+      worlds = ctx.spawn(Behaviors.<Coordinator.World>empty(), "worlds");
+      workers = ctx.spawn(Behaviors.<Worker.Command>empty(), "workers");
+      coordinators = ctx.spawn(Behaviors.<Coordinator.Command>empty(), "coordinators");
+      spawned.complete(null);
+      return Behaviors.empty();
+    }), "kryo-test", config);
+    spawned.join();
+    serialization = SerializationExtension.get(Adapter.toClassic(system));
+  }
+
+  @AfterAll
+  static void stop() {
+    system.terminate();
+  }
+
+  /** One example of every registered message, with refs to real actors. */
+  private static List<ClusterMessage> examples() {
+    Worker.Description d = new Worker.Description("cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}");
+    return List.of(
+        new Worker.Describe(descriptions),
+        d,
+        new Coordinator.Status(worlds),
+        new Coordinator.World(new ArrayList<>(List.of(d, new Worker.Description("cpu", "h", 1, "{}")))),
+        new Worker.JoinWorld(3, 1, 2, "10.0.0.1", 29500, 30_000, "{\"n_layer\":2}", "init", "abc",
+            coordinators),
+        new Worker.RunStep(3, 17, 4096, 2, 0.5, true, coordinators),
+        new Worker.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
+        new Worker.LeaveWorld(3),
+        new Worker.Finish("trained 18 steps"),
+        new Worker.Evicted("n_layer 4 (worker) vs 2 (run)", true),
+        new Coordinator.Joined(3, 1, workers),
+        new Coordinator.StepDone(3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, "{\"genbank\":2.4}"),
+        new Coordinator.Failed(3, 17, "step", workers, "Connection closed by peer", false),
+        new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));
+  }
+
+  @Test
+  void everyRegisteredMessageRoundTripsThroughTheBoundSerializer() throws Exception {
+    List<ClusterMessage> examples = examples();
+    Set<Class<?>> covered = examples.stream().map(Object::getClass).collect(Collectors.toSet());
+    assertEquals(Set.copyOf(ClusterMessages.classes()), covered,
+        "the test must have an example of every registered class");
+    for (ClusterMessage m : examples) {
+      Serializer s = serialization.findSerializerFor(m);
+      assertInstanceOf(KryoSerializer.class, s, "binding of " + m.getClass());
+      byte[] bytes = s.toBinary(m);
+      Object back = s.fromBinary(bytes, m.getClass());
+      assertEquals(m, back);
+      assertArrayEquals(bytes, s.toBinary(back));
+    }
+  }
+
+  @Test
+  void anActorRefIsWrittenAsItsPathAndResolvesToTheSameActor() throws Exception {
+    Worker.Describe m = (Worker.Describe) examples().get(0);
+    Serializer s = serialization.findSerializerFor(m);
+    String bytes = new String(s.toBinary(m), java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertTrue(bytes.contains("/user/descriptions"), bytes);
+    Worker.Describe back = (Worker.Describe) s.fromBinary(s.toBinary(m), Worker.Describe.class);
+    assertEquals(m.replyTo(), back.replyTo());
+  }
+
+  @Test
+  void anUnregisteredClassIsRefusedWithAMessageNamingTheRegistry() {
+    Serializer s = serialization.findSerializerFor(new Unlisted("x"));
+    assertInstanceOf(KryoSerializer.class, s);
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> s.toBinary(new Unlisted("x")));
+    assertTrue(e.getMessage().contains(Unlisted.class.getName()), e.getMessage());
+    assertTrue(e.getMessage().contains("ClusterMessages"), e.getMessage());
+    assertTrue(e.getMessage().contains("not registered"), e.getMessage());
+  }
+
+  @Test
+  void javaSerializationIsOff() {
+    assertEquals("off",
+        system.settings().config().getString("pekko.actor.allow-java-serialization"));
+    assertThrows(Exception.class,
+        () -> serialization.serialize(new java.util.Date()).get());
+  }
+}

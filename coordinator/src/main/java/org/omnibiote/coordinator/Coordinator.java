@@ -1,0 +1,768 @@
+package org.omnibiote.coordinator;
+
+import org.omnibiote.checkpoint.Checkpoints;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+import org.omnibiote.schedule.Ledger;
+import org.omnibiote.schedule.RunSchedule;
+import org.omnibiote.schedule.RunSchedule.Counters;
+import org.omnibiote.schedule.StepSplit;
+import org.omnibiote.metrics.Flops;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.schedule.RunPlan;
+import org.omnibiote.metrics.TrainProgress;
+
+/**
+ * The run's owner, a Cluster Singleton on a node of role {@code coordinator}. It keeps the
+ * world (registered workers on reachable nodes) and drives the
+ * run through {@link RunSchedule}: forms a world generation, orders each step's shares, commits
+ * a step when every rank reported (ledger, metrics), orders rank 0 to evaluate and checkpoint,
+ * and on any failure (a dead, lost or hung worker, a failed collective) aborts the step and
+ * forms a new generation from the survivors, restoring a state every rank agrees on.
+ *
+ * <p>Which state a new world starts from: each worker's replica is known to hold the run's
+ * state after some number of steps ({@code validAt}) or an unknown one. A worker whose step
+ * failed before its optimiser update still holds the last committed state, so the new world
+ * takes rank 0 from those and broadcasts its state (nothing is lost); when none is left, every
+ * rank loads the last checkpoint and the ledger records the rewind.
+ */
+public final class Coordinator {
+
+  /** What the coordinator receives. */
+  public sealed interface Command
+      permits WorkersChanged, Membership, Described, Joined, StepDone, Failed, Saved,
+          FormNow, JoinTimedOut, StepTimedOut, OutcomesTimedOut {}
+
+  /** What a worker was doing when it failed. */
+  public enum Operation { JOIN, STEP, SAVE }
+
+  /** A worker joined world generation {@code generation}. */
+  /**
+   * A worker joined world generation {@code generation}; {@code peakFlops} is its device's
+   * measured matmul rate in the run's precision (what the mfu is a fraction of).
+   */
+  public record Joined(long generation, int rank, ActorRef<WorkerProtocol.Command> worker,
+      double peakFlops)
+      implements Command, ClusterMessage {}
+
+  /** A worker's share of step {@code step} is done (its optimiser step included). */
+  public record StepDone(long generation, long step, ActorRef<WorkerProtocol.Command> worker,
+      double lossPart, long masked, long nonPad, long stepMasked, double seconds,
+      double waitSeconds, double rssMb, String valJson) implements Command, ClusterMessage {}
+
+  /** A join, step or save failed on a worker (before any optimiser update, for a step). */
+  public record Failed(long generation, long step, Operation what, ActorRef<WorkerProtocol.Command> worker,
+      String error, boolean userError) implements Command, ClusterMessage {}
+
+  /** Rank 0 committed checkpoint {@code manifest} of the state after {@code step} steps. */
+  public record Saved(long generation, long step, String manifest) implements Command, ClusterMessage {}
+
+  record WorkersChanged(Receptionist.Listing listing) implements Command {}
+
+  record Membership(ClusterEvent.ClusterDomainEvent event) implements Command {}
+
+  record Described(ActorRef<WorkerProtocol.Command> worker, WorkerProtocol.Description description)
+      implements Command {}
+
+  record FormNow() implements Command {}
+
+  record JoinTimedOut(long generation) implements Command {}
+
+  record StepTimedOut(long generation, long step) implements Command {}
+
+  record OutcomesTimedOut(long generation) implements Command {}
+
+  /** How the run ended, for the command that started this coordinator. */
+  public interface RunListener {
+    void finished(Path checkpoint, long steps, long tokens, double loss);
+
+    void failed(String message, boolean userError);
+  }
+
+  private enum Phase { WAITING, FORMING, RUNNING, SAVING, RECOVERING, DONE }
+
+  private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final RunSpec spec;
+  private final RunSpec.Distributed dist;
+  private final RunPlan plan;
+  private final RunListener listener;
+  /** Tells this coordinator's worlds apart in the workers' rendezvous stores, whatever their generation. */
+  private final String runKey = Long.toHexString(new java.security.SecureRandom().nextLong());
+  private final Ledger ledger;
+  private final MetricsLog metrics;
+  private final TrainProgress progress;
+
+  private final Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> registered = new LinkedHashMap<>();
+  private final Set<Address> unreachable = new HashSet<>();
+  private final Set<ActorRef<WorkerProtocol.Command>> evicted = new HashSet<>();
+  /** Steps after which a worker's replica holds the run's state; absent: unknown. */
+  private final Map<ActorRef<WorkerProtocol.Command>, Long> validAt = new HashMap<>();
+
+  private RunSchedule schedule;
+  private Path lastCheckpoint;
+  private Counters lastCheckpointAt = Counters.START;
+  private Phase phase = Phase.WAITING;
+  private boolean started;
+  private List<ActorRef<WorkerProtocol.Command>> world = List.of();
+  /** The generation of {@code world} (the last one formed). */
+  private long worldGeneration = -1;
+  private boolean afterAbort;
+  private final Map<ActorRef<WorkerProtocol.Command>, Double> joined = new HashMap<>();
+  private RunSchedule.StepOrder order;
+  private final Map<ActorRef<WorkerProtocol.Command>, StepDone> reports = new LinkedHashMap<>();
+  private final Set<ActorRef<WorkerProtocol.Command>> awaitingOutcome = new HashSet<>();
+  private RunSchedule.StepOrder pendingSave;
+  private double lastLoss = Double.NaN;
+  private String lastLogged = "";
+
+  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
+      RunListener listener) throws IOException {
+    this.ctx = ctx;
+    this.timers = timers;
+    this.spec = spec;
+    this.dist = spec.distributed();
+    this.plan = spec.plan();
+    this.listener = listener;
+    RunSpec.ResumePoint at = spec.resumePoint();
+    this.lastCheckpoint = at.manifest();
+    this.lastCheckpointAt = at.counters();
+    this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+        at.counters(), 0);
+    java.nio.file.Files.createDirectories(spec.runDir());
+    Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
+    long generation = 0;
+    if (java.nio.file.Files.exists(ledgerFile)) {
+      List<Ledger.Entry> before = Ledger.read(ledgerFile);
+      generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
+      this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+          at.counters(), generation);
+      this.ledger = Ledger.open(spec.runDir());
+      if (Ledger.stepsDone(before) > at.counters().step()) {
+        // Steps committed after the checkpoint are lost with the coordinator: train them again.
+        ledger.append(new Ledger.Entry(at.counters().step(), generation, Ledger.Entry.RESTORED, List.of()));
+      }
+    } else {
+      this.ledger = Ledger.open(spec.runDir());
+    }
+    this.metrics = MetricsLog.open(spec.runDir(), at.counters().step());
+    this.progress = new TrainProgress(plan.totalSteps(), at.counters().step(),
+        spec.settings().progressInterval(), System.err);
+    ctx.getLog().info("run {}: {} steps, at step {} ({})", spec.runDir(),
+        plan.totalSteps(), at.counters().step(),
+        at.manifest() == null ? "new run" : "from checkpoint " + at.manifest());
+  }
+
+  public static Behavior<Command> create(RunSpec spec, RunListener listener) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+      Coordinator c;
+      try {
+        c = new Coordinator(ctx, timers, spec, listener);
+      } catch (RuntimeException | IOException e) {
+        ctx.getLog().error("cannot start the run: {}", e.getMessage());
+        listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
+        return Behaviors.stopped();
+      }
+      ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerProtocol.KEY,
+          ctx.messageAdapter(Receptionist.Listing.class, WorkersChanged::new)));
+      Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
+          ctx.messageAdapter(ClusterEvent.ClusterDomainEvent.class, Membership::new),
+          ClusterEvent.ClusterDomainEvent.class));
+      if (c.schedule.finished()) {
+        c.finish();
+      }
+      return c.behavior();
+    }));
+  }
+
+  private Behavior<Command> behavior() {
+    return Behaviors.receive(Command.class)
+        .onMessage(WorkersChanged.class, this::onWorkers)
+        .onMessage(Membership.class, this::onMembership)
+        .onMessage(Described.class, this::onDescribed)
+        .onMessage(FormNow.class, f -> {
+          if (phase == Phase.WAITING) {
+            form();
+          }
+          return Behaviors.same();
+        })
+        .onMessage(Joined.class, this::onJoined)
+        .onMessage(StepDone.class, this::onStepDone)
+        .onMessage(Failed.class, this::onFailed)
+        .onMessage(Saved.class, this::onSaved)
+        .onMessage(JoinTimedOut.class, t -> {
+          if (phase == Phase.FORMING && t.generation() == schedule.generation()) {
+            abort("world generation " + t.generation() + " did not form within " + dist.joinTimeout().toSeconds() + " s");
+          }
+          return Behaviors.same();
+        })
+        .onMessage(StepTimedOut.class, t -> {
+          if (phase == Phase.RUNNING && order != null && t.step() == order.step()
+              && t.generation() == order.generation()) {
+            abort("step " + (t.step() + 1) + " took longer than " + dist.stepTimeout().toSeconds() + " s");
+          }
+          return Behaviors.same();
+        })
+        .onMessage(OutcomesTimedOut.class, this::onOutcomesTimedOut)
+        .onSignal(PostStop.class, s -> {
+          closeRun();
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  // ---- membership -------------------------------------------------------------------------
+
+  private Behavior<Command> onWorkers(WorkersChanged changed) {
+    Set<ActorRef<WorkerProtocol.Command>> now = changed.listing().getServiceInstances(WorkerProtocol.KEY);
+    for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(registered.keySet())) {
+      if (!now.contains(w)) {
+        registered.remove(w);
+        lost(w, "worker " + w.path() + " deregistered");
+      }
+    }
+    for (ActorRef<WorkerProtocol.Command> w : now) {
+      if (!registered.containsKey(w) && !evicted.contains(w)) {
+        registered.put(w, null);
+        ctx.ask(WorkerProtocol.Description.class, w, DESCRIBE_TIMEOUT, WorkerProtocol.Describe::new,
+            (d, failure) -> new Described(w, d));
+      }
+    }
+    membershipChanged();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onMembership(Membership m) {
+    ClusterEvent.ClusterDomainEvent e = m.event();
+    Address lostAt = null;
+    if (e instanceof ClusterEvent.UnreachableMember u) {
+      unreachable.add(u.member().address());
+      ctx.getLog().warn("node {} unreachable", u.member().address());
+      lostAt = u.member().address();
+    } else if (e instanceof ClusterEvent.ReachableMember r) {
+      unreachable.remove(r.member().address());
+      ctx.getLog().info("node {} reachable again", r.member().address());
+    } else if (e instanceof ClusterEvent.MemberRemoved r) {
+      unreachable.add(r.member().address());
+      ctx.getLog().info("node {} removed", r.member().address());
+      lostAt = r.member().address();
+    } else if (e instanceof ClusterEvent.MemberUp up) {
+      unreachable.remove(up.member().address());
+      ctx.getLog().info("node {} up, roles {}", up.member().address(), up.member().getRoles());
+    } else {
+      return Behaviors.same();
+    }
+    if (lostAt != null) {
+      for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(world)) {
+        if (address(w).equals(lostAt)) {
+          lost(w, "worker " + registered.get(w) + " on " + lostAt + " is unreachable");
+        }
+      }
+    }
+    membershipChanged();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onDescribed(Described d) {
+    if (d.description() == null) {
+      ctx.getLog().warn("worker {} did not describe itself within {}", d.worker().path(), DESCRIBE_TIMEOUT);
+      registered.remove(d.worker());
+      return Behaviors.same();
+    }
+    if (!registered.containsKey(d.worker())) {
+      return Behaviors.same();
+    }
+    List<String> differences = spec.differences(d.description().ownSettings());
+    if (!differences.isEmpty()) {
+      evict(d.worker(), "worker " + d.description() + " was started with settings that differ"
+          + " from the run's: " + String.join(", ", differences), true);
+      registered.remove(d.worker());
+      return Behaviors.same();
+    }
+    registered.put(d.worker(), d.description());
+    membershipChanged();
+    return Behaviors.same();
+  }
+
+  /** A world member is gone: the step (or the forming world) in flight cannot complete. */
+  private void lost(ActorRef<WorkerProtocol.Command> w, String why) {
+    validAt.remove(w);
+    if (!world.contains(w)) {
+      return;
+    }
+    switch (phase) {
+      case FORMING, RUNNING, SAVING -> abort(why);
+      case RECOVERING -> {
+        awaitingOutcome.remove(w);
+        maybeRecovered();
+      }
+      default -> { }
+    }
+  }
+
+  private void membershipChanged() {
+    logWorld();
+    if (phase == Phase.WAITING) {
+      int needed = started ? 1 : dist.minWorkers();
+      if (candidates().size() >= needed) {
+        // Debounced: workers starting together form one world. After an abort, give the
+        // failure detector time to mark a killed node unreachable first.
+        if (!(afterAbort && timers.isTimerActive("form"))) {
+          timers.startSingleTimer("form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+        }
+      } else {
+        timers.cancel("form");
+      }
+    }
+  }
+
+  /** Described, compatible workers on reachable nodes that were not evicted. */
+  private Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> candidates() {
+    Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> c = new LinkedHashMap<>();
+    registered.forEach((ref, d) -> {
+      if (d != null && !evicted.contains(ref) && !unreachable.contains(address(ref))) {
+        c.put(ref, d);
+      }
+    });
+    return c;
+  }
+
+  // ---- forming a world ----------------------------------------------------------------------
+
+  private void form() {
+    Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> cands = candidates();
+    if (cands.size() < (started ? 1 : dist.minWorkers()) || cands.isEmpty()) {
+      return;
+    }
+    afterAbort = false;
+    final long now = schedule.counters().step();
+    long at = now;
+    List<ActorRef<WorkerProtocol.Command>> previous = world;
+    List<ActorRef<WorkerProtocol.Command>> ranks = new ArrayList<>(cands.keySet());
+    ranks.sort(Comparator.<ActorRef<WorkerProtocol.Command>>comparingInt(w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
+        .thenComparing(w -> w.path().toString()));
+    ActorRef<WorkerProtocol.Command> root = ranks.stream()
+        .filter(w -> validAt.getOrDefault(w, -1L) == now).findFirst().orElse(null);
+    WorkerProtocol.Restore restore;
+    if (root != null) {
+      ranks.remove(root);
+      ranks.add(0, root);
+      restore = new WorkerProtocol.KeepState();
+    } else {
+      restore = rewindToCheckpoint();
+      at = schedule.counters().step();
+    }
+    long generation = schedule.newGeneration();
+    worldGeneration = generation;
+    world = List.copyOf(ranks);
+    joined.clear();
+    // Rank 0's store: every rank of the generation meets there (as torchrun's rank 0 hosts it).
+    WorkerProtocol.Description store = cands.get(world.get(0));
+    for (ActorRef<WorkerProtocol.Command> w : world) {
+      if (w != root) {
+        validAt.remove(w); // overwritten by the broadcast (or the restore) of the join
+      }
+    }
+    for (int rank = 0; rank < world.size(); rank++) {
+      world.get(rank).tell(new WorkerProtocol.JoinWorld(generation, runKey + "-gen-" + generation,
+          rank, world.size(), store.storeHost(), store.storePort(),
+          dist.collectiveTimeout().toMillis(), spec.settingsJson(), restore,
+          spec.dataFingerprint(), ctx.getSelf()));
+    }
+    phase = Phase.FORMING;
+    timers.startSingleTimer("join", new JoinTimedOut(generation), dist.joinTimeout());
+    ctx.getLog().info("forming world generation {}: {} workers at step {}{}", generation,
+        world.size(), at, restore instanceof WorkerProtocol.KeepState ? ", state from " + store
+            : restore instanceof WorkerProtocol.LoadCheckpoint l ? ", restoring " + l.manifest()
+            : ", fresh weights from the seed");
+  }
+
+  /** No worker holds the run's state: every rank loads the last checkpoint (or the seed's init). */
+  private WorkerProtocol.Restore rewindToCheckpoint() {
+    RunSpec.ResumePoint point = lastCheckpoint == null
+        ? new RunSpec.ResumePoint(null, Counters.START)
+        : new RunSpec.ResumePoint(lastCheckpoint, lastCheckpointAt);
+    if (point.counters().step() < schedule.counters().step()) {
+      ctx.getLog().warn("no worker holds the state after step {}: back to step {} ({})",
+          schedule.counters().step(), point.counters().step(),
+          point.manifest() == null ? "the start" : point.manifest());
+      ledger.append(new Ledger.Entry(point.counters().step(), schedule.generation(),
+          Ledger.Entry.RESTORED, List.of()));
+    }
+    schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
+        point.counters(), schedule.generation());
+    return point.manifest() == null ? new WorkerProtocol.InitFromSeed()
+        : new WorkerProtocol.LoadCheckpoint(point.manifest().toString());
+  }
+
+  private Behavior<Command> onJoined(Joined j) {
+    if (phase != Phase.FORMING || j.generation() != worldGeneration || !world.contains(j.worker())) {
+      return Behaviors.same();
+    }
+    joined.put(j.worker(), j.peakFlops());
+    if (joined.size() == world.size()) {
+      timers.cancel("join");
+      for (ActorRef<WorkerProtocol.Command> w : world) {
+        validAt.put(w, schedule.counters().step());
+      }
+      started = true;
+      phase = Phase.RUNNING;
+      ctx.getLog().info("world generation {} formed: {}", schedule.generation(), describe(world));
+      if (pendingSave != null) {
+        save(pendingSave);
+      } else {
+        nextStep();
+      }
+    }
+    return Behaviors.same();
+  }
+
+  // ---- steps ----------------------------------------------------------------------------------
+
+  private void nextStep() {
+    if (schedule.finished()) {
+      finish();
+      return;
+    }
+    Set<ActorRef<WorkerProtocol.Command>> newcomers = new LinkedHashSet<>(candidates().keySet());
+    newcomers.removeAll(world);
+    if (!newcomers.isEmpty()) {
+      ctx.getLog().info("admitting {} at the step boundary", describe(new ArrayList<>(newcomers)));
+      leaveWorld();
+      phase = Phase.WAITING;
+      form();
+      return;
+    }
+    order = schedule.next(world.size());
+    reports.clear();
+    for (StepSplit.Share share : order.shares()) {
+      world.get(share.rank()).tell(new WorkerProtocol.RunStep(order.generation(), order.step(),
+          share.firstSample(), share.microBatches(), order.rows() / spec.settings().miniBatchSize(),
+          order.lrFactor(),
+          order.evaluate() && share.rank() == 0, ctx.getSelf()));
+    }
+    phase = Phase.RUNNING;
+    timers.startSingleTimer("step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
+  }
+
+  private Behavior<Command> onStepDone(StepDone d) {
+    if (order == null || d.generation() != order.generation() || d.step() != order.step()) {
+      return Behaviors.same();
+    }
+    if (phase == Phase.RECOVERING) {
+      validAt.remove(d.worker()); // it applied an update the run will not keep
+      awaitingOutcome.remove(d.worker());
+      maybeRecovered();
+      return Behaviors.same();
+    }
+    if (phase != Phase.RUNNING || !world.contains(d.worker())) {
+      return Behaviors.same();
+    }
+    reports.put(d.worker(), d);
+    if (reports.size() == world.size()) {
+      timers.cancel("step");
+      commit();
+    }
+    return Behaviors.same();
+  }
+
+  private void commit() {
+    double loss = 0;
+    long masked = 0;
+    long nonPad = 0;
+    double slowest = 0;
+    for (StepDone d : reports.values()) {
+      loss += d.lossPart();
+      masked += d.masked();
+      nonPad += d.nonPad();
+      slowest = Math.max(slowest, d.seconds());
+    }
+    if (!Double.isFinite(loss)) {
+      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      fail(String.format(Locale.ROOT, "the loss became %s at step %d: lower --lr, or use"
+          + " --precision fp32; the last checkpoint is kept", loss, order.step() + 1), true);
+      return;
+    }
+    schedule.commit(order);
+    ledger.append(entry(order, Ledger.Entry.COMMITTED));
+    Counters at = schedule.counters();
+    for (ActorRef<WorkerProtocol.Command> w : world) {
+      validAt.put(w, at.step());
+    }
+    lastLoss = loss;
+    double lr = plan.peakLr() * order.lrFactor();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("step", at.step());
+    m.put("tokens", at.tokens());
+    m.put("samples", at.samples());
+    m.put("loss", loss);
+    m.put("lr", lr);
+    m.put("batch", order.rows());
+    m.put("masked_tokens", masked);
+    m.put("tokens_per_s", nonPad / slowest);
+    m.put("step_s", slowest);
+    // Against the world's summed matmul rate, each worker's measured when it started.
+    double peak = joined.values().stream().mapToDouble(Double::doubleValue).sum();
+    m.put("mfu", Flops.mfu(Flops.perStepFlops(spec.model(), order.rows(), masked), slowest, peak));
+    m.put("mfu_original", Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peak));
+    m.put("rss_mb", reports.values().stream().mapToDouble(StepDone::rssMb).max().orElse(0));
+    m.put("workers", world.size());
+    m.put("generation", order.generation());
+    m.put("worker_step_s", reports.values().stream().map(StepDone::seconds).toList());
+    m.put("worker_wait_s", reports.values().stream().map(StepDone::waitSeconds).toList());
+    m.put("project", spec.settings().projectName());
+    m.put("time", System.currentTimeMillis() / 1000.0);
+    metrics.write(m);
+    progress.update(at.step(), at.tokens(), loss, lr, order.rows(), nonPad / slowest);
+    String val = reports.get(world.get(0)) == null ? "" : reports.get(world.get(0)).valJson();
+    if (val != null && !val.isEmpty()) {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("step", at.step());
+      e.put("tokens", at.tokens());
+      e.put("val_loss", readJson(val));
+      e.put("project", spec.settings().projectName());
+      metrics.write(e);
+      ctx.getLog().info("step {} val loss {}", at.step(), val);
+    }
+    if (order.checkpoint() != null) {
+      save(order);
+    } else {
+      nextStep();
+    }
+  }
+
+  private static Object readJson(String json) {
+    try {
+      return JSON.readValue(json, Map.class);
+    } catch (IOException e) {
+      return Map.of("unreadable", json);
+    }
+  }
+
+  private Ledger.Entry entry(RunSchedule.StepOrder o, String status) {
+    List<Ledger.Part> parts = new ArrayList<>();
+    for (StepSplit.Share s : o.shares()) {
+      WorkerProtocol.Description d = registered.get(world.get(s.rank()));
+      parts.add(new Ledger.Part(s.rank(), d == null ? world.get(s.rank()).path().toString() : d.toString(),
+          s.firstSample(), s.rows()));
+    }
+    return new Ledger.Entry(o.step(), o.generation(), status, parts);
+  }
+
+  private void save(RunSchedule.StepOrder o) {
+    pendingSave = o;
+    phase = Phase.SAVING;
+    Counters after = o.after();
+    world.get(0).tell(new WorkerProtocol.Save(worldGeneration, after.step(), o.checkpoint(),
+        after.tokens(), after.samples(), ctx.getSelf()));
+  }
+
+  private Behavior<Command> onSaved(Saved s) {
+    if (phase != Phase.SAVING || pendingSave == null || s.step() != pendingSave.after().step()) {
+      return Behaviors.same();
+    }
+    RunSchedule.StepOrder o = pendingSave;
+    pendingSave = null;
+    lastCheckpoint = Path.of(s.manifest());
+    lastCheckpointAt = o.after();
+    ctx.getLog().info("checkpoint {} at step {}", s.manifest(), o.after().step());
+    try {
+      Checkpoints.prune(spec.runDir(), spec.checkpointName(), spec.settings().keepCheckpoints());
+    } catch (IOException e) {
+      ctx.getLog().warn("pruning old checkpoints failed: {}", e.getMessage());
+    }
+    phase = Phase.RUNNING;
+    nextStep();
+    return Behaviors.same();
+  }
+
+  // ---- failures -------------------------------------------------------------------------------
+
+  private Behavior<Command> onFailed(Failed f) {
+    if (f.generation() != worldGeneration) {
+      return Behaviors.same();
+    }
+    String who = String.valueOf(registered.get(f.worker()));
+    if (f.userError()) {
+      evict(f.worker(), f.error(), true);
+    }
+    if (f.what() == Operation.SAVE) {
+      fail("saving checkpoint failed on " + who + ": " + f.error(), f.userError());
+      return Behaviors.same();
+    }
+    if (phase == Phase.FORMING || phase == Phase.RUNNING || phase == Phase.SAVING) {
+      abort(f.what().name().toLowerCase(Locale.ROOT) + " failed on " + who + ": " + f.error());
+    }
+    if (phase == Phase.RECOVERING) {
+      // Its step failed before its optimiser update: it still holds the committed state.
+      awaitingOutcome.remove(f.worker());
+      maybeRecovered();
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * The step (or world) in flight cannot complete: record the abort, make every member leave
+   * the generation (a rank blocked in a collective fails fast), then wait until each live member
+   * said how its step ended (its optimiser update applied or not) before forming a new world.
+   */
+  private void abort(String why) {
+    ctx.getLog().warn("aborting world generation {}: {}", schedule.generation(), why);
+    timers.cancel("step");
+    timers.cancel("join");
+    awaitingOutcome.clear();
+    if (phase == Phase.RUNNING && order != null && order.generation() == schedule.generation()) {
+      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      schedule.abort(order);
+      for (ActorRef<WorkerProtocol.Command> w : world) {
+        if (reports.containsKey(w)) {
+          validAt.remove(w); // it applied the aborted step's update
+        } else if (isLive(w)) {
+          awaitingOutcome.add(w);
+        }
+      }
+    } else if (phase == Phase.FORMING) {
+      for (ActorRef<WorkerProtocol.Command> w : world) {
+        if (isLive(w) && !joined.containsKey(w)) {
+          awaitingOutcome.add(w);
+        }
+      }
+    }
+    leaveWorld();
+    phase = Phase.RECOVERING;
+    afterAbort = true;
+    timers.startSingleTimer("outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
+    maybeRecovered();
+  }
+
+  private boolean isLive(ActorRef<WorkerProtocol.Command> w) {
+    return registered.containsKey(w) && !evicted.contains(w) && !unreachable.contains(address(w));
+  }
+
+  private void leaveWorld() {
+    for (ActorRef<WorkerProtocol.Command> w : world) {
+      w.tell(new WorkerProtocol.LeaveWorld(worldGeneration));
+    }
+  }
+
+  private Behavior<Command> onOutcomesTimedOut(OutcomesTimedOut t) {
+    if (phase == Phase.RECOVERING) {
+      for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(awaitingOutcome)) {
+        evict(w, "worker " + registered.get(w) + " did not answer within "
+            + dist.outcomeTimeout().toSeconds() + " s after its world was aborted: it is hung", false);
+      }
+      awaitingOutcome.clear();
+      maybeRecovered();
+    }
+    return Behaviors.same();
+  }
+
+  private void maybeRecovered() {
+    if (phase != Phase.RECOVERING || !awaitingOutcome.isEmpty()) {
+      return;
+    }
+    timers.cancel("outcomes");
+    phase = Phase.WAITING;
+    membershipChanged();
+  }
+
+  private void evict(ActorRef<WorkerProtocol.Command> w, String reason, boolean userError) {
+    if (userError) {
+      ctx.getLog().error("refusing worker: {}", reason);
+    } else {
+      ctx.getLog().warn("evicting worker: {}", reason);
+    }
+    evicted.add(w);
+    validAt.remove(w);
+    w.tell(new WorkerProtocol.Evicted(reason, userError));
+  }
+
+  // ---- the end --------------------------------------------------------------------------------
+
+  private void finish() {
+    phase = Phase.DONE;
+    Counters at = schedule.counters();
+    Path last = Checkpoints.exists(spec.runDir(), spec.checkpointName())
+        ? spec.runDir().resolve(spec.checkpointName() + Checkpoints.MANIFEST_SUFFIX) : lastCheckpoint;
+    progress.finish();
+    String summary = Double.isNaN(lastLoss)
+        ? String.format(Locale.ROOT, "the run was already finished: %,d steps, %,d tokens", at.step(), at.tokens())
+        : String.format(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f", at.step(), at.tokens(), lastLoss);
+    for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
+      w.tell(new WorkerProtocol.Finish(summary));
+    }
+    closeRun();
+    ctx.getLog().info(summary);
+    listener.finished(last, at.step(), at.tokens(), lastLoss);
+  }
+
+  private void fail(String message, boolean userError) {
+    phase = Phase.DONE;
+    ctx.getLog().error("the run failed: {}", message);
+    for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
+      w.tell(new WorkerProtocol.Finish("the run failed: " + message));
+    }
+    closeRun();
+    listener.failed(message, userError);
+  }
+
+  private void closeRun() {
+    try {
+      ledger.close();
+      metrics.close();
+      progress.close();
+    } catch (IOException e) {
+      ctx.getLog().warn("closing the run files: {}", e.getMessage());
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private Address address(ActorRef<?> ref) {
+    Address a = ref.path().address();
+    return a.hasLocalScope() ? Cluster.get(ctx.getSystem()).selfMember().address() : a;
+  }
+
+  private String describe(List<ActorRef<WorkerProtocol.Command>> ws) {
+    List<String> out = new ArrayList<>();
+    for (ActorRef<WorkerProtocol.Command> w : ws) {
+      out.add(String.valueOf(registered.get(w)));
+    }
+    return out.toString();
+  }
+
+  private void logWorld() {
+    List<WorkerProtocol.Description> ws = new ArrayList<>(candidates().values());
+    String line = "world: " + ws.size() + " workers " + ws;
+    if (!line.equals(lastLogged)) {
+      lastLogged = line;
+      ctx.getLog().info(line);
+    }
+  }
+}

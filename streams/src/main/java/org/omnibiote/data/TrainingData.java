@@ -1,0 +1,317 @@
+package org.omnibiote.data;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.omnibiote.UserError;
+import org.omnibiote.shards.Dataset;
+import org.omnibiote.shards.Manifest;
+import org.omnibiote.shards.Split;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training data of a run, read from an ingest output folder: global sample i (a row of
+ * ctxLen token ids and its MLM mask) is a pure function of (seed, i), the way BioNeMo and
+ * Megatron make data resumable. The only data position a run keeps is its sample counter,
+ * valid for any number of workers and any batch split.
+ *
+ * <p>Sample i: {@link SampleMix} picks its dataset and the dataset's sample k from i alone
+ * (exact train_type fraction over any window, up to one row; the original instead splits
+ * each batch int(0.8 B) genbank / rest uniref100); {@link RowOrder} maps k to a row of the
+ * dataset, every row once per epoch in an order keyed by (seed, dataset, epoch); the row is
+ * packed as the original packs ({@link RowPacker}); {@link MlmMask} masks it with an RNG
+ * seeded by (seed, i). The row index is built by one pass over the memory-mapped shards at
+ * open; nothing else is held on the heap.
+ *
+ * <p>Thread-safe: every read is of immutable state.
+ */
+public final class TrainingData implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TrainingData.class);
+  private static final long TRAIN_MASK = 0x7472616eL;
+  private static final long VAL_MASK = 0x76616cL;
+
+  /** Ids and masked inputs/targets of {@code rows} rows, row-major [rows, ctxLen]. */
+  public record MaskedRows(int rows, int ctxLen, long[] ids, long[] inputs, long[] targets) {}
+
+  private final Path baseDir;
+  private final DataSettings settings;
+  private final Manifest.TokenizerInfo tokenizer;
+  private final List<Integer> banned;
+  private final Map<Dataset, PackedRows> train;
+  private final Map<Dataset, PackedRows> val;
+  private final Map<Dataset, RowOrder> orders = new EnumMap<>(Dataset.class);
+  private final SampleMix mix;
+  private final String fingerprint;
+  private volatile boolean closed;
+
+  private TrainingData(
+      Path baseDir,
+      DataSettings settings,
+      Manifest.TokenizerInfo tokenizer,
+      List<Integer> banned,
+      Map<Dataset, PackedRows> train,
+      Map<Dataset, PackedRows> val,
+      String fingerprint) {
+    this.baseDir = baseDir;
+    this.settings = settings;
+    this.tokenizer = tokenizer;
+    this.banned = banned;
+    this.train = train;
+    this.val = val;
+    this.fingerprint = fingerprint;
+    this.mix = new SampleMix(settings.trainType());
+    for (Map.Entry<Dataset, PackedRows> e : train.entrySet()) {
+      orders.put(e.getKey(),
+          new RowOrder(settings.seed(), e.getKey().ordinal() + 1L, e.getValue().rows()));
+    }
+  }
+
+  /**
+   * Opens the ingest output {@code baseDir} for {@code settings}: checks the folder, the
+   * manifest, the banned ids and every shard the train_type needs (a {@link UserError} naming
+   * the problem, before any scan), then builds the row indexes.
+   */
+  public static TrainingData open(Path baseDir, DataSettings settings) {
+    long t0 = System.nanoTime();
+    if (settings == null) {
+      throw new IllegalArgumentException("no data settings");
+    }
+    IngestFolder folder = IngestFolder.open(baseDir);
+    Manifest.TokenizerInfo info = folder.tokenizer();
+    List<Integer> banned = folder.bannedIds(settings.bannedToken());
+    TrainType type = settings.trainType();
+    Map<Dataset, List<Manifest.Shard>> trainListed = new EnumMap<>(Dataset.class);
+    Map<Dataset, List<Manifest.Shard>> valListed = new EnumMap<>(Dataset.class);
+    for (Dataset d : type.datasets()) {
+      trainListed.put(d, folder.listed(d, Split.TRAIN, type));
+      valListed.put(d, folder.listed(d, Split.VAL, type));
+    }
+    Map<Dataset, List<ShardFile>> trainFiles = new EnumMap<>(Dataset.class);
+    Map<Dataset, List<ShardFile>> valFiles = new EnumMap<>(Dataset.class);
+    for (Dataset d : type.datasets()) {
+      trainFiles.put(d, folder.open(trainListed.get(d)));
+      valFiles.put(d, folder.open(valListed.get(d)));
+    }
+    // Every check has passed: now the one scan of the shards.
+    boolean[] bannedTable = new boolean[info.vocabSize()];
+    banned.forEach(b -> bannedTable[b] = true);
+    Map<Dataset, PackedRows> train = new EnumMap<>(Dataset.class);
+    Map<Dataset, PackedRows> val = new EnumMap<>(Dataset.class);
+    for (Dataset d : type.datasets()) {
+      train.put(d, packed(trainFiles.get(d), settings, bannedTable, info.eosId(), d, Split.TRAIN));
+      val.put(d, packed(valFiles.get(d), settings, bannedTable, info.eosId(), d, Split.VAL));
+    }
+    TrainingData data = new TrainingData(folder.root(), settings, info, banned, train, val,
+        fingerprint(settings, info, banned, trainListed, valListed));
+    log.info("{} (opened in {} ms)", data.describe(), (System.nanoTime() - t0) / 1_000_000);
+    return data;
+  }
+
+  public int vocabSize() {
+    return tokenizer.vocabSize();
+  }
+
+  public Manifest.TokenizerInfo tokenizer() {
+    return tokenizer;
+  }
+
+  public DataSettings settings() {
+    return settings;
+  }
+
+  /**
+   * A stable id of everything that decides the samples: the train and val shards (path,
+   * tokens, sha256 from the manifest), the tokenizer, ctx_len, use_padding, train_type, the
+   * banned ids and the seed. A resume refuses data whose fingerprint differs.
+   */
+  public String fingerprint() {
+    return fingerprint;
+  }
+
+  /** The ctxLen token ids of global sample {@code sample} (PAD where the row is padded). */
+  public long[] row(long sample) {
+    long[] ids = new long[settings.ctxLen()];
+    readRow(sample, ids, 0);
+    return ids;
+  }
+
+  /**
+   * Samples {@code firstSample .. firstSample+rows-1} as [rows, ctxLen] arrays: the ids, the
+   * inputs with MASK where masked, the targets the original id where masked and {@link
+   * TokenIds#IGNORE} elsewhere. Each row and its mask depend only on its sample index, so any
+   * split of a range into batches gives the same rows.
+   */
+  public MaskedRows maskedRows(long firstSample, int rows) {
+    if (firstSample < 0 || rows < 1) {
+      throw new IllegalArgumentException("bad sample range " + firstSample + " + " + rows);
+    }
+    int ctx = settings.ctxLen();
+    long[] ids = new long[Math.multiplyExact(rows, ctx)];
+    long[] inputs = new long[ids.length];
+    long[] targets = new long[ids.length];
+    for (int r = 0; r < rows; r++) {
+      long sample = firstSample + r;
+      readRow(sample, ids, r * ctx);
+      MlmMask.apply(Seeds.mix(settings.seed(), TRAIN_MASK, sample), ids, r * ctx, ctx,
+          tokenizer.eosId(), inputs, targets);
+    }
+    return new MaskedRows(rows, ctx, ids, inputs, targets);
+  }
+
+  /** The datasets trained on, genbank first, e.g. ["genbank", "uniref100"]. */
+  public List<String> valSets() {
+    return val.keySet().stream().map(Dataset::folder).toList();
+  }
+
+  /**
+   * The first {@code rows} rows of {@code dataset}'s val set in shard order (repeated from
+   * the start if it has fewer), each masked by an RNG seeded by (seed, dataset, row): the
+   * same batch at every call, so val losses are comparable over the run.
+   */
+  public MaskedRows valMaskedRows(String dataset, int rows) {
+    checkOpen();
+    if (rows < 1) {
+      throw new IllegalArgumentException("bad row count " + rows);
+    }
+    Dataset d = valSet(dataset);
+    PackedRows packed = val.get(d);
+    int ctx = settings.ctxLen();
+    long[] ids = new long[Math.multiplyExact(rows, ctx)];
+    long[] inputs = new long[ids.length];
+    long[] targets = new long[ids.length];
+    for (int r = 0; r < rows; r++) {
+      packed.read(r % packed.rows(), ids, r * ctx);
+      MlmMask.apply(Seeds.mix(settings.seed(), VAL_MASK, d.ordinal(), r), ids, r * ctx, ctx,
+          tokenizer.eosId(), inputs, targets);
+    }
+    return new MaskedRows(rows, ctx, ids, inputs, targets);
+  }
+
+  /** Packed train rows of {@code dataset} (one epoch of it). */
+  public int trainRowCount(String dataset) {
+    return train.get(valSet(dataset)).rows();
+  }
+
+  /** Packed val rows of {@code dataset}. */
+  public int valRowCount(String dataset) {
+    return val.get(valSet(dataset)).rows();
+  }
+
+  /** Tokens in the train and val shards read at open (the size of the scan). */
+  public long scannedTokens() {
+    long sum = 0;
+    for (PackedRows p : train.values()) {
+      sum += p.streamTokens();
+    }
+    for (PackedRows p : val.values()) {
+      sum += p.streamTokens();
+    }
+    return sum;
+  }
+
+  /** One line: train_type, ctx_len, packing, banned ids; rows, tokens and documents per dataset. */
+  public String describe() {
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "training data %s: %s, ctx_len %d, %s, banned ids %s",
+        baseDir, settings.trainType().describe(), settings.ctxLen(),
+        settings.usePadding()
+            ? "packed with padding (whole documents, longer ones truncated)"
+            : "packed without padding (a row ends with the prefix of the document that did not fit)",
+        banned));
+    for (Dataset d : train.keySet()) {
+      PackedRows.Index t = train.get(d).index();
+      long inRows = t.rowTokens();
+      sb.append(String.format(Locale.ROOT,
+          "; %s: %,d train rows holding %,d of %,d tokens (%.1f%% cut by packing) in %,d"
+              + " documents, %,d val rows",
+          d.folder(), t.starts().length, inRows, t.documentTokens(),
+          t.documentTokens() == 0 ? 0.0 : 100.0 * (t.documentTokens() - inRows) / t.documentTokens(),
+          t.documents(), val.get(d).rows()));
+    }
+    return sb.toString();
+  }
+
+  /** Drops the shard mappings (the JVM unmaps them when they are collected). */
+  @Override
+  public void close() {
+    closed = true;
+  }
+
+  /** Which row of which dataset global sample {@code sample} is (for tests and ledgers). */
+  String trainRowOf(long sample) {
+    SampleMix.Pick p = mix.pick(sample);
+    return p.dataset().folder() + ":" + orders.get(p.dataset()).row(p.index());
+  }
+
+  private void readRow(long sample, long[] dst, int off) {
+    checkOpen();
+    SampleMix.Pick p = mix.pick(sample);
+    long row = orders.get(p.dataset()).row(p.index());
+    train.get(p.dataset()).read((int) row, dst, off);
+  }
+
+  private Dataset valSet(String name) {
+    for (Dataset d : val.keySet()) {
+      if (d.folder().equals(name)) {
+        return d;
+      }
+    }
+    throw new IllegalArgumentException("no dataset " + name + " in this run; have " + valSets());
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("training data " + baseDir + " is closed");
+    }
+  }
+
+  private static PackedRows packed(
+      List<ShardFile> files, DataSettings s, boolean[] banned, int eos, Dataset d, Split split) {
+    String what = d.folder() + "/" + split.folder() + " (" + files.size() + " shards from "
+        + files.get(0).path().getParent() + ")";
+    PackedRows rows =
+        PackedRows.pack(new TokenStream(files), s.ctxLen(), s.usePadding(), banned, eos, what);
+    if (rows.rows() == 0) {
+      throw new UserError(what + " holds no tokens once the banned ids are deleted");
+    }
+    return rows;
+  }
+
+  private static String fingerprint(
+      DataSettings s,
+      Manifest.TokenizerInfo info,
+      List<Integer> banned,
+      Map<Dataset, List<Manifest.Shard>> trainListed,
+      Map<Dataset, List<Manifest.Shard>> valListed) {
+    StringBuilder text = new StringBuilder("omnibiote-training-data 1\n")
+        .append("train_type ").append(s.trainType().flag()).append('\n')
+        .append("ctx_len ").append(s.ctxLen()).append('\n')
+        .append("use_padding ").append(s.usePadding()).append('\n')
+        .append("banned ").append(banned).append('\n')
+        .append("eos ").append(info.eosId()).append('\n')
+        .append("vocab ").append(info.vocabSize()).append('\n')
+        .append("tokenizer ").append(info.sha256()).append('\n')
+        .append("seed ").append(s.seed()).append('\n');
+    for (Map<Dataset, List<Manifest.Shard>> listed : List.of(trainListed, valListed)) {
+      listed.forEach((d, shards) -> shards.forEach(sh -> text.append(sh.dataset()).append(' ')
+          .append(sh.split()).append(' ').append(sh.path()).append(' ').append(sh.tokens())
+          .append(' ').append(sh.sha256()).append('\n')));
+    }
+    return HexFormat.of().formatHex(sha256().digest(text.toString().getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
