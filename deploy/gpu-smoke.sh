@@ -68,7 +68,7 @@ if ! (cd "$root" && mvn -B -Pgpu -DskipTests package >"$out/build.log" 2>&1); th
   echo "gpu-smoke: the build failed (see $out/build.log)" >&2
   exit 2
 fi
-dist="$root/coordinator/target/omnibiote"
+dist="$root/cli/target/omnibiote"
 compgen -G "$dist/lib/pytorch-*-linux-x86_64-gpu.jar" >/dev/null ||
   { echo "gpu-smoke: $dist/lib has no -gpu pytorch jar: the gpu profile did not apply" >&2; exit 2; }
 # Mark the distribution fresh, or bin/omnibiote would rebuild it without the gpu profile.

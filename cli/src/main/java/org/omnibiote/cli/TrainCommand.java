@@ -1,6 +1,7 @@
 package org.omnibiote.cli;
 
 import com.typesafe.config.Config;
+import org.omnibiote.settings.TrainSettings;
 import java.util.concurrent.Callable;
 import org.omnibiote.worker.EmbeddedRun;
 import picocli.CommandLine;
@@ -54,6 +55,11 @@ public final class TrainCommand implements Callable<Integer> {
     // The same coordinator and worker actors as --workers N, in this JVM (a one-node cluster).
     EmbeddedRun.run(config(), System.out);
     return 0;
+  }
+
+  /** The settings of this command line (for tests of the flags). */
+  TrainSettings settings() {
+    return TrainSettings.from(config());
   }
 
   /** Reference defaults, under the profile of --config, under the flags given. */

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.train.Accumulation;
 import org.omnibiote.settings.TrainSettings;
 import picocli.CommandLine;
 

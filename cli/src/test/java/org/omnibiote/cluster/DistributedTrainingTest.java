@@ -29,7 +29,7 @@ import org.omnibiote.weights.TrainingCheckpoint;
 import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.settings.TrainSettings;
-import org.omnibiote.train.Trainer;
+import org.omnibiote.worker.EmbeddedRun;
 
 /**
  * Distributed training with real parts: coordinator and worker JVMs on 127.0.0.1 forming a
@@ -151,10 +151,9 @@ class DistributedTrainingTest {
     for (int i = 0; i < f.size(); i += 2) {
       m.put(f.get(i).substring(2), f.get(i + 1));
     }
-    TrainSettings s = TrainSettings.from(ConfigFactory.parseMap(m).atPath(TrainSettings.PATH)
-        .withFallback(ConfigFactory.load()));
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true);
-    new Trainer(s, quiet, quiet).run();
+    EmbeddedRun.run(ConfigFactory.parseMap(m).atPath(TrainSettings.PATH)
+        .withFallback(ConfigFactory.load()), quiet);
 
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> a = SafeTensors.read(distributed.resolve("omnibiota.safetensors")).tensors();

@@ -1,7 +1,5 @@
 package org.omnibiote.cluster;
 
-import org.omnibiote.coordinator.ClusterMessage;
-import org.omnibiote.coordinator.Coordinator;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -23,6 +21,9 @@ import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.omnibiote.coordinator.ClusterMessage;
+import org.omnibiote.coordinator.Coordinator;
+import org.omnibiote.coordinator.WorkerProtocol;
 import org.junit.jupiter.api.Test;
 
 class KryoSerializerTest {
@@ -32,9 +33,8 @@ class KryoSerializerTest {
 
   private static ActorSystem<Void> system;
   private static Serialization serialization;
-  private static ActorRef<Worker.Description> descriptions;
-  private static ActorRef<Coordinator.World> worlds;
-  private static ActorRef<Worker.Command> workers;
+  private static ActorRef<WorkerProtocol.Description> descriptions;
+  private static ActorRef<WorkerProtocol.Command> workers;
   private static ActorRef<Coordinator.Command> coordinators;
 
   @BeforeAll
@@ -45,9 +45,8 @@ class KryoSerializerTest {
         .withFallback(ConfigFactory.load());
     var spawned = new java.util.concurrent.CompletableFuture<Void>();
     system = ActorSystem.create(Behaviors.<Void>setup(ctx -> {
-      descriptions = ctx.spawn(Behaviors.<Worker.Description>empty(), "descriptions");
-      worlds = ctx.spawn(Behaviors.<Coordinator.World>empty(), "worlds");
-      workers = ctx.spawn(Behaviors.<Worker.Command>empty(), "workers");
+      descriptions = ctx.spawn(Behaviors.<WorkerProtocol.Description>empty(), "descriptions");
+      workers = ctx.spawn(Behaviors.<WorkerProtocol.Command>empty(), "workers");
       coordinators = ctx.spawn(Behaviors.<Coordinator.Command>empty(), "coordinators");
       spawned.complete(null);
       return Behaviors.empty();
@@ -63,22 +62,25 @@ class KryoSerializerTest {
 
   /** One example of every registered message, with refs to real actors. */
   private static List<ClusterMessage> examples() {
-    Worker.Description d = new Worker.Description("cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}");
+    WorkerProtocol.Description d =
+        new WorkerProtocol.Description("cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}", "10.0.0.7", 40123);
     return List.of(
-        new Worker.Describe(descriptions),
+        new WorkerProtocol.Describe(descriptions),
         d,
-        new Coordinator.Status(worlds),
-        new Coordinator.World(new ArrayList<>(List.of(d, new Worker.Description("cpu", "h", 1, "{}")))),
-        new Worker.JoinWorld(3, 1, 2, "10.0.0.1", 29500, 30_000, "{\"n_layer\":2}", "init", "abc",
-            coordinators),
-        new Worker.RunStep(3, 17, 4096, 2, 0.5, true, coordinators),
-        new Worker.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
-        new Worker.LeaveWorld(3),
-        new Worker.Finish("trained 18 steps"),
-        new Worker.Evicted("n_layer 4 (worker) vs 2 (run)", true),
-        new Coordinator.Joined(3, 1, workers),
-        new Coordinator.StepDone(3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, "{\"genbank\":2.4}"),
-        new Coordinator.Failed(3, 17, "step", workers, "Connection closed by peer", false),
+        new WorkerProtocol.JoinWorld(3, "5f0c-gen-3", 1, 2, "10.0.0.1", 29500, 30_000,
+            "{\"n_layer\":2}", new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota_1000.checkpoint.json"),
+            "abc", coordinators),
+        new WorkerProtocol.KeepState(),
+        new WorkerProtocol.InitFromSeed(),
+        new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota.checkpoint.json"),
+        new WorkerProtocol.RunStep(3, 17, 4096, 2, 5, 0.5, true, coordinators),
+        new WorkerProtocol.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
+        new WorkerProtocol.LeaveWorld(3),
+        new WorkerProtocol.Finish("trained 18 steps"),
+        new WorkerProtocol.Evicted("n_layer 4 (worker) vs 2 (run)", true),
+        new Coordinator.Joined(3, 1, workers, 2.1e11),
+        new Coordinator.StepDone(3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, 812.5, "{\"genbank\":2.4}"),
+        new Coordinator.Failed(3, 17, Coordinator.Operation.STEP, workers, "Connection closed by peer", false),
         new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));
   }
 
@@ -100,11 +102,11 @@ class KryoSerializerTest {
 
   @Test
   void anActorRefIsWrittenAsItsPathAndResolvesToTheSameActor() throws Exception {
-    Worker.Describe m = (Worker.Describe) examples().get(0);
+    WorkerProtocol.Describe m = (WorkerProtocol.Describe) examples().get(0);
     Serializer s = serialization.findSerializerFor(m);
     String bytes = new String(s.toBinary(m), java.nio.charset.StandardCharsets.ISO_8859_1);
     assertTrue(bytes.contains("/user/descriptions"), bytes);
-    Worker.Describe back = (Worker.Describe) s.fromBinary(s.toBinary(m), Worker.Describe.class);
+    WorkerProtocol.Describe back = (WorkerProtocol.Describe) s.fromBinary(s.toBinary(m), WorkerProtocol.Describe.class);
     assertEquals(m.replyTo(), back.replyTo());
   }
 
