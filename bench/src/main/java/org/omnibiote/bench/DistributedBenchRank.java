@@ -82,6 +82,9 @@ public final class DistributedBenchRank {
   private final OmniBioTA model;
   private final MuAdamW optimizer;
   // get() of a TensorVector points into the vector: it must live as long as the array.
+  // The vector owns the native handles of params: keep it reachable as long as they are used
+  // (without it, a GC freed them and grad() read freed memory).
+  private final TensorVector paramVector;
   private final Tensor[] params;
   private final TrainingData data;
   private CollectiveGroup group;
@@ -99,7 +102,8 @@ public final class DistributedBenchRank {
     this.model = new OmniBioTA(settings.model());
     model.train(true);
     this.optimizer = new MuAdamW(model, MuAdamW.Settings.ORIGINAL_DEFAULTS, false);
-    this.params = model.parameters().get();
+    this.paramVector = model.parameters();
+    this.params = paramVector.get();
   }
 
   public static void main(String[] args) throws Exception {

@@ -279,7 +279,7 @@ class DistributedTrainingTest {
     Files.writeString(other, "omnibiote.train { n_layer = 3 }\n");
     try (NodeProcess coordinator = new NodeProcess("coordinator", args("coordinator",
             flags(runDir, steps, 50), "--host", "127.0.0.1", "--port", Integer.toString(port),
-            "--seed-nodes", seed, "--store-port", "0"));
+            "--seed-nodes", seed));
         NodeProcess first = worker("worker-1", seed)) {
       awaitCommitted(runDir, 10, coordinator, 120);
       try (NodeProcess late = worker("worker-2", seed);
@@ -306,7 +306,7 @@ class DistributedTrainingTest {
     int port = NodeProcess.freePort();
     String seed = "127.0.0.1:" + port;
     List<String> coordinatorArgs = List.of(args("coordinator", flags(runDir, steps, 10), "--host",
-        "127.0.0.1", "--port", Integer.toString(port), "--seed-nodes", seed, "--store-port", "0"));
+        "127.0.0.1", "--port", Integer.toString(port), "--seed-nodes", seed));
     try (NodeProcess w1 = worker("worker-1", seed);
         NodeProcess w2 = worker("worker-2", seed)) {
       List<String> firstArgs = new ArrayList<>(coordinatorArgs);
@@ -359,13 +359,11 @@ class DistributedTrainingTest {
     int portB = NodeProcess.freePort();
     String seeds = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
     try (NodeProcess a = new NodeProcess("coordinator-a", args("coordinator", flags(runDir, steps, 10),
-            "--host", "127.0.0.1", "--port", Integer.toString(portA), "--seed-nodes", seeds,
-            "--store-port", "0", "--min-workers", "2"))) {
+            "--host", "127.0.0.1", "--port", Integer.toString(portA), "--seed-nodes", seeds, "--min-workers", "2"))) {
       a.await(l -> l.contains("Coordinator - run "), "a hosting the coordinator", 60);
       // b joins as a standby: a is the oldest coordinator node and keeps the singleton.
       try (NodeProcess b = new NodeProcess("coordinator-b", args("coordinator", flags(runDir, steps, 10),
-              "--host", "127.0.0.1", "--port", Integer.toString(portB), "--seed-nodes", seeds,
-              "--store-port", "0"));
+              "--host", "127.0.0.1", "--port", Integer.toString(portB), "--seed-nodes", seeds));
           NodeProcess w1 = worker("worker-1", seeds);
           NodeProcess w2 = worker("worker-2", seeds)) {
         a.await(l -> l.contains("127.0.0.1:" + portB + " up"), "b up", 60);
