@@ -3,7 +3,14 @@ package org.omnibiote.cluster;
 import org.omnibiote.coordinator.Coordinator;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.RecordSerializer;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import org.omnibiote.settings.LossNorm;
+import org.omnibiote.settings.Precision;
+import org.omnibiote.settings.TrainSettings;
 import java.util.List;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.WorkerProtocol;
@@ -31,10 +38,17 @@ public final class ClusterMessages {
       new Entry(113, Coordinator.Saved.class),
       new Entry(114, WorkerProtocol.KeepState.class),
       new Entry(115, WorkerProtocol.InitFromSeed.class),
-      new Entry(116, WorkerProtocol.LoadCheckpoint.class));
+      new Entry(116, WorkerProtocol.LoadCheckpoint.class),
+      new Entry(117, TrainSettings.class));
 
   /** Enums inside messages, with their ids. */
-  static final List<EnumEntry> ENUMS = List.of(new EnumEntry(30, Coordinator.Operation.class));
+  static final List<EnumEntry> ENUMS = List.of(
+      new EnumEntry(30, Coordinator.Operation.class),
+      new EnumEntry(31, LossNorm.class),
+      new EnumEntry(32, Precision.class));
+
+  /** Paths (in TrainSettings) travel as their string. */
+  static final int PATH_ID = 22;
 
   /** The typed ActorRef (any implementation) is written as its path string. */
   static final int ACTOR_REF_ID = 20;
@@ -46,6 +60,19 @@ public final class ClusterMessages {
 
   private ClusterMessages() {}
 
+  /** A path as its string; read back with Path.of on the receiving node. */
+  private static final class PathSerializer extends Serializer<Path> {
+    @Override
+    public void write(Kryo kryo, Output output, Path path) {
+      output.writeString(path.toString());
+    }
+
+    @Override
+    public Path read(Kryo kryo, Input input, Class<? extends Path> type) {
+      return Path.of(input.readString());
+    }
+  }
+
   /** Every registered message class (for tests and for the error message). */
   public static List<Class<? extends Record>> classes() {
     return RECORDS.stream().<Class<? extends Record>>map(Entry::type).toList();
@@ -55,6 +82,8 @@ public final class ClusterMessages {
   static void register(Kryo kryo, ActorRefKryoSerializer refs) {
     kryo.register(org.apache.pekko.actor.typed.ActorRef.class, refs, ACTOR_REF_ID);
     kryo.register(ArrayList.class, ARRAY_LIST_ID);
+    // The platform's Path class (sun.nio.fs.UnixPath here): registration is by concrete class.
+    kryo.register(Path.of("").getClass(), new PathSerializer(), PATH_ID);
     for (Entry e : RECORDS) {
       kryo.register(e.type(), new RecordSerializer(e.type()), e.id());
     }

@@ -392,7 +392,7 @@ public final class Coordinator {
     for (int rank = 0; rank < world.size(); rank++) {
       world.get(rank).tell(new WorkerProtocol.JoinWorld(generation, runKey + "-gen-" + generation,
           rank, world.size(), store.storeHost(), store.storePort(),
-          dist.collectiveTimeout().toMillis(), spec.settingsJson(), restore,
+          dist.collectiveTimeout().toMillis(), spec.settings(), restore,
           spec.dataFingerprint(), ctx.getSelf()));
     }
     phase = Phase.FORMING;
@@ -584,7 +584,10 @@ public final class Coordinator {
   }
 
   private Behavior<Command> onSaved(Saved s) {
-    if (phase != Phase.SAVING || pendingSave == null || s.step() != pendingSave.after().step()) {
+    // A save ordered in an earlier generation may answer late: its checkpoint is not this world's
+    // (the new rank 0 was ordered to write it again, and deletes its manifest first).
+    if (phase != Phase.SAVING || pendingSave == null || s.generation() != worldGeneration
+        || s.step() != pendingSave.after().step()) {
       return Behaviors.same();
     }
     RunSchedule.StepOrder o = pendingSave;

@@ -4,7 +4,6 @@ import org.omnibiote.checkpoint.Checkpoints;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
@@ -32,7 +31,6 @@ import org.omnibiote.shards.ShardWriter;
  */
 public record RunSpec(
     TrainSettings settings,
-    String settingsJson,
     Map<String, String> settingsFlat,
     OmniBioTAConfig model,
     String dataFingerprint,
@@ -104,7 +102,7 @@ public record RunSpec(
     try (TrainingData data = TrainingData.open(fixed.baseDir(), fixed.dataSettings())) {
       refuseOtherTokenizer(s, data);
       OmniBioTAConfig model = fixed.modelConfig(data.vocabSize());
-      RunSpec spec = new RunSpec(fixed, train.root().render(ConfigRenderOptions.concise()), flat,
+      RunSpec spec = new RunSpec(fixed, flat,
           model, data.fingerprint(), data.describe(), resumeFrom, Distributed.from(root));
       spec.resumePoint(); // a checkpoint of another run is refused now, before any node starts
       return spec;

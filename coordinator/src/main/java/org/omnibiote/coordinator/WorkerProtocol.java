@@ -2,6 +2,7 @@ package org.omnibiote.coordinator;
 
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.omnibiote.settings.TrainSettings;
 
 /**
  * What a coordinator tells a worker, and who a worker is. The worker actor (module {@code
@@ -42,12 +43,13 @@ public final class WorkerProtocol {
    * 0's store under the key prefix {@code worldKey} (unique per generation and coordinator), first
    * putting the replica in the state {@code restore} says, then take rank 0's state.
    *
-   * @param settings the run's omnibiote.train settings as JSON
+   * @param settings the run's settings (paths absolute, the devices field not the worker's:
+   *     each worker trains on its own device)
    * @param dataFingerprint the coordinator's view of the shards; a worker that reads other
    *     shards refuses to join
    */
   public record JoinWorld(long generation, String worldKey, int rank, int size, String storeHost,
-      int storePort, long collectiveTimeoutMs, String settings, Restore restore,
+      int storePort, long collectiveTimeoutMs, TrainSettings settings, Restore restore,
       String dataFingerprint, ActorRef<Coordinator.Command> replyTo)
       implements Command, ClusterMessage {}
 

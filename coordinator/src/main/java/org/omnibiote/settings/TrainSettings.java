@@ -104,6 +104,11 @@ public record TrainSettings(
     }
   }
 
+  /** These settings on {@code device} (cpu, cuda:N): a worker trains the run on its own device. */
+  public TrainSettings onDevice(String device) {
+    return new TrainSettings(baseDir, tokenizer, trainType, usePadding, bannedToken, nLayer, nEmbd, nHead, ctxLen, dropout, checkpointFreq, rope, batchSize, miniBatchSize, lr, beta1, beta2, epsilon, weightDecay, forceLr, tokenBudget, batchRamp, warmupPeriod, lossNorm, testFreq, saveFreq, saveName, keepCheckpoints, resumeFrom, device, precision, seed, disableFlash, fsdp, projectName, progressInterval);
+  }
+
   /** {@code runs/<date-time>/omnibiota}: a new folder per run, so runs never overwrite each other. */
   static Path defaultSaveName() {
     String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));

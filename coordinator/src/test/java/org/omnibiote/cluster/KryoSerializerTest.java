@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.omnibiote.coordinator.ClusterMessage;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.WorkerProtocol;
+import org.omnibiote.settings.TrainSettings;
 import org.junit.jupiter.api.Test;
 
 class KryoSerializerTest {
@@ -68,7 +69,7 @@ class KryoSerializerTest {
         new WorkerProtocol.Describe(descriptions),
         d,
         new WorkerProtocol.JoinWorld(3, "5f0c-gen-3", 1, 2, "10.0.0.1", 29500, 30_000,
-            "{\"n_layer\":2}", new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota_1000.checkpoint.json"),
+            TrainSettings.from(ConfigFactory.load()), new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota_1000.checkpoint.json"),
             "abc", coordinators),
         new WorkerProtocol.KeepState(),
         new WorkerProtocol.InitFromSeed(),
@@ -88,8 +89,9 @@ class KryoSerializerTest {
   void everyRegisteredMessageRoundTripsThroughTheBoundSerializer() throws Exception {
     List<ClusterMessage> examples = examples();
     Set<Class<?>> covered = examples.stream().map(Object::getClass).collect(Collectors.toSet());
-    assertEquals(Set.copyOf(ClusterMessages.classes()), covered,
-        "the test must have an example of every registered class");
+    Set<Class<?>> messages = ClusterMessages.classes().stream()
+        .filter(ClusterMessage.class::isAssignableFrom).collect(Collectors.toSet());
+    assertEquals(messages, covered, "the test must have an example of every registered message");
     for (ClusterMessage m : examples) {
       Serializer s = serialization.findSerializerFor(m);
       assertInstanceOf(KryoSerializer.class, s, "binding of " + m.getClass());

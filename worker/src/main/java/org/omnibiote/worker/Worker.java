@@ -2,8 +2,6 @@ package org.omnibiote.worker;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -68,7 +66,8 @@ public final class Worker {
   private final Settings settings;
   // Touched only by the compute thread.
   private DataParallelReplica replica;
-  private String replicaSettings = "";
+  // The run settings the replica was built for (as the coordinator sent them).
+  private TrainSettings replicaSettings;
 
   private Worker(ActorContext<Command> ctx, Description me, RendezvousStore store,
       Consumer<NodeExit> exit, Settings settings) {
@@ -94,7 +93,16 @@ public final class Worker {
   public static Behavior<Command> create(String device, String host, String ownSettings,
       Consumer<NodeExit> exit, Settings settings) {
     return Behaviors.setup(ctx -> {
-      RendezvousStore store = RendezvousStore.host(host, settings.storePort(), settings.storeTimeout());
+      RendezvousStore store;
+      try {
+        store = RendezvousStore.host(host, settings.storePort(), settings.storeTimeout());
+      } catch (UserError e) {
+        // A busy port: this node cannot serve as anyone's rank 0. Say so and stop, rather than
+        // stay up as a node without a worker.
+        ctx.getLog().error("worker {} cannot start: {}", device, e.getMessage());
+        exit.accept(new NodeExit(2, e.getMessage()));
+        return Behaviors.stopped();
+      }
       Description me = new Description(device, host, ProcessHandle.current().pid(), ownSettings,
           store.hostName(), store.port());
       ctx.getSystem().receptionist().tell(Receptionist.register(WorkerProtocol.KEY, ctx.getSelf()));
@@ -149,12 +157,9 @@ public final class Worker {
 
   private void join(JoinWorld j) {
     try {
-      if (replica == null || !replicaSettings.equals(j.settings())) {
+      if (replica == null || !j.settings().equals(replicaSettings)) {
         close();
-        TrainSettings s = TrainSettings.from(ConfigFactory.parseString(j.settings())
-            .withValue("devices", ConfigValueFactory.fromAnyRef(me.device()))
-            .atPath(TrainSettings.PATH));
-        replica = new DataParallelReplica(s, classicSystem, settings.prefetch(),
+        replica = new DataParallelReplica(j.settings().onDevice(me.device()), classicSystem, settings.prefetch(),
             settings.prefetchTimeout().toMillis() / 1000.0);
         replicaSettings = j.settings();
       }
@@ -230,7 +235,7 @@ public final class Worker {
     if (replica != null) {
       replica.close();
       replica = null;
-      replicaSettings = "";
+      replicaSettings = null;
     }
   }
 
