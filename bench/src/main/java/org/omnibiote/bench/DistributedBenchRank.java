@@ -142,6 +142,7 @@ public final class DistributedBenchRank {
     AtomicFiles.write(resultFile, json);
   }
 
+  @SuppressWarnings("EnumOrdinal") // the ordinal indexes the dense per-mode tables on purpose
   private Result measure(int port) {
     List<Long> bucketBytes = new ArrayList<>();
     long gradientBytes = 0;
@@ -239,6 +240,7 @@ public final class DistributedBenchRank {
   private double step(Mode mode, int round, double[] comm) {
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> mine = new ArrayList<>();
+      @SuppressWarnings("EnumOrdinal") // the ordinal (0-2 when stepping) numbers the round's batches
       long stepMasked = stepBatches(round * 3L + mode.ordinal(), mine);
       if (size > 1) {
         group.barrier();
@@ -378,7 +380,7 @@ public final class DistributedBenchRank {
     long[] ids = new long[rows * t];
     for (int r = 0; r < rows; r++) {
       for (int i = 0; i < t; i++) {
-        ids[r * t + i] = 20 + random.nextInt(vocab - 20);
+        ids[r * t + i] = 20L + random.nextInt(vocab - 20);
       }
       for (int pos = 20 + random.nextInt(380); pos < t; pos += 20 + random.nextInt(380)) {
         ids[r * t + pos] = OmniBioTA.EOS;

@@ -217,7 +217,7 @@ public final class DistributedBenchmark {
     out.printf(Locale.ROOT, "bench distributed: OmniBioTA L%d N%d H%d T%d V%,d, dropout %.2f: %,d parameters,"
         + " %.2f MB of fp32 gradients per step in %d buckets (cap %.2f MB; the last, %.2f MB, holds wte)%n",
         c.nLayer(), c.nEmbd(), c.nHead(), c.ctxLen(), c.vocabSize(), c.dropout(), r.parameters(),
-        mb(r.gradientBytes()), r.bucketBytes().size(), mb(s.bucketBytes()),
+        mb((double) r.gradientBytes()), r.bucketBytes().size(), mb((double) s.bucketBytes()),
         mb(r.bucketBytes().get(r.bucketBytes().size() - 1)));
     out.printf(Locale.ROOT, "per worker and step: %d micro-batches x %d rows x %d = %,d tokens (%s); one JVM per"
         + " worker: 1 worker with %d libtorch threads, 2 workers with 1 each; %d warm-up + %d timed rounds,"
@@ -238,7 +238,7 @@ public final class DistributedBenchmark {
     row("(c)  2 workers, c10d Reducer overlapped with backward", r.overlap(), 2 * tokens, one);
     out.printf(Locale.ROOT, "(d)  raw Gloo all-reduce of the same %d tensors (%.1f MB), 2 ranks: %.1f ms,"
         + " algbw %.2f GB/s, busbw %.2f GB/s (x 2(n-1)/n = 1 for n = 2)%n",
-        r.bucketBytes().size(), mb(r.gradientBytes()), r.raw() * 1e3, r.rawAlgbw() / 1e9, r.rawBusbw(2) / 1e9);
+        r.bucketBytes().size(), mb((double) r.gradientBytes()), r.raw() * 1e3, r.rawAlgbw() / 1e9, r.rawBusbw(2) / 1e9);
     out.printf(Locale.ROOT, "(vs 1 worker: tokens/s over the faster of (a) and (a1), %s)%n",
         r.oneWorker() <= r.oneThread() ? "(a)"
             : "(a1): (a)'s " + cores() + " OpenMP threads lose time waiting for each other on a busy machine");
@@ -280,7 +280,7 @@ public final class DistributedBenchmark {
     out.printf(Locale.ROOT, "  Reducer, effective         bytes / (c - a2)     %s%n", effective(reducerEff, r));
     out.println("  (effective: the rate the step sees; above raw means overlap hid part of the transfer)");
     out.println();
-    printEstimate(r);
+    printEstimate();
   }
 
   private String effective(double bytesPerSecond, Report r) {
@@ -300,7 +300,7 @@ public final class DistributedBenchmark {
   }
 
   /** The formula for GPUs with NCCL, for this config and the original's default config. */
-  private void printEstimate(Report r) {
+  private void printEstimate() {
     NcclEstimate.Assumptions a = options.gpu();
     DistributedSettings s = options.settings();
     out.printf(Locale.ROOT, "estimate for %d GPUs in one node with NCCL (a formula, not a measurement):%n", a.gpus());
@@ -316,7 +316,7 @@ public final class DistributedBenchmark {
         + " bucket (--gpu-latency-us), peak = %.0f TFLOP/s (--gpu-peak-tflops: A100 bf16 dense, the figure the"
         + " original reports against), MFU = %.2f (--gpu-mfu), phi = %.2f (--gpu-overlap: the share of W the"
         + " all-reduce can hide in), buckets of %.0f MB (DDP's default)%n",
-        a.gpus(), a.busGbps(), a.latencyMicros(), a.peakTflops(), a.mfu(), a.overlap(), mb(a.bucketBytes()));
+        a.gpus(), a.busGbps(), a.latencyMicros(), a.peakTflops(), a.mfu(), a.overlap(), mb((double) a.bucketBytes()));
     Double benchCompute = options.gpuStepMs() == null ? null : options.gpuStepMs() / 1e3;
     long rows = (long) s.microBatches() * s.miniBatch();
     OmniBioTAConfig original = new OmniBioTAConfig(65_536, 1024, 8, 8, 2048, 0.1);

@@ -63,7 +63,7 @@ public final class NcclEstimate {
     double g = (double) p * bytesPerGradient;
     // DDP's buckets: at least bucketBytes each, the last one holding wte (V x N) at least.
     double wte = (double) model.vocabSize() * model.nEmbd() * bytesPerGradient;
-    int buckets = (int) Math.max(1, Math.min(Math.ceil((g - wte) / a.bucketBytes()) + 1, p));
+    int buckets = (int) Math.max(1, Math.min(Math.ceil((g - wte) / a.bucketBytes()) + 1, (double) p));
     double ring = 2.0 * (a.gpus() - 1) / a.gpus() / (a.busGbps() * 1e9);
     double latency = a.latencyMicros() * 1e-6;
     double comm = buckets * latency + g * ring;

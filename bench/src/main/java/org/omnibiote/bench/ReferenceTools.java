@@ -80,7 +80,7 @@ public final class ReferenceTools {
   /** A line of bash's {@code times}, "0m1.234s 0m0.056s" (user, system), to nanoseconds. */
   public static long timesToNanos(String line) {
     long total = 0;
-    for (String part : line.trim().split("\\s+")) {
+    for (String part : line.trim().split("\\s+", -1)) {
       int m = part.indexOf('m');
       double minutes = Double.parseDouble(part.substring(0, m));
       double seconds = Double.parseDouble(part.substring(m + 1, part.length() - 1));

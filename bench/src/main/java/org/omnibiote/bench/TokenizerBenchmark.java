@@ -374,7 +374,7 @@ public final class TokenizerBenchmark {
     if (line.isEmpty()) {
       return new int[0];
     }
-    String[] parts = line.split(" ");
+    String[] parts = line.split(" ", -1);
     int[] ids = new int[parts.length];
     for (int i = 0; i < parts.length; i++) {
       ids[i] = Integer.parseInt(parts[i]);

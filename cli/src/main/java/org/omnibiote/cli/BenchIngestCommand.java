@@ -57,44 +57,42 @@ public final class BenchIngestCommand implements Callable<Integer> {
   Path output;
 
   private static final String CHECK_SCRIPT =
-      String.join("\n",
-          "import sys, warnings",
-          "from Bio import BiopythonWarning, SeqIO",
-          "warnings.simplefilter('error', BiopythonWarning)",
-          "for f in sys.argv[1:]:",
-          "    try:",
-          "        n = 0",
-          "        with open(f) as h:",
-          "            for r in SeqIO.parse(h, 'genbank'):",
-          "                str(r.seq); r.annotations['molecule_type']; n += 1",
-          "        if n:",
-          "            print(f)",
-          "    except Exception as e:",
-          "        print('not clean: %s: %s: %s' % (f, type(e).__name__, e), file=sys.stderr)",
-          "");
+      """
+      import sys, warnings
+      from Bio import BiopythonWarning, SeqIO
+      warnings.simplefilter('error', BiopythonWarning)
+      for f in sys.argv[1:]:
+          try:
+              n = 0
+              with open(f) as h:
+                  for r in SeqIO.parse(h, 'genbank'):
+                      str(r.seq); r.annotations['molecule_type']; n += 1
+              if n:
+                  print(f)
+          except Exception as e:
+              print('not clean: %s: %s: %s' % (f, type(e).__name__, e), file=sys.stderr)
+      """;
 
   /** The original preprocessing: gunzip, Biopython, documents, spm_encode, numpy. */
   private static final String ORIGINAL_SCRIPT =
-      String.join("\n",
-          "import gzip, subprocess, sys",
-          "import numpy as np",
-          "from Bio import SeqIO",
-          "src, model, work, banned = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])",
-          "docs = work + '/docs.txt'",
-          "n = 0",
-          "with gzip.open(src, 'rt') as h, open(docs, 'w') as out:",
-          "    for r in SeqIO.parse(h, 'genbank'):",
-          "        out.write('<' + r.annotations['molecule_type'] + '>' + str(r.seq) + '<EOS>\\n')",
-          "        n += 1",
-          "with open(docs) as i, open(work + '/ids.txt', 'w') as o:",
-          "    subprocess.run(['spm_encode', '--model', model, '--output_format=id'],"
-              + " stdin=i, stdout=o, check=True)",
-          "with open(work + '/ids.txt') as f:",
-          "    ids = np.array([int(t) for line in f for t in line.split() if int(t) != banned],"
-              + " dtype=np.uint16)",
-          "np.save(work + '/tokens.npy', ids)",
-          "print(n, ids.shape[0])",
-          "");
+      """
+      import gzip, subprocess, sys
+      import numpy as np
+      from Bio import SeqIO
+      src, model, work, banned = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+      docs = work + '/docs.txt'
+      n = 0
+      with gzip.open(src, 'rt') as h, open(docs, 'w') as out:
+          for r in SeqIO.parse(h, 'genbank'):
+              out.write('<' + r.annotations['molecule_type'] + '>' + str(r.seq) + '<EOS>\\n')
+              n += 1
+      with open(docs) as i, open(work + '/ids.txt', 'w') as o:
+          subprocess.run(['spm_encode', '--model', model, '--output_format=id'], stdin=i, stdout=o, check=True)
+      with open(work + '/ids.txt') as f:
+          ids = np.array([int(t) for line in f for t in line.split() if int(t) != banned], dtype=np.uint16)
+      np.save(work + '/tokens.npy', ids)
+      print(n, ids.shape[0])
+      """;
 
   @Override
   public Integer call() throws Exception {
@@ -126,7 +124,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
           model.toString(), originalWork.toString(), Integer.toString(banned)),
           work.resolve("original.log"));
       String printed = original.stdout().trim();
-      String[] counts = printed.substring(printed.lastIndexOf('\n') + 1).split(" ");
+      String[] counts = printed.substring(printed.lastIndexOf('\n') + 1).split(" ", -1);
 
       Path ours = work.resolve("omnibiote");
       Folders.deleteTree(ours);
@@ -193,6 +191,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
     Path manifest = dataDir.resolve("MANIFEST.tsv");
     if (Files.exists(manifest)) {
       for (String line : Files.readAllLines(manifest)) {
+        @SuppressWarnings("StringSplitter") // as before, trailing empty columns are dropped
         String[] cols = line.split("\t");
         if (cols.length > 3 && cols[2].equals("genbank")) {
           candidates.add(dataDir.resolve(cols[3]));

@@ -36,18 +36,18 @@ import picocli.CommandLine.Option;
     })
 public final class BenchParseCommand implements Callable<Integer> {
   private static final String PYTHON = ReferenceTools.PYTHON;
-  private static final String SCRIPT = String.join("\n",
-      "import io, sys, time, warnings",
-      "from Bio import SeqIO, BiopythonWarning",
-      "warnings.simplefilter('ignore', BiopythonWarning)",
-      "text = open(sys.argv[1], encoding='utf-8').read()",
-      "n = len(text.encode('utf-8'))",
-      "t = time.perf_counter(); c = time.process_time(); docs = 0; chars = 0",
-      "for r in SeqIO.parse(io.StringIO(text), 'genbank'):",
-      "    d = '<' + r.annotations['molecule_type'] + '>' + str(r.seq).upper() + '<EOS>'",
-      "    docs += 1; chars += len(d)",
-      "s = time.perf_counter() - t; c = time.process_time() - c",
-      "print(n, docs, chars, s, c)");
+  private static final String SCRIPT = """
+      import io, sys, time, warnings
+      from Bio import SeqIO, BiopythonWarning
+      warnings.simplefilter('ignore', BiopythonWarning)
+      text = open(sys.argv[1], encoding='utf-8').read()
+      n = len(text.encode('utf-8'))
+      t = time.perf_counter(); c = time.process_time(); docs = 0; chars = 0
+      for r in SeqIO.parse(io.StringIO(text), 'genbank'):
+          d = '<' + r.annotations['molecule_type'] + '>' + str(r.seq).upper() + '<EOS>'
+          docs += 1; chars += len(d)
+      s = time.perf_counter() - t; c = time.process_time() - c
+      print(n, docs, chars, s, c)""";
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -146,7 +146,7 @@ public final class BenchParseCommand implements Callable<Integer> {
       if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
         throw new UserError("the Biopython run failed (is python3-biopython installed?)");
       }
-      String[] f = result.split(" ");
+      String[] f = result.split(" ", -1);
       double mb = Long.parseLong(f[0]) / 1e6;
       double secs = Double.parseDouble(f[3]);
       double cpuSecs = Double.parseDouble(f[4]);

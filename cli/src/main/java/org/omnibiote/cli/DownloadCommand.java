@@ -100,18 +100,15 @@ public final class DownloadCommand implements Callable<Integer> {
         unirefUrl != null ? unirefUrl : dl.getString("uniref100-url"),
         unirefUrl != null ? "--uniref-url" : "omnibiote.download.uniref100-url");
 
-    List<DownloadResult> results = new ArrayList<>();
     try (HttpDownloader http = new HttpDownloader(DownloadSettings.fromConfig(config))) {
       DatasetDownloader datasets = new DatasetDownloader(http);
       if (wantGenBank) {
         List<DownloadResult> gb =
             datasets.genBank(genbankBase, divs, maxFiles == null ? 0 : maxFiles, output);
-        results.addAll(gb);
         report("genbank", gb);
       }
       if (uniref) {
         DownloadResult r = datasets.uniRef100(unirefUri, output);
-        results.add(r);
         report("uniref100", List.of(r));
       }
     }

@@ -96,7 +96,8 @@ public final class IngestCommand implements Callable<Integer> {
           .run(inputs, System.err);
       return 0;
     } finally {
-      streams.thenAccept(ActorSystem::terminate);
+      // Fire and forget: the stream runtime stops once it has started; nothing waits for that.
+      var unused = streams.thenAccept(ActorSystem::terminate);
     }
   }
 

@@ -126,7 +126,8 @@ public final class QuickstartCommand implements Callable<Integer> {
           + " --tokenizer " + model);
       return 0;
     } finally {
-      streams.thenAccept(ActorSystem::terminate);
+      // Fire and forget: the stream runtime stops once it has started; nothing waits for that.
+      var unused = streams.thenAccept(ActorSystem::terminate);
     }
   }
 

@@ -132,6 +132,7 @@ public final class LocalCluster {
    * Each local worker's device: {@code --devices cpu} gives every worker the CPU; a list
    * {@code cuda:0,cuda:1,...} of N devices gives worker i the i-th.
    */
+  @SuppressWarnings("StringSplitter") // as before, a trailing comma in --devices is ignored
   private List<String> devices() {
     String spec = config.getString("omnibiote.train.devices").trim();
     List<String> out = new ArrayList<>();

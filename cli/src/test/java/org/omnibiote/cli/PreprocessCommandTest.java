@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
@@ -51,7 +52,7 @@ class PreprocessCommandTest {
     assertTrue(docs.get(6).startsWith("<protein>MNNRWILHAAF"), docs.get(6));
     docs.forEach(d -> {
       String seq = d.substring(d.indexOf('>') + 1, d.length() - "<EOS>".length());
-      assertTrue(d.endsWith("<EOS>") && seq.equals(seq.toUpperCase()) && !seq.isEmpty(), d);
+      assertTrue(d.endsWith("<EOS>") && seq.equals(seq.toUpperCase(Locale.ROOT)) && !seq.isEmpty(), d);
     });
     assertTrue(r.err().contains(bad + ":14 (AB070938): Premature end of line during features"
         + " table"), r.err());

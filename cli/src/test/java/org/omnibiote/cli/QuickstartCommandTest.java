@@ -61,8 +61,12 @@ class QuickstartCommandTest {
     long documents = manifest.at("/totals/documents").asLong();
     // 3 GenBank records and the 4,352 proteins of the E. coli proteome, plus val fallbacks.
     assertTrue(documents >= 3 + 4352, "documents: " + documents);
-    assertTrue(Files.list(out.resolve("shards/genbank/train")).findAny().isPresent());
-    assertTrue(Files.list(out.resolve("shards/uniref100/train")).findAny().isPresent());
+    try (Stream<Path> shards = Files.list(out.resolve("shards/genbank/train"))) {
+      assertTrue(shards.findAny().isPresent());
+    }
+    try (Stream<Path> shards = Files.list(out.resolve("shards/uniref100/train"))) {
+      assertTrue(shards.findAny().isPresent());
+    }
 
     // The tiny model trained on the shards (8 steps of 16 x 128 tokens) and encoded examples.
     assertTrue(Files.exists(out.resolve("model/omnibiota.checkpoint.json")));

@@ -64,7 +64,7 @@ class NetNamespaceClusterTest {
 
       String formed = ns.awaitLine(coordinator, coordinatorLog,
           l -> l.contains("world generation") && l.contains("formed"),
-          "a world formed by the coordinator", Duration.ofSeconds(120));
+          "a world formed by the coordinator", Duration.ofMinutes(2));
       for (int i = 1; i <= 2; i++) {
         // Each worker describes itself with its namespace's address and its own pid (ip netns
         // exec execs java, so the Process's pid is the JVM's).
@@ -72,7 +72,7 @@ class NetNamespaceClusterTest {
         assertTrue(formed.contains(who), "no " + who + " in: " + formed + "\n" + ns.report());
       }
       ns.awaitLine(coordinator, coordinatorLog, l -> l.contains("step 20/" + STEPS),
-          "step 20", Duration.ofSeconds(120));
+          "step 20", Duration.ofMinutes(2));
       for (int i = 1; i <= 2; i++) {
         // 20 all-reduces of the gradients (over 2 MB of float32 each) crossed each veth.
         long tx = ns.txBytes(i);
@@ -90,7 +90,7 @@ class NetNamespaceClusterTest {
           "a new world of the worker left", Duration.ofSeconds(60));
       System.out.printf("cable of worker 2 cut: training again with worker 1 after %.1f s%n",
           (System.nanoTime() - cut) / 1e9);
-      assertEquals(0, ns.awaitExit(coordinator, Duration.ofSeconds(120)), ns.report());
+      assertEquals(0, ns.awaitExit(coordinator, Duration.ofMinutes(2)), ns.report());
       assertTrue(workers[2].isAlive() || workers[2].exitValue() != 0,
           "worker 2 was only cut off, it never finished the run");
     }

@@ -361,7 +361,7 @@ public final class NetNamespaces implements AutoCloseable {
     if (!list().contains(name)) {
       return;
     }
-    for (String pid : ip("netns", "pids", name).split("\\s+")) {
+    for (String pid : ip("netns", "pids", name).split("\\s+", -1)) {
       if (!pid.isBlank()) {
         ProcessHandle.of(Long.parseLong(pid)).ifPresent(h -> {
           h.destroyForcibly();
@@ -395,8 +395,8 @@ public final class NetNamespaces implements AutoCloseable {
   /** Every network namespace name, from {@code ip netns list} ("name (id: 3)" lines). */
   static List<String> list() throws IOException, InterruptedException {
     List<String> out = new ArrayList<>();
-    for (String line : ip("netns", "list").split("\n")) {
-      String name = line.trim().split("\\s+")[0];
+    for (String line : ip("netns", "list").split("\n", -1)) {
+      String name = line.trim().split("\\s+", -1)[0];
       if (!name.isEmpty()) {
         out.add(name);
       }

@@ -50,7 +50,7 @@ public final class ClusterNode {
       }
       String name = c.getString("name");
       List<String> seedUris = new ArrayList<>();
-      for (String seed : s.split(",")) {
+      for (String seed : s.split(",", -1)) {
         String hp = seed.trim();
         if (hp.isEmpty()) {
           continue;
@@ -148,6 +148,7 @@ public final class ClusterNode {
   }
 
   /** Parses {@code cpu} or {@code cuda:0,cuda:1,...}; anything else is a user error. */
+  @SuppressWarnings("StringSplitter") // as before, a trailing comma in --devices is ignored
   public static List<String> devices(String spec) {
     List<String> out = new ArrayList<>();
     for (String d : spec.split(",")) {

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -111,19 +112,16 @@ public record TrainSettings(
 
   /** {@code runs/<date-time>/omnibiota}: a new folder per run, so runs never overwrite each other. */
   static Path defaultSaveName() {
-    String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
+    String stamp = LocalDateTime.now(ZoneId.systemDefault()).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
     return Path.of("runs", stamp, "omnibiota");
   }
 
   private static LossNorm lossNorm(String s) {
-    switch (s) {
-      case "global":
-        return LossNorm.GLOBAL;
-      case "original":
-        return LossNorm.ORIGINAL;
-      default:
-        throw new UserError("--loss_norm: '" + s + "' is neither global nor original");
-    }
+    return switch (s) {
+      case "global" -> LossNorm.GLOBAL;
+      case "original" -> LossNorm.ORIGINAL;
+      default -> throw new UserError("--loss_norm: '" + s + "' is neither global nor original");
+    };
   }
 
   /**

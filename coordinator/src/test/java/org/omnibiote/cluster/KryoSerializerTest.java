@@ -124,6 +124,7 @@ class KryoSerializerTest {
   }
 
   @Test
+  @SuppressWarnings("JavaUtilDate") // Date only as a JDK Serializable with no other serializer
   void javaSerializationIsOff() {
     assertEquals("off",
         system.settings().config().getString("pekko.actor.allow-java-serialization"));

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.omnibiote.UserError;
@@ -95,7 +96,7 @@ final class ShardFile {
       String descr = group(DESCR, header, path);
       if (!descr.equals(dtype.descr())) {
         throw new UserError("shard " + path + " holds " + descr + " but the manifest says "
-            + dtype.name().toLowerCase() + " (" + dtype.descr() + ")");
+            + dtype.name().toLowerCase(Locale.ROOT) + " (" + dtype.descr() + ")");
       }
       if (!group(ORDER, header, path).equals("False")) {
         throw new UserError("shard " + path + " is in Fortran order");

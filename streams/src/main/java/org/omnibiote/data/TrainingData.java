@@ -69,7 +69,7 @@ public final class TrainingData implements AutoCloseable {
     this.mix = new SampleMix(settings.trainType());
     for (Map.Entry<Dataset, PackedRows> e : train.entrySet()) {
       orders.put(e.getKey(),
-          new RowOrder(settings.seed(), e.getKey().ordinal() + 1L, e.getValue().rows()));
+          new RowOrder(settings.seed(), e.getKey().seedStream() + 1L, e.getValue().rows()));
     }
   }
 
@@ -188,7 +188,7 @@ public final class TrainingData implements AutoCloseable {
     long[] targets = new long[ids.length];
     for (int r = 0; r < rows; r++) {
       packed.read(r % packed.rows(), ids, r * ctx);
-      MlmMask.apply(Seeds.mix(settings.seed(), VAL_MASK, d.ordinal(), r), ids, r * ctx, ctx,
+      MlmMask.apply(Seeds.mix(settings.seed(), VAL_MASK, d.seedStream(), r), ids, r * ctx, ctx,
           tokenizer.eosId(), inputs, targets);
     }
     return new MaskedRows(rows, ctx, ids, inputs, targets);

@@ -32,7 +32,7 @@ public final class GenBankRelease {
   public static List<String> parseDivisions(List<String> raw, String flag) {
     List<String> out = new ArrayList<>();
     for (String r : raw) {
-      for (String part : r.split(",")) {
+      for (String part : r.split(",", -1)) {
         String d = part.trim().toLowerCase(Locale.ROOT);
         if (d.isEmpty()) {
           continue;

@@ -39,10 +39,12 @@ public final class Ingest {
    */
   private static final Config PEKKO_QUIET =
       ConfigFactory.parseString(
-          "pekko.loglevel = WARNING\n"
-              + "pekko.stdout-loglevel = OFF\n"
-              + "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]\n"
-              + "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"\n");
+          """
+          pekko.loglevel = WARNING
+          pekko.stdout-loglevel = OFF
+          pekko.loggers = ["org.apache.pekko.event.slf4j.Slf4jLogger"]
+          pekko.logging-filter = "org.apache.pekko.event.slf4j.Slf4jLoggingFilter"
+          """);
 
   private final Tokenizer tokenizer;
   private final Path modelFile;

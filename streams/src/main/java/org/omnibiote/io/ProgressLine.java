@@ -1,5 +1,6 @@
 package org.omnibiote.io;
 
+import java.io.Console;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
@@ -17,7 +18,7 @@ public final class ProgressLine implements AutoCloseable {
   private final String label;
   private final long totalBytes;
   private final PrintStream out;
-  private final boolean terminal = System.console() != null;
+  private final boolean terminal = onTerminal();
   private final long startNanos = System.nanoTime();
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
@@ -31,7 +32,25 @@ public final class ProgressLine implements AutoCloseable {
     this.timer =
         Executors.newSingleThreadScheduledExecutor(Daemons.named(label + "-progress"));
     long ms = Math.max(100, interval.toMillis());
-    timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
+    // Runs until finish or close shuts the timer down; nothing waits for the ticks.
+    var unused = timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Whether stdin and stdout are a terminal: a console exists (JDK 17-21) and, from JDK 22 on,
+   * where a console exists for redirected streams too, Console.isTerminal() says so.
+   */
+  @SuppressWarnings("SystemConsoleNull") // the null check is the answer before JDK 22
+  private static boolean onTerminal() {
+    Console console = System.console();
+    if (console == null) {
+      return false;
+    }
+    try {
+      return (Boolean) Console.class.getMethod("isTerminal").invoke(console);
+    } catch (ReflectiveOperationException e) {
+      return true; // before JDK 22 (no isTerminal), a console is a terminal
+    }
   }
 
   /** One record done, which took {@code inputBytesDelta} more bytes of input. */

@@ -379,6 +379,7 @@ final class BpeMergeLearner {
     return symScript[a] != ANY_SCRIPT ? symScript[a] : symScript[b];
   }
 
+  @SuppressWarnings("EnumOrdinal") // an int id of the script, only compared within this run
   private static int scriptOf(int c) {
     if (c == TrainingCorpus.WS) {
       return ANY_SCRIPT; // the mark does not count towards a piece's script

@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 import org.omnibiote.UserError;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
-import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto.SentencePiece.Type;
+import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto.SentencePiece;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.NormalizerSpec;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.TrainerSpec;
 
@@ -33,7 +33,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
   private final Path file;
   private final String sha256;
   private final String[] pieces;
-  private final Type[] types;
+  private final SentencePiece.Type[] types;
   private final Map<String, Integer> idByPiece;
   private final int unkId;
   private final String unkSurface;
@@ -51,7 +51,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     this.sha256 = sha256Hex(bytes);
     int v = model.getPiecesCount();
     pieces = new String[v];
-    types = new Type[v];
+    types = new SentencePiece.Type[v];
     idByPiece = new HashMap<>(v * 2);
     Map<String, Integer> mergeable = new HashMap<>(v * 2);
     Map<String, Integer> reserved = new HashMap<>();
@@ -61,28 +61,29 @@ public final class SentencePieceTokenizer implements Tokenizer {
     for (int i = 0; i < v; i++) {
       ModelProto.SentencePiece p = model.getPieces(i);
       String piece = p.getPiece();
-      Type type = p.getType();
+      SentencePiece.Type type = p.getType();
       pieces[i] = piece;
       types[i] = type;
       if (piece.isEmpty()) {
         throw new UserError(file + ": piece " + i + " is empty; not a usable SentencePiece model");
       }
-      boolean normal = type == Type.NORMAL || type == Type.USER_DEFINED || type == Type.UNUSED;
+      boolean normal = type == SentencePiece.Type.NORMAL || type == SentencePiece.Type.USER_DEFINED
+          || type == SentencePiece.Type.UNUSED;
       if ((normal ? mergeable : reserved).putIfAbsent(piece, i) != null) {
         throw new UserError(file + ": piece '" + piece + "' (id " + i + ") appears twice");
       }
       idByPiece.putIfAbsent(piece, i);
-      if (type == Type.USER_DEFINED) {
+      if (type == SentencePiece.Type.USER_DEFINED) {
         userPieces.add(piece.getBytes(StandardCharsets.UTF_8));
         userIds.add(i);
       }
-      if (type == Type.UNKNOWN) {
+      if (type == SentencePiece.Type.UNKNOWN) {
         if (unk >= 0) {
           throw new UserError(file + ": more than one <unk> piece (ids " + unk + " and " + i + ")");
         }
         unk = i;
       }
-      if (type == Type.BYTE) {
+      if (type == SentencePiece.Type.BYTE) {
         throw new UserError(file + ": byte-fallback pieces (id " + i + ") are not supported");
       }
     }
@@ -106,8 +107,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     int mergeableCount = 0;
     for (int i = 0; i < v; i++) {
       utf8[i] = pieces[i].getBytes(StandardCharsets.UTF_8);
-      Type t = types[i];
-      isMergeable[i] = t == Type.NORMAL || t == Type.USER_DEFINED || t == Type.UNUSED;
+      SentencePiece.Type t = types[i];
+      isMergeable[i] = t == SentencePiece.Type.NORMAL || t == SentencePiece.Type.USER_DEFINED
+          || t == SentencePiece.Type.UNUSED;
       if (isMergeable[i]) {
         mergeableCount++;
       }
@@ -229,7 +231,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
     boolean[] unused = new boolean[v];
     for (int i = 0; i < v; i++) {
-      unused[i] = types[i] == Type.UNUSED;
+      unused[i] = types[i] == SentencePiece.Type.UNUSED;
     }
     int[] m = merges.toArray();
     PairTable pairTable = new PairTable(m.length / 3);
@@ -476,12 +478,12 @@ public final class SentencePieceTokenizer implements Tokenizer {
       if (id < 0 || id >= pieces.length) {
         throw new IllegalArgumentException("id " + id + " is outside the vocabulary 0.." + (pieces.length - 1));
       }
-      Type type = types[id];
-      if (type == Type.CONTROL) {
+      SentencePiece.Type type = types[id];
+      if (type == SentencePiece.Type.CONTROL) {
         continue;
       }
       String surface;
-      if (type == Type.UNKNOWN) {
+      if (type == SentencePiece.Type.UNKNOWN) {
         surface = unkSurface;
       } else {
         String piece = pieces[id];

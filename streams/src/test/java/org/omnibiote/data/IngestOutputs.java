@@ -82,7 +82,7 @@ public final class IngestOutputs {
 
     /** One shard of {@code dataset}/{@code split} holding {@code documents} in order. */
     HandMade shard(String dataset, String split, int[]... documents) throws IOException {
-      String name = dataset + "/" + split + "/" + dataset + "-" + split + "-" + (counter++) + ".npy";
+      String name = dataset + "/" + split + "/" + dataset + "-" + split + "-" + counter++ + ".npy";
       FinishedShard f;
       try (var w = new org.omnibiote.shards.ShardWriter(
           root.resolve(".work/tmp/" + counter + ".npy"), dtype)) {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -43,7 +44,7 @@ class FastaBiopythonParityTest {
     String multi = Files.readString(files.get(6), StandardCharsets.ISO_8859_1);
     files.add(write("preamble.fasta", "# a comment\n\nnot a record\n" + multi));
     files.add(write("empty-records.fasta", ">empty1\n>empty2 has a title\n\n" + multi + ">\n"));
-    files.add(write("lower-case-crlf.fasta", multi.toLowerCase().replace("\n", "\r\n")));
+    files.add(write("lower-case-crlf.fasta", multi.toLowerCase(Locale.ROOT).replace("\n", "\r\n")));
     files.add(write("spaces-in-sequence.fasta", multi.replace("\nM", "\nM  ").replace("A\n", "A \t\n")));
     files.add(write("no-record.fasta", "just text\n"));
 

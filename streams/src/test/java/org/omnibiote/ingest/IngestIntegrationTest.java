@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -67,8 +68,8 @@ class IngestIntegrationTest {
     Config config = ConfigFactory.load();
     manifest =
         new Ingest(tokenizer, MODEL, settings(), out, false, config)
-            .run(inputs(), new PrintStream(progress, true));
-    progressOutput = progress.toString();
+            .run(inputs(), new PrintStream(progress, true, StandardCharsets.UTF_8));
+    progressOutput = progress.toString(StandardCharsets.UTF_8);
   }
 
   @Test
@@ -178,7 +179,7 @@ class IngestIntegrationTest {
                 file.toString())
             .redirectErrorStream(true)
             .start();
-    String printed = new String(p.getInputStream().readAllBytes()).trim();
+    String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), "numpy could not load the shard (apt-get install python3-numpy): " + printed);
     long sum = Arrays.stream(NpyReader.read(file).values()).asLongStream().sum();
@@ -195,12 +196,12 @@ class IngestIntegrationTest {
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     Manifest again =
         new Ingest(tokenizer, MODEL, settings(), out, false, ConfigFactory.load())
-            .run(inputs(), new PrintStream(progress, true));
+            .run(inputs(), new PrintStream(progress, true, StandardCharsets.UTF_8));
     assertEquals(manifest, again);
     assertEquals(before, OutputChecks.contentOf(out));
     for (String f : OutputChecks.filesInShardFolders(out)) {
       assertEquals(mtimes.get(f), Files.getLastModifiedTime(out.resolve(f)), f + " rewritten");
     }
-    assertEquals("", progress.toString(), "no work, so no progress line");
+    assertEquals("", progress.toString(StandardCharsets.UTF_8), "no work, so no progress line");
   }
 }

@@ -66,6 +66,7 @@ class LineReaderTest {
   }
 
   @Test
+  @SuppressWarnings("StringSplitter") // the file's final newline must not add an empty line
   void mixedLineEndsSplitAsPythonUniversalNewlines() throws Exception {
     String real = Files.readString(
         SharedData.file("deb-python-biopython-doc_1.80+dfsg-4/GenBank/cor6_6.gb"),

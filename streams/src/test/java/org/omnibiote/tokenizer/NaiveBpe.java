@@ -36,7 +36,7 @@ final class NaiveBpe {
         }
         sb.append(text.charAt(i++));
       }
-      for (String w : sb.toString().split("(?=\u2581)")) {
+      for (String w : sb.toString().split("(?=\u2581)", -1)) {
         wordCounts.merge(w, 1L, Long::sum);
       }
     }

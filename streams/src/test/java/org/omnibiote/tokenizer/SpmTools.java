@@ -37,6 +37,7 @@ final class SpmTools {
     }
   }
 
+  @SuppressWarnings("StringSplitter") // as before, an empty last PATH entry is not searched
   static void require(String tool) {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
       if (Files.isExecutable(Path.of(dir, tool))) {

@@ -47,7 +47,7 @@ public final class IdsInput {
     if (trimmed.isEmpty()) {
       throw new UserError(file + ":" + number + ": empty line (one sequence of token ids per line)");
     }
-    String[] words = trimmed.split("\\s+");
+    String[] words = trimmed.split("\\s+", -1);
     int[] ids = new int[words.length];
     for (int i = 0; i < words.length; i++) {
       long id;

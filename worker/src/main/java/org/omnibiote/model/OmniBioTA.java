@@ -218,21 +218,16 @@ public final class OmniBioTA extends Module {
     Tensor valid = ids.ne(new Scalar(PAD));
     Tensor validF = valid.unsqueeze(-1).to(x.scalar_type());
     Tensor positions = torch.arange(new Scalar(t), new TensorOptions(Long)).unsqueeze(0);
-    switch (method) {
-      case ALL:
-        return x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(0.0));
-      case MEAN:
-        return x.mul(validF).sum(1).div(validF.sum(1).clamp_min(new Scalar(1.0)));
-      case MAX:
-        return x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
-            .amax(new long[] {1}, false);
-      case FIRST:
-        return gatherPosition(x, torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false), b, n);
-      case LAST:
-        return gatherPosition(x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
-      default:
-        throw new IllegalArgumentException(method.toString());
-    }
+    return switch (method) {
+      case ALL -> x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(0.0));
+      case MEAN -> x.mul(validF).sum(1).div(validF.sum(1).clamp_min(new Scalar(1.0)));
+      case MAX -> x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
+          .amax(new long[] {1}, false);
+      case FIRST ->
+          gatherPosition(x, torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false), b, n);
+      case LAST ->
+          gatherPosition(x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
+    };
   }
 
   private static Tensor gatherPosition(Tensor x, Tensor index, long b, long n) {

@@ -145,8 +145,8 @@ public final class MuAdamW {
   /** One AdamW step on every parameter with a gradient (see the class comment). */
   public void step() {
     steps++;
-    double bias1 = 1 - Math.pow(settings.beta1(), steps);
-    double bias2Sqrt = Math.sqrt(1 - Math.pow(settings.beta2(), steps));
+    double bias1 = 1 - Math.pow(settings.beta1(), (double) steps);
+    double bias2Sqrt = Math.sqrt(1 - Math.pow(settings.beta2(), (double) steps));
     try (PointerScope scope = new PointerScope();
         NoGradGuard noGrad = new NoGradGuard()) {
       Scalar beta1 = new Scalar(settings.beta1());

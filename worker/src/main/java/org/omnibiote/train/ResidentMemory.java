@@ -15,7 +15,7 @@ public final class ResidentMemory {
     try {
       for (String line : Files.readAllLines(STATUS)) {
         if (line.startsWith("VmRSS:")) {
-          String kb = line.substring(6).trim().split("\\s+")[0];
+          String kb = line.substring(6).trim().split("\\s+", -1)[0];
           return Long.parseLong(kb) / 1024.0;
         }
       }

@@ -26,6 +26,7 @@ import org.omnibiote.data.TrainingData;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.settings.OmniBioTAConfig;
+import org.omnibiote.settings.Precision;
 import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.train.Autocast;
 import org.omnibiote.train.Devices;
@@ -72,6 +73,8 @@ public final class DataParallelReplica implements AutoCloseable {
   // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
   private static final List<Object> NEVER_FREED = Collections.synchronizedList(new ArrayList<>());
 
+  private static final Map<Precision, Double> PEAK = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** What this rank did in a step; the coordinator sums the parts over ranks. */
   public record StepReport(
       double lossPart, long masked, long nonPad, long stepMasked, double seconds, double waitSeconds) {}
@@ -95,8 +98,10 @@ public final class DataParallelReplica implements AutoCloseable {
     this.config = settings.modelConfig(data.vocabSize());
     this.plan = new RunPlan(settings);
     this.options = TrainStep.Options.of(settings.lossNorm(), settings.precision());
-    // Before seeding: the measurement draws random matrices from torch's generator.
-    this.peakFlops = MatmulPeak.measure(Autocast.matmulType(settings.precision()));
+    // Before seeding: the measurement draws random matrices from torch's generator. Once per
+    // process and precision (about a second): the machine does not change between runs.
+    this.peakFlops = PEAK.computeIfAbsent(settings.precision(),
+        p -> MatmulPeak.measure(Autocast.matmulType(p)));
     this.prefetcher = new Prefetcher(data, prefetchAhead, system);
     this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
     initialise();

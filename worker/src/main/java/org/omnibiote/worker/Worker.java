@@ -60,6 +60,7 @@ public final class Worker {
   private final ActorRef<Command> self;
   private final org.apache.pekko.actor.ActorSystem classicSystem;
   private final Description me;
+  @SuppressWarnings("UnusedVariable") // never read: keeps the native TCPStore reachable, listening
   private final RendezvousStore store;
   private final ExecutorService compute;
   private final Consumer<NodeExit> exit;
@@ -86,6 +87,8 @@ public final class Worker {
   }
 
   /**
+   * The worker for {@code device}: it hosts its rendezvous store, then registers.
+   *
    * @param host the address this node is reached at (its store and Gloo bind there)
    * @param ownSettings the omnibiote.train keys this node's --config sets ("{}" when none)
    * @param exit told once when the node should stop (finished, evicted)

@@ -114,6 +114,7 @@ public final class RankMain {
   private static void gradsAfterGenerations(CollectiveGroup.Rendezvous at, int rank, int size, Path out)
       throws Exception {
     OmniBioTA model = model();
+    @SuppressWarnings("ModifiedButNotUsed") // never read: holds every group, as DataParallelReplica does
     List<CollectiveGroup> kept = new java.util.ArrayList<>();
     GradientReducer reducer = null;
     for (int gen = 1; gen <= SOLO_GENERATIONS; gen++) {

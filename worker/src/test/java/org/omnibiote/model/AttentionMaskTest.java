@@ -56,7 +56,7 @@ class AttentionMaskTest {
   @Test
   void aRowWithoutEosIsOneDocument() {
     long[][] rows = {{4, 20, 21, 22, 23, 24}};
-    assertMask(rows, new int[1][6], true, OmniBioTA.AttentionMask.build(TestTensors.ids(rows), true));
+    assertMask(rows, new int[1][6], OmniBioTA.AttentionMask.build(TestTensors.ids(rows), true));
   }
 
   @Test
@@ -83,10 +83,10 @@ class AttentionMaskTest {
 
   /** The mask must allow i -> j exactly when both are in the same document and j is not PAD. */
   private static void assertMask(long[][] rows, int[][] docs, boolean blockDiagonal) {
-    assertMask(rows, docs, blockDiagonal, OmniBioTA.AttentionMask.of(TestTensors.ids(rows), blockDiagonal));
+    assertMask(rows, docs, OmniBioTA.AttentionMask.of(TestTensors.ids(rows), blockDiagonal));
   }
 
-  private static void assertMask(long[][] rows, int[][] docs, boolean blockDiagonal, Tensor mask) {
+  private static void assertMask(long[][] rows, int[][] docs, Tensor mask) {
     assertNotNull(mask, "a mask is needed");
     int b = rows.length;
     int t = rows[0].length;

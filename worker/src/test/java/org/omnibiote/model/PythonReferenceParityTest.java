@@ -59,7 +59,7 @@ class PythonReferenceParityTest {
     long[][] r = new long[3][16];
     for (long[] row : r) {
       for (int i = 0; i < row.length; i++) {
-        row[i] = 20 + random.nextInt(81);
+        row[i] = 20L + random.nextInt(81);
       }
     }
     r[0][0] = 4;

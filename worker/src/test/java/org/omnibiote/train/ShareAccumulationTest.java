@@ -38,8 +38,6 @@ class ShareAccumulationTest {
   /** A rank of a two-rank world whose sums are known in advance; it records when it is armed. */
   private static TrainStep.Sync rank(long stepMasked, List<String> calls) {
     return new TrainStep.Sync() {
-      int backward;
-
       @Override
       public long sumOverRanks(long local) {
         return stepMasked;

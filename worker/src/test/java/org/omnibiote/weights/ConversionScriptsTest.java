@@ -74,17 +74,17 @@ class ConversionScriptsTest {
     Path module = dir.resolve("whole_module.pt");
     // As the original saves them: keys behind DDP/torch.compile wrappers, bf16, a RoPE
     // buffer in the state_dict; or torch.save of the module itself (its class importable).
-    String make = String.join("\n",
-        "import sys, torch",
-        "sys.path.insert(0, sys.argv[4])",
-        "import omnibiota_reference as ref",
-        "sd = torch.load(sys.argv[1])",
-        "wrapped = {'module._orig_mod.' + k: v.to(torch.bfloat16) for k, v in sd.items()}",
-        "wrapped['module._orig_mod.transformer.freqs_cis'] = torch.polar(torch.ones(4, 2), torch.zeros(4, 2))",
-        "torch.save(wrapped, sys.argv[2])",
-        "m = ref.OmniBioTA(vocab_size=101, n_embd=16, n_layer=2, n_head=2)",
-        "m.load_state_dict(sd)",
-        "torch.save(m, sys.argv[3])");
+    String make = """
+        import sys, torch
+        sys.path.insert(0, sys.argv[4])
+        import omnibiota_reference as ref
+        sd = torch.load(sys.argv[1])
+        wrapped = {'module._orig_mod.' + k: v.to(torch.bfloat16) for k, v in sd.items()}
+        wrapped['module._orig_mod.transformer.freqs_cis'] = torch.polar(torch.ones(4, 2), torch.zeros(4, 2))
+        torch.save(wrapped, sys.argv[2])
+        m = ref.OmniBioTA(vocab_size=101, n_embd=16, n_layer=2, n_head=2)
+        m.load_state_dict(sd)
+        torch.save(m, sys.argv[3])""";
     Result made = python("-c", make, pt.toString(), prefixed.toString(), module.toString(), reference.toString());
     assertEquals(0, made.code(), made.output());
 
