@@ -9,22 +9,34 @@ every position and the original's per-micro-batch loss weighting, grad-norm clip
 forward and loss, float32 master weights and optimiser state (the same definition as the
 Java side's --precision bf16).
 
+Same inputs as the Java side: data_dir holds what the bench wrote, read with numpy only
+(Debian has no safetensors package): initial.safetensors (our initial model under the
+original's parameter names, loaded with load_state_dict(strict=True)), inputs.npy and
+targets.npy (int64 [steps, micro-batches, mini_batch, ctx_len], warm-up steps first).
+
 Usage: train_baseline.py '{"vocab_size":65536,"n_embd":128,"n_layer":2,"n_head":4,
 "ctx_len":256,"dropout":0.1,"mini_batch":8,"batch":8,"steps":3,"warmup":1,"precision":"fp32",
-"seed":0}'
-Prints one JSON line: tokens_per_s, step_seconds, step_cpu_seconds, losses, threads, torch
-version.
+"seed":0,"data_dir":"/tmp/..."}'
+Prints two JSON lines. First, before anything is timed: "loss_check", the first step's loss
+before any update at dropout 0 (a model with dropout 0 loaded from the same file; "loss": each
+micro-batch's mean cross-entropy over its masked tokens, divided by the micro-batches, as the
+timed step computes it; "global_loss": summed cross-entropy / masked tokens of the step), and
+"environment" (torch, threads, BLAS). Then the timed run at the configured dropout:
+tokens_per_s, step_seconds, step_cpu_seconds, losses.
 """
+import ctypes
 import json
 import math
+import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PAD, MASK, EOS = 1, 2, 3
+EOS = 3
 
 
 class LayerNorm(nn.Module):
@@ -141,45 +153,114 @@ def optimizer(model, lr, batch):
     ], betas=(0.9, 0.999), eps=1e-8)
 
 
-def packed_rows(rows, t, vocab, gen):
-    """Random tokens in documents of random length (20..400), packed, each ending in EOS."""
-    ids = torch.randint(20, vocab, (rows, t), generator=gen)
-    for r in range(rows):
-        pos = 0
-        while True:
-            pos += int(torch.randint(20, 400, (1,), generator=gen))
-            if pos >= t:
-                break
-            ids[r, pos] = EOS
-    return ids
+def read_safetensors(path):
+    """{name: float32 tensor} of a .safetensors file, with numpy only (the reader of
+    tools/safetensors_numpy.py, which cannot be imported from the bench jar)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    data = memoryview(raw)[8 + n:]
+    tensors = {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} has dtype {e['dtype']}; only F32 is supported")
+        begin, end = e["data_offsets"]
+        tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").reshape(e["shape"]).copy())
+    return tensors
 
 
-def mask(ids, gen):
-    eligible = (ids != PAD) & (ids != EOS)
-    chosen = (torch.rand(ids.shape, generator=gen) < 0.15) & eligible
-    return torch.where(chosen, torch.full_like(ids, MASK), ids), torch.where(chosen, ids, torch.full_like(ids, -100))
+def build(cfg, dropout, weights):
+    model = OmniBioTA(cfg["vocab_size"], cfg["n_embd"], cfg["n_layer"], cfg["n_head"], dropout)
+    model.load_state_dict(weights, strict=True)
+    model.train()
+    return model
+
+
+def first_step_losses(cfg, weights, inputs, targets):
+    """The first step's losses at dropout 0, before any update (the forward of the timed step)."""
+    model = build(cfg, 0.0, weights)
+    v, micro = cfg["vocab_size"], inputs.shape[1]
+    sums, counts = [], []
+    with torch.no_grad():
+        for i in range(micro):
+            x, y = inputs[0, i], targets[0, i]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg["precision"] == "bf16"):
+                logits = model(x)
+                ce = F.cross_entropy(logits.reshape(-1, v).float(), y.reshape(-1), reduction="sum")
+            sums.append(ce.item())
+            counts.append(int((y != -100).sum()))
+    return dict(
+        loss=sum(s / (max(c, 1) * micro) for s, c in zip(sums, counts)),
+        global_loss=sum(sums) / max(sum(counts), 1),
+        ce_sums=sums, masked=counts)
+
+
+def environment():
+    """torch's threads and build, and the BLAS library this process has mapped (after a matmul)."""
+    a = torch.randn(64, 64)
+    (a @ a).sum()
+    show = torch.__config__.show()
+
+    def setting(key):
+        at = show.find(key + "=")
+        return show[at:show.find(",", at)] if at >= 0 else key + " unknown"
+
+    blas, library, threads = "unknown", "none mapped", "unknown"
+    with open("/proc/self/maps") as f:
+        mapped = {l.split()[-1] for l in f if "/" in l and "blas" in os.path.basename(l.split()[-1])}
+    # The OpenBLAS library itself first (libblas.so.3 is Debian's alternatives name for it).
+    for path in sorted(mapped, key=lambda p: ("openblas" not in os.path.basename(p), p)):
+        library = path
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            blas = lib.openblas_get_config().decode()
+            threads = str(lib.openblas_get_num_threads())
+            break
+        except (OSError, AttributeError):
+            continue
+    onednn = [l.strip(" -") for l in show.splitlines() if "MKL-DNN" in l or "oneDNN" in l]
+    return dict(
+        torch=torch.__version__, threads=torch.get_num_threads(),
+        interop_threads=torch.get_num_interop_threads(),
+        parallel_info=torch.__config__.parallel_info(),
+        blas_info=setting("BLAS_INFO"), blas=blas, blas_library=library, blas_threads=threads,
+        onednn=(onednn[0] if onednn else "no oneDNN") + ", torch.backends.mkldnn.is_available() "
+        + str(torch.backends.mkldnn.is_available()))
 
 
 def main():
     cfg = json.loads(sys.argv[1])
-    torch.manual_seed(cfg["seed"])
-    gen = torch.Generator().manual_seed(cfg["seed"] + 1)
-    model = OmniBioTA(cfg["vocab_size"], cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["dropout"])
-    model.train()
-    opt = optimizer(model, 1e-2, cfg["batch"])
+    folder = cfg["data_dir"]
+    weights = read_safetensors(os.path.join(folder, "initial.safetensors"))
+    inputs = torch.from_numpy(np.load(os.path.join(folder, "inputs.npy")))
+    targets = torch.from_numpy(np.load(os.path.join(folder, "targets.npy")))
     m, t, v = cfg["mini_batch"], cfg["ctx_len"], cfg["vocab_size"]
     micro = cfg["batch"] // m
+    total_steps = cfg["warmup"] + cfg["steps"]
+    if tuple(inputs.shape) != (total_steps, micro, m, t) or inputs.shape != targets.shape:
+        sys.exit(f"{folder}: inputs {tuple(inputs.shape)} / targets {tuple(targets.shape)} are not "
+                 f"[{total_steps}, {micro}, {m}, {t}]")
+    print(json.dumps(dict(loss_check=first_step_losses(cfg, weights, inputs, targets),
+                          environment=environment())), flush=True)
+
+    torch.manual_seed(cfg["seed"])
+    model = build(cfg, cfg["dropout"], weights)
+    del weights  # copied into the model
+    opt = optimizer(model, 1e-2, cfg["batch"])
     bf16 = cfg["precision"] == "bf16"
     times, cpu, losses = [], [], []
-    for step in range(cfg["warmup"] + cfg["steps"]):
-        batches = [mask(packed_rows(m, t, v, gen), gen) for _ in range(micro)]
+    for step in range(total_steps):
+        batches = [(inputs[step, i], targets[step, i]) for i in range(micro)]
         start, cpu_start = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         total = 0.0
-        for inputs, targets in batches:
+        for x, y in batches:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                logits = model(inputs)
-                loss = F.cross_entropy(logits.reshape(-1, v).float(), targets.reshape(-1)) / micro
+                logits = model(x)
+                loss = F.cross_entropy(logits.reshape(-1, v).float(), y.reshape(-1)) / micro
             loss.backward()
             total += loss.item()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -34,7 +34,7 @@ class WorkerChurnTest {
   private static final int KILLS = 20;
   private static final long KILL_EVERY_SECONDS = 12;
   /** Enough steps to outlast the kills (the test fails if the run ends before the last one). */
-  private static final int STEPS = 2500;
+  private static final int STEPS = 1000;
 
   @TempDir static Path shards;
   @TempDir Path dir;
@@ -49,7 +49,7 @@ class WorkerChurnTest {
   void aRunWhoseWorkersAreKilledEveryTwelveSecondsCompletesWithEverySampleOnce() throws Exception {
     Path runDir = dir.resolve("churn");
     try (NodeProcess run = new NodeProcess("train-churn",
-        args("train", flags(shards, runDir, STEPS, 500), "--workers", "2"))) {
+        args("train", flags(shards, runDir, STEPS, 100), "--workers", "2"))) {
       awaitCommitted(runDir, 5, run, 180);
       for (int kill = 1; kill <= KILLS; kill++) {
         Thread.sleep(TimeUnit.SECONDS.toMillis(KILL_EVERY_SECONDS));
