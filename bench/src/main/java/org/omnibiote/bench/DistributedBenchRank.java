@@ -26,21 +26,21 @@ import org.omnibiote.train.MuAdamW;
 import org.omnibiote.train.TrainStep;
 
 /**
- * One worker of {@code bench distributed}, in its own JVM:
- * {@code DistributedBenchRank <rank> <size> <storePort> <settingsJson> <resultFile>}.
+ * One worker of {@code bench distributed}, in its own JVM: {@code DistributedBenchRank <rank>
+ * <size> <storePort> <settingsJson> <resultFile>}.
  *
- * <p>Each round times one optimiser step in every mode (the order rotates per round, so that
- * slow phases of the shared machine fall on every mode alike): {@link Mode#LOCAL} (no
- * communication), {@link Mode#AFTER} (the gradients all-reduced bucket by bucket after the
- * whole backward, then divided by the world size) and {@link Mode#OVERLAP} (the c10d Reducer,
- * synced on the last micro-batch), then {@link Mode#RAW}: a Gloo all-reduce of tensors of
- * exactly the buckets' sizes. Every timed part starts after a barrier, so the ranks start it
- * together. A world of 1 runs {@link Mode#LOCAL} only and opens no group.
+ * <p>Each round times one optimiser step in every mode (the order rotates per round, so that slow
+ * phases of the shared machine fall on every mode alike): {@link Mode#LOCAL} (no communication),
+ * {@link Mode#AFTER} (the gradients all-reduced bucket by bucket after the whole backward, then
+ * divided by the world size) and {@link Mode#OVERLAP} (the c10d Reducer, synced on the last
+ * micro-batch), then {@link Mode#RAW}: a Gloo all-reduce of tensors of exactly the buckets' sizes.
+ * Every timed part starts after a barrier, so the ranks start it together. A world of 1 runs {@link
+ * Mode#LOCAL} only and opens no group.
  *
  * <p>The step is the data-parallel one: each loss is the micro-batch's masked cross-entropy sum
  * times {@code lossScale / (masked tokens of the whole step over every worker)}, so that the
- * Reducer's mean over ranks is the gradient of the global masked-token mean; forward and
- * backward over k micro-batches, clip to 1.0, MuAdamW.
+ * Reducer's mean over ranks is the gradient of the global masked-token mean; forward and backward
+ * over k micro-batches, clip to 1.0, MuAdamW.
  */
 public final class DistributedBenchRank {
   /** The modes of a round, in the order of the result arrays. */
@@ -52,9 +52,9 @@ public final class DistributedBenchRank {
   }
 
   /**
-   * What a rank measured (seconds per timed round); {@code *LastBackward}: from the start of
-   * the last micro-batch's backward to the end of the all-reduce (of backward in LOCAL);
-   * {@code *LastBackwardStart}: when that began, in seconds from the step's start.
+   * What a rank measured (seconds per timed round); {@code *LastBackward}: from the start of the
+   * last micro-batch's backward to the end of the all-reduce (of backward in LOCAL); {@code
+   * *LastBackwardStart}: when that began, in seconds from the step's start.
    */
   public record Result(
       int rank,
@@ -93,7 +93,8 @@ public final class DistributedBenchRank {
   // page faults the Reducer's persistent buckets do not pay).
   private final List<Tensor> afterBuffers = new ArrayList<>();
 
-  private DistributedBenchRank(DistributedSettings settings, int rank, int size, TrainingData data) {
+  private DistributedBenchRank(
+      DistributedSettings settings, int rank, int size, TrainingData data) {
     this.settings = settings;
     this.rank = rank;
     this.size = size;
@@ -133,9 +134,17 @@ public final class DistributedBenchRank {
     // As many libtorch threads as OpenBLAS gets from the environment (read at start-up).
     String threads = System.getenv("OMP_NUM_THREADS");
     torch.set_num_threads(threads == null ? 1 : Integer.parseInt(threads));
-    TrainingData data = settings.baseDir() == null ? null
-        : TrainingData.open(Path.of(settings.baseDir()), new DataSettings(
-            TrainType.parse(settings.trainType()), false, settings.model().ctxLen(), null, settings.seed()));
+    TrainingData data =
+        settings.baseDir() == null
+            ? null
+            : TrainingData.open(
+                Path.of(settings.baseDir()),
+                new DataSettings(
+                    TrainType.parse(settings.trainType()),
+                    false,
+                    settings.model().ctxLen(),
+                    null,
+                    settings.seed()));
     DistributedBenchRank worker = new DistributedBenchRank(settings, rank, size, data);
     Result result = worker.measure(port);
     byte[] json = new ObjectMapper().writeValueAsBytes(result);
@@ -153,8 +162,13 @@ public final class DistributedBenchRank {
     }
     List<Tensor> rawTensors = new ArrayList<>();
     if (size > 1) {
-      group = CollectiveGroup.open(CollectiveGroup.Rendezvous.local(
-          "127.0.0.1", port, rank, Duration.ofSeconds(settings.timeoutSeconds())), 0, rank, size);
+      group =
+          CollectiveGroup.open(
+              CollectiveGroup.Rendezvous.local(
+                  "127.0.0.1", port, rank, Duration.ofSeconds(settings.timeoutSeconds())),
+              0,
+              rank,
+              size);
       reducer = new GradientReducer(model, group, settings.bucketBytes());
       for (List<Integer> bucket : reducer.bucketAssignment()) {
         long bytes = 0;
@@ -175,7 +189,8 @@ public final class DistributedBenchRank {
     double[] afterCommunication = new double[steps];
     double[] afterGloo = new double[steps];
     double[] afterWait = new double[steps];
-    List<Mode> modes = size > 1 ? List.of(Mode.LOCAL, Mode.AFTER, Mode.OVERLAP) : List.of(Mode.LOCAL);
+    List<Mode> modes =
+        size > 1 ? List.of(Mode.LOCAL, Mode.AFTER, Mode.OVERLAP) : List.of(Mode.LOCAL);
     long started = System.nanoTime();
     for (int round = 0; round < settings.rounds(); round++) {
       int timed = round - settings.warmup();
@@ -194,10 +209,16 @@ public final class DistributedBenchRank {
             afterWait[timed] = comm[2];
           }
         }
-        line.append(String.format(Locale.ROOT, " %s %.0f ms", mode.name().toLowerCase(Locale.ROOT), s * 1e3));
+        line.append(
+            String.format(
+                Locale.ROOT, " %s %.0f ms", mode.name().toLowerCase(Locale.ROOT), s * 1e3));
         if (mode == Mode.AFTER) {
-          line.append(String.format(Locale.ROOT, " (all-reduce %.0f ms, of which waiting for the peer %.0f ms)",
-              comm[0] * 1e3, comm[2] * 1e3));
+          line.append(
+              String.format(
+                  Locale.ROOT,
+                  " (all-reduce %.0f ms, of which waiting for the peer %.0f ms)",
+                  comm[0] * 1e3,
+                  comm[2] * 1e3));
         }
         line.append(';');
       }
@@ -211,43 +232,71 @@ public final class DistributedBenchRank {
       if (rank == 0) {
         double elapsed = (System.nanoTime() - started) / 1e9;
         long eta = Math.round(elapsed / (round + 1) * (settings.rounds() - round - 1));
-        System.err.printf(Locale.ROOT, "bench distributed: %d worker%s, round %d/%d%s%s ETA %d:%02d%n",
-            size, size == 1 ? "" : "s", round + 1, settings.rounds(), round < settings.warmup() ? " (warm-up)" : "",
-            line, eta / 60, eta % 60);
+        System.err.printf(
+            Locale.ROOT,
+            "bench distributed: %d worker%s, round %d/%d%s%s ETA %d:%02d%n",
+            size,
+            size == 1 ? "" : "s",
+            round + 1,
+            settings.rounds(),
+            round < settings.warmup() ? " (warm-up)" : "",
+            line,
+            eta / 60,
+            eta % 60);
       }
     }
     if (size > 1) {
       reducer.close();
       group.close();
     }
-    return new Result(rank, size, parameters, gradientBytes, bucketBytes,
-        seconds[Mode.LOCAL.ordinal()], seconds[Mode.AFTER.ordinal()], afterCommunication, afterGloo,
-        afterWait, seconds[Mode.OVERLAP.ordinal()], seconds[Mode.RAW.ordinal()],
-        lastBackward[Mode.LOCAL.ordinal()], lastBackward[Mode.AFTER.ordinal()], lastBackward[Mode.OVERLAP.ordinal()],
-        lastBackwardStart[Mode.LOCAL.ordinal()], lastBackwardStart[Mode.AFTER.ordinal()],
+    return new Result(
+        rank,
+        size,
+        parameters,
+        gradientBytes,
+        bucketBytes,
+        seconds[Mode.LOCAL.ordinal()],
+        seconds[Mode.AFTER.ordinal()],
+        afterCommunication,
+        afterGloo,
+        afterWait,
+        seconds[Mode.OVERLAP.ordinal()],
+        seconds[Mode.RAW.ordinal()],
+        lastBackward[Mode.LOCAL.ordinal()],
+        lastBackward[Mode.AFTER.ordinal()],
+        lastBackward[Mode.OVERLAP.ordinal()],
+        lastBackwardStart[Mode.LOCAL.ordinal()],
+        lastBackwardStart[Mode.AFTER.ordinal()],
         lastBackwardStart[Mode.OVERLAP.ordinal()]);
   }
 
   /**
-   * One optimiser step in {@code mode}; wall seconds from zero-grad to the end of the AdamW
-   * step. For AFTER, {@code comm} gets the seconds of the whole all-reduce phase (wait for the
-   * peer, flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait; in every
-   * mode {@code comm[3]} gets the seconds from the start of the last micro-batch's backward to
-   * the end of the gradient all-reduce (of backward without one): the only part of the step
-   * in which the modes differ, and {@code comm[4]} when that part started (seconds into the
-   * step, which all ranks begin together).
+   * One optimiser step in {@code mode}; wall seconds from zero-grad to the end of the AdamW step.
+   * For AFTER, {@code comm} gets the seconds of the whole all-reduce phase (wait for the peer,
+   * flatten, Gloo, divide, copy back), of the Gloo calls alone and of the wait; in every mode
+   * {@code comm[3]} gets the seconds from the start of the last micro-batch's backward to the end
+   * of the gradient all-reduce (of backward without one): the only part of the step in which the
+   * modes differ, and {@code comm[4]} when that part started (seconds into the step, which all
+   * ranks begin together).
    */
   private double step(Mode mode, int round, double[] comm) {
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> mine = new ArrayList<>();
-      @SuppressWarnings("EnumOrdinal") // the ordinal (0-2 when stepping) numbers the round's batches
+      @SuppressWarnings(
+          "EnumOrdinal") // the ordinal (0-2 when stepping) numbers the round's batches
       long stepMasked = stepBatches(round * 3L + mode.ordinal(), mine);
       if (size > 1) {
         group.barrier();
       }
       long start = System.nanoTime();
       // The production step; the modes differ only in how the gradients meet (the Sync).
-      TrainStep.run(model, optimizer, mine, mine.size(), 1.0, TrainStep.Options.DEFAULT,
+      TrainStep.run(
+          model,
+          optimizer,
+          mine,
+          mine.size(),
+          1.0,
+          TrainStep.Options.DEFAULT,
           new TimedSync(mode, stepMasked, comm, start));
       return (System.nanoTime() - start) / 1e9;
     }
@@ -304,10 +353,10 @@ public final class DistributedBenchRank {
   }
 
   /**
-   * DDP without overlap: each of the Reducer's buckets copied into its flat buffer (allocated
-   * once, as the Reducer's are), summed over the ranks by Gloo, divided by the world size (the
-   * Reducer's mean) and copied back into the gradients. {@code comm} gets the seconds of the
-   * Gloo calls ([1]) and of the wait for the slower rank's backward before them ([2]).
+   * DDP without overlap: each of the Reducer's buckets copied into its flat buffer (allocated once,
+   * as the Reducer's are), summed over the ranks by Gloo, divided by the world size (the Reducer's
+   * mean) and copied back into the gradients. {@code comm} gets the seconds of the Gloo calls ([1])
+   * and of the wait for the slower rank's backward before them ([2]).
    */
   private void allReduceAfterBackward(double[] comm) {
     long w0 = System.nanoTime();
@@ -347,9 +396,9 @@ public final class DistributedBenchRank {
   }
 
   /**
-   * The micro-batches of step {@code step} over every worker (the same on every rank, a
-   * function of the seed and the step only); adds this rank's share to {@code mine} and
-   * returns the whole step's masked-token count.
+   * The micro-batches of step {@code step} over every worker (the same on every rank, a function of
+   * the seed and the step only); adds this rank's share to {@code mine} and returns the whole
+   * step's masked-token count.
    */
   private long stepBatches(long step, List<MaskedLm.Batch> mine) {
     int k = settings.microBatches();
@@ -360,19 +409,23 @@ public final class DistributedBenchRank {
       all = MaskedLm.batch(data, step * rows, rows);
     } else {
       torch.manual_seed(settings.seed() * 1_000_003L + step);
-      all = MaskedLm.mask(randomRows(rows, new Random(settings.seed() * 31 + step)), TrainBenchmark.MASK_PROBABILITY);
+      all =
+          MaskedLm.mask(
+              randomRows(rows, new Random(settings.seed() * 31 + step)),
+              TrainBenchmark.MASK_PROBABILITY);
     }
     long masked = all.targets().ne(new Scalar(MaskedLm.IGNORE)).sum().item_long();
     for (int i = 0; i < k; i++) {
       long first = (long) (rank * k + i) * m;
-      mine.add(new MaskedLm.Batch(all.inputs().narrow(0, first, m), all.targets().narrow(0, first, m)));
+      mine.add(
+          new MaskedLm.Batch(all.inputs().narrow(0, first, m), all.targets().narrow(0, first, m)));
     }
     return masked;
   }
 
   /**
-   * Rows of random tokens (ids 20..V-1) packed as documents of 20..399 tokens each ending in
-   * EOS, as the shards' packed rows are (and as {@code bench train} makes them).
+   * Rows of random tokens (ids 20..V-1) packed as documents of 20..399 tokens each ending in EOS,
+   * as the shards' packed rows are (and as {@code bench train} makes them).
    */
   private Tensor randomRows(int rows, Random random) {
     int t = settings.model().ctxLen();

@@ -15,17 +15,17 @@ import java.util.List;
 import org.omnibiote.UserError;
 
 /**
- * The JVMs of one world of {@code bench distributed}: one {@link DistributedBenchRank} per
- * rank, with this JVM's java and classpath and a given number of libtorch/OpenBLAS threads
- * (read at start-up, so set in the environment). Rank 0's progress lines are copied to {@code err};
- * every rank's output goes to {@code world<n>-threads<t>-rank<r>.log} in the work folder.
+ * The JVMs of one world of {@code bench distributed}: one {@link DistributedBenchRank} per rank,
+ * with this JVM's java and classpath and a given number of libtorch/OpenBLAS threads (read at
+ * start-up, so set in the environment). Rank 0's progress lines are copied to {@code err}; every
+ * rank's output goes to {@code world<n>-threads<t>-rank<r>.log} in the work folder.
  */
 final class RankProcesses {
   private RankProcesses() {}
 
   /**
-   * Runs a world of {@code size} ranks, each with {@code threads} libtorch/OpenBLAS threads, to
-   * the end; returns each rank's result in rank order.
+   * Runs a world of {@code size} ranks, each with {@code threads} libtorch/OpenBLAS threads, to the
+   * end; returns each rank's result in rank order.
    */
   static List<DistributedBenchRank.Result> run(
       DistributedSettings settings, int size, int threads, Path dir, PrintStream err)
@@ -37,9 +37,18 @@ final class RankProcesses {
     try {
       org.omnibiote.model.TorchNatives.load(); // unpacked once, before the rank JVMs start
       for (int rank = 0; rank < size; rank++) {
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx1g", "-cp", System.getProperty("java.class.path"),
-            DistributedBenchRank.class.getName(), Integer.toString(rank), Integer.toString(size),
-            Integer.toString(port), settings.toJson(), result(dir, size, threads, rank).toString());
+        ProcessBuilder pb =
+            new ProcessBuilder(
+                java,
+                "-Xmx1g",
+                "-cp",
+                System.getProperty("java.class.path"),
+                DistributedBenchRank.class.getName(),
+                Integer.toString(rank),
+                Integer.toString(size),
+                Integer.toString(port),
+                settings.toJson(),
+                result(dir, size, threads, rank).toString());
         pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
         pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
@@ -75,7 +84,9 @@ final class RankProcesses {
       ObjectMapper json = new ObjectMapper();
       List<DistributedBenchRank.Result> results = new ArrayList<>();
       for (int rank = 0; rank < size; rank++) {
-        results.add(json.readValue(result(dir, size, threads, rank).toFile(), DistributedBenchRank.Result.class));
+        results.add(
+            json.readValue(
+                result(dir, size, threads, rank).toFile(), DistributedBenchRank.Result.class));
       }
       return results;
     } finally {
@@ -99,19 +110,25 @@ final class RankProcesses {
 
   /** Copies the process's output to its log, and progress lines also to {@code err}. */
   private static Thread pump(Process p, Path log, PrintStream err) {
-    Thread t = new Thread(() -> {
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-          PrintWriter file = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
-          file.println(line);
-          if (err != null && line.startsWith("bench distributed:")) {
-            err.println(line);
-          }
-        }
-      } catch (IOException e) {
-        // The process was killed: its log ends where it ended.
-      }
-    }, "bench-rank-output");
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                      new BufferedReader(
+                          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                  PrintWriter file =
+                      new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                  file.println(line);
+                  if (err != null && line.startsWith("bench distributed:")) {
+                    err.println(line);
+                  }
+                }
+              } catch (IOException e) {
+                // The process was killed: its log ends where it ended.
+              }
+            },
+            "bench-rank-output");
     t.setDaemon(true);
     t.start();
     return t;
@@ -121,7 +138,8 @@ final class RankProcesses {
   private static RuntimeException failure(Path dir, int size, int threads, int rank, int code)
       throws IOException {
     Path log = log(dir, size, threads, rank);
-    List<String> lines = Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
+    List<String> lines =
+        Files.exists(log) ? Files.readAllLines(log, StandardCharsets.UTF_8) : List.of();
     if (code == 2) {
       for (String line : lines) {
         if (line.startsWith("error: ")) {
@@ -130,8 +148,17 @@ final class RankProcesses {
       }
     }
     List<String> tail = lines.subList(Math.max(0, lines.size() - 30), lines.size());
-    return new IllegalStateException("bench distributed: rank " + rank + " of a world of " + size
-        + " exited with code " + code + " (log " + log + "); its last lines:\n" + String.join("\n", tail));
+    return new IllegalStateException(
+        "bench distributed: rank "
+            + rank
+            + " of a world of "
+            + size
+            + " exited with code "
+            + code
+            + " (log "
+            + log
+            + "); its last lines:\n"
+            + String.join("\n", tail));
   }
 
   private static int freePort() throws IOException {

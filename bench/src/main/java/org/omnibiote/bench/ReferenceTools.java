@@ -11,8 +11,8 @@ import org.omnibiote.UserError;
 
 /**
  * The reference tools parity tests and benchmarks compare against: Debian's spm_encode and
- * Biopython (importable only under /usr/bin/python3). A missing tool is an error that says
- * what to install, never a silent skip.
+ * Biopython (importable only under /usr/bin/python3). A missing tool is an error that says what to
+ * install, never a silent skip.
  */
 public final class ReferenceTools {
   public static final String PYTHON = "/usr/bin/python3";
@@ -21,8 +21,8 @@ public final class ReferenceTools {
   private ReferenceTools() {}
 
   /**
-   * Writes the original preprocessing's documents for every GenBank and FASTA file under
-   * {@code dataDir} (as Biopython reads them) to {@code out}, one per line.
+   * Writes the original preprocessing's documents for every GenBank and FASTA file under {@code
+   * dataDir} (as Biopython reads them) to {@code out}, one per line.
    */
   public static void biopythonDocuments(Path dataDir, Path out) throws IOException {
     Path script = Files.createTempFile("omnibiote-documents", ".py");
@@ -30,11 +30,16 @@ public final class ReferenceTools {
       try (InputStream s = ReferenceTools.class.getResourceAsStream("biopython_documents.py")) {
         Files.copy(s, script, StandardCopyOption.REPLACE_EXISTING);
       }
-      Result r = run(List.of(PYTHON, script.toString(), dataDir.toString(), out.toString()), null, null);
+      Result r =
+          run(List.of(PYTHON, script.toString(), dataDir.toString(), out.toString()), null, null);
       if (r.exitCode != 0) {
         throw new UserError(
-            "Biopython could not write the documents of " + dataDir + " (exit " + r.exitCode
-                + "): " + r.stderr.strip()
+            "Biopython could not write the documents of "
+                + dataDir
+                + " (exit "
+                + r.exitCode
+                + "): "
+                + r.stderr.strip()
                 + "\n  (install Debian's python3-biopython: apt-get install -y python3-biopython)");
       }
     } finally {
@@ -52,8 +57,8 @@ public final class ReferenceTools {
   }
 
   /**
-   * Runs spm_encode under bash, whose {@code times} builtin reports the child's user and
-   * system CPU time, so that a rate can also be given per CPU-second on a busy machine.
+   * Runs spm_encode under bash, whose {@code times} builtin reports the child's user and system CPU
+   * time, so that a rate can also be given per CPU-second on a busy machine.
    */
   public static Timing spmEncodeTimed(Path model, String format, Path input, Path output)
       throws IOException {
@@ -61,11 +66,23 @@ public final class ReferenceTools {
     try {
       String script = "\"$1\" --model=\"$2\" --output_format=\"$3\" || exit $?; times >\"$4\"";
       long t0 = System.nanoTime();
-      Result r = run(List.of("bash", "-c", script, "bash", SPM_ENCODE, model.toString(), format,
-          times.toString()), input, output);
+      Result r =
+          run(
+              List.of(
+                  "bash",
+                  "-c",
+                  script,
+                  "bash",
+                  SPM_ENCODE,
+                  model.toString(),
+                  format,
+                  times.toString()),
+              input,
+              output);
       long elapsed = System.nanoTime() - t0;
       if (r.exitCode == 127) {
-        throw new UserError("cannot run spm_encode; install Debian's sentencepiece (apt-get install -y sentencepiece)");
+        throw new UserError(
+            "cannot run spm_encode; install Debian's sentencepiece (apt-get install -y sentencepiece)");
       }
       if (r.exitCode != 0) {
         throw new UserError("spm_encode failed (exit " + r.exitCode + "): " + r.stderr.strip());
@@ -95,17 +112,30 @@ public final class ReferenceTools {
     ProcessBuilder pb = new ProcessBuilder(command);
     Path err = Files.createTempFile("omnibiote-tool", ".err");
     pb.redirectError(err.toFile());
-    pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(stdin.toFile()));
-    pb.redirectOutput(stdout == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdout.toFile()));
+    pb.redirectInput(
+        stdin == null
+            ? ProcessBuilder.Redirect.PIPE
+            : ProcessBuilder.Redirect.from(stdin.toFile()));
+    pb.redirectOutput(
+        stdout == null
+            ? ProcessBuilder.Redirect.DISCARD
+            : ProcessBuilder.Redirect.to(stdout.toFile()));
     Process p;
     try {
       p = pb.start();
     } catch (IOException e) {
       Files.deleteIfExists(err);
       throw new UserError(
-          "cannot run " + command.get(0) + " (" + e.getMessage() + "); install Debian's "
-              + (command.get(0).equals(SPM_ENCODE) ? "sentencepiece" : "python3 and python3-biopython")
-              + " (apt-get install -y sentencepiece python3-biopython)", e);
+          "cannot run "
+              + command.get(0)
+              + " ("
+              + e.getMessage()
+              + "); install Debian's "
+              + (command.get(0).equals(SPM_ENCODE)
+                  ? "sentencepiece"
+                  : "python3 and python3-biopython")
+              + " (apt-get install -y sentencepiece python3-biopython)",
+          e);
     }
     if (stdin == null) {
       p.getOutputStream().close();

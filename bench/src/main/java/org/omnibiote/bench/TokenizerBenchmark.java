@@ -23,17 +23,22 @@ import org.omnibiote.io.Folders;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 
 /**
- * Our encoder against spm_encode on the same inputs in the same run: (a) many real DNA
- * documents (Biopython's documents of a data folder, repeated to a size), with 1 and 2
- * threads, and (b) one long line of real sequence. Ids are checked equal; MB/s and ratios are
- * printed. With {@code skipSpm} only our side runs, which is how the 250 Mbp memory target is
- * checked (spm_encode would need the better part of an hour for it).
+ * Our encoder against spm_encode on the same inputs in the same run: (a) many real DNA documents
+ * (Biopython's documents of a data folder, repeated to a size), with 1 and 2 threads, and (b) one
+ * long line of real sequence. Ids are checked equal; MB/s and ratios are printed. With {@code
+ * skipSpm} only our side runs, which is how the 250 Mbp memory target is checked (spm_encode would
+ * need the better part of an hour for it).
  */
 public final class TokenizerBenchmark {
 
   /** What to run. */
   public record Options(
-      Path tokenizer, Path data, double documentsMb, double longLineMbp, boolean skipSpm, Path workDir) {}
+      Path tokenizer,
+      Path data,
+      double documentsMb,
+      double longLineMbp,
+      boolean skipSpm,
+      Path workDir) {}
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
@@ -51,8 +56,11 @@ public final class TokenizerBenchmark {
   /** Runs the benchmark; returns true when every measured target and parity check passed. */
   public boolean run() throws IOException {
     SentencePieceTokenizer model = SentencePieceTokenizer.load(options.tokenizer());
-    out.printf("tokenizer %s (sha256 %s, %d pieces)%n", options.tokenizer(), model.sha256(), model.vocabSize());
-    out.printf("machine: %d cores visible, max heap %d MB; numbers are noisy on a shared machine%n",
+    out.printf(
+        "tokenizer %s (sha256 %s, %d pieces)%n",
+        options.tokenizer(), model.sha256(), model.vocabSize());
+    out.printf(
+        "machine: %d cores visible, max heap %d MB; numbers are noisy on a shared machine%n",
         Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
     Path work = Files.createTempDirectory(options.workDir(), "bench-tokenizer");
     try {
@@ -61,7 +69,8 @@ public final class TokenizerBenchmark {
       ReferenceTools.biopythonDocuments(options.data(), all);
       List<byte[]> dna = dnaDocuments(all);
       if (dna.isEmpty()) {
-        throw new UserError(options.data() + ": Biopython found no DNA/RNA documents to benchmark on");
+        throw new UserError(
+            options.data() + ": Biopython found no DNA/RNA documents to benchmark on");
       }
       if (options.documentsMb() > 0) {
         documents(model, dna, work, "(a) all real documents");
@@ -117,9 +126,10 @@ public final class TokenizerBenchmark {
     }
     byte[][] lines = docs.toArray(new byte[0][]);
     double mb = bytes / 1e6;
-    out.printf("%n%s: %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds);"
-        + " ours: best of %d alternating trials%n", title, lines.length, mb, real.size(), options.data(), rounds,
-        TRIALS);
+    out.printf(
+        "%n%s: %d DNA/RNA documents, %.1f MB (%d real documents of %s, %d rounds);"
+            + " ours: best of %d alternating trials%n",
+        title, lines.length, mb, real.size(), options.data(), rounds, TRIALS);
 
     log.println("bench: warming up our encoder ...");
     long warm = 0;
@@ -167,12 +177,18 @@ public final class TokenizerBenchmark {
     double scaling = two.wallMbs() / one.wallMbs();
     double cores = two.cpuNanos() / (double) two.wallNanos();
     double efficiency = two.cpuMbs() / one.cpuMbs();
-    out.printf("  2 threads / 1 thread: %.2fx wall clock (target >= 1.70x) %s%n", scaling, scaling >= 1.7 ? "PASS" : "FAIL");
-    out.printf("    our 2 threads got %.2f CPU-seconds per second (2.00 on an idle machine); per CPU-second"
-        + " they encoded %.2fx what 1 thread did (%.2fx expected if 2 cores were free)%n", cores, efficiency, 2 * efficiency);
+    out.printf(
+        "  2 threads / 1 thread: %.2fx wall clock (target >= 1.70x) %s%n",
+        scaling, scaling >= 1.7 ? "PASS" : "FAIL");
+    out.printf(
+        "    our 2 threads got %.2f CPU-seconds per second (2.00 on an idle machine); per CPU-second"
+            + " they encoded %.2fx what 1 thread did (%.2fx expected if 2 cores were free)%n",
+        cores, efficiency, 2 * efficiency);
     if (scaling < 1.7) {
-      failures.add(String.format("%s: 2-thread scaling %.2fx < 1.7x (wall clock; %.2f cores were available)",
-          title, scaling, cores));
+      failures.add(
+          String.format(
+              "%s: 2-thread scaling %.2fx < 1.7x (wall clock; %.2f cores were available)",
+              title, scaling, cores));
     }
   }
 
@@ -202,24 +218,33 @@ public final class TokenizerBenchmark {
       return;
     }
     String wallRatio = spm == null ? "" : String.format("%8.2fx", r.wallMbs() / spm.wallMbs());
-    String cpuRatio = spm == null || spm.cpuNanos() <= 0 ? "" : String.format("%8.2fx", r.cpuMbs() / spm.cpuMbs());
+    String cpuRatio =
+        spm == null || spm.cpuNanos() <= 0
+            ? ""
+            : String.format("%8.2fx", r.cpuMbs() / spm.cpuMbs());
     String verdict = "";
     if (spm != null && target > 0) {
       double wall = r.wallMbs() / spm.wallMbs();
       double cpu = r.cpuMbs() / spm.cpuMbs();
-      verdict = String.format("  target >= %.1fx: %s wall, %s CPU", target, wall >= target ? "PASS" : "FAIL",
-          cpu >= target ? "PASS" : "FAIL");
+      verdict =
+          String.format(
+              "  target >= %.1fx: %s wall, %s CPU",
+              target, wall >= target ? "PASS" : "FAIL", cpu >= target ? "PASS" : "FAIL");
       if (wall < target) {
         failures.add(String.format("%s %.2fx spm wall clock < %.1fx", what, wall, target));
       }
     }
-    out.printf("  %-26s %10.2f %9s %12.2f %9s%s%n", name, r.wallMbs(), wallRatio, r.cpuMbs(), cpuRatio, verdict);
+    out.printf(
+        "  %-26s %10.2f %9s %12.2f %9s%s%n",
+        name, r.wallMbs(), wallRatio, r.cpuMbs(), cpuRatio, verdict);
   }
 
   private Rate spmRate(double mb, Path in, Path spmOut, Path work) throws IOException {
     ReferenceTools.Timing startup = spmStartup(work);
     ReferenceTools.Timing t = ReferenceTools.spmEncodeTimed(options.tokenizer(), "id", in, spmOut);
-    return new Rate(mb, t.wallNanos() - startup.wallNanos(),
+    return new Rate(
+        mb,
+        t.wallNanos() - startup.wallNanos(),
         t.cpuNanos() < 0 ? -1 : Math.max(1, t.cpuNanos() - Math.max(0, startup.cpuNanos())));
   }
 
@@ -243,22 +268,27 @@ public final class TokenizerBenchmark {
     for (int i = 0; i < order.length; i++) {
       order[i] = i;
     }
-    Arrays.sort(order, (a, b) -> a / roundSize != b / roundSize
-        ? Integer.compare(a / roundSize, b / roundSize)
-        : Integer.compare(lines[b].length, lines[a].length));
+    Arrays.sort(
+        order,
+        (a, b) ->
+            a / roundSize != b / roundSize
+                ? Integer.compare(a / roundSize, b / roundSize)
+                : Integer.compare(lines[b].length, lines[a].length));
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       AtomicInteger next = new AtomicInteger();
       List<Future<Long>> fs = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
-        fs.add(pool.submit(() -> {
-          long c0 = THREADS.getCurrentThreadCpuTime();
-          for (int k; (k = next.getAndIncrement()) < lines.length; ) {
-            int i = order[k];
-            results[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
-          }
-          return THREADS.getCurrentThreadCpuTime() - c0;
-        }));
+        fs.add(
+            pool.submit(
+                () -> {
+                  long c0 = THREADS.getCurrentThreadCpuTime();
+                  for (int k; (k = next.getAndIncrement()) < lines.length; ) {
+                    int i = order[k];
+                    results[i] = model.encodeUtf8(lines[i], 0, lines[i].length);
+                  }
+                  return THREADS.getCurrentThreadCpuTime() - c0;
+                }));
       }
       long cpu = 0;
       for (Future<Long> f : fs) {
@@ -274,7 +304,10 @@ public final class TokenizerBenchmark {
 
   // ---- (b) one long line ------------------------------------------------------------------
 
-  /** {@code <DNA>} + real sequences concatenated (repeated as needed) to {@code length} + {@code <EOS>}. */
+  /**
+   * {@code <DNA>} + real sequences concatenated (repeated as needed) to {@code length} + {@code
+   * <EOS>}.
+   */
   private static byte[] longLine(List<byte[]> docs, long length) {
     byte[] head = "<DNA>".getBytes(StandardCharsets.US_ASCII);
     byte[] tail = "<EOS>".getBytes(StandardCharsets.US_ASCII);
@@ -324,7 +357,8 @@ public final class TokenizerBenchmark {
       ids = model.encodeUtf8(line, 0, line.length);
     } catch (OutOfMemoryError e) {
       line = null;
-      out.printf("  ours, 1 thread: OUT OF MEMORY with max heap %d MB: FAIL%n",
+      out.printf(
+          "  ours, 1 thread: OUT OF MEMORY with max heap %d MB: FAIL%n",
           Runtime.getRuntime().maxMemory() >> 20);
       failures.add("out of memory on the long line");
       return;
@@ -333,7 +367,8 @@ public final class TokenizerBenchmark {
     header();
     row("spm_encode (1 process)", spm, null, 0, null);
     row("ours, 1 thread", one, spm, 5.0, "long line");
-    out.printf("  memory: %d ids; peak heap (sum of pool peaks) %d MB of max %d MB: PASS (no OutOfMemoryError)%n",
+    out.printf(
+        "  memory: %d ids; peak heap (sum of pool peaks) %d MB of max %d MB: PASS (no OutOfMemoryError)%n",
         ids.length, peakHeapMb(), Runtime.getRuntime().maxMemory() >> 20);
     if (spmOut != null) {
       compare(spmOut, new int[][] {ids}, "long line");
@@ -348,7 +383,9 @@ public final class TokenizerBenchmark {
     Files.write(empty, new byte[0]);
     ReferenceTools.Timing best = null;
     for (int i = 0; i < 3; i++) {
-      ReferenceTools.Timing t = ReferenceTools.spmEncodeTimed(options.tokenizer(), "id", empty, work.resolve("empty.spm"));
+      ReferenceTools.Timing t =
+          ReferenceTools.spmEncodeTimed(
+              options.tokenizer(), "id", empty, work.resolve("empty.spm"));
       if (best == null || t.wallNanos() < best.wallNanos()) {
         best = t;
       }

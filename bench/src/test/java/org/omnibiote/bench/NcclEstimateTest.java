@@ -8,14 +8,17 @@ import org.omnibiote.settings.OmniBioTAConfig;
 
 class NcclEstimateTest {
   // train_encoder.py's defaults: V 65,536, N 1024, L 8, H 8, T 2048.
-  private static final OmniBioTAConfig ORIGINAL = new OmniBioTAConfig(65_536, 1024, 8, 8, 2048, 0.1);
+  private static final OmniBioTAConfig ORIGINAL =
+      new OmniBioTAConfig(65_536, 1024, 8, 8, 2048, 0.1);
   private static final NcclEstimate.Assumptions A100_NODE =
       new NcclEstimate.Assumptions(8, 150, 20, 312, 0.4, 0.8, 4L << 20);
 
   @Test
   void parametersAreBothEmbeddingMatricesPlusTheBlocks() {
     // 2VN (wte, lm_head) + L(12N^2 + 2N) (matrices, two LayerNorm gains) + N (ln_f).
-    assertEquals(2L * 65_536 * 1024 + 8L * (12L * 1024 * 1024 + 2 * 1024) + 1024, NcclEstimate.parameters(ORIGINAL));
+    assertEquals(
+        2L * 65_536 * 1024 + 8L * (12L * 1024 * 1024 + 2 * 1024) + 1024,
+        NcclEstimate.parameters(ORIGINAL));
     assertEquals(234_898_432L, NcclEstimate.parameters(ORIGINAL));
   }
 
@@ -48,15 +51,20 @@ class NcclEstimateTest {
   @Test
   void computeComesFromTheStepsFlopsAtTheAssumedUtilisation() {
     NcclEstimate.Estimate e = NcclEstimate.estimate("o", ORIGINAL, 1024, 128, 4, null, A100_NODE);
-    double flops = org.omnibiote.metrics.Flops.perStepFlops(ORIGINAL, 1024, Math.round(0.15 * 1024 * 2048));
+    double flops =
+        org.omnibiote.metrics.Flops.perStepFlops(ORIGINAL, 1024, Math.round(0.15 * 1024 * 2048));
     assertEquals(flops / (0.4 * 312e12), e.computeSeconds(), 1e-12);
   }
 
   @Test
   void theBandwidthForOnePercentOverheadGivesOnePercent() {
     double gbps = NcclEstimate.busGbpsFor(0.01, ORIGINAL, 1024, 128, 4, null, A100_NODE);
-    NcclEstimate.Assumptions at = new NcclEstimate.Assumptions(8, gbps, 20, 312, 0.4, 0.8, 4L << 20);
-    assertEquals(0.01, NcclEstimate.estimate("o", ORIGINAL, 1024, 128, 4, null, at).overheadFraction(), 1e-6);
+    NcclEstimate.Assumptions at =
+        new NcclEstimate.Assumptions(8, gbps, 20, 312, 0.4, 0.8, 4L << 20);
+    assertEquals(
+        0.01,
+        NcclEstimate.estimate("o", ORIGINAL, 1024, 128, 4, null, at).overheadFraction(),
+        1e-6);
     // A compute time shorter than the latencies alone: no bandwidth suffices.
     assertTrue(Double.isNaN(NcclEstimate.busGbpsFor(0.01, ORIGINAL, 8, 1, 4, 1e-6, A100_NODE)));
   }

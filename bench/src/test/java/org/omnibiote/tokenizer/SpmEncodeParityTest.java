@@ -21,14 +21,13 @@ import org.omnibiote.bench.ReferenceTools;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
 
 /**
- * Our ids and pieces against Debian's spm_encode for all three OmniBioTE tokenizers: every
- * document Biopython makes of ../shared/data, awkward lines (spaces, tabs, lower case,
- * full-width and accented characters, bare tags) and one 5 Mbp line of real sequence.
+ * Our ids and pieces against Debian's spm_encode for all three OmniBioTE tokenizers: every document
+ * Biopython makes of ../shared/data, awkward lines (spaces, tabs, lower case, full-width and
+ * accented characters, bare tags) and one 5 Mbp line of real sequence.
  */
 class SpmEncodeParityTest {
   static final List<String> MODELS = List.of("mixed_bpe", "nucleotide_bpe", "peptide_bpe");
   static final int LONG_LINE_BASES = 5_000_000;
-
 
   static Path shared;
   static List<String> lines;
@@ -62,8 +61,12 @@ class SpmEncodeParityTest {
 
     for (String m : MODELS) {
       Path model = model(m);
-      spmIds.put(m, CompletableFuture.supplyAsync(() -> spm(model, "id", input, tmp.resolve(m + ".ids"))));
-      spmPieces.put(m, CompletableFuture.supplyAsync(() -> spm(model, "piece", pieceInput, tmp.resolve(m + ".pieces"))));
+      spmIds.put(
+          m, CompletableFuture.supplyAsync(() -> spm(model, "id", input, tmp.resolve(m + ".ids"))));
+      spmPieces.put(
+          m,
+          CompletableFuture.supplyAsync(
+              () -> spm(model, "piece", pieceInput, tmp.resolve(m + ".pieces"))));
     }
   }
 
@@ -119,14 +122,22 @@ class SpmEncodeParityTest {
     for (int i = 0; i < pieceLines.size(); i++) {
       String ours = String.join(" ", tokenizer.encodeAsPieces(pieceLines.get(i)));
       if (!ours.equals(expected.get(i))) {
-        fail(name + ": pieces differ on " + describe(i, pieceLines.get(i))
-            + "\n  spm_encode: " + clip(expected.get(i)) + "\n  ours:       " + clip(ours));
+        fail(
+            name
+                + ": pieces differ on "
+                + describe(i, pieceLines.get(i))
+                + "\n  spm_encode: "
+                + clip(expected.get(i))
+                + "\n  ours:       "
+                + clip(ours));
       }
     }
   }
 
   static int[] parse(String line) {
-    return line.isEmpty() ? new int[0] : Arrays.stream(line.split(" ")).mapToInt(Integer::parseInt).toArray();
+    return line.isEmpty()
+        ? new int[0]
+        : Arrays.stream(line.split(" ")).mapToInt(Integer::parseInt).toArray();
   }
 
   static String describe(int index, String line) {
@@ -143,23 +154,32 @@ class SpmEncodeParityTest {
       i++;
     }
     int from = Math.max(0, i - 3);
-    return "  first difference at token " + i + " (spm " + expected.length + " tokens, ours "
-        + actual.length + ")\n  spm_encode: ..." + window(expected, from) + "\n  ours:       ..."
+    return "  first difference at token "
+        + i
+        + " (spm "
+        + expected.length
+        + " tokens, ours "
+        + actual.length
+        + ")\n  spm_encode: ..."
+        + window(expected, from)
+        + "\n  ours:       ..."
         + window(actual, from);
   }
 
   private static String window(int[] a, int from) {
-    return Arrays.toString(Arrays.copyOfRange(a, Math.min(from, a.length), Math.min(a.length, from + 8)));
+    return Arrays.toString(
+        Arrays.copyOfRange(a, Math.min(from, a.length), Math.min(a.length, from + 8)));
   }
 
   /**
-   * The released models have unique scores and no UNUSED pieces; SentencePiece also defines
-   * what happens with ties (leftmost pair first) and with UNUSED pieces (split back into the
-   * pair they came from). Variants of a real model exercise both, against spm_encode.
+   * The released models have unique scores and no UNUSED pieces; SentencePiece also defines what
+   * happens with ties (leftmost pair first) and with UNUSED pieces (split back into the pair they
+   * came from). Variants of a real model exercise both, against spm_encode.
    */
   @ParameterizedTest
   @ValueSource(strings = {"ties", "unused"})
-  void variantsWithTiedScoresOrUnusedPiecesMatchSpmEncode(String variant, @TempDir Path tmp) throws Exception {
+  void variantsWithTiedScoresOrUnusedPiecesMatchSpmEncode(String variant, @TempDir Path tmp)
+      throws Exception {
     ModelProto real = ModelProto.parseFrom(Files.readAllBytes(model("nucleotide_bpe")));
     ModelProto.Builder b = real.toBuilder();
     for (int i = 0; i < b.getPiecesCount(); i++) {

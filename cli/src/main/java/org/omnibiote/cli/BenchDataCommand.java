@@ -16,38 +16,52 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The trainer's data path: opening an ingest output (one scan of every train and val shard
- * to build the row index), then making one batch. Our batch (rows read from the mapped
- * shards, masked in Java by a per-sample RNG, copied into the tensors in one bulk put) is
- * compared with the same rows masked by torch's generator (MaskedLm.mask), which is not
- * reproducible per sample but is the obvious alternative.
+ * The trainer's data path: opening an ingest output (one scan of every train and val shard to build
+ * the row index), then making one batch. Our batch (rows read from the mapped shards, masked in
+ * Java by a per-sample RNG, copied into the tensors in one bulk put) is compared with the same rows
+ * masked by torch's generator (MaskedLm.mask), which is not reproducible per sample but is the
+ * obvious alternative.
  */
 @Command(
     name = "data",
     mixinStandardHelpOptions = true,
-    description = "Open time of an ingest output and the time to build one [rows, ctx_len]"
-        + " masked batch: ours (deterministic per-sample mask in Java) against torch masking"
-        + " of the same rows, with the ratio.")
+    description =
+        "Open time of an ingest output and the time to build one [rows, ctx_len]"
+            + " masked batch: ours (deterministic per-sample mask in Java) against torch masking"
+            + " of the same rows, with the ratio.")
 public final class BenchDataCommand implements Callable<Integer> {
 
-  @Option(names = "--base_dir", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--base_dir",
+      required = true,
+      paramLabel = "DIR",
       description = "An ingest output folder (manifest.json and the shard folders).")
   Path baseDir;
 
-  @Option(names = "--train_type", defaultValue = "mixed",
+  @Option(
+      names = "--train_type",
+      defaultValue = "mixed",
       description = "protein | nucleotide | mixed | halfnhalf (default: ${DEFAULT-VALUE}).")
   String trainType;
 
-  @Option(names = "--ctx_len", defaultValue = "512", description = "Row length (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--ctx_len",
+      defaultValue = "512",
+      description = "Row length (default: ${DEFAULT-VALUE}).")
   int ctxLen;
 
-  @Option(names = "--rows", defaultValue = "32", description = "Rows per batch (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--rows",
+      defaultValue = "32",
+      description = "Rows per batch (default: ${DEFAULT-VALUE}).")
   int rows;
 
   @Option(names = "--use_padding", description = "Pack whole documents and pad.")
   boolean usePadding;
 
-  @Option(names = "--repeats", defaultValue = "200",
+  @Option(
+      names = "--repeats",
+      defaultValue = "200",
       description = "Batches timed per side; the median is printed (default: ${DEFAULT-VALUE}).")
   int repeats;
 
@@ -70,9 +84,13 @@ public final class BenchDataCommand implements Callable<Integer> {
         TrainingData.open(baseDir, settings).close();
         againMs = Math.min(againMs, (System.nanoTime() - t1) / 1e6);
       }
-      System.out.printf(Locale.ROOT, "open (read the manifest, check and scan every shard, build"
-          + " the row index): %.1f ms in a fresh JVM, best of 10 more %.1f ms (%.0f M tokens/s)%n",
-          openMs, againMs, data.scannedTokens() / againMs / 1e3);
+      System.out.printf(
+          Locale.ROOT,
+          "open (read the manifest, check and scan every shard, build"
+              + " the row index): %.1f ms in a fresh JVM, best of 10 more %.1f ms (%.0f M tokens/s)%n",
+          openMs,
+          againMs,
+          data.scannedTokens() / againMs / 1e3);
       // Warm both paths up (JIT, libtorch's first allocations), then alternate them.
       double[] ours = new double[repeats];
       double[] torchMask = new double[repeats];
@@ -87,10 +105,16 @@ public final class BenchDataCommand implements Callable<Integer> {
       }
       double a = median(ours);
       double b = median(torchMask);
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "batch [%d, %d]: ours (Java per-sample mask + bulk copy) %.3f ms, rows + torch"
               + " mask %.3f ms, ratio %.2fx (median of %d)%n",
-          rows, ctxLen, a, b, b / a, repeats);
+          rows,
+          ctxLen,
+          a,
+          b,
+          b / a,
+          repeats);
     }
     return 0;
   }

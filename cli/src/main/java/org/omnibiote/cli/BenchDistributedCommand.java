@@ -14,7 +14,9 @@ import org.omnibiote.settings.OmniBioTAConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code omnibiote bench distributed}: the cost of gradient all-reduce, with and without overlap. */
+/**
+ * {@code omnibiote bench distributed}: the cost of gradient all-reduce, with and without overlap.
+ */
 @Command(
     name = "distributed",
     mixinStandardHelpOptions = true,
@@ -33,87 +35,147 @@ import picocli.CommandLine.Option;
     })
 public final class BenchDistributedCommand implements Callable<Integer> {
 
-  @Option(names = "--n_layer", defaultValue = "4", description = "Blocks (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--n_layer",
+      defaultValue = "4",
+      description = "Blocks (default: ${DEFAULT-VALUE}).")
   int nLayer;
 
-  @Option(names = "--n_embd", defaultValue = "256", description = "Width (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--n_embd",
+      defaultValue = "256",
+      description = "Width (default: ${DEFAULT-VALUE}).")
   int nEmbd;
 
-  @Option(names = "--n_head", defaultValue = "8", description = "Heads (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--n_head",
+      defaultValue = "8",
+      description = "Heads (default: ${DEFAULT-VALUE}).")
   int nHead;
 
-  @Option(names = "--ctx_len", defaultValue = "256", description = "Row length (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--ctx_len",
+      defaultValue = "256",
+      description = "Row length (default: ${DEFAULT-VALUE}).")
   int ctxLen;
 
-  @Option(names = "--vocab_size", defaultValue = "65536",
-      description = "Vocabulary of the random rows (default: ${DEFAULT-VALUE}, the original's; with"
-          + " --base_dir the manifest's).")
+  @Option(
+      names = "--vocab_size",
+      defaultValue = "65536",
+      description =
+          "Vocabulary of the random rows (default: ${DEFAULT-VALUE}, the original's; with"
+              + " --base_dir the manifest's).")
   int vocabSize;
 
-  @Option(names = "--dropout", defaultValue = "0.1", description = "Dropout (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--dropout",
+      defaultValue = "0.1",
+      description = "Dropout (default: ${DEFAULT-VALUE}).")
   double dropout;
 
-  @Option(names = "--mini_batch_size", defaultValue = "4",
+  @Option(
+      names = "--mini_batch_size",
+      defaultValue = "4",
       description = "Rows per micro-batch (default: ${DEFAULT-VALUE}).")
   int miniBatch;
 
-  @Option(names = "--micro-batches", defaultValue = "2",
-      description = "Micro-batches per worker and step, k (default: ${DEFAULT-VALUE}); only the last syncs.")
+  @Option(
+      names = "--micro-batches",
+      defaultValue = "2",
+      description =
+          "Micro-batches per worker and step, k (default: ${DEFAULT-VALUE}); only the last syncs.")
   int microBatches;
 
-  @Option(names = "--steps", defaultValue = "7",
-      description = "Timed rounds (each: one step per mode and a raw all-reduce); medians are"
-          + " reported (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--steps",
+      defaultValue = "7",
+      description =
+          "Timed rounds (each: one step per mode and a raw all-reduce); medians are"
+              + " reported (default: ${DEFAULT-VALUE}).")
   int steps;
 
-  @Option(names = "--warmup", defaultValue = "1", description = "Untimed rounds before them (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--warmup",
+      defaultValue = "1",
+      description = "Untimed rounds before them (default: ${DEFAULT-VALUE}).")
   int warmup;
 
-  @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and rows (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      description = "Seed of weights and rows (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--base_dir", paramLabel = "DIR",
+  @Option(
+      names = "--base_dir",
+      paramLabel = "DIR",
       description = "Train on rows of this ingest output instead of random tokens.")
   Path baseDir;
 
-  @Option(names = "--train_type", defaultValue = "mixed",
-      description = "With --base_dir: protein, nucleotide, mixed or halfnhalf (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--train_type",
+      defaultValue = "mixed",
+      description =
+          "With --base_dir: protein, nucleotide, mixed or halfnhalf (default: ${DEFAULT-VALUE}).")
   String trainType;
 
-  @Option(names = "--bucket-mb", defaultValue = "4",
+  @Option(
+      names = "--bucket-mb",
+      defaultValue = "4",
       description = "The Reducer's bucket cap in MB (default: ${DEFAULT-VALUE}, DDP's).")
   double bucketMb;
 
-  @Option(names = "--timeout", defaultValue = "300",
+  @Option(
+      names = "--timeout",
+      defaultValue = "300",
       description = "Collective and rendezvous timeout in seconds (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
-  @Option(names = "--gpus", defaultValue = "8", description = "GPUs per node in the estimate (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--gpus",
+      defaultValue = "8",
+      description = "GPUs per node in the estimate (default: ${DEFAULT-VALUE}).")
   int gpus;
 
-  @Option(names = "--gpu-bus-gbps", defaultValue = "150",
-      description = "Assumed NCCL all-reduce bus bandwidth in GB/s (default: ${DEFAULT-VALUE}, NVLink class).")
+  @Option(
+      names = "--gpu-bus-gbps",
+      defaultValue = "150",
+      description =
+          "Assumed NCCL all-reduce bus bandwidth in GB/s (default: ${DEFAULT-VALUE}, NVLink class).")
   double gpuBusGbps;
 
-  @Option(names = "--gpu-latency-us", defaultValue = "20",
-      description = "Assumed latency per bucket all-reduce in microseconds (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--gpu-latency-us",
+      defaultValue = "20",
+      description =
+          "Assumed latency per bucket all-reduce in microseconds (default: ${DEFAULT-VALUE}).")
   double gpuLatencyMicros;
 
-  @Option(names = "--gpu-peak-tflops", defaultValue = "312",
+  @Option(
+      names = "--gpu-peak-tflops",
+      defaultValue = "312",
       description = "Assumed GPU peak in TFLOP/s (default: ${DEFAULT-VALUE}, A100 bf16).")
   double gpuPeakTflops;
 
-  @Option(names = "--gpu-mfu", defaultValue = "0.4",
+  @Option(
+      names = "--gpu-mfu",
+      defaultValue = "0.4",
       description = "Assumed model FLOPs utilisation on the GPU (default: ${DEFAULT-VALUE}).")
   double gpuMfu;
 
-  @Option(names = "--gpu-overlap", defaultValue = "0.8",
-      description = "Share of the last micro-batch's backward the all-reduce can hide in, phi"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--gpu-overlap",
+      defaultValue = "0.8",
+      description =
+          "Share of the last micro-batch's backward the all-reduce can hide in, phi"
+              + " (default: ${DEFAULT-VALUE}).")
   double gpuOverlap;
 
-  @Option(names = "--gpu-step-ms", paramLabel = "MS",
-      description = "GPU compute time per step of this config, instead of the FLOPs/(MFU x peak) estimate.")
+  @Option(
+      names = "--gpu-step-ms",
+      paramLabel = "MS",
+      description =
+          "GPU compute time per step of this config, instead of the FLOPs/(MFU x peak) estimate.")
   Double gpuStepMs;
 
   @Override
@@ -142,8 +204,12 @@ public final class BenchDistributedCommand implements Callable<Integer> {
       throw new UserError("--dropout must be in [0, 1), got " + dropout);
     }
     if (nEmbd % nHead != 0 || (nEmbd / nHead) % 2 != 0) {
-      throw new UserError("--n_embd " + nEmbd + " must be a multiple of --n_head " + nHead
-          + " with an even head width (RoPE rotates pairs)");
+      throw new UserError(
+          "--n_embd "
+              + nEmbd
+              + " must be a multiple of --n_head "
+              + nHead
+              + " with an even head width (RoPE rotates pairs)");
     }
     if (!(bucketMb > 0)) {
       throw new UserError("--bucket-mb must be positive, got " + bucketMb);
@@ -174,7 +240,8 @@ public final class BenchDistributedCommand implements Callable<Integer> {
     if (baseDir != null) {
       TrainType type = TrainType.parse(trainType);
       // Opened here once so that a bad folder is refused before any JVM starts.
-      try (TrainingData data = TrainingData.open(baseDir, new DataSettings(type, false, ctxLen, null, seed))) {
+      try (TrainingData data =
+          TrainingData.open(baseDir, new DataSettings(type, false, ctxLen, null, seed))) {
         vocab = data.vocabSize();
       }
       base = baseDir.toAbsolutePath().toString();
@@ -183,10 +250,27 @@ public final class BenchDistributedCommand implements Callable<Integer> {
     }
     OmniBioTAConfig model = new OmniBioTAConfig(vocab, nEmbd, nLayer, nHead, ctxLen, dropout);
     long bucketBytes = Math.round(bucketMb * (1 << 20));
-    DistributedSettings settings = new DistributedSettings(model, miniBatch, microBatches, steps, warmup, seed,
-        base, trainType, bucketBytes, timeoutSeconds);
-    NcclEstimate.Assumptions gpu = new NcclEstimate.Assumptions(gpus, gpuBusGbps, gpuLatencyMicros, gpuPeakTflops,
-        gpuMfu, gpuOverlap, GradientReducer.DEFAULT_BUCKET_BYTES);
+    DistributedSettings settings =
+        new DistributedSettings(
+            model,
+            miniBatch,
+            microBatches,
+            steps,
+            warmup,
+            seed,
+            base,
+            trainType,
+            bucketBytes,
+            timeoutSeconds);
+    NcclEstimate.Assumptions gpu =
+        new NcclEstimate.Assumptions(
+            gpus,
+            gpuBusGbps,
+            gpuLatencyMicros,
+            gpuPeakTflops,
+            gpuMfu,
+            gpuOverlap,
+            GradientReducer.DEFAULT_BUCKET_BYTES);
     return new DistributedBenchmark.Options(settings, gpu, gpuStepMs);
   }
 

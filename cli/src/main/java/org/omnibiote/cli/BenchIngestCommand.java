@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code omnibiote bench ingest}: end-to-end ingest rate of the original pipeline (gunzip,
- * Biopython's GenBank parser, documents, spm_encode, numpy) against {@code omnibiote
- * ingest}, both as fresh processes on the same .seq.gz input in the same run.
+ * Biopython's GenBank parser, documents, spm_encode, numpy) against {@code omnibiote ingest}, both
+ * as fresh processes on the same .seq.gz input in the same run.
  */
 @Command(
     name = "ingest",
@@ -40,19 +40,27 @@ import picocli.CommandLine.Option;
 public final class BenchIngestCommand implements Callable<Integer> {
   private static final String PYTHON = ReferenceTools.PYTHON;
 
-  @Option(names = "--data", paramLabel = "DIR",
+  @Option(
+      names = "--data",
+      paramLabel = "DIR",
       description = "Folder of real GenBank files (default: ../shared/data beside the checkout).")
   Path data;
 
-  @Option(names = "--tokenizer", paramLabel = "M.model",
+  @Option(
+      names = "--tokenizer",
+      paramLabel = "M.model",
       description = "SentencePiece model (default: ../shared/tokenizers/mixed_bpe.model).")
   Path tokenizer;
 
-  @Option(names = "--size-mb", defaultValue = "20",
+  @Option(
+      names = "--size-mb",
+      defaultValue = "20",
       description = "Flat-file megabytes of input to build (default: ${DEFAULT-VALUE}).")
   double sizeMb;
 
-  @Option(names = "--output", paramLabel = "DIR",
+  @Option(
+      names = "--output",
+      paramLabel = "DIR",
       description = "Keep the input and both outputs here (default: a temporary folder, deleted).")
   Path output;
 
@@ -107,30 +115,51 @@ public final class BenchIngestCommand implements Callable<Integer> {
       List<Path> clean = cleanGenBankFiles(dataDir, work);
       Path input = work.resolve("input.seq.gz");
       long flatBytes = buildInput(clean, input);
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "input: %d GenBank files Biopython parses cleanly, repeated to %.1f MB of flat file"
               + " (%.1f MB gzipped)%n",
-          clean.size(), flatBytes / 1e6, Files.size(input) / 1e6);
+          clean.size(),
+          flatBytes / 1e6,
+          Files.size(input) / 1e6);
 
       Path originalWork = Files.createDirectories(work.resolve("original"));
       Path script = work.resolve("original.py");
       Files.writeString(script, ORIGINAL_SCRIPT);
       // Build the distribution now, so the timed run measures ingest, not mvn.
-      run(List.of(home.resolve("bin/omnibiote").toString(), "--version"), work.resolve("build.log"));
+      run(
+          List.of(home.resolve("bin/omnibiote").toString(), "--version"),
+          work.resolve("build.log"));
 
       // The original's loader deletes the banned '\u2581' id (65533 in mixed_bpe).
       int banned = SentencePieceTokenizer.load(model).pieceToId("\u2581");
-      Timed original = timed(List.of(PYTHON, script.toString(), input.toString(),
-          model.toString(), originalWork.toString(), Integer.toString(banned)),
-          work.resolve("original.log"));
+      Timed original =
+          timed(
+              List.of(
+                  PYTHON,
+                  script.toString(),
+                  input.toString(),
+                  model.toString(),
+                  originalWork.toString(),
+                  Integer.toString(banned)),
+              work.resolve("original.log"));
       String printed = original.stdout().trim();
       String[] counts = printed.substring(printed.lastIndexOf('\n') + 1).split(" ", -1);
 
       Path ours = work.resolve("omnibiote");
       Folders.deleteTree(ours);
-      Timed omnibiote = timed(List.of(home.resolve("bin/omnibiote").toString(), "ingest",
-          "--tokenizer", model.toString(), "--genbank", input.toString(),
-          "--output", ours.toString()), work.resolve("omnibiote.log"));
+      Timed omnibiote =
+          timed(
+              List.of(
+                  home.resolve("bin/omnibiote").toString(),
+                  "ingest",
+                  "--tokenizer",
+                  model.toString(),
+                  "--genbank",
+                  input.toString(),
+                  "--output",
+                  ours.toString()),
+              work.resolve("omnibiote.log"));
       // Count what ingest made from the input; a val shard copied from train (tiny inputs) is
       // not part of that.
       long ourDocs = 0;
@@ -144,17 +173,31 @@ public final class BenchIngestCommand implements Callable<Integer> {
       }
 
       double mb = flatBytes / 1e6;
-      System.out.printf(Locale.ROOT, "original (Biopython + spm_encode + numpy): %7.2f s  %7.2f MB/s"
-          + "   CPU %7.2f s  %7.2f MB per CPU-s  (%s documents, %s tokens)%n",
-          original.wallSecs(), mb / original.wallSecs(), original.cpuSecs(),
-          mb / original.cpuSecs(), counts[0], counts[1]);
-      System.out.printf(Locale.ROOT, "omnibiote ingest (JVM start included):     %7.2f s  %7.2f MB/s"
-          + "   CPU %7.2f s  %7.2f MB per CPU-s  (%d documents, %d tokens)%n",
-          omnibiote.wallSecs(), mb / omnibiote.wallSecs(), omnibiote.cpuSecs(),
-          mb / omnibiote.cpuSecs(), ourDocs, ourTokens);
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
+          "original (Biopython + spm_encode + numpy): %7.2f s  %7.2f MB/s"
+              + "   CPU %7.2f s  %7.2f MB per CPU-s  (%s documents, %s tokens)%n",
+          original.wallSecs(),
+          mb / original.wallSecs(),
+          original.cpuSecs(),
+          mb / original.cpuSecs(),
+          counts[0],
+          counts[1]);
+      System.out.printf(
+          Locale.ROOT,
+          "omnibiote ingest (JVM start included):     %7.2f s  %7.2f MB/s"
+              + "   CPU %7.2f s  %7.2f MB per CPU-s  (%d documents, %d tokens)%n",
+          omnibiote.wallSecs(),
+          mb / omnibiote.wallSecs(),
+          omnibiote.cpuSecs(),
+          mb / omnibiote.cpuSecs(),
+          ourDocs,
+          ourTokens);
+      System.out.printf(
+          Locale.ROOT,
           "ratio: %.2fx wall clock (%.2fx in CPU time; on a busy machine the wall ratio is noisy)%n",
-          original.wallSecs() / omnibiote.wallSecs(), original.cpuSecs() / omnibiote.cpuSecs());
+          original.wallSecs() / omnibiote.wallSecs(),
+          original.cpuSecs() / omnibiote.cpuSecs());
       if (ourDocs != Long.parseLong(counts[0]) || ourTokens != Long.parseLong(counts[1])) {
         System.out.println("MISMATCH: the two pipelines made different documents or tokens");
         return 1;
@@ -176,16 +219,25 @@ public final class BenchIngestCommand implements Callable<Integer> {
   }
 
   private static void requireTools() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(PYTHON, "-c", "import Bio, numpy; import shutil, sys;"
-        + " sys.exit(0 if shutil.which('spm_encode') else 3)").redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                PYTHON,
+                "-c",
+                "import Bio, numpy; import shutil, sys;"
+                    + " sys.exit(0 if shutil.which('spm_encode') else 3)")
+            .redirectErrorStream(true)
+            .start();
     p.getInputStream().readAllBytes();
     if (p.waitFor() != 0) {
-      throw new UserError("the benchmark needs Debian's python3-biopython, python3-numpy and"
-          + " sentencepiece: apt-get install -y python3-biopython python3-numpy sentencepiece");
+      throw new UserError(
+          "the benchmark needs Debian's python3-biopython, python3-numpy and"
+              + " sentencepiece: apt-get install -y python3-biopython python3-numpy sentencepiece");
     }
   }
 
-  /** GenBank files of the data folder (by MANIFEST.tsv kind, else by name) Biopython parses cleanly. */
+  /**
+   * GenBank files of the data folder (by MANIFEST.tsv kind, else by name) Biopython parses cleanly.
+   */
   private static List<Path> cleanGenBankFiles(Path dataDir, Path work) throws Exception {
     List<Path> candidates = new ArrayList<>();
     Path manifest = dataDir.resolve("MANIFEST.tsv");
@@ -244,8 +296,8 @@ public final class BenchIngestCommand implements Callable<Integer> {
    * spm_encode included) from bash's {@code times}, printed last on stderr.
    */
   private static Timed timed(List<String> cmd, Path log) throws IOException, InterruptedException {
-    List<String> wrapped = new ArrayList<>(List.of("bash", "-c",
-        "\"$@\"; rc=$?; times >&2; exit $rc", "bash"));
+    List<String> wrapped =
+        new ArrayList<>(List.of("bash", "-c", "\"$@\"; rc=$?; times >&2; exit $rc", "bash"));
     wrapped.addAll(cmd);
     long t0 = System.nanoTime();
     String out = run(wrapped, log);
@@ -264,8 +316,12 @@ public final class BenchIngestCommand implements Callable<Integer> {
     if (rc != 0) {
       List<String> lines = Files.readAllLines(log);
       List<String> shown = cmd.get(0).equals("bash") ? cmd.subList(4, cmd.size()) : cmd;
-      throw new UserError(String.join(" ", shown.subList(0, Math.min(3, shown.size()))) + " failed ("
-          + rc + "): " + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
+      throw new UserError(
+          String.join(" ", shown.subList(0, Math.min(3, shown.size())))
+              + " failed ("
+              + rc
+              + "): "
+              + String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size())));
     }
     return new String(out, StandardCharsets.UTF_8);
   }

@@ -23,8 +23,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code omnibiote bench parse}: single-thread GenBank parse rate of our parser against
- * Biopython's {@code SeqIO.parse(..., "genbank")} on the same flat file, repeated in memory.
+ * {@code omnibiote bench parse}: single-thread GenBank parse rate of our parser against Biopython's
+ * {@code SeqIO.parse(..., "genbank")} on the same flat file, repeated in memory.
  */
 @Command(
     name = "parse",
@@ -36,7 +36,8 @@ import picocli.CommandLine.Option;
     })
 public final class BenchParseCommand implements Callable<Integer> {
   private static final String PYTHON = ReferenceTools.PYTHON;
-  private static final String SCRIPT = """
+  private static final String SCRIPT =
+      """
       import io, sys, time, warnings
       from Bio import SeqIO, BiopythonWarning
       warnings.simplefilter('ignore', BiopythonWarning)
@@ -51,20 +52,29 @@ public final class BenchParseCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--input", paramLabel = "FILE",
-      description = "GenBank flat file (default: the EMBOSS gbpri1.seq of ../shared/data,"
-          + " 3.7 MB with a 2.2 Mbp record).")
+  @Option(
+      names = "--input",
+      paramLabel = "FILE",
+      description =
+          "GenBank flat file (default: the EMBOSS gbpri1.seq of ../shared/data,"
+              + " 3.7 MB with a 2.2 Mbp record).")
   Path input;
 
-  @Option(names = "--size-mb", defaultValue = "200",
+  @Option(
+      names = "--size-mb",
+      defaultValue = "200",
       description = "Megabytes of repeated input for our parser (default: ${DEFAULT-VALUE}).")
   int sizeMb;
 
-  @Option(names = "--python-size-mb", defaultValue = "20",
+  @Option(
+      names = "--python-size-mb",
+      defaultValue = "20",
       description = "Megabytes of repeated input for Biopython (default: ${DEFAULT-VALUE}).")
   int pythonSizeMb;
 
-  @Option(names = "--rounds", defaultValue = "5",
+  @Option(
+      names = "--rounds",
+      defaultValue = "5",
       description = "Timed rounds of our parser; the best is reported (default: ${DEFAULT-VALUE}).")
   int rounds;
 
@@ -92,19 +102,27 @@ public final class BenchParseCommand implements Callable<Integer> {
       best = Math.max(best, ours.length / 1e6 / ((System.nanoTime() - t) / 1e9));
       bestCpu = Math.max(bestCpu, ours.length / 1e6 / ((cpu.getCurrentThreadCpuTime() - c) / 1e9));
     }
-    out.printf(Locale.ROOT, "omnibiote:  %.1f MB/s wall, %.1f MB/s of CPU time (best of %d rounds"
-        + " over %.1f MB, %,d documents per round, 1 thread)%n",
-        best, bestCpu, rounds, ours.length / 1e6, docs);
+    out.printf(
+        Locale.ROOT,
+        "omnibiote:  %.1f MB/s wall, %.1f MB/s of CPU time (best of %d rounds"
+            + " over %.1f MB, %,d documents per round, 1 thread)%n",
+        best,
+        bestCpu,
+        rounds,
+        ours.length / 1e6,
+        docs);
 
     double[] bio = biopython(repeat(one, pythonSizeMb), out);
-    out.printf(Locale.ROOT, "ratio:      %.1fx wall, %.1fx CPU time%n", best / bio[0],
-        bestCpu / bio[1]);
+    out.printf(
+        Locale.ROOT, "ratio:      %.1fx wall, %.1fx CPU time%n", best / bio[0], bestCpu / bio[1]);
     return 0;
   }
 
   private static Path defaultInput() {
     String home = System.getProperty("omnibiote.home", ".");
-    return Path.of(home).toAbsolutePath().resolveSibling("shared")
+    return Path.of(home)
+        .toAbsolutePath()
+        .resolveSibling("shared")
         .resolve("data/deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq");
   }
 
@@ -120,8 +138,9 @@ public final class BenchParseCommand implements Callable<Integer> {
   private static long parse(Path name, byte[] data) throws IOException {
     long docs = 0;
     long chars = 0;
-    try (RecordSource src = RecordSources.open(new ByteArrayInputStream(data), name,
-        SeqFormat.GENBANK, p -> {}, false)) {
+    try (RecordSource src =
+        RecordSources.open(
+            new ByteArrayInputStream(data), name, SeqFormat.GENBANK, p -> {}, false)) {
       SeqRecord r;
       while ((r = src.next()) != null) {
         chars += r.document().length();
@@ -134,14 +153,16 @@ public final class BenchParseCommand implements Callable<Integer> {
   /** Biopython's wall-clock and CPU-time MB/s on {@code data}. */
   private static double[] biopython(byte[] data, PrintStream out) throws Exception {
     if (!Files.isExecutable(Path.of(PYTHON))) {
-      throw new UserError("Biopython is needed under " + PYTHON
-          + ": apt-get install -y python3-biopython");
+      throw new UserError(
+          "Biopython is needed under " + PYTHON + ": apt-get install -y python3-biopython");
     }
     Path tmp = Files.createTempFile("bench-parse", ".gb");
     try {
       Files.write(tmp, data);
-      Process p = new ProcessBuilder(PYTHON, "-c", SCRIPT, tmp.toString())
-          .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      Process p =
+          new ProcessBuilder(PYTHON, "-c", SCRIPT, tmp.toString())
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .start();
       String result = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
       if (!p.waitFor(30, TimeUnit.MINUTES) || p.exitValue() != 0) {
         throw new UserError("the Biopython run failed (is python3-biopython installed?)");
@@ -150,9 +171,14 @@ public final class BenchParseCommand implements Callable<Integer> {
       double mb = Long.parseLong(f[0]) / 1e6;
       double secs = Double.parseDouble(f[3]);
       double cpuSecs = Double.parseDouble(f[4]);
-      out.printf(Locale.ROOT, "biopython:  %.1f MB/s wall, %.1f MB/s of CPU time (%.1f MB, %s"
-          + " documents, SeqIO.parse + str(seq).upper(), 1 thread)%n",
-          mb / secs, mb / cpuSecs, mb, f[1]);
+      out.printf(
+          Locale.ROOT,
+          "biopython:  %.1f MB/s wall, %.1f MB/s of CPU time (%.1f MB, %s"
+              + " documents, SeqIO.parse + str(seq).upper(), 1 thread)%n",
+          mb / secs,
+          mb / cpuSecs,
+          mb,
+          f[1]);
       return new double[] {mb / secs, mb / cpuSecs};
     } finally {
       Files.deleteIfExists(tmp);

@@ -23,19 +23,33 @@ import picocli.CommandLine.Option;
             + "is met.")
 public final class BenchTokenizerCommand implements Callable<Integer> {
 
-  @Option(names = "--tokenizer", required = true, paramLabel = "M.model",
+  @Option(
+      names = "--tokenizer",
+      required = true,
+      paramLabel = "M.model",
       description = "SentencePiece model file (.model).")
   Path tokenizer;
 
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${sys:omnibiote.home:-.}/../shared/data",
-      description = "Folder of GenBank/FASTA files to take real sequences from (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--data",
+      paramLabel = "DIR",
+      defaultValue = "${sys:omnibiote.home:-.}/../shared/data",
+      description =
+          "Folder of GenBank/FASTA files to take real sequences from (default: ${DEFAULT-VALUE}).")
   Path data;
 
-  @Option(names = "--documents-mb", paramLabel = "MB", defaultValue = "20",
-      description = "Size of the document set, real documents repeated (default: ${DEFAULT-VALUE}; 0 skips).")
+  @Option(
+      names = "--documents-mb",
+      paramLabel = "MB",
+      defaultValue = "20",
+      description =
+          "Size of the document set, real documents repeated (default: ${DEFAULT-VALUE}; 0 skips).")
   double documentsMb;
 
-  @Option(names = "--long-line-mbp", paramLabel = "MBP", defaultValue = "5",
+  @Option(
+      names = "--long-line-mbp",
+      paramLabel = "MBP",
+      defaultValue = "5",
       description = "Length of the single long line (default: ${DEFAULT-VALUE}; 0 skips).")
   double longLineMbp;
 
@@ -53,7 +67,8 @@ public final class BenchTokenizerCommand implements Callable<Integer> {
     Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
     TokenizerBenchmark bench =
         new TokenizerBenchmark(
-            new TokenizerBenchmark.Options(tokenizer, data.normalize(), documentsMb, longLineMbp, skipSpm, tmp),
+            new TokenizerBenchmark.Options(
+                tokenizer, data.normalize(), documentsMb, longLineMbp, skipSpm, tmp),
             System.out,
             System.err);
     return bench.run() ? 0 : 3;

@@ -40,43 +40,72 @@ import picocli.CommandLine.Option;
     })
 public final class BenchTrainCommand implements Callable<Integer> {
 
-  @Option(names = "--configs", split = ",", defaultValue = "A,B,C", paramLabel = "A,B,C",
+  @Option(
+      names = "--configs",
+      split = ",",
+      defaultValue = "A,B,C",
+      paramLabel = "A,B,C",
       description = "Configs to run (default: ${DEFAULT-VALUE}).")
   List<String> configs;
 
-  @Option(names = "--precision", split = ",", defaultValue = "fp32,bf16", paramLabel = "fp32,bf16",
+  @Option(
+      names = "--precision",
+      split = ",",
+      defaultValue = "fp32,bf16",
+      paramLabel = "fp32,bf16",
       description = "Precisions to run (default: ${DEFAULT-VALUE}).")
   List<String> precisions;
 
-  @Option(names = "--steps", defaultValue = "3",
-      description = "Timed optimiser steps per measurement; the median is reported (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--steps",
+      defaultValue = "3",
+      description =
+          "Timed optimiser steps per measurement; the median is reported (default: ${DEFAULT-VALUE}).")
   int steps;
 
-  @Option(names = "--warmup", defaultValue = "1",
+  @Option(
+      names = "--warmup",
+      defaultValue = "1",
       description = "Untimed steps before them (default: ${DEFAULT-VALUE}).")
   int warmup;
 
-  @Option(names = "--baseline-configs", split = ",", defaultValue = "A,B", paramLabel = "A,B",
-      description = "Configs that also run the Python baseline (default: ${DEFAULT-VALUE}: C's"
-          + " baseline takes minutes per step here; 'none' for no baseline).")
+  @Option(
+      names = "--baseline-configs",
+      split = ",",
+      defaultValue = "A,B",
+      paramLabel = "A,B",
+      description =
+          "Configs that also run the Python baseline (default: ${DEFAULT-VALUE}: C's"
+              + " baseline takes minutes per step here; 'none' for no baseline).")
   List<String> baselineConfigs;
 
-  @Option(names = "--dropout", defaultValue = "0.1",
+  @Option(
+      names = "--dropout",
+      defaultValue = "0.1",
       description = "Dropout on both sides (default: ${DEFAULT-VALUE}, the original's).")
   double dropout;
 
-  @Option(names = "--threads", defaultValue = "0",
-      description = "Threads for libtorch and for the Python child (OMP/OPENBLAS_NUM_THREADS);"
-          + " 0 = the number of cores (default). 1 on a busy machine gives steadier ratios.")
+  @Option(
+      names = "--threads",
+      defaultValue = "0",
+      description =
+          "Threads for libtorch and for the Python child (OMP/OPENBLAS_NUM_THREADS);"
+              + " 0 = the number of cores (default). 1 on a busy machine gives steadier ratios.")
   int threads;
 
-  @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--peak-size", defaultValue = "2048",
-      description = "Side of the square torch.mm whose best rate is the mfu's peak (default:"
-          + " ${DEFAULT-VALUE}; smaller is quicker and lower, and below about 1024 too short for"
-          + " the CPU-time peak).")
+  @Option(
+      names = "--peak-size",
+      defaultValue = "2048",
+      description =
+          "Side of the square torch.mm whose best rate is the mfu's peak (default:"
+              + " ${DEFAULT-VALUE}; smaller is quicker and lower, and below about 1024 too short for"
+              + " the CPU-time peak).")
   int peakSize;
 
   @Override
@@ -116,7 +145,12 @@ public final class BenchTrainCommand implements Callable<Integer> {
     for (String name : configs) {
       TrainBenchmark.Spec spec = known.get(name.trim().toUpperCase(Locale.ROOT));
       if (spec == null) {
-        throw new UserError("--configs: unknown config '" + name + "' (known: " + String.join(",", known.keySet()) + ")");
+        throw new UserError(
+            "--configs: unknown config '"
+                + name
+                + "' (known: "
+                + String.join(",", known.keySet())
+                + ")");
       }
       if (!specs.contains(spec)) {
         specs.add(spec);
@@ -134,13 +168,25 @@ public final class BenchTrainCommand implements Callable<Integer> {
       for (String name : baselineConfigs) {
         String n = name.trim().toUpperCase(Locale.ROOT);
         if (!known.containsKey(n)) {
-          throw new UserError("--baseline-configs: unknown config '" + name + "' (known: "
-              + String.join(",", known.keySet()) + ", or none)");
+          throw new UserError(
+              "--baseline-configs: unknown config '"
+                  + name
+                  + "' (known: "
+                  + String.join(",", known.keySet())
+                  + ", or none)");
         }
         baseline.add(n);
       }
     }
-    return new TrainBenchmark.Options(specs, chosen, steps, warmup, baseline, seed, ReferenceTools.PYTHON,
-        threads == 0 ? Runtime.getRuntime().availableProcessors() : threads, peakSize);
+    return new TrainBenchmark.Options(
+        specs,
+        chosen,
+        steps,
+        warmup,
+        baseline,
+        seed,
+        ReferenceTools.PYTHON,
+        threads == 0 ? Runtime.getRuntime().availableProcessors() : threads,
+        peakSize);
   }
 }

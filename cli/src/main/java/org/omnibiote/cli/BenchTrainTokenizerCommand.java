@@ -22,9 +22,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code omnibiote bench train-tokenizer}: our BPE trainer against spm_train on the same
- * documents in the same run: time, MB/s, how many pieces the two vocabularies share, and
- * how many tokens each model makes of held-out documents (spm_encode for both).
+ * {@code omnibiote bench train-tokenizer}: our BPE trainer against spm_train on the same documents
+ * in the same run: time, MB/s, how many pieces the two vocabularies share, and how many tokens each
+ * model makes of held-out documents (spm_encode for both).
  */
 @Command(
     name = "train-tokenizer",
@@ -39,27 +39,38 @@ import picocli.CommandLine.Option;
           + " (start-up excluded) on one thread."
     })
 public final class BenchTrainTokenizerCommand implements Callable<Integer> {
-  @Option(names = "--input", arity = "1..*", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--input",
+      arity = "1..*",
+      required = true,
+      paramLabel = "FILE",
       description = "Document-per-line files (plain or gzip), e.g. the output of preprocess.")
   List<Path> inputs;
 
   @Option(names = "--vocab-size", description = "Vocabulary size (default: ${DEFAULT-VALUE}).")
   int vocabSize = 4096;
 
-  @Option(names = "--chunk", description = "Longest document in characters (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--chunk",
+      description = "Longest document in characters (default: ${DEFAULT-VALUE}).")
   int chunk = 4000;
 
-  @Option(names = "--num-threads", description = "spm_train's --num_threads (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--num-threads",
+      description = "spm_train's --num_threads (default: ${DEFAULT-VALUE}).")
   int threads = 1;
 
-  @Option(names = "--output", paramLabel = "DIR",
+  @Option(
+      names = "--output",
+      paramLabel = "DIR",
       description = "Keep the corpus and both models here (default: a temporary folder, deleted).")
   Path output;
 
   @Override
   public Integer call() throws Exception {
     TrainingDocuments.checkReadable(inputs);
-    Path work = output != null ? Files.createDirectories(output) : Files.createTempDirectory("bench-bpe");
+    Path work =
+        output != null ? Files.createDirectories(output) : Files.createTempDirectory("bench-bpe");
     try {
       Path train = work.resolve("train.txt");
       Path heldOut = work.resolve("held-out.txt");
@@ -68,12 +79,20 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
 
       long t0 = System.nanoTime();
       List<String> symbols = BpeTrainer.ORIGINAL_USER_DEFINED_SYMBOLS;
-      run(work, "spm_train", "--input=" + train, "--model_prefix=" + work.resolve("spm"),
-          "--model_type=bpe", "--vocab_size=" + vocabSize,
+      run(
+          work,
+          "spm_train",
+          "--input=" + train,
+          "--model_prefix=" + work.resolve("spm"),
+          "--model_type=bpe",
+          "--vocab_size=" + vocabSize,
           "--user_defined_symbols=" + String.join(",", symbols),
-          "--character_coverage=1.0", "--max_sentencepiece_length=32",
-          "--normalization_rule_name=identity", "--max_sentence_length=" + (4 * chunk + 64),
-          "--input_sentence_size=0", "--num_threads=" + threads);
+          "--character_coverage=1.0",
+          "--max_sentencepiece_length=32",
+          "--normalization_rule_name=identity",
+          "--max_sentence_length=" + (4 * chunk + 64),
+          "--input_sentence_size=0",
+          "--num_threads=" + threads);
       double spmSeconds = (System.nanoTime() - t0) / 1e9;
 
       long t1 = System.nanoTime();
@@ -91,16 +110,34 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
       long spmTokens = tokens(work, work.resolve("spm.model"), heldOut);
       long ourTokens = tokens(work, ourModel, heldOut);
 
-      System.out.printf(Locale.ROOT, "corpus: %d documents, %.2f MB (held out: every 10th), vocab %d%n",
-          session.documentsUsed(), mb, vocabSize);
-      System.out.printf(Locale.ROOT, "spm_train (%d thread%s): %8.2f s  %6.2f MB/s%n",
-          threads, threads == 1 ? "" : "s", spmSeconds, mb / spmSeconds);
-      System.out.printf(Locale.ROOT, "ours      (1 thread):  %8.2f s  %6.2f MB/s%n", ourSeconds, mb / ourSeconds);
+      System.out.printf(
+          Locale.ROOT,
+          "corpus: %d documents, %.2f MB (held out: every 10th), vocab %d%n",
+          session.documentsUsed(),
+          mb,
+          vocabSize);
+      System.out.printf(
+          Locale.ROOT,
+          "spm_train (%d thread%s): %8.2f s  %6.2f MB/s%n",
+          threads,
+          threads == 1 ? "" : "s",
+          spmSeconds,
+          mb / spmSeconds);
+      System.out.printf(
+          Locale.ROOT, "ours      (1 thread):  %8.2f s  %6.2f MB/s%n", ourSeconds, mb / ourSeconds);
       System.out.printf(Locale.ROOT, "speed-up: %.1fx%n", spmSeconds / ourSeconds);
-      System.out.printf(Locale.ROOT, "common pieces: %d of %d (%.1f%%)%n",
-          common.size(), spmPieces.size(), 100.0 * common.size() / spmPieces.size());
-      System.out.printf(Locale.ROOT, "held-out tokens: spm_train's model %d, ours %d (%+.2f%%)%n",
-          spmTokens, ourTokens, 100.0 * (ourTokens - spmTokens) / spmTokens);
+      System.out.printf(
+          Locale.ROOT,
+          "common pieces: %d of %d (%.1f%%)%n",
+          common.size(),
+          spmPieces.size(),
+          100.0 * common.size() / spmPieces.size());
+      System.out.printf(
+          Locale.ROOT,
+          "held-out tokens: spm_train's model %d, ours %d (%+.2f%%)%n",
+          spmTokens,
+          ourTokens,
+          100.0 * (ourTokens - spmTokens) / spmTokens);
       return 0;
     } finally {
       if (output == null) {
@@ -116,22 +153,24 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
     try (BufferedWriter t = Files.newBufferedWriter(train, StandardCharsets.UTF_8);
         BufferedWriter h = Files.newBufferedWriter(heldOut, StandardCharsets.UTF_8)) {
       for (Path in : inputs) {
-        TrainingDocuments.forEachLine(in, doc -> {
-          for (String piece : chunks(doc)) {
-            try {
-              if (n[0]++ % 10 == 9) {
-                h.write(piece);
-                h.write('\n');
-              } else {
-                t.write(piece);
-                t.write('\n');
-                bytes[0] += piece.length() + 1;
+        TrainingDocuments.forEachLine(
+            in,
+            doc -> {
+              for (String piece : chunks(doc)) {
+                try {
+                  if (n[0]++ % 10 == 9) {
+                    h.write(piece);
+                    h.write('\n');
+                  } else {
+                    t.write(piece);
+                    t.write('\n');
+                    bytes[0] += piece.length() + 1;
+                  }
+                } catch (IOException e) {
+                  throw new UserError("cannot write the benchmark corpus: " + e.getMessage(), e);
+                }
               }
-            } catch (IOException e) {
-              throw new UserError("cannot write the benchmark corpus: " + e.getMessage(), e);
-            }
-          }
-        });
+            });
       }
     }
     return bytes[0];
@@ -143,7 +182,8 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
     }
     int tagEnd = doc.startsWith("<") ? doc.indexOf('>') + 1 : 0;
     String tag = doc.substring(0, tagEnd);
-    String body = doc.endsWith("<EOS>") ? doc.substring(tagEnd, doc.length() - 5) : doc.substring(tagEnd);
+    String body =
+        doc.endsWith("<EOS>") ? doc.substring(tagEnd, doc.length() - 5) : doc.substring(tagEnd);
     List<String> out = new ArrayList<>();
     for (int i = 0; i < body.length(); i += chunk) {
       out.add(tag + body.substring(i, Math.min(body.length(), i + chunk)) + "<EOS>");
@@ -153,7 +193,8 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
 
   private static List<String> pieces(Path vocab) throws IOException {
     return Files.readAllLines(vocab, StandardCharsets.UTF_8).stream()
-        .map(l -> l.substring(0, l.indexOf('\t'))).toList();
+        .map(l -> l.substring(0, l.indexOf('\t')))
+        .toList();
   }
 
   private static long tokens(Path work, Path model, Path heldOut) throws Exception {
@@ -171,8 +212,10 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
   }
 
   private static void run(Path work, Path stdin, Path stdout, String... command) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(stdout.toFile())
-        .redirectError(work.resolve(command[0] + ".err").toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(command)
+            .redirectOutput(stdout.toFile())
+            .redirectError(work.resolve(command[0] + ".err").toFile());
     if (stdin != null) {
       pb.redirectInput(stdin.toFile());
     }
@@ -184,8 +227,11 @@ public final class BenchTrainTokenizerCommand implements Callable<Integer> {
     }
     if (!p.waitFor(2, TimeUnit.HOURS) || p.exitValue() != 0) {
       p.destroyForcibly();
-      throw new UserError(command[0] + " failed; see " + work.resolve(command[0] + ".err")
-          + " (use --output DIR to keep it)");
+      throw new UserError(
+          command[0]
+              + " failed; see "
+              + work.resolve(command[0] + ".err")
+              + " (use --output DIR to keep it)");
     }
   }
 }

@@ -10,19 +10,28 @@ final class ClusterOptions {
 
   @Mixin ConfigOption config = new ConfigOption();
 
-  @Option(names = "--host", paramLabel = "HOST",
-      description = "Address this node binds and advertises (env OMNIBIOTE_HOST;"
-          + " default omnibiote.cluster.host, 127.0.0.1).")
+  @Option(
+      names = "--host",
+      paramLabel = "HOST",
+      description =
+          "Address this node binds and advertises (env OMNIBIOTE_HOST;"
+              + " default omnibiote.cluster.host, 127.0.0.1).")
   String host;
 
-  @Option(names = "--port", paramLabel = "PORT",
-      description = "Artery TCP port, 0 for any free one (env OMNIBIOTE_PORT;"
-          + " default omnibiote.cluster.port, 2551).")
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      description =
+          "Artery TCP port, 0 for any free one (env OMNIBIOTE_PORT;"
+              + " default omnibiote.cluster.port, 2551).")
   Integer port;
 
-  @Option(names = "--seed-nodes", paramLabel = "HOST:PORT[,...]",
-      description = "Seed nodes to join, normally the coordinator(s) (env OMNIBIOTE_SEED_NODES;"
-          + " default omnibiote.cluster.seed-nodes, 127.0.0.1:2551).")
+  @Option(
+      names = "--seed-nodes",
+      paramLabel = "HOST:PORT[,...]",
+      description =
+          "Seed nodes to join, normally the coordinator(s) (env OMNIBIOTE_SEED_NODES;"
+              + " default omnibiote.cluster.seed-nodes, 127.0.0.1:2551).")
   String seedNodes;
 
   Config loaded;

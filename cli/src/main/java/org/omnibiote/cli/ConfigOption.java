@@ -11,7 +11,9 @@ import picocli.CommandLine.Option;
 /** {@code --config FILE}: a HOCON run profile (e.g. conf/tiny.conf) over the defaults. */
 final class ConfigOption {
 
-  @Option(names = "--config", paramLabel = "FILE",
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
       description = "HOCON run profile over the defaults (e.g. conf/tiny.conf); flags override it.")
   Path profile;
 

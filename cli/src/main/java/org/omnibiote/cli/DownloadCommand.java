@@ -15,9 +15,9 @@ import org.omnibiote.download.DownloadSettings;
 import org.omnibiote.download.GenBankRelease;
 import org.omnibiote.download.HttpDownloader;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code omnibiote download}: the training data sets, resumable and size-checked. */
 @Command(
@@ -55,22 +55,25 @@ public final class DownloadCommand implements Callable<Integer> {
   @Option(
       names = "--max-files",
       paramLabel = "N",
-      description = "Fetch at most N GenBank files (in division order, then by number)."
-          + " Implies --genbank.")
+      description =
+          "Fetch at most N GenBank files (in division order, then by number)."
+              + " Implies --genbank.")
   Integer maxFiles;
 
   @Option(
       names = "--genbank-base-url",
       paramLabel = "URL",
-      description = "Release folder whose HTML index lists the gb*.seq.gz files"
-          + " (default: omnibiote.download.genbank-base-url, NCBI's GenBank release).")
+      description =
+          "Release folder whose HTML index lists the gb*.seq.gz files"
+              + " (default: omnibiote.download.genbank-base-url, NCBI's GenBank release).")
   String genbankBaseUrl;
 
   @Option(
       names = "--uniref-url",
       paramLabel = "URL",
-      description = "The UniRef100 FASTA, saved under its file name"
-          + " (default: omnibiote.download.uniref100-url, UniProt's uniref100.fasta.gz).")
+      description =
+          "The UniRef100 FASTA, saved under its file name"
+              + " (default: omnibiote.download.uniref100-url, UniProt's uniref100.fasta.gz).")
   String unirefUrl;
 
   @Option(
@@ -93,12 +96,14 @@ public final class DownloadCommand implements Callable<Integer> {
     }
     Config config = ConfigFactory.load();
     Config dl = config.getConfig("omnibiote.download");
-    URI genbankBase = HttpDownloader.parseUrl(
-        genbankBaseUrl != null ? genbankBaseUrl : dl.getString("genbank-base-url"),
-        genbankBaseUrl != null ? "--genbank-base-url" : "omnibiote.download.genbank-base-url");
-    URI unirefUri = HttpDownloader.parseUrl(
-        unirefUrl != null ? unirefUrl : dl.getString("uniref100-url"),
-        unirefUrl != null ? "--uniref-url" : "omnibiote.download.uniref100-url");
+    URI genbankBase =
+        HttpDownloader.parseUrl(
+            genbankBaseUrl != null ? genbankBaseUrl : dl.getString("genbank-base-url"),
+            genbankBaseUrl != null ? "--genbank-base-url" : "omnibiote.download.genbank-base-url");
+    URI unirefUri =
+        HttpDownloader.parseUrl(
+            unirefUrl != null ? unirefUrl : dl.getString("uniref100-url"),
+            unirefUrl != null ? "--uniref-url" : "omnibiote.download.uniref100-url");
 
     try (HttpDownloader http = new HttpDownloader(DownloadSettings.fromConfig(config))) {
       DatasetDownloader datasets = new DatasetDownloader(http);
@@ -119,10 +124,17 @@ public final class DownloadCommand implements Callable<Integer> {
     long skipped = results.stream().filter(DownloadResult::skipped).count();
     long bytes = results.stream().mapToLong(DownloadResult::size).sum();
     long fetched = results.stream().mapToLong(DownloadResult::transferred).sum();
-    spec.commandLine().getOut().printf(
-        Locale.ROOT,
-        "%s: %d file%s, %.1f MB in %s (%d already complete; %.1f MB fetched now)%n",
-        what, results.size(), results.size() == 1 ? "" : "s", bytes / 1e6, output.resolve(what),
-        skipped, fetched / 1e6);
+    spec.commandLine()
+        .getOut()
+        .printf(
+            Locale.ROOT,
+            "%s: %d file%s, %.1f MB in %s (%d already complete; %.1f MB fetched now)%n",
+            what,
+            results.size(),
+            results.size() == 1 ? "" : "s",
+            bytes / 1e6,
+            output.resolve(what),
+            skipped,
+            fetched / 1e6);
   }
 }

@@ -9,7 +9,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.Device;
 import org.omnibiote.UserError;
-import org.omnibiote.weights.ModelWeights;
 import org.omnibiote.encode.Encoder;
 import org.omnibiote.encode.EncodingsFile;
 import org.omnibiote.encode.FastaInput;
@@ -22,6 +21,7 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.Pooling;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.train.Devices;
+import org.omnibiote.weights.ModelWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -45,50 +45,84 @@ import picocli.CommandLine.Option;
           + " ids line (each ending in <EOS>, id 3) do not see each other."
     })
 public final class EncodeCommand implements Callable<Integer> {
-  enum InputFormat { fasta, ids }
+  enum InputFormat {
+    fasta,
+    ids
+  }
 
-  @Option(names = "--checkpoint", required = true, paramLabel = "C",
-      description = "Model weights: a .safetensors file, or a run's checkpoint R/X"
-          + " (also R/X.safetensors or R/X.checkpoint.json).")
+  @Option(
+      names = "--checkpoint",
+      required = true,
+      paramLabel = "C",
+      description =
+          "Model weights: a .safetensors file, or a run's checkpoint R/X"
+              + " (also R/X.safetensors or R/X.checkpoint.json).")
   Path checkpoint;
 
-  @Option(names = "--input", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--input",
+      required = true,
+      paramLabel = "FILE",
       description = "Sequences: FASTA (plain or .gz), or lines of token ids.")
   Path input;
 
-  @Option(names = "--input-format", paramLabel = "fasta|ids", defaultValue = "fasta",
+  @Option(
+      names = "--input-format",
+      paramLabel = "fasta|ids",
+      defaultValue = "fasta",
       description = "Input format (default: ${DEFAULT-VALUE}).")
   InputFormat inputFormat;
 
-  @Option(names = "--tokenizer", paramLabel = "M.model",
-      description = "SentencePiece model for FASTA input (required then; its vocabulary size"
-          + " must be the model's).")
+  @Option(
+      names = "--tokenizer",
+      paramLabel = "M.model",
+      description =
+          "SentencePiece model for FASTA input (required then; its vocabulary size"
+              + " must be the model's).")
   Path tokenizer;
 
-  @Option(names = "--method", required = true, paramLabel = "mean|first|last|max|all",
-      description = "Pooling over each sequence's tokens (PAD ignored): mean, first (the tag),"
-          + " last, max, or all positions.")
+  @Option(
+      names = "--method",
+      required = true,
+      paramLabel = "mean|first|last|max|all",
+      description =
+          "Pooling over each sequence's tokens (PAD ignored): mean, first (the tag),"
+              + " last, max, or all positions.")
   String method;
 
-  @Option(names = "--output", required = true, paramLabel = "OUT.npy",
+  @Option(
+      names = "--output",
+      required = true,
+      paramLabel = "OUT.npy",
       description = "The .npy to write (atomically); OUT.ids.tsv is written beside it.")
   Path output;
 
-  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "8",
+  @Option(
+      names = "--batch-size",
+      paramLabel = "N",
+      defaultValue = "8",
       description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--tag", paramLabel = "<DNA>|<protein>|...",
+  @Option(
+      names = "--tag",
+      paramLabel = "<DNA>|<protein>|...",
       description = "Tag every FASTA record with this piece instead of choosing by alphabet.")
   String tag;
 
-  @Option(names = "--devices", paramLabel = "cpu|cuda:N", defaultValue = "cpu",
+  @Option(
+      names = "--devices",
+      paramLabel = "cpu|cuda:N",
+      defaultValue = "cpu",
       description = "Where the model runs (default: ${DEFAULT-VALUE}).")
   String devices;
 
-  @Option(names = "--max-length", paramLabel = "T",
-      description = "Tokens kept per sequence (default: the model's ctx_len); longer ones are"
-          + " truncated and counted.")
+  @Option(
+      names = "--max-length",
+      paramLabel = "T",
+      description =
+          "Tokens kept per sequence (default: the model's ctx_len); longer ones are"
+              + " truncated and counted.")
   Integer maxLength;
 
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
@@ -106,25 +140,44 @@ public final class EncodeCommand implements Callable<Integer> {
     OmniBioTA model = ModelWeights.load(weights);
     int vocab = model.config().vocabSize();
     if (spm != null && spm.vocabSize() != vocab) {
-      throw new UserError("--tokenizer " + tokenizer + " has " + spm.vocabSize()
-          + " pieces but the model " + weights + " has a vocabulary of " + vocab);
+      throw new UserError(
+          "--tokenizer "
+              + tokenizer
+              + " has "
+              + spm.vocabSize()
+              + " pieces but the model "
+              + weights
+              + " has a vocabulary of "
+              + vocab);
     }
     List<Sequence> sequences =
         spm != null
-            ? new FastaInput(new DocumentTokenizer(spm), tag == null ? null : SequenceTag.normalise(tag)).read(input)
+            ? new FastaInput(
+                    new DocumentTokenizer(spm), tag == null ? null : SequenceTag.normalise(tag))
+                .read(input)
             : IdsInput.read(input, vocab);
 
     int ctx = model.config().ctxLen();
     int limit = maxLength == null ? ctx : maxLength;
     if (limit > ctx) {
-      err.printf(Locale.ROOT, "encode: warning: --max-length %d is beyond the model's ctx_len %d"
-          + " (it never saw rows that long)%n", limit, ctx);
+      err.printf(
+          Locale.ROOT,
+          "encode: warning: --max-length %d is beyond the model's ctx_len %d"
+              + " (it never saw rows that long)%n",
+          limit,
+          ctx);
     }
     Encoder encoder = new Encoder(model, device, batchSize, limit);
     int truncated = encoder.truncatedCount(sequences);
     if (truncated > 0) {
-      err.printf(Locale.ROOT, "encode: warning: %,d of %,d sequences are longer than %d tokens;"
-          + " they keep their first %d%n", truncated, sequences.size(), limit, limit);
+      err.printf(
+          Locale.ROOT,
+          "encode: warning: %,d of %,d sequences are longer than %d tokens;"
+              + " they keep their first %d%n",
+          truncated,
+          sequences.size(),
+          limit,
+          limit);
     }
     int n = model.config().nEmbd();
     int[] lengths = sequences.stream().mapToInt(encoder::encodedLength).toArray();
@@ -140,19 +193,30 @@ public final class EncodeCommand implements Callable<Integer> {
     long start = System.nanoTime();
     long[] nextReport = {start + PROGRESS_EVERY_NANOS};
     try (EncodingsFile out = new EncodingsFile(output, shape)) {
-      encoder.encode(sequences, pooling, out::put, (done, tokens) -> {
-        long now = System.nanoTime();
-        if (now > nextReport[0] && done < sequences.size()) {
-          err.println(progress(done, sequences.size(), tokens, total, now - start));
-          nextReport[0] = now + PROGRESS_EVERY_NANOS;
-        }
-      });
+      encoder.encode(
+          sequences,
+          pooling,
+          out::put,
+          (done, tokens) -> {
+            long now = System.nanoTime();
+            if (now > nextReport[0] && done < sequences.size()) {
+              err.println(progress(done, sequences.size(), tokens, total, now - start));
+              nextReport[0] = now + PROGRESS_EVERY_NANOS;
+            }
+          });
       out.commit(sequences.stream().map(Sequence::id).toList(), lengths);
       double secs = (System.nanoTime() - start) / 1e9;
-      err.printf(Locale.ROOT, "encode: wrote %s (float32 %s, %s pooling, %,d sequences, %,d tokens,"
+      err.printf(
+          Locale.ROOT,
+          "encode: wrote %s (float32 %s, %s pooling, %,d sequences, %,d tokens,"
               + " %.1f s) and %s%n",
-          output, shapeText(shape), pooling.toString().toLowerCase(Locale.ROOT), sequences.size(),
-          total, secs, out.idsPath());
+          output,
+          shapeText(shape),
+          pooling.toString().toLowerCase(Locale.ROOT),
+          sequences.size(),
+          total,
+          secs,
+          out.idsPath());
     }
     return 0;
   }
@@ -171,9 +235,10 @@ public final class EncodeCommand implements Callable<Integer> {
       throw new UserError("--output " + output + " is a folder; name the .npy file to write");
     }
     if (inputFormat == InputFormat.fasta && tokenizer == null) {
-      throw new UserError("--tokenizer is required for FASTA input (checkpoints hold no"
-          + " tokenizer): give the SentencePiece .model the model was trained with, or use"
-          + " --input-format ids");
+      throw new UserError(
+          "--tokenizer is required for FASTA input (checkpoints hold no"
+              + " tokenizer): give the SentencePiece .model the model was trained with, or use"
+              + " --input-format ids");
     }
     if (inputFormat == InputFormat.ids && tag != null) {
       throw new UserError("--tag applies to FASTA input; ids input is used exactly as given");
@@ -200,8 +265,16 @@ public final class EncodeCommand implements Callable<Integer> {
   static String progress(int done, int total, long tokens, long totalTokens, long nanos) {
     double secs = Math.max(1e-3, nanos / 1e9);
     long left = tokens == 0 ? 0 : (long) ((totalTokens - tokens) / (tokens / secs));
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "encode: %,d/%,d sequences (%,.1f/s), %,d tokens (%,.0f/s), ETA %d:%02d:%02d",
-        done, total, done / secs, tokens, tokens / secs, left / 3600, left / 60 % 60, left % 60);
+        done,
+        total,
+        done / secs,
+        tokens,
+        tokens / secs,
+        left / 3600,
+        left / 60 % 60,
+        left % 60);
   }
 }

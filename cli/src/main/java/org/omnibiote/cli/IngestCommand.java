@@ -39,32 +39,51 @@ import picocli.CommandLine.Option;
     })
 public final class IngestCommand implements Callable<Integer> {
 
-  @Option(names = "--tokenizer", required = true, paramLabel = "M.model",
+  @Option(
+      names = "--tokenizer",
+      required = true,
+      paramLabel = "M.model",
       description = "SentencePiece model to tokenize with.")
   Path tokenizer;
 
-  @Option(names = "--genbank", arity = "1..*", paramLabel = "PATH",
+  @Option(
+      names = "--genbank",
+      arity = "1..*",
+      paramLabel = "PATH",
       description = "GenBank flat files or folders of them (the genbank dataset).")
   List<Path> genbank = new ArrayList<>();
 
-  @Option(names = "--uniref", arity = "1..*", paramLabel = "PATH",
+  @Option(
+      names = "--uniref",
+      arity = "1..*",
+      paramLabel = "PATH",
       description = "UniRef100/UniProt FASTA files or folders of them (the uniref100 dataset).")
   List<Path> uniref = new ArrayList<>();
 
-  @Option(names = "--output", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--output",
+      required = true,
+      paramLabel = "DIR",
       description = "Output folder (created; a folder made with another tokenizer is refused).")
   Path output;
 
-  @Option(names = "--strict",
-      description = "Fail on the first record the parser refuses instead of reporting and skipping it.")
+  @Option(
+      names = "--strict",
+      description =
+          "Fail on the first record the parser refuses instead of reporting and skipping it.")
   boolean strict;
 
-  @Option(names = "--val-fraction", paramLabel = "F",
-      description = "Share of records (chosen by record id) in the val split"
-          + " (default 0.01, omnibiote.ingest.val-fraction).")
+  @Option(
+      names = "--val-fraction",
+      paramLabel = "F",
+      description =
+          "Share of records (chosen by record id) in the val split"
+              + " (default 0.01, omnibiote.ingest.val-fraction).")
   Double valFraction;
 
-  @Option(names = "--shard-size", paramLabel = "SIZE",
+  @Option(
+      names = "--shard-size",
+      paramLabel = "SIZE",
       description = "Target shard size, e.g. 100MB (default from config: 100 MB).")
   String shardSize;
 

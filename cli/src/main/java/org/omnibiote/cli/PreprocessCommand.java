@@ -19,13 +19,13 @@ import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /**
- * {@code omnibiote preprocess}: GenBank or FASTA files to one document per line, as the
- * original's preprocessing writes them with Biopython ({@code <molecule_type>SEQ<EOS>}).
+ * {@code omnibiote preprocess}: GenBank or FASTA files to one document per line, as the original's
+ * preprocessing writes them with Biopython ({@code <molecule_type>SEQ<EOS>}).
  */
 @Command(
     name = "preprocess",
@@ -44,19 +44,29 @@ public final class PreprocessCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--format", paramLabel = "genbank|fasta",
+  @Option(
+      names = "--format",
+      paramLabel = "genbank|fasta",
       description = "Input format (default: told from each file's content).")
   String format;
 
-  @Option(names = "--input", arity = "1..*", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--input",
+      arity = "1..*",
+      required = true,
+      paramLabel = "FILE",
       description = "Input files, plain or gzip (told apart by content, not by name).")
   List<Path> inputs;
 
-  @Option(names = "--output", required = true, paramLabel = "FILE",
+  @Option(
+      names = "--output",
+      required = true,
+      paramLabel = "FILE",
       description = "Where to write the documents, one per line.")
   Path output;
 
-  @Option(names = "--strict",
+  @Option(
+      names = "--strict",
       description = "Stop with an error (exit 2, no output) at the first refused record.")
   boolean strict;
 
@@ -97,10 +107,16 @@ public final class PreprocessCommand implements Callable<Integer> {
       atomic.commit();
       progress.finish();
     }
-    spec.commandLine().getOut().printf(Locale.ROOT,
-        "preprocess: %,d documents written to %s; %,d records without sequence skipped;"
-            + " %,d problems%n",
-        total.records(), output, total.skippedNoSequence(), total.problems());
+    spec.commandLine()
+        .getOut()
+        .printf(
+            Locale.ROOT,
+            "preprocess: %,d documents written to %s; %,d records without sequence skipped;"
+                + " %,d problems%n",
+            total.records(),
+            output,
+            total.skippedNoSequence(),
+            total.problems());
     spec.commandLine().getOut().flush();
     return 0;
   }
@@ -112,8 +128,9 @@ public final class PreprocessCommand implements Callable<Integer> {
     return switch (format.toLowerCase(Locale.ROOT)) {
       case "genbank" -> SeqFormat.GENBANK;
       case "fasta" -> SeqFormat.FASTA;
-      default -> throw new CommandLine.ParameterException(spec.commandLine(),
-          "--format must be genbank or fasta, not '" + format + "'");
+      default ->
+          throw new CommandLine.ParameterException(
+              spec.commandLine(), "--format must be genbank or fasta, not '" + format + "'");
     };
   }
 

@@ -31,19 +31,29 @@ public final class TokenizeCommand implements Callable<Integer> {
     piece
   }
 
-  @Option(names = "--tokenizer", required = true, paramLabel = "M.model",
+  @Option(
+      names = "--tokenizer",
+      required = true,
+      paramLabel = "M.model",
       description = "SentencePiece model file (.model).")
   Path tokenizer;
 
-  @Option(names = "--input", paramLabel = "FILE",
+  @Option(
+      names = "--input",
+      paramLabel = "FILE",
       description = "Text to encode, one document per line (default: standard input).")
   Path input;
 
-  @Option(names = "--output-format", paramLabel = "id|piece", defaultValue = "id",
+  @Option(
+      names = "--output-format",
+      paramLabel = "id|piece",
+      defaultValue = "id",
       description = "Print token ids or pieces (default: ${DEFAULT-VALUE}).")
   Format format;
 
-  @Option(names = "--output", paramLabel = "FILE",
+  @Option(
+      names = "--output",
+      paramLabel = "FILE",
       description = "Write here (atomically) instead of standard output.")
   Path output;
 
@@ -119,7 +129,11 @@ public final class TokenizeCommand implements Callable<Integer> {
   private static void progress(long done, long total, long start) {
     double secs = (System.nanoTime() - start) / 1e9;
     double rate = done / 1e6 / secs;
-    String eta = total > 0 ? String.format(", %.0f%%, ETA %.0fs", 100.0 * done / total, (total - done) / 1e6 / rate) : "";
+    String eta =
+        total > 0
+            ? String.format(
+                ", %.0f%%, ETA %.0fs", 100.0 * done / total, (total - done) / 1e6 / rate)
+            : "";
     System.err.printf("tokenize: %.1f MB read, %.2f MB/s%s%n", done / 1e6, rate, eta);
   }
 

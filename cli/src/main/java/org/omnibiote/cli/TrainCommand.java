@@ -1,8 +1,8 @@
 package org.omnibiote.cli;
 
 import com.typesafe.config.Config;
-import org.omnibiote.settings.TrainSettings;
 import java.util.concurrent.Callable;
+import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.worker.EmbeddedRun;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,8 +11,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code omnibiote train}: the original train_encoder.py's flags (same snake_case names and
- * defaults), a HOCON run profile under them, and the embedded default: the whole run in this
- * JVM with one local worker.
+ * defaults), a HOCON run profile under them, and the embedded default: the whole run in this JVM
+ * with one local worker.
  */
 @Command(
     name = "train",
@@ -28,26 +28,33 @@ import picocli.CommandLine.Option;
       "Settings come from the defaults (shown), then --config FILE (keys under"
           + " omnibiote.train), then the flags given."
     },
-    footer = {"", "Example (on the shards quickstart made):",
+    footer = {
+      "",
+      "Example (on the shards quickstart made):",
       "  bin/omnibiote train --base_dir runs/quickstart/shards --n_layer 2 --n_embd 128"
           + " --n_head 4 --ctx_len 256 --batch_size 8 --mini_batch_size 8 --token_budget 2e6"
-          + " --test_freq 2e5 --save_freq 1e6"})
+          + " --test_freq 2e5 --save_freq 1e6"
+    })
 public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ConfigOption configOption;
   @Mixin TrainOptions trainOptions;
 
-  @Option(names = "--workers", paramLabel = "N",
-      description = "Train with N local worker JVMs on this host (a real multi-process run: a"
-          + " coordinator in this JVM, Gloo all-reduce between the workers; a worker that dies is"
-          + " restarted and the run goes on). 0: the whole run in this JVM (default: 0).")
+  @Option(
+      names = "--workers",
+      paramLabel = "N",
+      description =
+          "Train with N local worker JVMs on this host (a real multi-process run: a"
+              + " coordinator in this JVM, Gloo all-reduce between the workers; a worker that dies is"
+              + " restarted and the run goes on). 0: the whole run in this JVM (default: 0).")
   int workers;
 
   @Override
   public Integer call() throws Exception {
     if (workers < 0) {
-      throw new org.omnibiote.UserError("--workers " + workers + ": give 0 (this JVM) or a positive number");
+      throw new org.omnibiote.UserError(
+          "--workers " + workers + ": give 0 (this JVM) or a positive number");
     }
     if (workers > 0) {
       return new org.omnibiote.launch.LocalCluster(config(), workers, System.out, System.err).run();
@@ -66,5 +73,4 @@ public final class TrainCommand implements Callable<Integer> {
   Config config() {
     return TrainOptions.config(spec, configOption.load());
   }
-
 }

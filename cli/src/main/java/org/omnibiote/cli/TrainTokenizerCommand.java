@@ -48,14 +48,16 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
   @Option(
       names = "--vocab-size",
       paramLabel = "N",
-      description = "Number of pieces, special pieces and characters included (default: ${DEFAULT-VALUE}).")
+      description =
+          "Number of pieces, special pieces and characters included (default: ${DEFAULT-VALUE}).")
   int vocabSize = 4096;
 
   @Option(
       names = "--user-defined-symbols",
       split = ",",
       paramLabel = "PIECE",
-      description = "Pieces always kept whole, comma-separated (default: the originals' <EOS>,<DNA>,...,<protein>,<antibody>).")
+      description =
+          "Pieces always kept whole, comma-separated (default: the originals' <EOS>,<DNA>,...,<protein>,<antibody>).")
   List<String> userDefinedSymbols = new ArrayList<>(BpeTrainer.ORIGINAL_USER_DEFINED_SYMBOLS);
 
   @Option(
@@ -67,19 +69,22 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
   @Option(
       names = "--character-coverage",
       paramLabel = "F",
-      description = "Share of characters the alphabet must cover, 0.98-1.0; rarer ones become <unk> (default: ${DEFAULT-VALUE}).")
+      description =
+          "Share of characters the alphabet must cover, 0.98-1.0; rarer ones become <unk> (default: ${DEFAULT-VALUE}).")
   double characterCoverage = 1.0;
 
   @Option(
       names = {"--input-sentence-size", "--max-documents"},
       paramLabel = "N",
-      description = "Train on a uniform random sample of at most N documents; 0 = all (default: ${DEFAULT-VALUE}).")
+      description =
+          "Train on a uniform random sample of at most N documents; 0 = all (default: ${DEFAULT-VALUE}).")
   long inputSentenceSize = 0;
 
   @Option(
       names = "--max-document-length",
       paramLabel = "BYTES",
-      description = "Skip documents longer than this (spm_train's max_sentence_length); 0 = no limit (default: ${DEFAULT-VALUE}).")
+      description =
+          "Skip documents longer than this (spm_train's max_sentence_length); 0 = no limit (default: ${DEFAULT-VALUE}).")
   int maxDocumentLength = 0;
 
   @Override
@@ -90,19 +95,22 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     TrainingDocuments.checkReadable(inputs);
     Path modelFile = ModelWriter.modelPath(output.toAbsolutePath());
     if (!Files.isDirectory(modelFile.getParent()) || !Files.isWritable(modelFile.getParent())) {
-      throw new UserError("output folder " + modelFile.getParent() + " does not exist or is not writable");
+      throw new UserError(
+          "output folder " + modelFile.getParent() + " does not exist or is not writable");
     }
     if (Files.isDirectory(modelFile)) {
-      throw new UserError("--output " + modelFile + " is a folder; give a file name like out.model");
+      throw new UserError(
+          "--output " + modelFile + " is a folder; give a file name like out.model");
     }
-    BpeTrainer trainer = new BpeTrainer(
-        BpeTrainer.Options.defaults()
-            .withVocabSize(vocabSize)
-            .withUserDefinedSymbols(userDefinedSymbols)
-            .withMaxPieceLength(maxPieceLength)
-            .withCharacterCoverage(characterCoverage)
-            .withInputSentenceSize(inputSentenceSize)
-            .withMaxSentenceLength(maxDocumentLength));
+    BpeTrainer trainer =
+        new BpeTrainer(
+            BpeTrainer.Options.defaults()
+                .withVocabSize(vocabSize)
+                .withUserDefinedSymbols(userDefinedSymbols)
+                .withMaxPieceLength(maxPieceLength)
+                .withCharacterCoverage(characterCoverage)
+                .withInputSentenceSize(inputSentenceSize)
+                .withMaxSentenceLength(maxDocumentLength));
     BpeTrainer.Session session = trainer.session();
     List<String> names = new ArrayList<>();
     long total = 0;
@@ -118,8 +126,14 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
     }
     ModelProto model = session.train(names);
     Path written = ModelWriter.write(model, output);
-    System.out.println("wrote " + written + " and " + ModelWriter.vocabPath(written)
-        + " (" + model.getPiecesCount() + " pieces)");
+    System.out.println(
+        "wrote "
+            + written
+            + " and "
+            + ModelWriter.vocabPath(written)
+            + " ("
+            + model.getPiecesCount()
+            + " pieces)");
     return 0;
   }
 
@@ -151,10 +165,14 @@ public final class TrainTokenizerCommand implements Callable<Integer> {
         long done = finishedFiles + bytes;
         double seconds = (now - start) / 1e9;
         double rate = done / seconds;
-        log.info("reading: {} of {} MB ({}%), {} documents, {} MB/s, ETA {} s",
-            String.format("%.0f", done / 1e6), String.format("%.0f", totalBytes / 1e6),
-            String.format("%.0f", 100.0 * done / Math.max(1, totalBytes)), session.documentsRead(),
-            String.format("%.1f", rate / 1e6), String.format("%.0f", (totalBytes - done) / rate));
+        log.info(
+            "reading: {} of {} MB ({}%), {} documents, {} MB/s, ETA {} s",
+            String.format("%.0f", done / 1e6),
+            String.format("%.0f", totalBytes / 1e6),
+            String.format("%.0f", 100.0 * done / Math.max(1, totalBytes)),
+            session.documentsRead(),
+            String.format("%.1f", rate / 1e6),
+            String.format("%.0f", (totalBytes - done) / rate));
       };
     }
   }

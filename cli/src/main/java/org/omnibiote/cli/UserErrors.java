@@ -6,8 +6,8 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /**
- * Bad input is the user's to fix, so it gets one clear line and exit code 2; anything else
- * is our bug and keeps its stack trace (in the log) so it can be reported.
+ * Bad input is the user's to fix, so it gets one clear line and exit code 2; anything else is our
+ * bug and keeps its stack trace (in the log) so it can be reported.
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   private static final Logger log = LoggerFactory.getLogger(UserErrors.class);

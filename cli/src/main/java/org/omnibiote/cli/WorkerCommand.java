@@ -3,6 +3,7 @@ package org.omnibiote.cli;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -13,16 +14,17 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.cluster.ClusterNode;
 import org.omnibiote.settings.TrainSettings;
+import org.omnibiote.worker.Worker;
+import org.omnibiote.worker.WorkerNode;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import com.typesafe.config.ConfigValueFactory;
-import org.omnibiote.worker.Worker;
-import org.omnibiote.worker.WorkerNode;
 
 /** {@code omnibiote worker}: a cluster node of role worker, one worker actor per device. */
-@Command(name = "worker", mixinStandardHelpOptions = true,
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
     description = {
       "Start a worker node: joins the Pekko cluster and registers one worker per device with"
           + " the Receptionist; the coordinator sends it the run's settings and steps. Exits 0"
@@ -30,49 +32,74 @@ import org.omnibiote.worker.WorkerNode;
       "If the coordinator is lost (this node is then downed), the node joins again through the"
           + " seed nodes for up to --rejoin-for, so a restarted coordinator finds its workers.",
       "Training settings in --config (omnibiote.train) are checked against the run's: a worker"
-          + " whose settings differ is refused with what differs."},
-    footer = {"", "Example:", "  bin/omnibiote worker --seed-nodes 10.0.0.1:2551 --host 10.0.0.2 --port 2552 --devices cpu"})
+          + " whose settings differ is refused with what differs."
+    },
+    footer = {
+      "",
+      "Example:",
+      "  bin/omnibiote worker --seed-nodes 10.0.0.1:2551 --host 10.0.0.2 --port 2552 --devices cpu"
+    })
 final class WorkerCommand implements Callable<Integer> {
 
   @Mixin ClusterOptions cluster = new ClusterOptions();
 
-  @Option(names = "--devices", paramLabel = "cpu|cuda:N[,cuda:M...]",
-      description = "Devices, one worker each (env OMNIBIOTE_DEVICES;"
-          + " default omnibiote.cluster.devices, cpu).")
+  @Option(
+      names = "--devices",
+      paramLabel = "cpu|cuda:N[,cuda:M...]",
+      description =
+          "Devices, one worker each (env OMNIBIOTE_DEVICES;"
+              + " default omnibiote.cluster.devices, cpu).")
   String devices;
 
-  @Option(names = "--store-port", paramLabel = "PORT",
-      description = "Port of the rendezvous store each worker of this node hosts (used when it is"
-          + " rank 0 of a world), 0 for any free one (env OMNIBIOTE_STORE_PORT; default"
-          + " omnibiote.distributed.store-port, 0). With several devices, give 0.")
+  @Option(
+      names = "--store-port",
+      paramLabel = "PORT",
+      description =
+          "Port of the rendezvous store each worker of this node hosts (used when it is"
+              + " rank 0 of a world), 0 for any free one (env OMNIBIOTE_STORE_PORT; default"
+              + " omnibiote.distributed.store-port, 0). With several devices, give 0.")
   Integer storePort;
 
-  @Option(names = "--rejoin-for", paramLabel = "DURATION",
-      description = "After losing the cluster (coordinator gone), keep joining again this long,"
-          + " e.g. 10m or 0s (default omnibiote.cluster.rejoin-for, 10m).")
+  @Option(
+      names = "--rejoin-for",
+      paramLabel = "DURATION",
+      description =
+          "After losing the cluster (coordinator gone), keep joining again this long,"
+              + " e.g. 10m or 0s (default omnibiote.cluster.rejoin-for, 10m).")
   String rejoinFor;
 
   @Override
   public Integer call() throws Exception {
     org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     ClusterNode.Settings s = cluster.settings();
-    String spec = devices != null ? devices
-        : System.getenv("OMNIBIOTE_DEVICES") != null ? System.getenv("OMNIBIOTE_DEVICES")
-        : cluster.loaded.getString("omnibiote.cluster.devices");
+    String spec =
+        devices != null
+            ? devices
+            : System.getenv("OMNIBIOTE_DEVICES") != null
+                ? System.getenv("OMNIBIOTE_DEVICES")
+                : cluster.loaded.getString("omnibiote.cluster.devices");
     List<String> ds = ClusterNode.devices(spec);
-    Duration rejoin = rejoinFor != null ? parseDuration(rejoinFor)
-        : cluster.loaded.getDuration("omnibiote.cluster.rejoin-for");
+    Duration rejoin =
+        rejoinFor != null
+            ? parseDuration(rejoinFor)
+            : cluster.loaded.getDuration("omnibiote.cluster.rejoin-for");
     String own = Worker.ownSettingsJson(ownTrainSettings());
     Config node = cluster.loaded;
     if (storePort != null) {
       if (storePort < 0 || storePort > 65_535) {
         throw new UserError("--store-port " + storePort + " is outside 0-65535");
       }
-      node = node.withValue("omnibiote.distributed.store-port", ConfigValueFactory.fromAnyRef(storePort));
+      node =
+          node.withValue(
+              "omnibiote.distributed.store-port", ConfigValueFactory.fromAnyRef(storePort));
     }
     if (ds.size() > 1 && node.getInt("omnibiote.distributed.store-port") != 0) {
-      throw new UserError("--store-port " + node.getInt("omnibiote.distributed.store-port")
-          + " with " + ds.size() + " devices: each worker hosts a store, give 0 (any free port)");
+      throw new UserError(
+          "--store-port "
+              + node.getInt("omnibiote.distributed.store-port")
+              + " with "
+              + ds.size()
+              + " devices: each worker hosts a store, give 0 (any free port)");
     }
     long lostAt = -1;
     while (true) {
@@ -101,8 +128,11 @@ final class WorkerCommand implements Callable<Integer> {
       if (lostAt < 0 || System.nanoTime() - lostAt > rejoin.toNanos()) {
         lostAt = System.nanoTime();
       }
-      LoggerFactory.getLogger(WorkerCommand.class).warn(
-          "lost the cluster; joining again through {} (for up to {} s)", s.seedNodes(), rejoin.toSeconds());
+      LoggerFactory.getLogger(WorkerCommand.class)
+          .warn(
+              "lost the cluster; joining again through {} (for up to {} s)",
+              s.seedNodes(),
+              rejoin.toSeconds());
     }
   }
 

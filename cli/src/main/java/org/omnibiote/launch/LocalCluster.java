@@ -1,10 +1,5 @@
 package org.omnibiote.launch;
 
-import org.omnibiote.cluster.ClusterNode;
-import org.omnibiote.cluster.RunCompletion;
-import org.omnibiote.coordinator.RunSpec;
-import org.omnibiote.coordinator.RunSpec;
-import org.omnibiote.cluster.RunCompletion;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueFactory;
 import java.io.IOException;
@@ -17,14 +12,17 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.omnibiote.UserError;
+import org.omnibiote.cluster.ClusterNode;
+import org.omnibiote.cluster.RunCompletion;
+import org.omnibiote.coordinator.RunSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code train --workers N}: a coordinator node in this JVM and N worker JVMs on this host,
- * a real multi-process run over 127.0.0.1 (Artery between the nodes, Gloo between the workers).
- * A worker JVM that dies before the run ends is started again; it joins at the next step
- * boundary, and the run goes on without it meanwhile.
+ * {@code train --workers N}: a coordinator node in this JVM and N worker JVMs on this host, a real
+ * multi-process run over 127.0.0.1 (Artery between the nodes, Gloo between the workers). A worker
+ * JVM that dies before the run ends is started again; it joins at the next step boundary, and the
+ * run goes on without it meanwhile.
  */
 public final class LocalCluster {
   private static final Logger log = LoggerFactory.getLogger(LocalCluster.class);
@@ -49,18 +47,21 @@ public final class LocalCluster {
   public int run() throws IOException, InterruptedException {
     List<String> devices = devices();
     int port = freePort();
-    Config c = config
-        .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers));
+    Config c =
+        config.withValue(
+            "omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers));
     // No libtorch in this JVM: the workers compute (each unpacks the natives under a lock).
     RunSpec spec = RunSpec.prepare(c, RunSpec.Start.NEW_OR_RESUMED);
     ClusterNode.Settings s = ClusterNode.Settings.resolve(c, host, port, host + ":" + port);
     out.printf("model: %s; data: %s%n", spec.model().toJson(), spec.dataDescription());
-    out.printf("run folder: %s; %d local workers (logs in %s)%n", spec.runDir(), workers,
-        spec.runDir().resolve("workers"));
+    out.printf(
+        "run folder: %s; %d local workers (logs in %s)%n",
+        spec.runDir(), workers, spec.runDir().resolve("workers"));
     RunCompletion completion = new RunCompletion(out, spec.runDir());
     ActorSystem<Void> system = ClusterNode.coordinator(c, s, spec, completion);
     Files.createDirectories(spec.runDir().resolve("workers"));
-    Thread supervisor = new Thread(() -> supervise(spec.runDir(), port, devices), "omnibiote-local-workers");
+    Thread supervisor =
+        new Thread(() -> supervise(spec.runDir(), port, devices), "omnibiote-local-workers");
     supervisor.setDaemon(true);
     try {
       for (int i = 0; i < workers; i++) {
@@ -77,14 +78,28 @@ public final class LocalCluster {
   /** Starts worker JVM {@code i}: this JVM's java and classpath, one core's share of threads. */
   private Process start(int i, Path runDir, int coordinatorPort, String device) throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xss4m", "-cp", System.getProperty("java.class.path")));
+    List<String> cmd =
+        new ArrayList<>(List.of(java, "-Xss4m", "-cp", System.getProperty("java.class.path")));
     String javaOpts = System.getenv("OMNIBIOTE_WORKER_JAVA_OPTS");
     if (javaOpts != null && !javaOpts.isBlank()) {
       cmd.addAll(List.of(javaOpts.trim().split("\\s+")));
     }
-    cmd.addAll(List.of("org.omnibiote.cli.Main", "worker", "--host", host, "--port", "0",
-        "--seed-nodes", host + ":" + coordinatorPort, "--devices", device, "--store-port", "0",
-        "--rejoin-for", "0s"));
+    cmd.addAll(
+        List.of(
+            "org.omnibiote.cli.Main",
+            "worker",
+            "--host",
+            host,
+            "--port",
+            "0",
+            "--seed-nodes",
+            host + ":" + coordinatorPort,
+            "--devices",
+            device,
+            "--store-port",
+            "0",
+            "--rejoin-for",
+            "0s"));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / workers);
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(threads));
@@ -108,8 +123,11 @@ public final class LocalCluster {
             continue; // the run told it to finish
           }
           if (code == 2) {
-            err.println("error: local worker " + i + " refused to run (exit 2); see "
-                + runDir.resolve("workers").resolve("worker-" + i + ".log"));
+            err.println(
+                "error: local worker "
+                    + i
+                    + " refused to run (exit 2); see "
+                    + runDir.resolve("workers").resolve("worker-" + i + ".log"));
             continue;
           }
           log.warn("local worker {} (pid {}) exited with {}: starting it again", i, p.pid(), code);
@@ -129,8 +147,8 @@ public final class LocalCluster {
   }
 
   /**
-   * Each local worker's device: {@code --devices cpu} gives every worker the CPU; a list
-   * {@code cuda:0,cuda:1,...} of N devices gives worker i the i-th.
+   * Each local worker's device: {@code --devices cpu} gives every worker the CPU; a list {@code
+   * cuda:0,cuda:1,...} of N devices gives worker i the i-th.
    */
   @SuppressWarnings("StringSplitter") // as before, a trailing comma in --devices is ignored
   private List<String> devices() {
@@ -144,13 +162,20 @@ public final class LocalCluster {
     }
     for (String d : spec.split(",")) {
       if (!d.trim().matches("cuda:\\d+")) {
-        throw new UserError("--devices " + spec + ": with --workers give cpu, or one cuda:N per worker");
+        throw new UserError(
+            "--devices " + spec + ": with --workers give cpu, or one cuda:N per worker");
       }
       out.add(d.trim());
     }
     if (out.size() != workers) {
-      throw new UserError("--devices " + spec + " lists " + out.size() + " devices for --workers "
-          + workers + ": give one cuda:N per worker (or cpu)");
+      throw new UserError(
+          "--devices "
+              + spec
+              + " lists "
+              + out.size()
+              + " devices for --workers "
+              + workers
+              + ": give one cuda:N per worker (or cpu)");
     }
     return out;
   }
@@ -173,7 +198,8 @@ public final class LocalCluster {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     } catch (IOException e) {
-      throw new UserError("no free port on " + host + " for the local coordinator: " + e.getMessage());
+      throw new UserError(
+          "no free port on " + host + " for the local coordinator: " + e.getMessage());
     }
   }
 }

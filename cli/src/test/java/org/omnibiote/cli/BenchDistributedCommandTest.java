@@ -24,15 +24,38 @@ class BenchDistributedCommandTest {
 
   /**
    * A tiny model (vocab 256, small buckets so that there are several) through one worker JVM and
-   * two: every mode's step time and tokens/s, the raw Gloo rate and the ratios come out as
-   * finite positive numbers that agree with each other, and the GPU estimate is printed.
+   * two: every mode's step time and tokens/s, the raw Gloo rate and the ratios come out as finite
+   * positive numbers that agree with each other, and the GPU estimate is printed.
    */
   @Test
   void aTinyRunPrintsEveryModeWithSaneNumbers() {
     int tokensPerStep = 2 * 2 * 32; // micro-batches x mini_batch_size x ctx_len
-    CliRun run = CliRun.run("bench", "distributed", "--n_layer", "2", "--n_embd", "32", "--n_head", "4",
-        "--ctx_len", "32", "--vocab_size", "256", "--mini_batch_size", "2", "--micro-batches", "2",
-        "--steps", "3", "--warmup", "1", "--bucket-mb", "0.01", "--timeout", "60");
+    CliRun run =
+        CliRun.run(
+            "bench",
+            "distributed",
+            "--n_layer",
+            "2",
+            "--n_embd",
+            "32",
+            "--n_head",
+            "4",
+            "--ctx_len",
+            "32",
+            "--vocab_size",
+            "256",
+            "--mini_batch_size",
+            "2",
+            "--micro-batches",
+            "2",
+            "--steps",
+            "3",
+            "--warmup",
+            "1",
+            "--bucket-mb",
+            "0.01",
+            "--timeout",
+            "60");
     assertEquals(0, run.exitCode(), run.err() + run.out());
     String out = run.out();
     double one = stepMs(out, "(a)  1 worker", tokensPerStep);
@@ -46,25 +69,46 @@ class BenchDistributedCommandTest {
     assertTrue(Double.isFinite(b) && Double.isFinite(c), out);
     assertTrue(after > 0 && local > 0 && overlap > 0, out);
     // Inside (b): Gloo is part of the all-reduce phase, both measured, both positive.
-    double phase = number(out, "copy into buckets \\+ Gloo \\+ divide \\+ copy back " + NUMBER + " ms");
+    double phase =
+        number(out, "copy into buckets \\+ Gloo \\+ divide \\+ copy back " + NUMBER + " ms");
     double gloo = number(out, "copy back [0-9.]+ ms, of which Gloo " + NUMBER + " ms");
     assertTrue(gloo > 0 && gloo <= phase + 0.1, out);
-    assertTrue(out.contains("(a)  1 worker (" + Runtime.getRuntime().availableProcessors() + " threads)"), out);
+    assertTrue(
+        out.contains("(a)  1 worker (" + Runtime.getRuntime().availableProcessors() + " threads)"),
+        out);
     assertTrue(one > 0, out);
     // Several buckets of at least 10 KB: the model's gradients do not fit in one.
     Matcher buckets = Pattern.compile("of fp32 gradients per step in (\\d+) buckets").matcher(out);
     assertTrue(buckets.find(), out);
     assertTrue(Integer.parseInt(buckets.group(1)) > 1, out);
-    double rawMs = number(out, "raw Gloo all-reduce of the same \\d+ tensors \\(" + NUMBER + " MB\\), 2 ranks: "
-        + NUMBER + " ms", 2);
+    double rawMs =
+        number(
+            out,
+            "raw Gloo all-reduce of the same \\d+ tensors \\("
+                + NUMBER
+                + " MB\\), 2 ranks: "
+                + NUMBER
+                + " ms",
+            2);
     double algbw = number(out, "raw Gloo all-reduce of the same .* algbw " + NUMBER + " GB/s");
     assertTrue(rawMs > 0 && algbw > 0 && Double.isFinite(algbw), out);
-    double inStepRatio = number(out, "Gloo inside the after-backward step \\(b\\) +" + NUMBER + " GB/s += " + NUMBER
-        + "x raw", 2);
+    double inStepRatio =
+        number(
+            out,
+            "Gloo inside the after-backward step \\(b\\) +"
+                + NUMBER
+                + " GB/s += "
+                + NUMBER
+                + "x raw",
+            2);
     assertTrue(inStepRatio > 0 && Double.isFinite(inStepRatio), out);
     // A number whenever b - a2 > 0 (the all-reduce cost something), which noise may undo.
-    Matcher fraction = Pattern.compile("overlap fraction  1 - \\(c-a2\\)/\\(b-a2\\) = (" + NUMBER
-        + "|n/a \\(b - a2 is not positive)").matcher(out);
+    Matcher fraction =
+        Pattern.compile(
+                "overlap fraction  1 - \\(c-a2\\)/\\(b-a2\\) = ("
+                    + NUMBER
+                    + "|n/a \\(b - a2 is not positive)")
+            .matcher(out);
     assertTrue(fraction.find(), out);
     assertTrue(b <= 0 || Double.isFinite(Double.parseDouble(fraction.group(2))), out);
     assertTrue(out.contains("Reducer, effective         bytes / (c - a2)"), out);
@@ -73,16 +117,28 @@ class BenchDistributedCommandTest {
     // The GPU formula: the original's default config at the default assumptions.
     assertTrue(out.contains("estimate for 8 GPUs in one node with NCCL"), out);
     assertTrue(out.contains("busbw = 150 GB/s"), out);
-    Matcher original = Pattern.compile("original defaults L8 N1024 T2048 +\\|  1024 x 128  \\| +234\\.9M \\| 2 \\|"
-        + " +448\\.0 \\|").matcher(out);
+    Matcher original =
+        Pattern.compile(
+                "original defaults L8 N1024 T2048 +\\|  1024 x 128  \\| +234\\.9M \\| 2 \\|"
+                    + " +448\\.0 \\|")
+            .matcher(out);
     assertTrue(original.find(), out);
     assertTrue(run.err().contains("bench distributed: 2 workers, round 4/4"), run.err());
   }
 
   /** The step-ms column of the row labelled {@code label}, checked against its tokens/s column. */
   private static double stepMs(String out, String label, int tokens) {
-    Matcher m = Pattern.compile(Pattern.quote(label) + "[^|]*\\| +" + NUMBER + " \\| +" + NUMBER + " \\| +"
-        + NUMBER + "x").matcher(out);
+    Matcher m =
+        Pattern.compile(
+                Pattern.quote(label)
+                    + "[^|]*\\| +"
+                    + NUMBER
+                    + " \\| +"
+                    + NUMBER
+                    + " \\| +"
+                    + NUMBER
+                    + "x")
+            .matcher(out);
     assertTrue(m.find(), label + " in\n" + out);
     double ms = Double.parseDouble(m.group(1).replace(",", ""));
     double tokensPerSecond = Double.parseDouble(m.group(2).replace(",", ""));

@@ -17,8 +17,8 @@ import org.omnibiote.download.LocalHttpServer;
 
 /** The command line end to end against a local server (streams' test-jar fixture). */
 class DownloadCommandTest {
-  private static final Path GENBANK = Path.of(System.getProperty("omnibiote.shared"),
-      "data/deb-emboss-test_6.6.0+dfsg-12/genbank");
+  private static final Path GENBANK =
+      Path.of(System.getProperty("omnibiote.shared"), "data/deb-emboss-test_6.6.0+dfsg-12/genbank");
 
   @TempDir Path tmp;
 
@@ -36,16 +36,31 @@ class DownloadCommandTest {
     gzip(GENBANK.resolve("gbbct1.seq"), rel.resolve("gbbct1.seq.gz"));
     Path out = tmp.resolve("data");
     try (LocalHttpServer server = LocalHttpServer.serve(tmp.resolve("www"))) {
-      CliRun r = run("download", "--genbank-base-url", server.url("genbank").toString(),
-          "--divisions", "vrl,pln", "--output", out.toString());
+      CliRun r =
+          run(
+              "download",
+              "--genbank-base-url",
+              server.url("genbank").toString(),
+              "--divisions",
+              "vrl,pln",
+              "--output",
+              out.toString());
       assertEquals(0, r.exitCode(), r.err());
       assertTrue(r.out().startsWith("genbank: 2 files"), r.out());
-      CliRun again = run("download", "--genbank-base-url", server.url("genbank").toString(),
-          "--divisions", "vrl,pln", "--output", out.toString());
+      CliRun again =
+          run(
+              "download",
+              "--genbank-base-url",
+              server.url("genbank").toString(),
+              "--divisions",
+              "vrl,pln",
+              "--output",
+              out.toString());
       assertEquals(0, again.exitCode(), again.err());
       assertTrue(again.out().contains("(2 already complete; 0.0 MB fetched now)"), again.out());
     }
-    assertArrayEquals(Files.readAllBytes(rel.resolve("gbvrl1.seq.gz")),
+    assertArrayEquals(
+        Files.readAllBytes(rel.resolve("gbvrl1.seq.gz")),
         Files.readAllBytes(out.resolve("genbank/gbvrl1.seq.gz")));
     assertTrue(Files.exists(out.resolve("genbank/gbpln1.seq.gz")));
     assertFalse(Files.exists(out.resolve("genbank/gbbct1.seq.gz")));
@@ -53,7 +68,8 @@ class DownloadCommandTest {
 
   @Test
   void aMissingFileIsOneErrorLineNamingTheUrl() throws Exception {
-    try (LocalHttpServer server = LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")))) {
+    try (LocalHttpServer server =
+        LocalHttpServer.serve(Files.createDirectories(tmp.resolve("www")))) {
       String url = server.url("uniref/uniref100.fasta.gz").toString();
       CliRun r = run("download", "--uniref", "--uniref-url", url, "--output", tmp.toString());
       assertEquals(2, r.exitCode());
@@ -69,10 +85,17 @@ class DownloadCommandTest {
 
     CliRun div = run("download", "--divisions", "vrl,v1", "--output", tmp.toString());
     assertEquals(2, div.exitCode());
-    assertTrue(div.err().startsWith("error: --divisions: 'v1' is not a GenBank division"), div.err());
+    assertTrue(
+        div.err().startsWith("error: --divisions: 'v1' is not a GenBank division"), div.err());
 
-    CliRun url = run("download", "--genbank", "--genbank-base-url", "ftp.ncbi.nlm.nih.gov/genbank",
-        "--output", tmp.toString());
+    CliRun url =
+        run(
+            "download",
+            "--genbank",
+            "--genbank-base-url",
+            "ftp.ncbi.nlm.nih.gov/genbank",
+            "--output",
+            tmp.toString());
     assertEquals(2, url.exitCode());
     assertTrue(url.err().startsWith("error: --genbank-base-url: not an http(s) URL"), url.err());
 

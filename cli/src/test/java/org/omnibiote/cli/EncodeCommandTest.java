@@ -30,22 +30,22 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.weights.ModelWeights;
 import org.omnibiote.model.OmniBioTA;
-import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.model.Pooling;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
+import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
+import org.omnibiote.weights.ModelWeights;
 
 /**
  * {@code omnibiote encode} on real sequences (GenBank records written as FASTA, one of them
- * transcribed to RNA letters, and UniRef50 proteins) with a tiny random model: every row of
- * the .npy equals {@link OmniBioTA#encode} of that sequence alone (so sorting, batching and
- * padding change nothing), ids input gives the same vectors, numpy reads the file, and bad
- * input is one error line with nothing written.
+ * transcribed to RNA letters, and UniRef50 proteins) with a tiny random model: every row of the
+ * .npy equals {@link OmniBioTA#encode} of that sequence alone (so sorting, batching and padding
+ * change nothing), ids input gives the same vectors, numpy reads the file, and bad input is one
+ * error line with nothing written.
  */
 class EncodeCommandTest {
   private static final Path TOKENIZER = shared().resolve("tokenizers/mixed_bpe.model");
@@ -58,8 +58,10 @@ class EncodeCommandTest {
   private static SentencePieceTokenizer spm;
   private static Path weights;
   private static Path fasta;
+
   /** What the test expects encode to feed the model, per FASTA record, in file order. */
   private static final List<String> ids = new ArrayList<>();
+
   private static final List<long[]> tokens = new ArrayList<>();
   private static final List<String> sequences = new ArrayList<>();
 
@@ -77,10 +79,23 @@ class EncodeCommandTest {
 
     Path data = shared().resolve("data");
     List<SeqRecord> records = new ArrayList<>();
-    records.addAll(read(data.resolve("deb-python-biopython-doc_1.80+dfsg-4/GenBank/iro.gb"), SeqFormat.GENBANK, 1));
-    records.addAll(read(data.resolve("deb-emboss-test_6.6.0+dfsg-12/genbank/gbvrl1.seq"), SeqFormat.GENBANK, 1));
-    records.addAll(read(data.resolve("deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank"), SeqFormat.GENBANK, 2));
-    records.addAll(read(data.resolve("gh-facebookresearch-esm/some_proteins.fasta"), SeqFormat.FASTA, 7));
+    records.addAll(
+        read(
+            data.resolve("deb-python-biopython-doc_1.80+dfsg-4/GenBank/iro.gb"),
+            SeqFormat.GENBANK,
+            1));
+    records.addAll(
+        read(
+            data.resolve("deb-emboss-test_6.6.0+dfsg-12/genbank/gbvrl1.seq"),
+            SeqFormat.GENBANK,
+            1));
+    records.addAll(
+        read(
+            data.resolve("deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank"),
+            SeqFormat.GENBANK,
+            2));
+    records.addAll(
+        read(data.resolve("gh-facebookresearch-esm/some_proteins.fasta"), SeqFormat.FASTA, 7));
     StringBuilder text = new StringBuilder();
     for (int i = 0; i < records.size(); i++) {
       SeqRecord r = records.get(i);
@@ -128,14 +143,25 @@ class EncodeCommandTest {
     for (Pooling method : Pooling.values()) {
       String name = method.name().toLowerCase(Locale.ROOT);
       Path out = dir.resolve("rows-" + name + ".npy");
-      CliRun r = encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-          "--method", name, "--batch-size", "3", "--output", out.toString());
+      CliRun r =
+          encode(
+              "--input",
+              fasta.toString(),
+              "--tokenizer",
+              TOKENIZER.toString(),
+              "--method",
+              name,
+              "--batch-size",
+              "3",
+              "--output",
+              out.toString());
       assertEquals(0, r.exitCode(), r.err());
       assertTrue(r.err().contains("encode: wrote " + out), r.err());
       Npy npy = Npy.read(out);
       List<String[]> tsv = tsv(out);
       int maxLen = tokens.stream().mapToInt(t -> Math.min(t.length, CTX)).max().orElseThrow();
-      long[] shape = method == Pooling.ALL ? new long[] {ids.size(), maxLen, N} : new long[] {ids.size(), N};
+      long[] shape =
+          method == Pooling.ALL ? new long[] {ids.size(), maxLen, N} : new long[] {ids.size(), N};
       assertArrayEquals(shape, npy.shape(), name);
       int row = (int) (npy.values().length / ids.size());
       for (int i = 0; i < ids.size(); i++) {
@@ -156,15 +182,37 @@ class EncodeCommandTest {
   @Test
   void idsInputGivesTheSameVectorsAsFastaInput() throws IOException {
     Path idsFile = dir.resolve("same.ids.txt");
-    Files.write(idsFile, tokens.stream()
-        .map(t -> Arrays.stream(t).mapToObj(Long::toString).collect(Collectors.joining(" ")))
-        .toList());
+    Files.write(
+        idsFile,
+        tokens.stream()
+            .map(t -> Arrays.stream(t).mapToObj(Long::toString).collect(Collectors.joining(" ")))
+            .toList());
     Path fromFasta = dir.resolve("same-fasta.npy");
     Path fromIds = dir.resolve("same-ids.npy");
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "mean", "--output", fromFasta.toString()).exitCode());
-    CliRun r = encode("--input", idsFile.toString(), "--input-format", "ids", "--method", "mean",
-        "--checkpoint", weights.toString(), "--output", fromIds.toString());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "mean",
+                "--output",
+                fromFasta.toString())
+            .exitCode());
+    CliRun r =
+        encode(
+            "--input",
+            idsFile.toString(),
+            "--input-format",
+            "ids",
+            "--method",
+            "mean",
+            "--checkpoint",
+            weights.toString(),
+            "--output",
+            fromIds.toString());
     assertEquals(0, r.exitCode(), r.err());
     assertArrayEquals(Npy.read(fromFasta).values(), Npy.read(fromIds).values());
     List<String[]> rows = tsv(fromIds);
@@ -180,11 +228,21 @@ class EncodeCommandTest {
     String pair = joined(protein) + " " + joined(Arrays.copyOf(dna, Math.min(dna.length, 100)));
     Path idsFile = Files.write(dir.resolve("pair.txt"), List.of(pair, joined(protein)));
     Path out = dir.resolve("pair.npy");
-    CliRun r = encode("--input", idsFile.toString(), "--input-format", "ids", "--method", "first",
-        "--output", out.toString());
+    CliRun r =
+        encode(
+            "--input",
+            idsFile.toString(),
+            "--input-format",
+            "ids",
+            "--method",
+            "first",
+            "--output",
+            out.toString());
     assertEquals(0, r.exitCode(), r.err());
     float[] v = Npy.read(out).values();
-    assertClose(Arrays.copyOfRange(v, N, 2 * N), Arrays.copyOf(v, N),
+    assertClose(
+        Arrays.copyOfRange(v, N, 2 * N),
+        Arrays.copyOf(v, N),
         "the protein's tag in the pair sees only the protein");
     assertClose(encodeAlone(protein, Pooling.FIRST), Arrays.copyOf(v, N), "as the protein alone");
   }
@@ -197,10 +255,32 @@ class EncodeCommandTest {
   void numpyLoadsBothShapes() throws Exception {
     Path pooled = dir.resolve("numpy-max.npy");
     Path all = dir.resolve("numpy-all.npy");
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "max", "--output", pooled.toString()).exitCode());
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "all", "--max-length", "40", "--output", all.toString()).exitCode());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "max",
+                "--output",
+                pooled.toString())
+            .exitCode());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "all",
+                "--max-length",
+                "40",
+                "--output",
+                all.toString())
+            .exitCode());
     assertEquals("(" + ids.size() + ", " + N + ") float32", numpyShape(pooled));
     assertEquals("(" + ids.size() + ", 40, " + N + ") float32", numpyShape(all));
   }
@@ -209,19 +289,32 @@ class EncodeCommandTest {
   void longSequencesAreTruncatedAndCounted() throws IOException {
     int limit = 24;
     Path out = dir.resolve("truncated.npy");
-    CliRun r = encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "last", "--max-length", Integer.toString(limit), "--output", out.toString());
+    CliRun r =
+        encode(
+            "--input",
+            fasta.toString(),
+            "--tokenizer",
+            TOKENIZER.toString(),
+            "--method",
+            "last",
+            "--max-length",
+            Integer.toString(limit),
+            "--output",
+            out.toString());
     assertEquals(0, r.exitCode(), r.err());
     long longer = tokens.stream().filter(t -> t.length > limit).count();
     assertTrue(longer > 0);
-    assertTrue(r.err().contains(longer + " of " + ids.size() + " sequences are longer than " + limit),
+    assertTrue(
+        r.err().contains(longer + " of " + ids.size() + " sequences are longer than " + limit),
         r.err());
     Npy npy = Npy.read(out);
     for (int i = 0; i < ids.size(); i++) {
       long[] kept = Arrays.copyOf(tokens.get(i), Math.min(limit, tokens.get(i).length));
       assertEquals(kept.length, Integer.parseInt(tsv(out).get(i)[1]));
-      assertClose(encodeAlone(kept, Pooling.LAST),
-          Arrays.copyOfRange(npy.values(), i * N, (i + 1) * N), "truncated " + ids.get(i));
+      assertClose(
+          encodeAlone(kept, Pooling.LAST),
+          Arrays.copyOfRange(npy.values(), i * N, (i + 1) * N),
+          "truncated " + ids.get(i));
     }
   }
 
@@ -229,31 +322,78 @@ class EncodeCommandTest {
   void tagFlagOverridesTheAlphabetChoice() throws IOException {
     Path chosen = dir.resolve("tag-chosen.npy");
     Path forced = dir.resolve("tag-forced.npy");
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "first", "--output", chosen.toString()).exitCode());
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "first", "--tag", "protein", "--output", forced.toString()).exitCode());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "first",
+                "--output",
+                chosen.toString())
+            .exitCode());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "first",
+                "--tag",
+                "protein",
+                "--output",
+                forced.toString())
+            .exitCode());
     float[] a = Npy.read(chosen).values();
     float[] b = Npy.read(forced).values();
     // Record 0 is DNA: the first position is now <protein>; the last record is a protein.
     assertNotEquals(Arrays.toString(Arrays.copyOf(a, N)), Arrays.toString(Arrays.copyOf(b, N)));
     int last = ids.size() - 1;
-    assertArrayEquals(Arrays.copyOfRange(a, last * N, (last + 1) * N), Arrays.copyOfRange(b, last * N, (last + 1) * N));
+    assertArrayEquals(
+        Arrays.copyOfRange(a, last * N, (last + 1) * N),
+        Arrays.copyOfRange(b, last * N, (last + 1) * N));
     long[] asProtein = expectedIds("<protein>" + sequences.get(0) + "<EOS>");
-    assertClose(encodeAlone(Arrays.copyOf(asProtein, Math.min(CTX, asProtein.length)), Pooling.FIRST),
-        Arrays.copyOf(b, N), "record 0 tagged <protein>");
+    assertClose(
+        encodeAlone(Arrays.copyOf(asProtein, Math.min(CTX, asProtein.length)), Pooling.FIRST),
+        Arrays.copyOf(b, N),
+        "record 0 tagged <protein>");
   }
 
   @Test
   void aCheckpointPrefixOrManifestNamesItsWeights() throws IOException {
     Path prefix = weights.resolveSibling("omnibiota_1000");
     Path direct = dir.resolve("prefix-direct.npy");
-    assertEquals(0, encode("--input", fasta.toString(), "--tokenizer", TOKENIZER.toString(),
-        "--method", "mean", "--output", direct.toString()).exitCode());
+    assertEquals(
+        0,
+        encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                "mean",
+                "--output",
+                direct.toString())
+            .exitCode());
     for (Path c : List.of(prefix, weights.resolveSibling("omnibiota_1000.checkpoint.json"))) {
       Path out = dir.resolve("prefix-" + c.getFileName() + ".npy");
-      CliRun r = run("encode", "--checkpoint", c.toString(), "--input", fasta.toString(),
-          "--tokenizer", TOKENIZER.toString(), "--method", "mean", "--output", out.toString());
+      CliRun r =
+          run(
+              "encode",
+              "--checkpoint",
+              c.toString(),
+              "--input",
+              fasta.toString(),
+              "--tokenizer",
+              TOKENIZER.toString(),
+              "--method",
+              "mean",
+              "--output",
+              out.toString());
       assertEquals(0, r.exitCode(), r.err());
       assertArrayEquals(Npy.read(direct).values(), Npy.read(out).values());
     }
@@ -277,20 +417,164 @@ class EncodeCommandTest {
     Path smallWeights = bad.resolve("small.safetensors");
     ModelWeights.save(small, smallWeights);
     String[][] cases = {
-      {"missing.safetensors: no weights file", "--checkpoint", bad.resolve("missing.safetensors").toString(), "--input", fa, "--tokenizer", tok, "--method", "mean"},
-      {"no weights file", "--checkpoint", bad.resolve("run/omnibiota").toString(), "--input", fa, "--tokenizer", tok, "--method", "mean"},
-      {"truncated?", "--checkpoint", corrupt.toString(), "--input", fa, "--tokenizer", tok, "--method", "mean"},
-      {"empty file", "--checkpoint", w, "--input", empty.toString(), "--tokenizer", tok, "--method", "mean"},
-      {"unknown pooling method 'median'", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "median"},
-      {"a record without sequence follows record a", "--checkpoint", w, "--input", noSequence.toString(), "--tokenizer", tok, "--method", "mean"},
-      {"--tokenizer is required for FASTA input", "--checkpoint", w, "--input", fa, "--method", "mean"},
-      {"oov.txt:2: token id 70000 is outside the model's vocabulary", "--checkpoint", w, "--input", outOfVocab.toString(), "--input-format", "ids", "--method", "mean"},
-      {"words.txt:2: 'ACGT' is not a token id", "--checkpoint", w, "--input", notIds.toString(), "--input-format", "ids", "--method", "mean"},
-      {"has 65536 pieces but the model", "--checkpoint", smallWeights.toString(), "--input", fa, "--tokenizer", tok, "--method", "mean"},
-      {"tag <nucleotides> is not a piece", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--tag", "nucleotides"},
-      {"--devices cuda:0: this host has no usable CUDA", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--devices", "cuda:0"},
-      {"--batch-size must be at least 1", "--checkpoint", w, "--input", fa, "--tokenizer", tok, "--method", "mean", "--batch-size", "0"},
-      {"--input " + bad.resolve("absent.fa") + ": no such file", "--checkpoint", w, "--input", bad.resolve("absent.fa").toString(), "--tokenizer", tok, "--method", "mean"},
+      {
+        "missing.safetensors: no weights file",
+        "--checkpoint",
+        bad.resolve("missing.safetensors").toString(),
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "no weights file",
+        "--checkpoint",
+        bad.resolve("run/omnibiota").toString(),
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "truncated?",
+        "--checkpoint",
+        corrupt.toString(),
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "empty file",
+        "--checkpoint",
+        w,
+        "--input",
+        empty.toString(),
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "unknown pooling method 'median'",
+        "--checkpoint",
+        w,
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "median"
+      },
+      {
+        "a record without sequence follows record a",
+        "--checkpoint",
+        w,
+        "--input",
+        noSequence.toString(),
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "--tokenizer is required for FASTA input",
+        "--checkpoint",
+        w,
+        "--input",
+        fa,
+        "--method",
+        "mean"
+      },
+      {
+        "oov.txt:2: token id 70000 is outside the model's vocabulary",
+        "--checkpoint",
+        w,
+        "--input",
+        outOfVocab.toString(),
+        "--input-format",
+        "ids",
+        "--method",
+        "mean"
+      },
+      {
+        "words.txt:2: 'ACGT' is not a token id",
+        "--checkpoint",
+        w,
+        "--input",
+        notIds.toString(),
+        "--input-format",
+        "ids",
+        "--method",
+        "mean"
+      },
+      {
+        "has 65536 pieces but the model",
+        "--checkpoint",
+        smallWeights.toString(),
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
+      {
+        "tag <nucleotides> is not a piece",
+        "--checkpoint",
+        w,
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean",
+        "--tag",
+        "nucleotides"
+      },
+      {
+        "--devices cuda:0: this host has no usable CUDA",
+        "--checkpoint",
+        w,
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean",
+        "--devices",
+        "cuda:0"
+      },
+      {
+        "--batch-size must be at least 1",
+        "--checkpoint",
+        w,
+        "--input",
+        fa,
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean",
+        "--batch-size",
+        "0"
+      },
+      {
+        "--input " + bad.resolve("absent.fa") + ": no such file",
+        "--checkpoint",
+        w,
+        "--input",
+        bad.resolve("absent.fa").toString(),
+        "--tokenizer",
+        tok,
+        "--method",
+        "mean"
+      },
     };
     for (String[] c : cases) {
       String[] args = new String[c.length + 2];
@@ -302,7 +586,8 @@ class EncodeCommandTest {
       assertEquals(2, r.exitCode(), c[0] + ": " + r.err());
       List<String> lines = r.err().lines().toList();
       assertEquals(1, lines.size(), c[0] + ": " + r.err());
-      assertTrue(lines.get(0).startsWith("error: ") && lines.get(0).contains(c[0]), c[0] + ": " + r.err());
+      assertTrue(
+          lines.get(0).startsWith("error: ") && lines.get(0).contains(c[0]), c[0] + ": " + r.err());
       assertFalse(Files.exists(out), c[0] + ": nothing written");
       assertFalse(Files.exists(bad.resolve("out.ids.tsv")), c[0] + ": no ids file");
     }
@@ -361,12 +646,19 @@ class EncodeCommandTest {
     if (!Files.isExecutable(Path.of(PYTHON))) {
       fail(PYTHON + " not found: apt-get install -y python3 python3-numpy");
     }
-    Process p = new ProcessBuilder(PYTHON, "-c",
-        "import sys, numpy; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)", npy.toString())
-        .redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(
+                PYTHON,
+                "-c",
+                "import sys, numpy; a = numpy.load(sys.argv[1]); print(a.shape, a.dtype)",
+                npy.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      fail("numpy.load failed (is python3-numpy installed? apt-get install -y python3-numpy):\n" + out);
+      fail(
+          "numpy.load failed (is python3-numpy installed? apt-get install -y python3-numpy):\n"
+              + out);
     }
     return out;
   }
@@ -384,8 +676,12 @@ class EncodeCommandTest {
       assertTrue(dict.contains("'descr': '<f4'") && dict.contains("'fortran_order': False"), dict);
       Matcher m = SHAPE.matcher(dict);
       assertTrue(m.find(), dict);
-      long[] shape = Arrays.stream(m.group(1).split(",")).map(String::trim)
-          .filter(s -> !s.isEmpty()).mapToLong(Long::parseLong).toArray();
+      long[] shape =
+          Arrays.stream(m.group(1).split(","))
+              .map(String::trim)
+              .filter(s -> !s.isEmpty())
+              .mapToLong(Long::parseLong)
+              .toArray();
       float[] values = new float[buf.remaining() / 4];
       buf.asFloatBuffer().get(values);
       assertEquals(Arrays.stream(shape).reduce(1, (a, b) -> a * b), values.length, "data size");

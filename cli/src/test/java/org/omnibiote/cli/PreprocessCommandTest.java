@@ -41,21 +41,34 @@ class PreprocessCommandTest {
     }
     Path bad = data(BIO + "no_origin_no_end.gb");
     Path out = tmp.resolve("docs/genbank.txt");
-    CliRun r = run("preprocess", "--format", "genbank", "--input", gz.toString(),
-        data(BIO + "NT_019265.gb").toString(), data(BIO + "protein_refseq2.gb").toString(),
-        bad.toString(), "--output", out.toString());
+    CliRun r =
+        run(
+            "preprocess",
+            "--format",
+            "genbank",
+            "--input",
+            gz.toString(),
+            data(BIO + "NT_019265.gb").toString(),
+            data(BIO + "protein_refseq2.gb").toString(),
+            bad.toString(),
+            "--output",
+            out.toString());
     assertEquals(0, r.exitCode(), r.err());
     List<String> docs = Files.readAllLines(out, StandardCharsets.UTF_8);
     assertEquals(7, docs.size());
-    assertTrue(docs.get(0).startsWith("<mRNA>AACAAAACACACATCAAAAACGATTTTACAAGAAAAAAATA"), docs.get(0));
+    assertTrue(
+        docs.get(0).startsWith("<mRNA>AACAAAACACACATCAAAAACGATTTTACAAGAAAAAAATA"), docs.get(0));
     assertTrue(docs.get(1).startsWith("<DNA>"), docs.get(1));
     assertTrue(docs.get(6).startsWith("<protein>MNNRWILHAAF"), docs.get(6));
-    docs.forEach(d -> {
-      String seq = d.substring(d.indexOf('>') + 1, d.length() - "<EOS>".length());
-      assertTrue(d.endsWith("<EOS>") && seq.equals(seq.toUpperCase(Locale.ROOT)) && !seq.isEmpty(), d);
-    });
-    assertTrue(r.err().contains(bad + ":14 (AB070938): Premature end of line during features"
-        + " table"), r.err());
+    docs.forEach(
+        d -> {
+          String seq = d.substring(d.indexOf('>') + 1, d.length() - "<EOS>".length());
+          assertTrue(
+              d.endsWith("<EOS>") && seq.equals(seq.toUpperCase(Locale.ROOT)) && !seq.isEmpty(), d);
+        });
+    assertTrue(
+        r.err().contains(bad + ":14 (AB070938): Premature end of line during features" + " table"),
+        r.err());
     assertTrue(r.out().contains("7 documents written"), r.out());
     assertTrue(r.out().contains("1 records without sequence skipped"), r.out());
     assertTrue(r.out().contains("1 problems"), r.out());
@@ -65,9 +78,14 @@ class PreprocessCommandTest {
   @Test
   void formatIsSniffedWhenNotGiven() throws Exception {
     Path out = tmp.resolve("mixed.txt");
-    CliRun r = run("preprocess", "--input", data(BIO + "iro.gb").toString(),
-        data("deb-hmmer-examples_3.3.2+dfsg-1/testsuite/PAX8_HUMAN").toString(),
-        "--output", out.toString());
+    CliRun r =
+        run(
+            "preprocess",
+            "--input",
+            data(BIO + "iro.gb").toString(),
+            data("deb-hmmer-examples_3.3.2+dfsg-1/testsuite/PAX8_HUMAN").toString(),
+            "--output",
+            out.toString());
     assertEquals(0, r.exitCode(), r.err());
     List<String> docs = Files.readAllLines(out);
     assertEquals(2, docs.size());
@@ -79,9 +97,17 @@ class PreprocessCommandTest {
   void strictStopsAtTheFirstProblemAndWritesNothing() throws Exception {
     Path out = tmp.resolve("strict.txt");
     Files.writeString(out, "previous content\n");
-    CliRun r = run("preprocess", "--format", "genbank", "--strict", "--input",
-        data(BIO + "cor6_6.gb").toString(), data(BIO + "no_origin_no_end.gb").toString(),
-        "--output", out.toString());
+    CliRun r =
+        run(
+            "preprocess",
+            "--format",
+            "genbank",
+            "--strict",
+            "--input",
+            data(BIO + "cor6_6.gb").toString(),
+            data(BIO + "no_origin_no_end.gb").toString(),
+            "--output",
+            out.toString());
     assertEquals(2, r.exitCode());
     assertTrue(r.err().startsWith("error: " + data(BIO + "no_origin_no_end.gb") + ":14"), r.err());
     assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
@@ -92,18 +118,30 @@ class PreprocessCommandTest {
   @Test
   void badInputIsAClearError() throws Exception {
     Path out = tmp.resolve("x.txt");
-    CliRun missing = run("preprocess", "--input", tmp.resolve("nope.gb").toString(),
-        "--output", out.toString());
+    CliRun missing =
+        run("preprocess", "--input", tmp.resolve("nope.gb").toString(), "--output", out.toString());
     assertEquals(2, missing.exitCode());
     assertTrue(missing.err().contains("no such file: " + tmp.resolve("nope.gb")), missing.err());
 
-    CliRun csv = run("preprocess", "--input",
-        data("gh-MAGICS-LAB-DNABERT_2/sample_data/train.csv").toString(), "--output", out.toString());
+    CliRun csv =
+        run(
+            "preprocess",
+            "--input",
+            data("gh-MAGICS-LAB-DNABERT_2/sample_data/train.csv").toString(),
+            "--output",
+            out.toString());
     assertEquals(2, csv.exitCode());
     assertTrue(csv.err().contains("not a GenBank or FASTA file"), csv.err());
 
-    CliRun format = run("preprocess", "--format", "embl", "--input", data(BIO + "iro.gb").toString(),
-        "--output", out.toString());
+    CliRun format =
+        run(
+            "preprocess",
+            "--format",
+            "embl",
+            "--input",
+            data(BIO + "iro.gb").toString(),
+            "--output",
+            out.toString());
     assertEquals(2, format.exitCode());
     assertTrue(format.err().contains("--format must be genbank or fasta"), format.err());
     assertFalse(Files.exists(out));

@@ -20,8 +20,8 @@ import org.omnibiote.download.SampleMirror;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 
 /**
- * quickstart without --data: fetches the sample from a local HTTP server serving the real
- * files of ../shared/data, trains a tokenizer, ingests; a second run needs no network.
+ * quickstart without --data: fetches the sample from a local HTTP server serving the real files of
+ * ../shared/data, trains a tokenizer, ingests; a second run needs no network.
  */
 class QuickstartCommandTest {
   @TempDir Path dir;
@@ -34,16 +34,18 @@ class QuickstartCommandTest {
     Path profile = dir.resolve("mirror.conf");
     try (LocalHttpServer server = LocalHttpServer.serve(dir)) {
       Map<String, String> overrides = SampleMirror.serve(server, shared.resolve("data"));
-      Files.writeString(profile, overrides.entrySet().stream()
-          .map(e -> e.getKey() + " = \"" + e.getValue() + "\"")
-          .collect(Collectors.joining("\n", "", "\n"))
-          // A few steps of the tiny model are enough to show training and encoding work.
-          + "omnibiote.quickstart.train { token_budget = 16384, test_freq = 8192, ctx_len = 128 }\n");
+      Files.writeString(
+          profile,
+          overrides.entrySet().stream()
+                  .map(e -> e.getKey() + " = \"" + e.getValue() + "\"")
+                  .collect(Collectors.joining("\n", "", "\n"))
+              // A few steps of the tiny model are enough to show training and encoding work.
+              + "omnibiote.quickstart.train { token_budget = 16384, test_freq = 8192, ctx_len = 128 }\n");
 
-      CliRun r = run(
-          "quickstart", "--config", profile.toString(), "--output", out.toString());
+      CliRun r = run("quickstart", "--config", profile.toString(), "--output", out.toString());
       assertEquals(0, r.exitCode(), r.err());
-      assertTrue(server.requests().stream().anyMatch(q -> q.contains("efetch.fcgi")),
+      assertTrue(
+          server.requests().stream().anyMatch(q -> q.contains("efetch.fcgi")),
           "the sample came from the server: " + server.requests());
     }
 
@@ -70,18 +72,21 @@ class QuickstartCommandTest {
 
     // The tiny model trained on the shards (8 steps of 16 x 128 tokens) and encoded examples.
     assertTrue(Files.exists(out.resolve("model/omnibiota.checkpoint.json")));
-    long steps = Files.readAllLines(out.resolve("model/metrics.jsonl")).stream()
-        .filter(l -> l.contains("\"loss\"")).count();
+    long steps =
+        Files.readAllLines(out.resolve("model/metrics.jsonl")).stream()
+            .filter(l -> l.contains("\"loss\""))
+            .count();
     assertEquals(8, steps);
     Path encodings = out.resolve("encode/examples.npy");
     assertTrue(Files.exists(encodings) && Files.exists(out.resolve("encode/examples.ids.tsv")));
-    long examples = Files.readAllLines(out.resolve("encode/examples.fasta")).stream()
-        .filter(l -> l.startsWith(">")).count();
+    long examples =
+        Files.readAllLines(out.resolve("encode/examples.fasta")).stream()
+            .filter(l -> l.startsWith(">"))
+            .count();
     assertTrue(examples >= 2 && examples <= 8, "examples: " + examples);
 
     // Offline now: the server is gone, everything is reused, nothing changes.
-    CliRun again = run(
-        "quickstart", "--config", profile.toString(), "--output", out.toString());
+    CliRun again = run("quickstart", "--config", profile.toString(), "--output", out.toString());
     assertEquals(0, again.exitCode(), again.err());
     assertTrue(again.err().contains("reusing the tokenizer"), again.err());
     assertTrue(again.err().contains("reusing the trained model"), again.err());
@@ -91,8 +96,8 @@ class QuickstartCommandTest {
 
   @Test
   void aMissingDataFolderIsOneErrorLine() {
-    CliRun r = run(
-        "quickstart", "--data", dir.resolve("nope").toString(), "--output", dir.toString());
+    CliRun r =
+        run("quickstart", "--data", dir.resolve("nope").toString(), "--output", dir.toString());
     assertEquals(2, r.exitCode());
     String err = r.err();
     assertTrue(err.startsWith("error: --data"), err);

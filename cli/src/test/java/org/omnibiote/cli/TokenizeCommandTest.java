@@ -20,10 +20,14 @@ class TokenizeCommandTest {
       List.of("<DNA>ACGTTTGACCANNNN<EOS>", "", "  two  words ", "acgt é ＡＢＣ", "<protein>MKV<EOS>");
 
   private static String spmEncode(Path input, String format) throws Exception {
-    Process p = new ProcessBuilder("spm_encode", "--model=" + MODEL, "--output_format=" + format)
-        .redirectInput(input.toFile()).start();
+    Process p =
+        new ProcessBuilder("spm_encode", "--model=" + MODEL, "--output_format=" + format)
+            .redirectInput(input.toFile())
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "spm_encode (Debian sentencepiece) ran");
+    assertTrue(
+        p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0,
+        "spm_encode (Debian sentencepiece) ran");
     return out;
   }
 
@@ -32,13 +36,24 @@ class TokenizeCommandTest {
     Path in = Files.write(tmp.resolve("in.txt"), LINES, StandardCharsets.UTF_8);
     for (String format : List.of("id", "piece")) {
       Path out = tmp.resolve("out-" + format + ".txt");
-      int code = Main.execute("tokenize", "--tokenizer", MODEL.toString(), "--input", in.toString(),
-          "--output-format", format, "--output", out.toString());
+      int code =
+          Main.execute(
+              "tokenize",
+              "--tokenizer",
+              MODEL.toString(),
+              "--input",
+              in.toString(),
+              "--output-format",
+              format,
+              "--output",
+              out.toString());
       assertEquals(0, code);
       assertEquals(spmEncode(in, format), Files.readString(out, StandardCharsets.UTF_8), format);
     }
     try (var files = Files.list(tmp)) {
-      assertFalse(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary file left");
+      assertFalse(
+          files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")),
+          "no temporary file left");
     }
   }
 

@@ -1,6 +1,5 @@
 package org.omnibiote.cli;
 
-import org.omnibiote.settings.LossNorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.TrainSettings;
 import picocli.CommandLine;
 
@@ -43,9 +43,17 @@ class TrainCommandTest {
   @Test
   void flagsOverrideTheProfileWhichOverridesTheDefaults() throws Exception {
     Path profile = dir.resolve("run.conf");
-    Files.writeString(profile, "omnibiote.train { batch_size = 64, n_layer = 3, use_padding = true }\n");
-    TrainSettings s = parse("--config", profile.toString(), "--batch_size", "32", "--batch_ramp",
-        "--save_name", dir.resolve("r/m").toString());
+    Files.writeString(
+        profile, "omnibiote.train { batch_size = 64, n_layer = 3, use_padding = true }\n");
+    TrainSettings s =
+        parse(
+            "--config",
+            profile.toString(),
+            "--batch_size",
+            "32",
+            "--batch_ramp",
+            "--save_name",
+            dir.resolve("r/m").toString());
     assertEquals(32, s.batchSize(), "the flag wins over the profile");
     assertEquals(3, s.nLayer(), "the profile wins over the default");
     assertTrue(s.usePadding());
@@ -64,15 +72,18 @@ class TrainCommandTest {
 
   @Test
   void aBatchThatIsNotWholeMicroBatchesIsRefused() {
-    CliRun r = run("train", "--base_dir", dir.toString(), "--batch_size", "12", "--mini_batch_size", "8");
+    CliRun r =
+        run("train", "--base_dir", dir.toString(), "--batch_size", "12", "--mini_batch_size", "8");
     assertEquals(2, r.exitCode(), r.err());
-    assertTrue(r.err().contains("--batch_size 12 is not divisible by --mini_batch_size 8"), r.err());
+    assertTrue(
+        r.err().contains("--batch_size 12 is not divisible by --mini_batch_size 8"), r.err());
   }
 
   @Test
   void aMissingOrEmptyBaseDirIsRefusedBeforeAnyWork() throws Exception {
     Path save = dir.resolve("run/omnibiota");
-    CliRun missing = run("train", "--base_dir", dir.resolve("nope").toString(), "--save_name", save.toString());
+    CliRun missing =
+        run("train", "--base_dir", dir.resolve("nope").toString(), "--save_name", save.toString());
     assertEquals(2, missing.exitCode(), missing.err());
     assertTrue(missing.err().contains("nope"), missing.err());
     Path empty = Files.createDirectories(dir.resolve("empty"));
@@ -86,12 +97,38 @@ class TrainCommandTest {
   void helpListsTheOriginalFlagsWithTheirDefaults() {
     CliRun r = run("train", "--help");
     assertEquals(0, r.exitCode());
-    for (String flag : new String[] {"--batch_size", "--mini_batch_size", "--n_head", "--n_embd",
-        "--n_layer", "--ctx_len", "--dropout", "--lr", "--beta1", "--beta2", "--epsilon",
-        "--weight_decay", "--token_budget", "--test_freq", "--save_freq", "--save_name",
-        "--disable_flash", "--wandb_project_name", "--base_dir", "--force_lr", "--checkpoint_freq",
-        "--banned_token", "--warmup_period", "--batch_ramp", "--train_type", "--FSDP",
-        "--use_padding", "--resume_from", "--config"}) {
+    for (String flag :
+        new String[] {
+          "--batch_size",
+          "--mini_batch_size",
+          "--n_head",
+          "--n_embd",
+          "--n_layer",
+          "--ctx_len",
+          "--dropout",
+          "--lr",
+          "--beta1",
+          "--beta2",
+          "--epsilon",
+          "--weight_decay",
+          "--token_budget",
+          "--test_freq",
+          "--save_freq",
+          "--save_name",
+          "--disable_flash",
+          "--wandb_project_name",
+          "--base_dir",
+          "--force_lr",
+          "--checkpoint_freq",
+          "--banned_token",
+          "--warmup_period",
+          "--batch_ramp",
+          "--train_type",
+          "--FSDP",
+          "--use_padding",
+          "--resume_from",
+          "--config"
+        }) {
       assertTrue(r.out().contains(flag), flag + " in\n" + r.out());
     }
     assertTrue(r.out().contains("(default: 1024)"), r.out());
@@ -102,7 +139,8 @@ class TrainCommandTest {
     CliRun r = run("train", "--base_dir", dir.toString(), "--workers", "2", "--devices", "cuda:0");
     assertEquals(2, r.exitCode(), r.err());
     assertTrue(r.err().contains("lists 1 devices for --workers 2"), r.err());
-    CliRun bad = run("train", "--base_dir", dir.toString(), "--workers", "2", "--devices", "gpu0,gpu1");
+    CliRun bad =
+        run("train", "--base_dir", dir.toString(), "--workers", "2", "--devices", "gpu0,gpu1");
     assertEquals(2, bad.exitCode(), bad.err());
     assertTrue(bad.err().contains("give cpu, or one cuda:N per worker"), bad.err());
   }

@@ -18,13 +18,14 @@ import org.omnibiote.collective.CollectiveGroup;
 
 /**
  * A process of {@link NetNamespaceAllReduceTest}, run in its own namespace:
+ *
  * <ul>
- *   <li>{@code store <port>}: hosts the rendezvous TCPStore (as the coordinator will, outside
- *       the world) until killed;
+ *   <li>{@code store <port>}: hosts the rendezvous TCPStore (as the coordinator will, outside the
+ *       world) until killed;
  *   <li>{@code rank <rank> <size> <storeHost> <storePort> <bindAddress> <elements> <out>}: joins
  *       the Gloo world through {@link CollectiveGroup} with Gloo bound to {@code bindAddress},
- *       all-reduces {@code elements} float32 values {@code (rank + 1) * i} and writes the result
- *       to {@code out} as raw little-endian float32 for the test to check.
+ *       all-reduces {@code elements} float32 values {@code (rank + 1) * i} and writes the result to
+ *       {@code out} as raw little-endian float32 for the test to check.
  * </ul>
  */
 public final class AllReduceRankMain {
@@ -34,8 +35,15 @@ public final class AllReduceRankMain {
   public static void main(String[] args) throws Exception {
     switch (args[0]) {
       case "store" -> store(Integer.parseInt(args[1]));
-      case "rank" -> rank(Integer.parseInt(args[1]), Integer.parseInt(args[2]), args[3],
-          Integer.parseInt(args[4]), args[5], Integer.parseInt(args[6]), Path.of(args[7]));
+      case "rank" ->
+          rank(
+              Integer.parseInt(args[1]),
+              Integer.parseInt(args[2]),
+              args[3],
+              Integer.parseInt(args[4]),
+              args[5],
+              Integer.parseInt(args[6]),
+              Path.of(args[7]));
       default -> throw new IllegalArgumentException("unknown mode " + args[0]);
     }
     System.out.flush();
@@ -58,8 +66,9 @@ public final class AllReduceRankMain {
     store.close();
   }
 
-  private static void rank(int rank, int size, String storeHost, int storePort, String bind,
-      int elements, Path out) throws IOException {
+  private static void rank(
+      int rank, int size, String storeHost, int storePort, String bind, int elements, Path out)
+      throws IOException {
     CollectiveGroup.Rendezvous at =
         new CollectiveGroup.Rendezvous(storeHost, storePort, false, bind, TIMEOUT);
     float[] values = new float[elements];
@@ -76,8 +85,12 @@ public final class AllReduceRankMain {
     }
     ByteBuffer bytes = ByteBuffer.allocate(elements * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     bytes.asFloatBuffer().put(values);
-    try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(
+            out,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.TRUNCATE_EXISTING,
+            StandardOpenOption.WRITE)) {
       while (bytes.hasRemaining()) {
         ch.write(bytes);
       }

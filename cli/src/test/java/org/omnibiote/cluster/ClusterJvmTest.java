@@ -14,11 +14,21 @@ class ClusterJvmTest {
   @Timeout(value = 60, unit = TimeUnit.SECONDS)
   void aWorkerWhoseSeedNodeIsNotThereSaysSoAndExitsWithTheUserErrorCode() throws Exception {
     String seed = "127.0.0.1:" + NodeProcess.freePort();
-    try (NodeProcess worker = new NodeProcess("worker", List.of(
-        "-Dpekko.cluster.shutdown-after-unsuccessful-join-seed-nodes=3s"),
-        "worker", "--port", "0", "--seed-nodes", seed)) {
-      worker.await(l -> l.startsWith("error: could not join the cluster through seed nodes")
-          && l.contains(seed), "the join error", 40);
+    try (NodeProcess worker =
+        new NodeProcess(
+            "worker",
+            List.of("-Dpekko.cluster.shutdown-after-unsuccessful-join-seed-nodes=3s"),
+            "worker",
+            "--port",
+            "0",
+            "--seed-nodes",
+            seed)) {
+      worker.await(
+          l ->
+              l.startsWith("error: could not join the cluster through seed nodes")
+                  && l.contains(seed),
+          "the join error",
+          40);
       assertEquals(2, worker.exitCode(10));
     }
   }

@@ -1,6 +1,5 @@
 package org.omnibiote.cluster;
 
-import org.omnibiote.checkpoint.Checkpoints;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,17 +23,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.UserError;
-import org.omnibiote.weights.SafeTensors;
-import org.omnibiote.weights.TrainingCheckpoint;
+import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.settings.TrainSettings;
+import org.omnibiote.weights.SafeTensors;
+import org.omnibiote.weights.TrainingCheckpoint;
 import org.omnibiote.worker.EmbeddedRun;
 
 /**
- * Distributed training with real parts: coordinator and worker JVMs on 127.0.0.1 forming a
- * Pekko cluster, Gloo all-reduce through the c10d Reducer between the workers, a tiny model on
- * shards the real ingest made from ../shared/data.
+ * Distributed training with real parts: coordinator and worker JVMs on 127.0.0.1 forming a Pekko
+ * cluster, Gloo all-reduce through the c10d Reducer between the workers, a tiny model on shards the
+ * real ingest made from ../shared/data.
  */
 class DistributedTrainingTest {
   private static final int BATCH = 8;
@@ -55,14 +55,37 @@ class DistributedTrainingTest {
 
   /** As above, on the ingest output {@code base}. */
   static List<String> flags(Path base, Path runDir, int steps, int saveEverySteps, String... more) {
-    List<String> f = new ArrayList<>(List.of(
-        "--base_dir", base.toString(), "--save_name", runDir.resolve("omnibiota").toString(),
-        "--n_layer", "1", "--n_embd", "32", "--n_head", "2", "--ctx_len", Integer.toString(CTX),
-        "--batch_size", Integer.toString(BATCH), "--mini_batch_size", "2", "--dropout", "0",
-        "--lr", "0.05", "--token_budget", Integer.toString(steps * BATCH * CTX),
-        "--test_freq", Integer.toString(1_000_000_000),
-        "--save_freq", Integer.toString(saveEverySteps * BATCH * CTX),
-        "--progress_interval", "0"));
+    List<String> f =
+        new ArrayList<>(
+            List.of(
+                "--base_dir",
+                base.toString(),
+                "--save_name",
+                runDir.resolve("omnibiota").toString(),
+                "--n_layer",
+                "1",
+                "--n_embd",
+                "32",
+                "--n_head",
+                "2",
+                "--ctx_len",
+                Integer.toString(CTX),
+                "--batch_size",
+                Integer.toString(BATCH),
+                "--mini_batch_size",
+                "2",
+                "--dropout",
+                "0",
+                "--lr",
+                "0.05",
+                "--token_budget",
+                Integer.toString(steps * BATCH * CTX),
+                "--test_freq",
+                Integer.toString(1_000_000_000),
+                "--save_freq",
+                Integer.toString(saveEverySteps * BATCH * CTX),
+                "--progress_interval",
+                "0"));
     for (int i = 0; i < more.length; i += 2) {
       int at = f.indexOf(more[i]);
       if (at >= 0) {
@@ -84,8 +107,9 @@ class DistributedTrainingTest {
 
   /** A worker node JVM on 127.0.0.1 joining through {@code seeds}, with more flags if given. */
   static NodeProcess worker(String name, String seeds, String... more) throws IOException {
-    List<String> a = new ArrayList<>(List.of("worker", "--host", "127.0.0.1", "--port", "0",
-        "--seed-nodes", seeds));
+    List<String> a =
+        new ArrayList<>(
+            List.of("worker", "--host", "127.0.0.1", "--port", "0", "--seed-nodes", seeds));
     a.addAll(List.of(more));
     return new NodeProcess(name, a.toArray(String[]::new));
   }
@@ -104,8 +128,15 @@ class DistributedTrainingTest {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (committed(runDir) < steps) {
       if (System.nanoTime() > deadline || !coordinator.process.isAlive()) {
-        throw new AssertionError("the ledger did not reach " + steps + " committed steps within "
-            + seconds + " s (at " + committed(runDir) + "); coordinator output:\n" + coordinator.output());
+        throw new AssertionError(
+            "the ledger did not reach "
+                + steps
+                + " committed steps within "
+                + seconds
+                + " s (at "
+                + committed(runDir)
+                + "); coordinator output:\n"
+                + coordinator.output());
       }
       Thread.sleep(100);
     }
@@ -117,8 +148,8 @@ class DistributedTrainingTest {
     try {
       Ledger.checkExactlyOnce(entries, (long) steps * BATCH);
     } catch (UserError e) {
-      throw new AssertionError(e.getMessage() + "; ledger:\n"
-          + Files.readString(runDir.resolve(Ledger.FILE)), e);
+      throw new AssertionError(
+          e.getMessage() + "; ledger:\n" + Files.readString(runDir.resolve(Ledger.FILE)), e);
     }
     assertEquals(steps, Ledger.stepsDone(entries), "steps done by the ledger");
     return entries;
@@ -138,8 +169,9 @@ class DistributedTrainingTest {
     int steps = 6;
     Path distributed = dir.resolve("two-workers");
     // 8 rows of 2: each of the 2 workers accumulates 2 micro-batches, the single process 4.
-    try (NodeProcess run = new NodeProcess("train-workers-2",
-        args("train", flags(distributed, steps, 1000), "--workers", "2"))) {
+    try (NodeProcess run =
+        new NodeProcess(
+            "train-workers-2", args("train", flags(distributed, steps, 1000), "--workers", "2"))) {
       assertEquals(0, run.exitCode(150), run.output());
       assertTrue(run.output().contains("trained 6 steps"), run.output());
     }
@@ -152,11 +184,13 @@ class DistributedTrainingTest {
       m.put(f.get(i).substring(2), f.get(i + 1));
     }
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true);
-    EmbeddedRun.run(ConfigFactory.parseMap(m).atPath(TrainSettings.PATH)
-        .withFallback(ConfigFactory.load()), quiet);
+    EmbeddedRun.run(
+        ConfigFactory.parseMap(m).atPath(TrainSettings.PATH).withFallback(ConfigFactory.load()),
+        quiet);
 
     try (PointerScope scope = new PointerScope()) {
-      Map<String, Tensor> a = SafeTensors.read(distributed.resolve("omnibiota.safetensors")).tensors();
+      Map<String, Tensor> a =
+          SafeTensors.read(distributed.resolve("omnibiota.safetensors")).tensors();
       Map<String, Tensor> b = SafeTensors.read(single.resolve("omnibiota.safetensors")).tensors();
       assertEquals(b.keySet(), a.keySet());
       double worst = 0;
@@ -168,7 +202,8 @@ class DistributedTrainingTest {
           where = name;
         }
       }
-      System.out.printf("2 workers x 2 micro-batches vs 1 process x 4: max |dw| %.3g (%s)%n", worst, where);
+      System.out.printf(
+          "2 workers x 2 micro-batches vs 1 process x 4: max |dw| %.3g (%s)%n", worst, where);
       // fp32 all-reduce tolerance: a different summation order of the same fp32 gradients,
       // through 6 AdamW steps.
       assertTrue(worst < 2e-5, "weights differ by " + worst + " at " + where);
@@ -180,8 +215,9 @@ class DistributedTrainingTest {
   void aWorkerKilledMidRunIsReplacedAndEverySampleIsTrainedExactlyOnce() throws Exception {
     int steps = 100;
     Path runDir = dir.resolve("killed");
-    try (NodeProcess run = new NodeProcess("train-workers-2",
-        args("train", flags(runDir, steps, 25), "--workers", "2"))) {
+    try (NodeProcess run =
+        new NodeProcess(
+            "train-workers-2", args("train", flags(runDir, steps, 25), "--workers", "2"))) {
       awaitCommitted(runDir, 30, run, 120);
       long victim = pidOfRank(runDir, 1);
       ProcessHandle.of(victim).orElseThrow().destroyForcibly();
@@ -191,7 +227,8 @@ class DistributedTrainingTest {
       run.await(l -> l.contains("world generation") && l.contains("formed"), "a new world", 60);
       double recovered = (System.nanoTime() - killed) / 1e9;
       assertEquals(0, run.exitCode(180), run.output());
-      System.out.printf("killed worker pid %d: step aborted after %.1f s, new world after %.1f s%n",
+      System.out.printf(
+          "killed worker pid %d: step aborted after %.1f s, new world after %.1f s%n",
           victim, noticed, recovered);
       // At once when the survivor is in a collective (its peer's socket resets), else by the
       // failure detector (about 6 s).
@@ -199,9 +236,11 @@ class DistributedTrainingTest {
       assertTrue(run.output().contains("starting it again"), "the launcher restarts the worker");
     }
     List<Ledger.Entry> entries = checkLedger(runDir, steps);
-    assertTrue(entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.ABORTED)),
+    assertTrue(
+        entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.ABORTED)),
         "an aborted step in the ledger");
-    assertTrue(entries.stream().mapToLong(Ledger.Entry::generation).distinct().count() > 1,
+    assertTrue(
+        entries.stream().mapToLong(Ledger.Entry::generation).distinct().count() > 1,
         "more than one world generation");
   }
 
@@ -212,9 +251,11 @@ class DistributedTrainingTest {
     Path runDir = dir.resolve("hung");
     // Short collective timeout: the survivor blocked in an all-reduce with the hung peer gives
     // up after 8 s and reports its step failed.
-    try (NodeProcess run = new NodeProcess("train-workers-2",
-        List.of("-Domnibiote.distributed.collective-timeout=8s"),
-        args("train", flags(runDir, steps, 20), "--workers", "2"))) {
+    try (NodeProcess run =
+        new NodeProcess(
+            "train-workers-2",
+            List.of("-Domnibiote.distributed.collective-timeout=8s"),
+            args("train", flags(runDir, steps, 20), "--workers", "2"))) {
       awaitCommitted(runDir, 20, run, 120);
       long victim = pidOfRank(runDir, 1);
       // SIGSTOP: the JVM hangs whole (heartbeats, compute, Gloo), as a wedged host would.
@@ -223,10 +264,12 @@ class DistributedTrainingTest {
       try {
         run.await(l -> l.contains("aborting world generation"), "the abort", 30);
         double noticed = (System.nanoTime() - hung) / 1e9;
-        run.await(l -> l.contains("world generation") && l.contains("formed: [cpu"), "a new world", 60);
+        run.await(
+            l -> l.contains("world generation") && l.contains("formed: [cpu"), "a new world", 60);
         double recovered = (System.nanoTime() - hung) / 1e9;
         awaitCommitted(runDir, committed(runDir) + 3, run, 60);
-        System.out.printf("hung worker pid %d: step aborted after %.1f s, training again after %.1f s%n",
+        System.out.printf(
+            "hung worker pid %d: step aborted after %.1f s, training again after %.1f s%n",
             victim, noticed, recovered);
       } finally {
         new ProcessBuilder("kill", "-CONT", Long.toString(victim)).start().waitFor();
@@ -234,7 +277,8 @@ class DistributedTrainingTest {
       assertEquals(0, run.exitCode(180), run.output());
     }
     List<Ledger.Entry> entries = checkLedger(runDir, steps);
-    assertTrue(entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.ABORTED)),
+    assertTrue(
+        entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.ABORTED)),
         "an aborted step in the ledger");
   }
 
@@ -245,20 +289,30 @@ class DistributedTrainingTest {
     Path runDir = dir.resolve("step-timeout");
     // Heartbeats may pause 60 s: only the run's own timeouts can find the hung worker.
     String patientDetector = "-Dpekko.cluster.failure-detector.acceptable-heartbeat-pause=60s";
-    try (NodeProcess run = new NodeProcess("train-workers-2", List.of(),
-        // The step timeout (2 s) fires before the survivor's collective gives up (6 s).
-        List.of(patientDetector, "-Domnibiote.distributed.step-timeout=2s",
-            "-Domnibiote.distributed.collective-timeout=6s",
-            "-Domnibiote.distributed.outcome-timeout=10s"),
-        Map.of("OMNIBIOTE_WORKER_JAVA_OPTS", patientDetector),
-        args("train", flags(runDir, steps, 20), "--workers", "2"))) {
+    try (NodeProcess run =
+        new NodeProcess(
+            "train-workers-2",
+            List.of(),
+            // The step timeout (2 s) fires before the survivor's collective gives up (6 s).
+            List.of(
+                patientDetector,
+                "-Domnibiote.distributed.step-timeout=2s",
+                "-Domnibiote.distributed.collective-timeout=6s",
+                "-Domnibiote.distributed.outcome-timeout=10s"),
+            Map.of("OMNIBIOTE_WORKER_JAVA_OPTS", patientDetector),
+            args("train", flags(runDir, steps, 20), "--workers", "2"))) {
       awaitCommitted(runDir, 20, run, 120);
       long victim = pidOfRank(runDir, 1);
       new ProcessBuilder("kill", "-STOP", Long.toString(victim)).start().waitFor();
       try {
         run.await(l -> l.contains("took longer than 2 s"), "the step timeout", 30);
-        run.await(l -> l.contains("evicting worker") && l.contains("pid " + victim)
-            && l.contains("it is hung"), "the eviction of the hung worker", 30);
+        run.await(
+            l ->
+                l.contains("evicting worker")
+                    && l.contains("pid " + victim)
+                    && l.contains("it is hung"),
+            "the eviction of the hung worker",
+            30);
         awaitCommitted(runDir, committed(runDir) + 3, run, 60);
       } finally {
         new ProcessBuilder("kill", "-CONT", Long.toString(victim)).start().waitFor();
@@ -277,9 +331,18 @@ class DistributedTrainingTest {
     String seed = "127.0.0.1:" + port;
     Path other = dir.resolve("other.conf");
     Files.writeString(other, "omnibiote.train { n_layer = 3 }\n");
-    try (NodeProcess coordinator = new NodeProcess("coordinator", args("coordinator",
-            flags(runDir, steps, 50), "--host", "127.0.0.1", "--port", Integer.toString(port),
-            "--seed-nodes", seed));
+    try (NodeProcess coordinator =
+            new NodeProcess(
+                "coordinator",
+                args(
+                    "coordinator",
+                    flags(runDir, steps, 50),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    Integer.toString(port),
+                    "--seed-nodes",
+                    seed));
         NodeProcess first = worker("worker-1", seed)) {
       awaitCommitted(runDir, 10, coordinator, 120);
       try (NodeProcess late = worker("worker-2", seed);
@@ -293,20 +356,35 @@ class DistributedTrainingTest {
     }
     List<Ledger.Entry> entries = checkLedger(runDir, steps);
     assertTrue(entries.get(0).parts().size() == 1, "the run starts with one worker");
-    assertTrue(entries.stream().anyMatch(e -> e.status().equals(Ledger.Entry.COMMITTED)
-        && e.parts().size() == 2 && e.generation() > entries.get(0).generation()),
+    assertTrue(
+        entries.stream()
+            .anyMatch(
+                e ->
+                    e.status().equals(Ledger.Entry.COMMITTED)
+                        && e.parts().size() == 2
+                        && e.generation() > entries.get(0).generation()),
         "the late worker trains in a later generation");
   }
 
   @Test
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
-  void aRestartedCoordinatorResumesTheRunFromItsCheckpointAndLedgerWithFewerWorkers() throws Exception {
+  void aRestartedCoordinatorResumesTheRunFromItsCheckpointAndLedgerWithFewerWorkers()
+      throws Exception {
     int steps = 200;
     Path runDir = dir.resolve("restart");
     int port = NodeProcess.freePort();
     String seed = "127.0.0.1:" + port;
-    List<String> coordinatorArgs = List.of(args("coordinator", flags(runDir, steps, 10), "--host",
-        "127.0.0.1", "--port", Integer.toString(port), "--seed-nodes", seed));
+    List<String> coordinatorArgs =
+        List.of(
+            args(
+                "coordinator",
+                flags(runDir, steps, 10),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                Integer.toString(port),
+                "--seed-nodes",
+                seed));
     try (NodeProcess w1 = worker("worker-1", seed);
         NodeProcess w2 = worker("worker-2", seed)) {
       List<String> firstArgs = new ArrayList<>(coordinatorArgs);
@@ -319,33 +397,51 @@ class DistributedTrainingTest {
         first.process.waitFor(10, TimeUnit.SECONDS);
       }
       long before = committed(runDir);
-      try (NodeProcess second = new NodeProcess("coordinator-2", coordinatorArgs.toArray(String[]::new))) {
+      try (NodeProcess second =
+          new NodeProcess("coordinator-2", coordinatorArgs.toArray(String[]::new))) {
         second.await(l -> l.contains("from checkpoint"), "the resume from a checkpoint", 60);
         assertEquals(0, second.exitCode(240), second.output());
         assertTrue(second.output().contains("trained 200 steps"), second.output());
       }
       assertEquals(0, w1.exitCode(30), w1.output());
       assertTrue(w1.output().contains("joining again"), w1.output());
-      System.out.printf("coordinator killed after %d committed steps; resumed and finished%n", before);
+      System.out.printf(
+          "coordinator killed after %d committed steps; resumed and finished%n", before);
     }
     List<Ledger.Entry> entries = checkLedger(runDir, steps);
-    Ledger.Entry restored = entries.stream()
-        .filter(e -> e.status().equals(Ledger.Entry.RESTORED)).findFirst().orElseThrow();
+    Ledger.Entry restored =
+        entries.stream()
+            .filter(e -> e.status().equals(Ledger.Entry.RESTORED))
+            .findFirst()
+            .orElseThrow();
     Ledger.Entry next = entries.get(entries.indexOf(restored) + 1);
     assertEquals(restored.step(), next.step(), "the run continues at the checkpoint's step");
-    assertEquals(restored.step() * BATCH, next.parts().get(0).firstSample(),
+    assertEquals(
+        restored.step() * BATCH,
+        next.parts().get(0).firstSample(),
         "at the checkpoint's sample position, whatever the world size");
     assertEquals(1, next.parts().size(), "with one worker now");
-    var state = TrainingCheckpoint.load(runDir.resolve("omnibiota" + Checkpoints.MANIFEST_SUFFIX)).state();
+    var state =
+        TrainingCheckpoint.load(runDir.resolve("omnibiota" + Checkpoints.MANIFEST_SUFFIX)).state();
     assertEquals(steps, state.step());
     assertEquals((long) steps * BATCH, state.samples());
 
     // The same run folder with another model is another run: refused, naming the difference.
-    try (NodeProcess wrong = new NodeProcess("coordinator-other-model", args("coordinator",
-        flags(runDir, steps, 10, "--n_layer", "2"), "--host", "127.0.0.1", "--port", "0",
-        "--seed-nodes", seed))) {
+    try (NodeProcess wrong =
+        new NodeProcess(
+            "coordinator-other-model",
+            args(
+                "coordinator",
+                flags(runDir, steps, 10, "--n_layer", "2"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--seed-nodes",
+                seed))) {
       assertEquals(2, wrong.exitCode(60), wrong.output());
-      assertTrue(wrong.output().contains("\"n_layer\":1") && wrong.output().contains("\"n_layer\":2"),
+      assertTrue(
+          wrong.output().contains("\"n_layer\":1") && wrong.output().contains("\"n_layer\":2"),
           wrong.output());
     }
   }
@@ -358,12 +454,34 @@ class DistributedTrainingTest {
     int portA = NodeProcess.freePort();
     int portB = NodeProcess.freePort();
     String seeds = "127.0.0.1:" + portA + ",127.0.0.1:" + portB;
-    try (NodeProcess a = new NodeProcess("coordinator-a", args("coordinator", flags(runDir, steps, 10),
-            "--host", "127.0.0.1", "--port", Integer.toString(portA), "--seed-nodes", seeds, "--min-workers", "2"))) {
+    try (NodeProcess a =
+        new NodeProcess(
+            "coordinator-a",
+            args(
+                "coordinator",
+                flags(runDir, steps, 10),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                Integer.toString(portA),
+                "--seed-nodes",
+                seeds,
+                "--min-workers",
+                "2"))) {
       a.await(l -> l.contains("Coordinator - run "), "a hosting the coordinator", 60);
       // b joins as a standby: a is the oldest coordinator node and keeps the singleton.
-      try (NodeProcess b = new NodeProcess("coordinator-b", args("coordinator", flags(runDir, steps, 10),
-              "--host", "127.0.0.1", "--port", Integer.toString(portB), "--seed-nodes", seeds));
+      try (NodeProcess b =
+              new NodeProcess(
+                  "coordinator-b",
+                  args(
+                      "coordinator",
+                      flags(runDir, steps, 10),
+                      "--host",
+                      "127.0.0.1",
+                      "--port",
+                      Integer.toString(portB),
+                      "--seed-nodes",
+                      seeds));
           NodeProcess w1 = worker("worker-1", seeds);
           NodeProcess w2 = worker("worker-2", seeds)) {
         a.await(l -> l.contains("127.0.0.1:" + portB + " up"), "b up", 60);
@@ -371,10 +489,14 @@ class DistributedTrainingTest {
         // SIGTERM: a leaves the cluster gracefully and hands the singleton over to b.
         a.process.destroy();
         int code = a.exitCode(60);
-        assertTrue(code == 0 || code == 143, "a exited with " + code + " (143: the JVM ended by SIGTERM)\n" + a.output());
+        assertTrue(
+            code == 0 || code == 143,
+            "a exited with " + code + " (143: the JVM ended by SIGTERM)\n" + a.output());
         long left = committed(runDir);
-        b.await(l -> l.contains("Coordinator - run ") && l.contains("from checkpoint"),
-            "b resuming the run from a checkpoint", 60);
+        b.await(
+            l -> l.contains("Coordinator - run ") && l.contains("from checkpoint"),
+            "b resuming the run from a checkpoint",
+            60);
         assertEquals(0, b.exitCode(180), b.output());
         assertTrue(b.output().contains("trained 200 steps"), b.output());
         assertTrue(left < steps, "a left before the end (at " + left + ")");

@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
 
 /**
  * {@code n} network namespaces that reach each other only over veth pairs, so that processes
- * started in them talk as separate hosts would: over a real non-loopback interface, never
- * through 127.0.0.1 (each namespace has its own loopback).
+ * started in them talk as separate hosts would: over a real non-loopback interface, never through
+ * 127.0.0.1 (each namespace has its own loopback).
  *
  * <p>Topology: namespace {@code i} ({@code obt-<pid>-<seq>-<i>}) has {@code lo} and {@code eth0}
  * with address {@code 10.231.0.<i+1>/24}; the other end of each veth pair is a port of the bridge
@@ -29,16 +29,17 @@ import java.util.regex.Pattern;
  *
  * <p>Needs root ({@code ip netns add}); CI runs as root, so a non-root run fails with a message
  * rather than skipping. {@link #close} (also run by a shutdown hook) kills the processes and
- * deletes the namespaces even after a failure; {@link #create} first removes the namespaces of
- * an earlier run of this harness whose JVM is gone (a crash or a kill -9 skips close).
+ * deletes the namespaces even after a failure; {@link #create} first removes the namespaces of an
+ * earlier run of this harness whose JVM is gone (a crash or a kill -9 skips close).
  *
  * <p>Use: {@code ns.exec(i, NetNamespaces.java(Main.class, List.of(), args), log)} starts a JVM
- * with the test's classpath in namespace {@code i}; {@link #address(int)} is its address;
- * {@link #awaitLine} waits for a log line and fails with every log attached.
+ * with the test's classpath in namespace {@code i}; {@link #address(int)} is its address; {@link
+ * #awaitLine} waits for a log line and fails with every log attached.
  */
 public final class NetNamespaces implements AutoCloseable {
   /** The /24 all namespaces share: test-only, never routed anywhere. */
   public static final String SUBNET = "10.231.0";
+
   /** The interface of each namespace that carries the traffic. */
   public static final String INTERFACE = "eth0";
 
@@ -95,8 +96,19 @@ public final class NetNamespaces implements AutoCloseable {
       String name = names.get(i);
       ip("netns", "add", name);
       // Both ends are created inside their namespaces: no name can clash with the host's links.
-      ip("link", "add", INTERFACE, "netns", name, "type", "veth",
-          "peer", "name", "veth" + i, "netns", bridge);
+      ip(
+          "link",
+          "add",
+          INTERFACE,
+          "netns",
+          name,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          "veth" + i,
+          "netns",
+          bridge);
       ip("-n", bridge, "link", "set", "veth" + i, "master", "br0");
       ip("-n", bridge, "link", "set", "veth" + i, "up");
       ip("-n", name, "link", "set", "lo", "up");
@@ -126,9 +138,9 @@ public final class NetNamespaces implements AutoCloseable {
   /**
    * Starts {@code command} in namespace {@code i} with stdout and stderr into {@code log}; the
    * environment is this JVM's with OMP_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1,
-   * OPENBLAS_THREAD_TIMEOUT=4 and without OMNIBIOTE_* (the command's flags decide). The process
-   * is killed by {@link #close}. {@code ip netns exec} execs the command, so the returned
-   * Process's pid is the command's own.
+   * OPENBLAS_THREAD_TIMEOUT=4 and without OMNIBIOTE_* (the command's flags decide). The process is
+   * killed by {@link #close}. {@code ip netns exec} execs the command, so the returned Process's
+   * pid is the command's own.
    */
   public Process exec(int i, List<String> command, Path log) throws IOException {
     return exec(i, command, log, Map.of());
@@ -143,8 +155,8 @@ public final class NetNamespaces implements AutoCloseable {
     }
     List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name(i)));
     cmd.addAll(command);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     Map<String, String> e = pb.environment();
     e.keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
     e.put("OMP_NUM_THREADS", "1");
@@ -154,10 +166,10 @@ public final class NetNamespaces implements AutoCloseable {
     Process p = pb.start();
     processes.add(p);
     String classpath = System.getProperty("java.class.path");
-    List<String> shown = command.stream().map(a -> a.equals(classpath) ? "<test classpath>" : a)
-        .toList();
-    logs.put("ns " + i + " (" + address(i) + ") pid " + p.pid() + ": " + String.join(" ", shown),
-        log);
+    List<String> shown =
+        command.stream().map(a -> a.equals(classpath) ? "<test classpath>" : a).toList();
+    logs.put(
+        "ns " + i + " (" + address(i) + ") pid " + p.pid() + ": " + String.join(" ", shown), log);
     return p;
   }
 
@@ -168,8 +180,9 @@ public final class NetNamespaces implements AutoCloseable {
 
   /** As {@link #java(Class, List, List)} for a main class given by name. */
   public static List<String> java(String main, List<String> jvmOptions, List<String> args) {
-    List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
     cmd.addAll(args);
@@ -181,8 +194,9 @@ public final class NetNamespaces implements AutoCloseable {
    * AssertionError with every log of this harness attached if {@code process} exits first or the
    * timeout passes.
    */
-  public String awaitLine(Process process, Path log, Predicate<String> match, String what,
-      Duration timeout) throws IOException, InterruptedException {
+  public String awaitLine(
+      Process process, Path log, Predicate<String> match, String what, Duration timeout)
+      throws IOException, InterruptedException {
     return awaitLine(process, log, 0, match, what, timeout);
   }
 
@@ -192,8 +206,9 @@ public final class NetNamespaces implements AutoCloseable {
   }
 
   /** As {@link #awaitLine(Process, Path, Predicate, String, Duration)}, from line {@code from}. */
-  public String awaitLine(Process process, Path log, int from, Predicate<String> match,
-      String what, Duration timeout) throws IOException, InterruptedException {
+  public String awaitLine(
+      Process process, Path log, int from, Predicate<String> match, String what, Duration timeout)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       boolean exited = !process.isAlive(); // read after: lines written before exit are seen
@@ -203,12 +218,19 @@ public final class NetNamespaces implements AutoCloseable {
         }
       }
       if (exited) {
-        throw new AssertionError("pid " + process.pid() + " exited with " + process.exitValue()
-            + " before logging " + what + "\n" + report());
+        throw new AssertionError(
+            "pid "
+                + process.pid()
+                + " exited with "
+                + process.exitValue()
+                + " before logging "
+                + what
+                + "\n"
+                + report());
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("no " + what + " within " + timeout.toSeconds() + " s\n"
-            + report());
+        throw new AssertionError(
+            "no " + what + " within " + timeout.toSeconds() + " s\n" + report());
       }
       Thread.sleep(100);
     }
@@ -228,16 +250,15 @@ public final class NetNamespaces implements AutoCloseable {
         if (p.isAlive()) {
           all = false;
         } else if (p.exitValue() != 0) {
-          throw new AssertionError("pid " + p.pid() + " exited with " + p.exitValue() + "\n"
-              + report());
+          throw new AssertionError(
+              "pid " + p.pid() + " exited with " + p.exitValue() + "\n" + report());
         }
       }
       if (all) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("still running after " + timeout.toSeconds() + " s\n"
-            + report());
+        throw new AssertionError("still running after " + timeout.toSeconds() + " s\n" + report());
       }
       Thread.sleep(100);
     }
@@ -246,15 +267,20 @@ public final class NetNamespaces implements AutoCloseable {
   /** Waits for {@code process} to exit; an AssertionError with every log if it does not. */
   public int awaitExit(Process process, Duration timeout) throws IOException, InterruptedException {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      throw new AssertionError("pid " + process.pid() + " still running after "
-          + timeout.toSeconds() + " s\n" + report());
+      throw new AssertionError(
+          "pid "
+              + process.pid()
+              + " still running after "
+              + timeout.toSeconds()
+              + " s\n"
+              + report());
     }
     return process.exitValue();
   }
 
   /**
-   * Pulls namespace {@code i}'s cable: its bridge port goes down, so its packets go nowhere
-   * while its processes keep running (a partition or a hung host, not a crash).
+   * Pulls namespace {@code i}'s cable: its bridge port goes down, so its packets go nowhere while
+   * its processes keep running (a partition or a hung host, not a crash).
    */
   public void disconnect(int i) throws IOException, InterruptedException {
     ip("-n", bridge, "link", "set", "veth" + i, "down");
@@ -277,8 +303,9 @@ public final class NetNamespaces implements AutoCloseable {
 
   private long counter(int i, String which) throws IOException, InterruptedException {
     // ip netns exec mounts the namespace's own /sys, so this is namespace i's eth0.
-    return Long.parseLong(ip("netns", "exec", name(i), "cat",
-        "/sys/class/net/" + INTERFACE + "/statistics/" + which).trim());
+    return Long.parseLong(
+        ip("netns", "exec", name(i), "cat", "/sys/class/net/" + INTERFACE + "/statistics/" + which)
+            .trim());
   }
 
   /** Runs a short command in namespace {@code i} and returns its output; fails on exit != 0. */
@@ -363,10 +390,12 @@ public final class NetNamespaces implements AutoCloseable {
     }
     for (String pid : ip("netns", "pids", name).split("\\s+", -1)) {
       if (!pid.isBlank()) {
-        ProcessHandle.of(Long.parseLong(pid)).ifPresent(h -> {
-          h.destroyForcibly();
-          h.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> h).join();
-        });
+        ProcessHandle.of(Long.parseLong(pid))
+            .ifPresent(
+                h -> {
+                  h.destroyForcibly();
+                  h.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> h).join();
+                });
       }
     }
     ip("netns", "delete", name);
@@ -386,8 +415,8 @@ public final class NetNamespaces implements AutoCloseable {
 
   private static void removeStale() throws IOException, InterruptedException {
     for (String name : stale()) {
-      System.err.println("NetNamespaces: removing stale namespace " + name
-          + " (its test JVM is gone)");
+      System.err.println(
+          "NetNamespaces: removing stale namespace " + name + " (its test JVM is gone)");
       delete(name);
     }
   }
@@ -407,9 +436,12 @@ public final class NetNamespaces implements AutoCloseable {
   private static void requireRoot() throws IOException, InterruptedException {
     String uid = command(List.of("id", "-u")).trim();
     if (!uid.equals("0")) {
-      throw new IllegalStateException("network namespace tests need root (ip netns add, veth"
-          + " pairs); this JVM runs as uid " + uid + ". CI runs them as root: run the build as"
-          + " root (e.g. sudo mvn ...).");
+      throw new IllegalStateException(
+          "network namespace tests need root (ip netns add, veth"
+              + " pairs); this JVM runs as uid "
+              + uid
+              + ". CI runs them as root: run the build as"
+              + " root (e.g. sudo mvn ...).");
     }
   }
 
@@ -425,24 +457,27 @@ public final class NetNamespaces implements AutoCloseable {
     try {
       Process p;
       try {
-        p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(outFile.toFile())
-            .start();
+        p =
+            new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(outFile.toFile())
+                .start();
       } catch (IOException e) {
         if (cmd.get(0).equals("ip")) {
-          throw new IOException("'ip' (iproute2) not found; install it: apt-get install -y"
-              + " iproute2", e);
+          throw new IOException(
+              "'ip' (iproute2) not found; install it: apt-get install -y" + " iproute2", e);
         }
         throw e;
       }
       if (!p.waitFor(COMMAND_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new IOException(String.join(" ", cmd) + ": still running after "
-            + COMMAND_TIMEOUT.toSeconds() + " s");
+        throw new IOException(
+            String.join(" ", cmd) + ": still running after " + COMMAND_TIMEOUT.toSeconds() + " s");
       }
       String out = read(outFile);
       if (p.exitValue() != 0) {
-        throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": "
-            + out.trim());
+        throw new IOException(
+            String.join(" ", cmd) + ": exit " + p.exitValue() + ": " + out.trim());
       }
       return out;
     } finally {

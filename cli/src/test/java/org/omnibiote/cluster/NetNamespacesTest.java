@@ -25,10 +25,15 @@ class NetNamespacesTest {
         String addrs = ns.run(i, "ip", "-4", "-o", "addr", "show");
         List<String> lines = addrs.lines().toList();
         assertEquals(2, lines.size(), addrs);
-        assertTrue(lines.stream().anyMatch(l -> l.contains(" lo ") && l.contains("127.0.0.1/8")),
+        assertTrue(
+            lines.stream().anyMatch(l -> l.contains(" lo ") && l.contains("127.0.0.1/8")), addrs);
+        assertTrue(
+            lines.stream()
+                .anyMatch(
+                    l ->
+                        l.contains(" " + NetNamespaces.INTERFACE + " ")
+                            && l.contains(" " + own + "/24 ")),
             addrs);
-        assertTrue(lines.stream().anyMatch(l -> l.contains(" " + NetNamespaces.INTERFACE + " ")
-            && l.contains(" " + own + "/24 ")), addrs);
         String links = ns.run(i, "ip", "-o", "link", "show", "up");
         assertTrue(links.contains(NetNamespaces.INTERFACE + "@"), links);
         assertEquals(2, links.lines().count(), "only lo and the veth are up:\n" + links);
@@ -52,19 +57,30 @@ class NetNamespacesTest {
         }
         Path log = dir.resolve("probe" + i + ".log");
         logs.add(log);
-        probes.add(ns.exec(i, NetNamespaces.java(TcpProbeMain.class,
-            List.of("-Xmx64m", "-XX:TieredStopAtLevel=1"), args), log));
+        probes.add(
+            ns.exec(
+                i,
+                NetNamespaces.java(
+                    TcpProbeMain.class, List.of("-Xmx64m", "-XX:TieredStopAtLevel=1"), args),
+                log));
       }
       for (int i = 0; i < n; i++) {
         String own = ns.address(i);
-        ns.awaitLine(probes.get(i), logs.get(i), l -> l.startsWith("all peers reached")
-            || l.startsWith("some peers"), "probe " + i + " result", Duration.ofSeconds(60));
+        ns.awaitLine(
+            probes.get(i),
+            logs.get(i),
+            l -> l.startsWith("all peers reached") || l.startsWith("some peers"),
+            "probe " + i + " result",
+            Duration.ofSeconds(60));
         for (int j = 0; j < n; j++) {
           if (j != i) {
             String peer = ns.address(j);
             // Local address = this namespace's own veth address: the packets left by eth0.
-            ns.awaitLine(probes.get(i), logs.get(i), l -> l.equals("reached " + peer + " from "
-                + own + ": hello from " + peer), i + " reaching " + peer,
+            ns.awaitLine(
+                probes.get(i),
+                logs.get(i),
+                l -> l.equals("reached " + peer + " from " + own + ": hello from " + peer),
+                i + " reaching " + peer,
                 Duration.ofSeconds(1));
           }
         }

@@ -34,18 +34,27 @@ final class NodeProcess implements AutoCloseable {
   }
 
   /** {@code prefix}: a command the JVM runs under (e.g. ip netns exec NAME), or empty. */
-  NodeProcess(String name, List<String> prefix, List<String> jvmOptions, String... args) throws IOException {
+  NodeProcess(String name, List<String> prefix, List<String> jvmOptions, String... args)
+      throws IOException {
     this(name, prefix, jvmOptions, java.util.Map.of(), args);
   }
 
   /** {@code env}: variables set for the JVM after the OMNIBIOTE_* of the caller are removed. */
-  NodeProcess(String name, List<String> prefix, List<String> jvmOptions,
-      java.util.Map<String, String> env, String... args) throws IOException {
+  NodeProcess(
+      String name,
+      List<String> prefix,
+      List<String> jvmOptions,
+      java.util.Map<String, String> env,
+      String... args)
+      throws IOException {
     this.name = name;
     org.omnibiote.model.TorchNatives.load(); // unpacked once, before child JVMs start together
     List<String> cmd = new ArrayList<>(prefix);
-    cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx1g", "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-Xmx1g",
+            "-XX:TieredStopAtLevel=1"));
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.omnibiote.cli.Main"));
     cmd.addAll(List.of(args));
@@ -57,17 +66,21 @@ final class NodeProcess implements AutoCloseable {
     pb.environment().keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
     pb.environment().putAll(env);
     process = pb.start();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          all.add(line);
-          lines.add(line);
-        }
-      } catch (IOException e) {
-        all.add("(output closed: " + e + ")");
-      }
-    }, name + "-output");
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                  all.add(line);
+                  lines.add(line);
+                }
+              } catch (IOException e) {
+                all.add("(output closed: " + e + ")");
+              }
+            },
+            name + "-output");
     reader.setDaemon(true);
     reader.start();
   }

@@ -13,9 +13,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * Run in a namespace by {@link NetNamespacesTest}: {@code TcpProbeMain <self> <port> <seconds>
  * <peer>...} listens on {@code self:port}, answers each connection with "hello from <self>",
- * connects to every peer's port (retrying until the deadline: peers start in any order) and
- * prints "reached <peer> from <local address>" per peer, then keeps answering until the
- * deadline (or until killed) so that slower peers can reach it.
+ * connects to every peer's port (retrying until the deadline: peers start in any order) and prints
+ * "reached <peer> from <local address>" per peer, then keeps answering until the deadline (or until
+ * killed) so that slower peers can reach it.
  */
 public final class TcpProbeMain {
   public static void main(String[] args) throws Exception {
@@ -23,15 +23,19 @@ public final class TcpProbeMain {
     int port = Integer.parseInt(args[1]);
     long deadline = System.nanoTime() + Long.parseLong(args[2]) * 1_000_000_000L;
     ServerSocket server = new ServerSocket(port, 50, InetAddress.getByName(self));
-    Thread answer = new Thread(() -> {
-      while (true) {
-        try (Socket s = server.accept(); OutputStream out = s.getOutputStream()) {
-          out.write(("hello from " + self + "\n").getBytes(StandardCharsets.UTF_8));
-        } catch (IOException e) {
-          return;
-        }
-      }
-    }, "answer");
+    Thread answer =
+        new Thread(
+            () -> {
+              while (true) {
+                try (Socket s = server.accept();
+                    OutputStream out = s.getOutputStream()) {
+                  out.write(("hello from " + self + "\n").getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            },
+            "answer");
     answer.setDaemon(true);
     answer.start();
     System.out.println("listening on " + self + ":" + port);
@@ -53,10 +57,11 @@ public final class TcpProbeMain {
     while (System.nanoTime() < deadline) {
       try (Socket s = new Socket()) {
         s.connect(new InetSocketAddress(peer, port), 2000);
-        String line = new BufferedReader(new InputStreamReader(s.getInputStream(),
-            StandardCharsets.UTF_8)).readLine();
-        System.out.println("reached " + peer + " from " + s.getLocalAddress().getHostAddress()
-            + ": " + line);
+        String line =
+            new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8))
+                .readLine();
+        System.out.println(
+            "reached " + peer + " from " + s.getLocalAddress().getHostAddress() + ": " + line);
         return true;
       } catch (IOException e) {
         last = e;

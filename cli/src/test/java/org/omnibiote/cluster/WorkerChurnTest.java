@@ -20,19 +20,20 @@ import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.schedule.Ledger;
 
 /**
- * Churn never costs the run: `train --workers 2` while one of its worker JVMs is killed (kill
- * -9) every 12 s, 20 times, the launcher starting each again. The run must end (exit 0) with
- * every sample trained exactly once, and the coordinator's node must never be downed by the
- * workers' comings and goings (with the Split Brain Resolver's keep-oldest it was: "double
+ * Churn never costs the run: `train --workers 2` while one of its worker JVMs is killed (kill -9)
+ * every 12 s, 20 times, the launcher starting each again. The run must end (exit 0) with every
+ * sample trained exactly once, and the coordinator's node must never be downed by the workers'
+ * comings and goings (with the Split Brain Resolver's keep-oldest it was: "double
  * DownIndirectlyConnected decision, downing all instead", exit 1).
  *
- * <p>About six minutes: tagged {@code long}, left out of {@code mvn verify} and run by
- * {@code mvn verify -Plong} (CI runs both).
+ * <p>About six minutes: tagged {@code long}, left out of {@code mvn verify} and run by {@code mvn
+ * verify -Plong} (CI runs both).
  */
 @Tag("long")
 class WorkerChurnTest {
   private static final int KILLS = 20;
   private static final long KILL_EVERY_SECONDS = 12;
+
   /** Enough steps to outlast the kills (the test fails if the run ends before the last one). */
   private static final int STEPS = 1000;
 
@@ -48,22 +49,26 @@ class WorkerChurnTest {
   @Timeout(value = 15, unit = TimeUnit.MINUTES)
   void aRunWhoseWorkersAreKilledEveryTwelveSecondsCompletesWithEverySampleOnce() throws Exception {
     Path runDir = dir.resolve("churn");
-    try (NodeProcess run = new NodeProcess("train-churn",
-        args("train", flags(shards, runDir, STEPS, 100), "--workers", "2"))) {
+    try (NodeProcess run =
+        new NodeProcess(
+            "train-churn", args("train", flags(shards, runDir, STEPS, 100), "--workers", "2"))) {
       awaitCommitted(runDir, 5, run, 180);
       for (int kill = 1; kill <= KILLS; kill++) {
         Thread.sleep(TimeUnit.SECONDS.toMillis(KILL_EVERY_SECONDS));
-        assertTrue(run.process.isAlive(), "the coordinator's JVM died after " + (kill - 1)
-            + " kills:\n" + run.output());
-        assertTrue(committed(runDir) < STEPS,
+        assertTrue(
+            run.process.isAlive(),
+            "the coordinator's JVM died after " + (kill - 1) + " kills:\n" + run.output());
+        assertTrue(
+            committed(runDir) < STEPS,
             "the run ended before kill " + kill + ": raise STEPS so that it outlasts the kills");
-        List<ProcessHandle> workers = run.process.toHandle().children()
-            .filter(ProcessHandle::isAlive).toList();
+        List<ProcessHandle> workers =
+            run.process.toHandle().children().filter(ProcessHandle::isAlive).toList();
         assertTrue(!workers.isEmpty(), "no live worker JVM at kill " + kill);
         ProcessHandle victim = workers.get(kill % workers.size());
         victim.destroyForcibly();
-        System.err.printf("churn: kill %d of %d: worker pid %d, %d steps committed%n", kill, KILLS,
-            victim.pid(), committed(runDir));
+        System.err.printf(
+            "churn: kill %d of %d: worker pid %d, %d steps committed%n",
+            kill, KILLS, victim.pid(), committed(runDir));
       }
       assertEquals(0, run.exitCode(600), run.output());
       assertTrue(run.output().contains("trained " + STEPS + " steps"), run.output());

@@ -19,9 +19,8 @@ import org.omnibiote.UserError;
 import org.omnibiote.io.AtomicFiles;
 
 /**
- * A checkpoint's commit record ({@code X.checkpoint.json}), written last: the parts' file
- * names, byte sizes and SHA-256. A checkpoint exists only when its manifest does and the
- * parts match it.
+ * A checkpoint's commit record ({@code X.checkpoint.json}), written last: the parts' file names,
+ * byte sizes and SHA-256. A checkpoint exists only when its manifest does and the parts match it.
  *
  * @param parts by role ({@code weights}, {@code optimizer}, {@code state}), in that order
  */
@@ -44,7 +43,8 @@ public record CheckpointManifest(
 
     /** Describes a written file. */
     public static Part of(Path file) throws IOException {
-      return new Part(file.getFileName().toString(), Files.size(file), CheckpointManifest.sha256(file));
+      return new Part(
+          file.getFileName().toString(), Files.size(file), CheckpointManifest.sha256(file));
     }
   }
 
@@ -65,12 +65,21 @@ public record CheckpointManifest(
     try {
       m = JSON.readValue(Files.readAllBytes(path), CheckpointManifest.class);
     } catch (JsonProcessingException e) {
-      throw new UserError("checkpoint manifest " + path + " is not valid: " + e.getOriginalMessage());
+      throw new UserError(
+          "checkpoint manifest " + path + " is not valid: " + e.getOriginalMessage());
     }
     if (!FORMAT.equals(m.format()) || m.version() != VERSION) {
       throw new UserError(
-          "checkpoint manifest " + path + ": format " + m.format() + " version " + m.version()
-              + ", this program reads " + FORMAT + " version " + VERSION);
+          "checkpoint manifest "
+              + path
+              + ": format "
+              + m.format()
+              + " version "
+              + m.version()
+              + ", this program reads "
+              + FORMAT
+              + " version "
+              + VERSION);
     }
     for (String role : Checkpoints.ROLES) {
       Part part = m.parts().get(role);
@@ -79,7 +88,12 @@ public record CheckpointManifest(
       }
       String f = part.file();
       if (f.isEmpty() || f.startsWith(".") || f.contains("/") || f.contains("\\")) {
-        throw new UserError("checkpoint manifest " + path + ": part file '" + part.file() + "' is not a plain file name");
+        throw new UserError(
+            "checkpoint manifest "
+                + path
+                + ": part file '"
+                + part.file()
+                + "' is not a plain file name");
       }
     }
     return m;
@@ -108,31 +122,49 @@ public record CheckpointManifest(
     }
   }
 
-  /** Part {@code role} present, of its recorded size and SHA-256, or a UserError naming the file. */
+  /**
+   * Part {@code role} present, of its recorded size and SHA-256, or a UserError naming the file.
+   */
   public void verify(Path path, String role) throws IOException {
     {
       Part part = parts.get(role);
       Path file = file(path, role);
       if (!Files.isRegularFile(file)) {
-        throw new UserError("checkpoint " + path + ": its " + role + " part " + file + " is missing");
+        throw new UserError(
+            "checkpoint " + path + ": its " + role + " part " + file + " is missing");
       }
       long size = Files.size(file);
       if (size != part.bytes()) {
         throw new UserError(
-            "checkpoint " + path + ": " + file + " has " + size + " bytes, the manifest says "
-                + part.bytes() + (size < part.bytes() ? " (truncated)" : ""));
+            "checkpoint "
+                + path
+                + ": "
+                + file
+                + " has "
+                + size
+                + " bytes, the manifest says "
+                + part.bytes()
+                + (size < part.bytes() ? " (truncated)" : ""));
       }
       String sha = sha256(file);
       if (!sha.equals(part.sha256())) {
         throw new UserError(
-            "checkpoint " + path + ": " + file + " has SHA-256 " + sha + ", the manifest says "
-                + part.sha256() + " (the file changed or is corrupt)");
+            "checkpoint "
+                + path
+                + ": "
+                + file
+                + " has SHA-256 "
+                + sha
+                + ", the manifest says "
+                + part.sha256()
+                + " (the file changed or is corrupt)");
       }
     }
   }
 
   /** The manifest of a checkpoint just written: parts in role order. */
-  public static CheckpointManifest of(String name, TrainingState state, Map<String, Path> files) throws IOException {
+  public static CheckpointManifest of(String name, TrainingState state, Map<String, Path> files)
+      throws IOException {
     Map<String, Part> parts = new LinkedHashMap<>();
     for (String role : Checkpoints.ROLES) {
       parts.put(role, Part.of(files.get(role)));

@@ -25,20 +25,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A run folder's checkpoints as files, without their tensors: which are committed, which one
- * a resume means, pruning, and the training state a checkpoint was saved with. Checkpoint X in
- * run folder R is four files:
+ * A run folder's checkpoints as files, without their tensors: which are committed, which one a
+ * resume means, pruning, and the training state a checkpoint was saved with. Checkpoint X in run
+ * folder R is four files:
+ *
  * <ul>
- *   <li>{@code R/X.safetensors}: the weights under the original names with the model config
- *       in the metadata (Python reads it with numpy alone);
+ *   <li>{@code R/X.safetensors}: the weights under the original names with the model config in the
+ *       metadata (Python reads it with numpy alone);
  *   <li>{@code R/X.optimizer.safetensors}: the AdamW moments, the optimiser's step count in the
  *       metadata;
  *   <li>{@code R/X.state.json}: the {@link TrainingState};
  *   <li>{@code R/X.checkpoint.json}: the {@link CheckpointManifest} (sizes and SHA-256 of the
  *       three), written last. Each file goes to a temp file, is fsynced and renamed, the folder
- *       fsynced; the manifest's rename commits the checkpoint. Without a valid manifest the
- *       parts are an interrupted save and are never listed or loaded.
+ *       fsynced; the manifest's rename commits the checkpoint. Without a valid manifest the parts
+ *       are an interrupted save and are never listed or loaded.
  * </ul>
+ *
  * Periodic checkpoints are named {@code saveName_TOKENS}, the final one {@code saveName}. The
  * tensors are written and read by the worker (org.omnibiote.weights.TrainingCheckpoint); the
  * coordinator needs only this class, so it never loads libtorch.
@@ -49,8 +51,10 @@ public final class Checkpoints {
   public static final String WEIGHTS = "weights";
   public static final String OPTIMIZER = "optimizer";
   public static final String STATE = "state";
+
   /** The parts, in the order they are written and verified. */
   public static final List<String> ROLES = List.of(WEIGHTS, OPTIMIZER, STATE);
+
   private static final Map<String, String> SUFFIX =
       Map.of(WEIGHTS, ".safetensors", OPTIMIZER, ".optimizer.safetensors", STATE, ".state.json");
   public static final String MANIFEST_SUFFIX = ".checkpoint.json";
@@ -81,8 +85,8 @@ public final class Checkpoints {
   }
 
   /**
-   * The training state of a committed checkpoint, its manifest and state part verified (size
-   * and SHA-256); the tensors are not read. A UserError names the file and the problem.
+   * The training state of a committed checkpoint, its manifest and state part verified (size and
+   * SHA-256); the tensors are not read. A UserError names the file and the problem.
    */
   public static TrainingState readState(Path checkpoint) throws IOException {
     Path manifestPath = manifestPath(checkpoint);
@@ -96,7 +100,10 @@ public final class Checkpoints {
     Path manifestPath = manifestPath(checkpoint);
     if (!Files.isRegularFile(manifestPath)) {
       throw new UserError(
-          "checkpoint " + checkpoint + ": no manifest " + manifestPath
+          "checkpoint "
+              + checkpoint
+              + ": no manifest "
+              + manifestPath
               + " (a checkpoint without one was never committed, e.g. an interrupted save)");
     }
     return CheckpointManifest.read(manifestPath);
@@ -107,13 +114,14 @@ public final class Checkpoints {
     try {
       return JSON.readValue(Files.readAllBytes(stateFile), TrainingState.class);
     } catch (JsonProcessingException e) {
-      throw new UserError("checkpoint training state " + stateFile + " is not valid: " + e.getOriginalMessage());
+      throw new UserError(
+          "checkpoint training state " + stateFile + " is not valid: " + e.getOriginalMessage());
     }
   }
 
   /**
-   * Refuses to resume when a setting that must match ({@link TrainingState#run}) differs
-   * between the checkpoint and this run, naming each one.
+   * Refuses to resume when a setting that must match ({@link TrainingState#run}) differs between
+   * the checkpoint and this run, naming each one.
    */
   public static void requireSameRun(Path manifest, TrainingState state, Map<String, String> now) {
     Map<String, String> saved = state.run();
@@ -124,21 +132,24 @@ public final class Checkpoints {
       String was = saved.get(key);
       String is = now.get(key);
       if (was == null ? is != null : !was.equals(is)) {
-        differences.add(key + " " + (was == null ? "(unset)" : was) + " -> " + (is == null ? "(unset)" : is));
+        differences.add(
+            key + " " + (was == null ? "(unset)" : was) + " -> " + (is == null ? "(unset)" : is));
       }
     }
     if (!differences.isEmpty()) {
       throw new UserError(
-          "checkpoint " + manifest + " was saved by a run with other settings; resuming needs the same: "
+          "checkpoint "
+              + manifest
+              + " was saved by a run with other settings; resuming needs the same: "
               + String.join(", ", differences));
     }
   }
 
   /**
-   * The manifest to resume from: {@code latest} (the committed checkpoint with the most
-   * tokens among {@code saveName_*} and the final {@code saveName}), a number of tokens (the
-   * checkpoint {@code saveName_TOKENS}), or a path (a manifest, a part or the prefix R/X). A UserError
-   * when there is none, listing the available ones.
+   * The manifest to resume from: {@code latest} (the committed checkpoint with the most tokens
+   * among {@code saveName_*} and the final {@code saveName}), a number of tokens (the checkpoint
+   * {@code saveName_TOKENS}), or a path (a manifest, a part or the prefix R/X). A UserError when
+   * there is none, listing the available ones.
    */
   public static Path resolve(Path runDir, String saveName, String resumeFrom) throws IOException {
     String spec = resumeFrom.trim();
@@ -159,8 +170,12 @@ public final class Checkpoints {
       }
       if (best == null) {
         throw new UserError(
-            "--resume_from latest: no committed checkpoint " + saveName + "_TOKENS or " + saveName
-                + " in " + runDir);
+            "--resume_from latest: no committed checkpoint "
+                + saveName
+                + "_TOKENS or "
+                + saveName
+                + " in "
+                + runDir);
       }
       return best;
     }
@@ -179,15 +194,25 @@ public final class Checkpoints {
         available.add(Long.toString(CheckpointManifest.read(m).tokens()));
       }
       throw new UserError(
-          "--resume_from " + resumeFrom + ": no committed checkpoint " + saveName + "_" + tokens
-              + " in " + runDir + "; available: "
+          "--resume_from "
+              + resumeFrom
+              + ": no committed checkpoint "
+              + saveName
+              + "_"
+              + tokens
+              + " in "
+              + runDir
+              + "; available: "
               + (available.isEmpty() ? "none" : String.join(", ", available)));
     }
     Path manifest = manifestPath(Path.of(spec));
     if (!committed(manifest)) {
       throw new UserError(
-          "--resume_from " + resumeFrom + ": no committed checkpoint there (expected a manifest "
-              + manifest + " whose parts are present)");
+          "--resume_from "
+              + resumeFrom
+              + ": no committed checkpoint there (expected a manifest "
+              + manifest
+              + " whose parts are present)");
     }
     return manifest;
   }
@@ -199,7 +224,8 @@ public final class Checkpoints {
 
   /** The committed periodic checkpoints {@code saveName_TOKENS} of the run, oldest first. */
   public static List<Path> list(Path runDir, String saveName) throws IOException {
-    Pattern pattern = Pattern.compile(Pattern.quote(saveName) + "_(\\d+)" + Pattern.quote(MANIFEST_SUFFIX));
+    Pattern pattern =
+        Pattern.compile(Pattern.quote(saveName) + "_(\\d+)" + Pattern.quote(MANIFEST_SUFFIX));
     if (!Files.isDirectory(runDir)) {
       return List.of();
     }
@@ -219,10 +245,10 @@ public final class Checkpoints {
   private record Periodic(BigDecimal tokens, Path manifest) {}
 
   /**
-   * Deletes all but the newest {@code keep} periodic checkpoints (keep <= 0 keeps all). Call
-   * it only after a commit. Each manifest is deleted (and the folder fsynced) before its
-   * parts, so a half-deleted checkpoint is never taken for a committed one. Parts of
-   * interrupted saves older than the newest committed checkpoint go too.
+   * Deletes all but the newest {@code keep} periodic checkpoints (keep <= 0 keeps all). Call it
+   * only after a commit. Each manifest is deleted (and the folder fsynced) before its parts, so a
+   * half-deleted checkpoint is never taken for a committed one. Parts of interrupted saves older
+   * than the newest committed checkpoint go too.
    */
   public static void prune(Path runDir, String saveName, int keep) throws IOException {
     if (keep <= 0) {
@@ -243,7 +269,10 @@ public final class Checkpoints {
     }
     BigDecimal newest = tokensOfName(committed.get(committed.size() - 1), saveName);
     Pattern part =
-        Pattern.compile("\\.?" + Pattern.quote(saveName) + "_(\\d+)(\\.safetensors|\\.optimizer\\.safetensors|\\.state\\.json)(\\..*\\.tmp)?");
+        Pattern.compile(
+            "\\.?"
+                + Pattern.quote(saveName)
+                + "_(\\d+)(\\.safetensors|\\.optimizer\\.safetensors|\\.state\\.json)(\\..*\\.tmp)?");
     try (Stream<Path> files = Files.list(runDir)) {
       for (Path p : files.collect(Collectors.toList())) {
         Matcher m = part.matcher(p.getFileName().toString());
@@ -261,9 +290,11 @@ public final class Checkpoints {
   /** The manifest of a checkpoint given as manifest, weights, another part, or prefix. */
   public static Path manifestPath(Path checkpoint) {
     String file = checkpoint.getFileName().toString();
-    for (String suffix : List.of(MANIFEST_SUFFIX, SUFFIX.get(OPTIMIZER), SUFFIX.get(WEIGHTS), SUFFIX.get(STATE))) {
+    for (String suffix :
+        List.of(MANIFEST_SUFFIX, SUFFIX.get(OPTIMIZER), SUFFIX.get(WEIGHTS), SUFFIX.get(STATE))) {
       if (file.endsWith(suffix) && file.length() > suffix.length()) {
-        return checkpoint.resolveSibling(file.substring(0, file.length() - suffix.length()) + MANIFEST_SUFFIX);
+        return checkpoint.resolveSibling(
+            file.substring(0, file.length() - suffix.length()) + MANIFEST_SUFFIX);
       }
     }
     return checkpoint.resolveSibling(file + MANIFEST_SUFFIX);
@@ -288,7 +319,8 @@ public final class Checkpoints {
 
   private static BigDecimal tokensOfName(Path manifest, String saveName) {
     String file = manifest.getFileName().toString();
-    return new BigDecimal(file.substring(saveName.length() + 1, file.length() - MANIFEST_SUFFIX.length()));
+    return new BigDecimal(
+        file.substring(saveName.length() + 1, file.length() - MANIFEST_SUFFIX.length()));
   }
 
   /** A token count: digits, or a number like 1e9 that is a whole number; null otherwise. */

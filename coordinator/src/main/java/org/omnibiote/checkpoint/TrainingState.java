@@ -5,17 +5,17 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
-import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.schedule.Schedule;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * Where a run stands, saved with every checkpoint (the {@code .state.json} part) so that a
- * resumed run continues exactly.
+ * Where a run stands, saved with every checkpoint (the {@code .state.json} part) so that a resumed
+ * run continues exactly.
  *
  * @param step optimiser steps taken
  * @param tokens training tokens consumed (what save_freq and the checkpoint names count)
- * @param samples global samples (rows) consumed: the data position. Sample i of a run is a
- *     function of (seed, i), so this counter stays valid whatever the number of workers.
+ * @param samples global samples (rows) consumed: the data position. Sample i of a run is a function
+ *     of (seed, i), so this counter stays valid whatever the number of workers.
  * @param seed the run's seed
  * @param rngState torch's default CPU generator when the state was taken (the worker's CpuRng)
  * @param config the model's shape
@@ -41,7 +41,6 @@ public record TrainingState(
     // Sorted, so the same state always gives the same bytes.
     run = Collections.unmodifiableSortedMap(new TreeMap<>(run));
   }
-
 
   @JsonIgnore
   public Schedule schedule() {

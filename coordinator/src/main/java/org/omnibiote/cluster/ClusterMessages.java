@@ -1,19 +1,18 @@
 package org.omnibiote.cluster;
 
-import org.omnibiote.coordinator.Coordinator;
 import com.esotericsoftware.kryo.Kryo;
-import com.esotericsoftware.kryo.serializers.RecordSerializer;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.RecordSerializer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import org.omnibiote.settings.LossNorm;
-import org.omnibiote.settings.Precision;
-import org.omnibiote.settings.TrainSettings;
 import java.util.List;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.WorkerProtocol;
+import org.omnibiote.settings.LossNorm;
+import org.omnibiote.settings.Precision;
+import org.omnibiote.settings.TrainSettings;
 
 /**
  * The registry of remote message classes with fixed Kryo ids. Ids are part of the wire format:
@@ -22,36 +21,39 @@ import org.omnibiote.coordinator.WorkerProtocol;
 public final class ClusterMessages {
 
   /** Records that travel between nodes, with their ids. */
-  static final List<Entry> RECORDS = List.of(
-      new Entry(100, WorkerProtocol.Describe.class),
-      new Entry(101, WorkerProtocol.Description.class),
-      // 102, 103: Status and World, sent by no one, removed; never reuse their ids.
-      new Entry(104, WorkerProtocol.JoinWorld.class),
-      new Entry(105, WorkerProtocol.RunStep.class),
-      new Entry(106, WorkerProtocol.Save.class),
-      new Entry(107, WorkerProtocol.LeaveWorld.class),
-      new Entry(108, WorkerProtocol.Finish.class),
-      new Entry(109, WorkerProtocol.Evicted.class),
-      new Entry(110, Coordinator.Joined.class),
-      new Entry(111, Coordinator.StepDone.class),
-      new Entry(112, Coordinator.Failed.class),
-      new Entry(113, Coordinator.Saved.class),
-      new Entry(114, WorkerProtocol.KeepState.class),
-      new Entry(115, WorkerProtocol.InitFromSeed.class),
-      new Entry(116, WorkerProtocol.LoadCheckpoint.class),
-      new Entry(117, TrainSettings.class));
+  static final List<Entry> RECORDS =
+      List.of(
+          new Entry(100, WorkerProtocol.Describe.class),
+          new Entry(101, WorkerProtocol.Description.class),
+          // 102, 103: Status and World, sent by no one, removed; never reuse their ids.
+          new Entry(104, WorkerProtocol.JoinWorld.class),
+          new Entry(105, WorkerProtocol.RunStep.class),
+          new Entry(106, WorkerProtocol.Save.class),
+          new Entry(107, WorkerProtocol.LeaveWorld.class),
+          new Entry(108, WorkerProtocol.Finish.class),
+          new Entry(109, WorkerProtocol.Evicted.class),
+          new Entry(110, Coordinator.Joined.class),
+          new Entry(111, Coordinator.StepDone.class),
+          new Entry(112, Coordinator.Failed.class),
+          new Entry(113, Coordinator.Saved.class),
+          new Entry(114, WorkerProtocol.KeepState.class),
+          new Entry(115, WorkerProtocol.InitFromSeed.class),
+          new Entry(116, WorkerProtocol.LoadCheckpoint.class),
+          new Entry(117, TrainSettings.class));
 
   /** Enums inside messages, with their ids. */
-  static final List<EnumEntry> ENUMS = List.of(
-      new EnumEntry(30, Coordinator.Operation.class),
-      new EnumEntry(31, LossNorm.class),
-      new EnumEntry(32, Precision.class));
+  static final List<EnumEntry> ENUMS =
+      List.of(
+          new EnumEntry(30, Coordinator.Operation.class),
+          new EnumEntry(31, LossNorm.class),
+          new EnumEntry(32, Precision.class));
 
   /** Paths (in TrainSettings) travel as their string. */
   static final int PATH_ID = 22;
 
   /** The typed ActorRef (any implementation) is written as its path string. */
   static final int ACTOR_REF_ID = 20;
+
   static final int ARRAY_LIST_ID = 21;
 
   record Entry(int id, Class<? extends Record> type) {}

@@ -6,12 +6,12 @@ import com.typesafe.config.ConfigValueFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import java.util.function.Consumer;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
@@ -35,15 +35,21 @@ public final class ClusterNode {
       Config c = config.getConfig("omnibiote.cluster");
       Map<String, String> env = System.getenv();
       String h = first(host, env.get("OMNIBIOTE_HOST"), c.getString("host"));
-      String p = first(port == null ? null : port.toString(), env.get("OMNIBIOTE_PORT"),
-          c.getString("port"));
+      String p =
+          first(
+              port == null ? null : port.toString(),
+              env.get("OMNIBIOTE_PORT"),
+              c.getString("port"));
       String s = first(seeds, env.get("OMNIBIOTE_SEED_NODES"), c.getString("seed-nodes"));
       int portNumber;
       try {
         portNumber = Integer.parseInt(p.trim());
       } catch (NumberFormatException e) {
-        throw new UserError("port: '" + p + "' is not a number (--port, OMNIBIOTE_PORT or"
-            + " omnibiote.cluster.port)");
+        throw new UserError(
+            "port: '"
+                + p
+                + "' is not a number (--port, OMNIBIOTE_PORT or"
+                + " omnibiote.cluster.port)");
       }
       if (portNumber < 0 || portNumber > 65_535) {
         throw new UserError("port: " + portNumber + " is outside 0-65535");
@@ -57,8 +63,11 @@ public final class ClusterNode {
         }
         int colon = hp.lastIndexOf(':');
         if (colon <= 0 || !hp.substring(colon + 1).matches("\\d{1,5}")) {
-          throw new UserError("seed node '" + hp + "' is not host:port (--seed-nodes,"
-              + " OMNIBIOTE_SEED_NODES or omnibiote.cluster.seed-nodes)");
+          throw new UserError(
+              "seed node '"
+                  + hp
+                  + "' is not host:port (--seed-nodes,"
+                  + " OMNIBIOTE_SEED_NODES or omnibiote.cluster.seed-nodes)");
         }
         seedUris.add("pekko://" + name + "@" + hp);
       }
@@ -83,7 +92,8 @@ public final class ClusterNode {
   /** The ActorSystem config of a node with the given role. */
   public static Config systemConfig(Config config, Settings s, String role) {
     return ConfigFactory.empty()
-        .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(s.host()))
+        .withValue(
+            "pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(s.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(s.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(s.seedNodes()))
         .withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(List.of(role)))
@@ -95,55 +105,72 @@ public final class ClusterNode {
   }
 
   /**
-   * A coordinator node: hosts the {@link Coordinator} singleton of the run {@code spec} while it
-   * is the oldest coordinator node.
+   * A coordinator node: hosts the {@link Coordinator} singleton of the run {@code spec} while it is
+   * the oldest coordinator node.
    */
-  public static ActorSystem<Void> coordinator(Config config, Settings s, RunSpec spec,
-      Coordinator.RunListener listener) {
+  public static ActorSystem<Void> coordinator(
+      Config config, Settings s, RunSpec spec, Coordinator.RunListener listener) {
     return coordinator(config, s, spec, listener, ctx -> {});
   }
 
   /**
-   * As above, and {@code alsoOnThisNode} spawns more actors beside it (the embedded run's
-   * worker: a one-node cluster that runs the same coordinator and worker as a distributed run).
+   * As above, and {@code alsoOnThisNode} spawns more actors beside it (the embedded run's worker: a
+   * one-node cluster that runs the same coordinator and worker as a distributed run).
    */
-  public static ActorSystem<Void> coordinator(Config config, Settings s, RunSpec spec,
-      Coordinator.RunListener listener, Consumer<ActorContext<Void>> alsoOnThisNode) {
-    Behavior<Void> root = Behaviors.setup(ctx -> {
-      ClusterSingleton.get(ctx.getSystem()).init(
-          SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
-              .withSettings(ClusterSingletonSettings.create(ctx.getSystem()).withRole("coordinator")));
-      alsoOnThisNode.accept(ctx);
-      return Behaviors.empty();
-    });
+  public static ActorSystem<Void> coordinator(
+      Config config,
+      Settings s,
+      RunSpec spec,
+      Coordinator.RunListener listener,
+      Consumer<ActorContext<Void>> alsoOnThisNode) {
+    Behavior<Void> root =
+        Behaviors.setup(
+            ctx -> {
+              ClusterSingleton.get(ctx.getSystem())
+                  .init(
+                      SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
+                          .withSettings(
+                              ClusterSingletonSettings.create(ctx.getSystem())
+                                  .withRole("coordinator")));
+              alsoOnThisNode.accept(ctx);
+              return Behaviors.empty();
+            });
     return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
   }
 
   /**
    * Blocks until the node's ActorSystem terminates and says why: 0 after SIGTERM or a graceful
-   * leave, a {@link UserError} when it never joined (wrong seed nodes), 1 when the cluster
-   * downed it (it was unreachable; a launcher may restart it).
+   * leave, a {@link UserError} when it never joined (wrong seed nodes), 1 when the cluster downed
+   * it (it was unreachable; a launcher may restart it).
    */
   public static int awaitTermination(ActorSystem<Void> system, Settings s) {
     system.getWhenTerminated().toCompletableFuture().join();
     var reason = CoordinatedShutdown.get(system).getShutdownReason();
-    if (reason.isEmpty() || reason.get() == CoordinatedShutdown.jvmExitReason()
+    if (reason.isEmpty()
+        || reason.get() == CoordinatedShutdown.jvmExitReason()
         || reason.get() == CoordinatedShutdown.clusterLeavingReason()
         || reason.get() == CoordinatedShutdown.actorSystemTerminateReason()) {
       return 0;
     }
     if (reason.get() == CoordinatedShutdown.clusterJoinUnsuccessfulReason()) {
-      throw new UserError("could not join the cluster through seed nodes " + s.seedNodes()
-          + " within " + system.settings().config().getDuration(
-              "pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes").toSeconds()
-          + " s: is a coordinator running there (--seed-nodes, OMNIBIOTE_SEED_NODES)?");
+      throw new UserError(
+          "could not join the cluster through seed nodes "
+              + s.seedNodes()
+              + " within "
+              + system
+                  .settings()
+                  .config()
+                  .getDuration("pekko.cluster.shutdown-after-unsuccessful-join-seed-nodes")
+                  .toSeconds()
+              + " s: is a coordinator running there (--seed-nodes, OMNIBIOTE_SEED_NODES)?");
     }
     if (reason.get() == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
-      throw new UserError("the cluster refused this node: its configuration is incompatible"
-          + " with the seed nodes' (see the log above)");
+      throw new UserError(
+          "the cluster refused this node: its configuration is incompatible"
+              + " with the seed nodes' (see the log above)");
     }
-    LoggerFactory.getLogger(ClusterNode.class).error(
-        "this node was removed from the cluster ({}); exiting", reason.get());
+    LoggerFactory.getLogger(ClusterNode.class)
+        .error("this node was removed from the cluster ({}); exiting", reason.get());
     return 1;
   }
 

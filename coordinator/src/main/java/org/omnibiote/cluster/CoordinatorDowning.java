@@ -21,20 +21,23 @@ import scala.concurrent.duration.FiniteDuration;
 /**
  * How unreachable nodes leave the cluster, given that the run has one owner: the oldest node of
  * role {@code coordinator}. That node downs every node that has been unreachable for {@code
- * unreachable-after}; every other node (workers, standby coordinators) downs itself when that
- * node has been unreachable to it as long. Nobody else downs anyone.
+ * unreachable-after}; every other node (workers, standby coordinators) downs itself when that node
+ * has been unreachable to it as long. Nobody else downs anyone.
  *
  * <p>Why not the Split Brain Resolver's keep-oldest: with workers killed 12 s apart its
  * reachability decisions overlapped ("double DownIndirectlyConnected decision, downing all
- * instead") and it downed the coordinator's node too, which ended the run. Workers are
- * replaceable and the coordinator owns the run, so the rule here never downs the oldest
- * coordinator because of workers: churn of workers cannot cost the run. What it gives up: if
- * the oldest coordinator node crashes, the others down themselves (as keep-oldest did); workers
- * then join again through the seed nodes, and a standby coordinator must be restarted.
+ * instead") and it downed the coordinator's node too, which ended the run. Workers are replaceable
+ * and the coordinator owns the run, so the rule here never downs the oldest coordinator because of
+ * workers: churn of workers cannot cost the run. What it gives up: if the oldest coordinator node
+ * crashes, the others down themselves (as keep-oldest did); workers then join again through the
+ * seed nodes, and a standby coordinator must be restarted.
  */
 public final class CoordinatorDowning extends DowningProvider {
-  /** Config key (in the ActorSystem's config) of how long a node stays unreachable before it goes. */
+  /**
+   * Config key (in the ActorSystem's config) of how long a node stays unreachable before it goes.
+   */
   public static final String UNREACHABLE_AFTER = "omnibiote.cluster.downing.unreachable-after";
+
   static final String ROLE = "coordinator";
 
   private final ActorSystem system;
@@ -62,6 +65,7 @@ public final class CoordinatorDowning extends DowningProvider {
 
     private final Duration after;
     private final Cluster cluster = Cluster.get(getContext().getSystem());
+
     /** Members unreachable (to any node, as the gossip says) and since when, in nanoTime. */
     private final Map<Address, Long> unreachableSince = new HashMap<>();
 
@@ -71,8 +75,11 @@ public final class CoordinatorDowning extends DowningProvider {
 
     @Override
     public void preStart() {
-      cluster.subscribe(getSelf(), ClusterEvent.initialStateAsEvents(),
-          ClusterEvent.ReachabilityEvent.class, ClusterEvent.MemberRemoved.class);
+      cluster.subscribe(
+          getSelf(),
+          ClusterEvent.initialStateAsEvents(),
+          ClusterEvent.ReachabilityEvent.class,
+          ClusterEvent.MemberRemoved.class);
       getTimers().startTimerWithFixedDelay(TICK, TICK, java.time.Duration.ofSeconds(1));
     }
 
@@ -84,12 +91,14 @@ public final class CoordinatorDowning extends DowningProvider {
     @Override
     public Receive createReceive() {
       return receiveBuilder()
-          .match(ClusterEvent.UnreachableMember.class,
+          .match(
+              ClusterEvent.UnreachableMember.class,
               u -> unreachableSince.putIfAbsent(u.member().address(), System.nanoTime()))
-          .match(ClusterEvent.ReachableMember.class,
+          .match(
+              ClusterEvent.ReachableMember.class,
               r -> unreachableSince.remove(r.member().address()))
-          .match(ClusterEvent.MemberRemoved.class,
-              r -> unreachableSince.remove(r.member().address()))
+          .match(
+              ClusterEvent.MemberRemoved.class, r -> unreachableSince.remove(r.member().address()))
           .matchEquals(TICK, t -> decide())
           .build();
     }
@@ -104,8 +113,13 @@ public final class CoordinatorDowning extends DowningProvider {
       if (owner.get().address().equals(self)) {
         for (Member m : cluster.state().getUnreachable()) {
           Long since = unreachableSince.get(m.address());
-          if (since != null && now - since >= after.toNanos() && m.status() != MemberStatus.down()) {
-            log.warn("downing {} (roles {}): unreachable for {} s", m.address(), m.getRoles(),
+          if (since != null
+              && now - since >= after.toNanos()
+              && m.status() != MemberStatus.down()) {
+            log.warn(
+                "downing {} (roles {}): unreachable for {} s",
+                m.address(),
+                m.getRoles(),
                 after.toSeconds());
             cluster.down(m.address());
           }
@@ -113,8 +127,11 @@ public final class CoordinatorDowning extends DowningProvider {
       } else {
         Long since = unreachableSince.get(owner.get().address());
         if (since != null && now - since >= after.toNanos()) {
-          log.warn("the run's coordinator {} has been unreachable for {} s: this node leaves the"
-              + " cluster (downs itself)", owner.get().address(), after.toSeconds());
+          log.warn(
+              "the run's coordinator {} has been unreachable for {} s: this node leaves the"
+                  + " cluster (downs itself)",
+              owner.get().address(),
+              after.toSeconds());
           cluster.down(self);
         }
       }

@@ -15,12 +15,12 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.JSerializer;
 
 /**
- * Pekko serializer for {@link ClusterMessage}s over Kryo 5 with registration required: the
- * bytes are the class's fixed id from {@link ClusterMessages} and the record's components, so no
- * class names travel and an unlisted class is refused on the sending side.
+ * Pekko serializer for {@link ClusterMessage}s over Kryo 5 with registration required: the bytes
+ * are the class's fixed id from {@link ClusterMessages} and the record's components, so no class
+ * names travel and an unlisted class is refused on the sending side.
  *
- * <p>Kryo instances are not thread-safe; Pekko calls serializers from many threads, so each
- * call borrows one from a pool.
+ * <p>Kryo instances are not thread-safe; Pekko calls serializers from many threads, so each call
+ * borrows one from a pool.
  */
 public final class KryoSerializer extends JSerializer {
 
@@ -32,17 +32,18 @@ public final class KryoSerializer extends JSerializer {
   public KryoSerializer(ExtendedActorSystem system) {
     ActorRefKryoSerializer refs =
         new ActorRefKryoSerializer(ActorRefResolver.get(Adapter.toTyped(system)));
-    this.pool = new Pool<>(true, false, 16) {
-      @Override
-      protected Kryo create() {
-        Kryo kryo = new Kryo(new ActorRefClassResolver(), new MapReferenceResolver());
-        kryo.setRegistrationRequired(true);
-        // Messages are trees of records: no shared references or cycles to track.
-        kryo.setReferences(false);
-        ClusterMessages.register(kryo, refs);
-        return kryo;
-      }
-    };
+    this.pool =
+        new Pool<>(true, false, 16) {
+          @Override
+          protected Kryo create() {
+            Kryo kryo = new Kryo(new ActorRefClassResolver(), new MapReferenceResolver());
+            kryo.setRegistrationRequired(true);
+            // Messages are trees of records: no shared references or cycles to track.
+            kryo.setReferences(false);
+            ClusterMessages.register(kryo, refs);
+            return kryo;
+          }
+        };
   }
 
   @Override
@@ -62,9 +63,16 @@ public final class KryoSerializer extends JSerializer {
       kryo.writeClassAndObject(out, message);
       return out.toBytes();
     } catch (IllegalArgumentException | KryoException e) {
-      throw new IllegalArgumentException("cannot serialize " + message.getClass().getName()
-          + " for the cluster: " + e.getMessage() + " (every ClusterMessage and every class it"
-          + " carries must be listed in " + ClusterMessages.class.getName() + ")", e);
+      throw new IllegalArgumentException(
+          "cannot serialize "
+              + message.getClass().getName()
+              + " for the cluster: "
+              + e.getMessage()
+              + " (every ClusterMessage and every class it"
+              + " carries must be listed in "
+              + ClusterMessages.class.getName()
+              + ")",
+          e);
     } finally {
       pool.free(kryo);
     }
@@ -81,8 +89,8 @@ public final class KryoSerializer extends JSerializer {
   }
 
   /**
-   * Maps every implementation of the typed ActorRef (local, remote, adapters, ask's temporary
-   * refs) to the one registration of the interface, whose serializer writes the path.
+   * Maps every implementation of the typed ActorRef (local, remote, adapters, ask's temporary refs)
+   * to the one registration of the interface, whose serializer writes the path.
    */
   private static final class ActorRefClassResolver extends DefaultClassResolver {
     @Override

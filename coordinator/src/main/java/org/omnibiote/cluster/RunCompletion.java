@@ -7,12 +7,12 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.omnibiote.UserError;
 import org.omnibiote.coordinator.Coordinator;
-import org.omnibiote.schedule.Ledger;
 import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.schedule.Ledger;
 
 /**
- * The end of a run as the command that hosts the coordinator sees it: prints what the run left
- * (as the single-process trainer does) and turns the outcome into the command's exit.
+ * The end of a run as the command that hosts the coordinator sees it: prints what the run left (as
+ * the single-process trainer does) and turns the outcome into the command's exit.
  */
 public final class RunCompletion implements Coordinator.RunListener {
   private final CompletableFuture<Integer> done = new CompletableFuture<>();
@@ -33,10 +33,15 @@ public final class RunCompletion implements Coordinator.RunListener {
   public void finished(Path checkpoint, long steps, long tokens, double loss) {
     result = new Result(runDir, checkpoint, steps, tokens, loss);
     if (Double.isNaN(loss)) {
-      out.printf(Locale.ROOT, "the run already finished: %s is at step %,d, the end of its schedule;"
-          + " nothing to do (a longer run is a new run with a larger --token_budget)%n", checkpoint, steps);
+      out.printf(
+          Locale.ROOT,
+          "the run already finished: %s is at step %,d, the end of its schedule;"
+              + " nothing to do (a longer run is a new run with a larger --token_budget)%n",
+          checkpoint,
+          steps);
     } else {
-      out.printf(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
+      out.printf(
+          Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
     }
     out.println("  checkpoint: " + checkpoint);
     out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
@@ -59,7 +64,8 @@ public final class RunCompletion implements Coordinator.RunListener {
     return result;
   }
 
-  public int await(ActorSystem<Void> system, ClusterNode.Settings settings) throws InterruptedException {
+  public int await(ActorSystem<Void> system, ClusterNode.Settings settings)
+      throws InterruptedException {
     CompletableFuture.anyOf(done, system.getWhenTerminated().toCompletableFuture()).join();
     if (!done.isDone()) {
       return ClusterNode.awaitTermination(system, settings);

@@ -1,6 +1,5 @@
 package org.omnibiote.coordinator;
 
-import org.omnibiote.checkpoint.Checkpoints;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,59 +24,90 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.omnibiote.checkpoint.Checkpoints;
+import org.omnibiote.metrics.Flops;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.metrics.TrainProgress;
 import org.omnibiote.schedule.Ledger;
+import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule;
 import org.omnibiote.schedule.RunSchedule.Counters;
 import org.omnibiote.schedule.StepSplit;
-import org.omnibiote.metrics.Flops;
-import org.omnibiote.metrics.MetricsLog;
-import org.omnibiote.schedule.RunPlan;
-import org.omnibiote.metrics.TrainProgress;
 
 /**
- * The run's owner, a Cluster Singleton on a node of role {@code coordinator}. It keeps the
- * world (registered workers on reachable nodes) and drives the
- * run through {@link RunSchedule}: forms a world generation, orders each step's shares, commits
- * a step when every rank reported (ledger, metrics), orders rank 0 to evaluate and checkpoint,
- * and on any failure (a dead, lost or hung worker, a failed collective) aborts the step and
- * forms a new generation from the survivors, restoring a state every rank agrees on.
+ * The run's owner, a Cluster Singleton on a node of role {@code coordinator}. It keeps the world
+ * (registered workers on reachable nodes) and drives the run through {@link RunSchedule}: forms a
+ * world generation, orders each step's shares, commits a step when every rank reported (ledger,
+ * metrics), orders rank 0 to evaluate and checkpoint, and on any failure (a dead, lost or hung
+ * worker, a failed collective) aborts the step and forms a new generation from the survivors,
+ * restoring a state every rank agrees on.
  *
- * <p>Which state a new world starts from: each worker's replica is known to hold the run's
- * state after some number of steps ({@code validAt}) or an unknown one. A worker whose step
- * failed before its optimiser update still holds the last committed state, so the new world
- * takes rank 0 from those and broadcasts its state (nothing is lost); when none is left, every
- * rank loads the last checkpoint and the ledger records the rewind.
+ * <p>Which state a new world starts from: each worker's replica is known to hold the run's state
+ * after some number of steps ({@code validAt}) or an unknown one. A worker whose step failed before
+ * its optimiser update still holds the last committed state, so the new world takes rank 0 from
+ * those and broadcasts its state (nothing is lost); when none is left, every rank loads the last
+ * checkpoint and the ledger records the rewind.
  */
 public final class Coordinator {
 
   /** What the coordinator receives. */
   public sealed interface Command
-      permits WorkersChanged, Membership, Described, Joined, StepDone, Failed, Saved,
-          FormNow, JoinTimedOut, StepTimedOut, OutcomesTimedOut {}
+      permits WorkersChanged,
+          Membership,
+          Described,
+          Joined,
+          StepDone,
+          Failed,
+          Saved,
+          FormNow,
+          JoinTimedOut,
+          StepTimedOut,
+          OutcomesTimedOut {}
 
   /** What a worker was doing when it failed. */
-  public enum Operation { JOIN, STEP, SAVE }
+  public enum Operation {
+    JOIN,
+    STEP,
+    SAVE
+  }
 
   /** A worker joined world generation {@code generation}. */
   /**
-   * A worker joined world generation {@code generation}; {@code peakFlops} is its device's
-   * measured matmul rate in the run's precision (what the mfu is a fraction of).
+   * A worker joined world generation {@code generation}; {@code peakFlops} is its device's measured
+   * matmul rate in the run's precision (what the mfu is a fraction of).
    */
-  public record Joined(long generation, int rank, ActorRef<WorkerProtocol.Command> worker,
-      double peakFlops)
+  public record Joined(
+      long generation, int rank, ActorRef<WorkerProtocol.Command> worker, double peakFlops)
       implements Command, ClusterMessage {}
 
   /** A worker's share of step {@code step} is done (its optimiser step included). */
-  public record StepDone(long generation, long step, ActorRef<WorkerProtocol.Command> worker,
-      double lossPart, long masked, long nonPad, long stepMasked, double seconds,
-      double waitSeconds, double rssMb, String valJson) implements Command, ClusterMessage {}
+  public record StepDone(
+      long generation,
+      long step,
+      ActorRef<WorkerProtocol.Command> worker,
+      double lossPart,
+      long masked,
+      long nonPad,
+      long stepMasked,
+      double seconds,
+      double waitSeconds,
+      double rssMb,
+      String valJson)
+      implements Command, ClusterMessage {}
 
   /** A join, step or save failed on a worker (before any optimiser update, for a step). */
-  public record Failed(long generation, long step, Operation what, ActorRef<WorkerProtocol.Command> worker,
-      String error, boolean userError) implements Command, ClusterMessage {}
+  public record Failed(
+      long generation,
+      long step,
+      Operation what,
+      ActorRef<WorkerProtocol.Command> worker,
+      String error,
+      boolean userError)
+      implements Command, ClusterMessage {}
 
   /** Rank 0 committed checkpoint {@code manifest} of the state after {@code step} steps. */
-  public record Saved(long generation, long step, String manifest) implements Command, ClusterMessage {}
+  public record Saved(long generation, long step, String manifest)
+      implements Command, ClusterMessage {}
 
   record WorkersChanged(Receptionist.Listing listing) implements Command {}
 
@@ -101,7 +131,14 @@ public final class Coordinator {
     void failed(String message, boolean userError);
   }
 
-  private enum Phase { WAITING, FORMING, RUNNING, SAVING, RECOVERING, DONE }
+  private enum Phase {
+    WAITING,
+    FORMING,
+    RUNNING,
+    SAVING,
+    RECOVERING,
+    DONE
+  }
 
   private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
@@ -113,15 +150,22 @@ public final class Coordinator {
   private final RunSpec.Distributed dist;
   private final RunPlan plan;
   private final RunListener listener;
-  /** Tells this coordinator's worlds apart in the workers' rendezvous stores, whatever their generation. */
+
+  /**
+   * Tells this coordinator's worlds apart in the workers' rendezvous stores, whatever their
+   * generation.
+   */
   private final String runKey = Long.toHexString(new java.security.SecureRandom().nextLong());
+
   private final Ledger ledger;
   private final MetricsLog metrics;
   private final TrainProgress progress;
 
-  private final Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> registered = new LinkedHashMap<>();
+  private final Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> registered =
+      new LinkedHashMap<>();
   private final Set<Address> unreachable = new HashSet<>();
   private final Set<ActorRef<WorkerProtocol.Command>> evicted = new HashSet<>();
+
   /** Steps after which a worker's replica holds the run's state; absent: unknown. */
   private final Map<ActorRef<WorkerProtocol.Command>, Long> validAt = new HashMap<>();
 
@@ -131,8 +175,10 @@ public final class Coordinator {
   private Phase phase = Phase.WAITING;
   private boolean started;
   private List<ActorRef<WorkerProtocol.Command>> world = List.of();
+
   /** The generation of {@code world} (the last one formed). */
   private long worldGeneration = -1;
+
   private boolean afterAbort;
   private final Map<ActorRef<WorkerProtocol.Command>, Double> joined = new HashMap<>();
   private RunSchedule.StepOrder order;
@@ -142,8 +188,9 @@ public final class Coordinator {
   private double lastLoss = Double.NaN;
   private String lastLogged = "";
 
-  private Coordinator(ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec,
-      RunListener listener) throws IOException {
+  private Coordinator(
+      ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec, RunListener listener)
+      throws IOException {
     this.ctx = ctx;
     this.timers = timers;
     this.spec = spec;
@@ -153,52 +200,78 @@ public final class Coordinator {
     RunSpec.ResumePoint at = spec.resumePoint();
     this.lastCheckpoint = at.manifest();
     this.lastCheckpointAt = at.counters();
-    this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
-        at.counters(), 0);
+    this.schedule =
+        new RunSchedule(
+            plan, spec.settings().miniBatchSize(), spec.checkpointName(), at.counters(), 0);
     java.nio.file.Files.createDirectories(spec.runDir());
     Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
     long generation = 0;
     if (java.nio.file.Files.exists(ledgerFile)) {
       List<Ledger.Entry> before = Ledger.read(ledgerFile);
       generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
-      this.schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
-          at.counters(), generation);
+      this.schedule =
+          new RunSchedule(
+              plan,
+              spec.settings().miniBatchSize(),
+              spec.checkpointName(),
+              at.counters(),
+              generation);
       this.ledger = Ledger.open(spec.runDir());
       if (Ledger.stepsDone(before) > at.counters().step()) {
         // Steps committed after the checkpoint are lost with the coordinator: train them again.
-        ledger.append(new Ledger.Entry(at.counters().step(), generation, Ledger.Entry.RESTORED, List.of()));
+        ledger.append(
+            new Ledger.Entry(at.counters().step(), generation, Ledger.Entry.RESTORED, List.of()));
       }
     } else {
       this.ledger = Ledger.open(spec.runDir());
     }
     this.metrics = MetricsLog.open(spec.runDir(), at.counters().step());
-    this.progress = new TrainProgress(plan.totalSteps(), at.counters().step(),
-        spec.settings().progressInterval(), System.err);
-    ctx.getLog().info("run {}: {} steps, at step {} ({})", spec.runDir(),
-        plan.totalSteps(), at.counters().step(),
-        at.manifest() == null ? "new run" : "from checkpoint " + at.manifest());
+    this.progress =
+        new TrainProgress(
+            plan.totalSteps(),
+            at.counters().step(),
+            spec.settings().progressInterval(),
+            System.err);
+    ctx.getLog()
+        .info(
+            "run {}: {} steps, at step {} ({})",
+            spec.runDir(),
+            plan.totalSteps(),
+            at.counters().step(),
+            at.manifest() == null ? "new run" : "from checkpoint " + at.manifest());
   }
 
   public static Behavior<Command> create(RunSpec spec, RunListener listener) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      Coordinator c;
-      try {
-        c = new Coordinator(ctx, timers, spec, listener);
-      } catch (RuntimeException | IOException e) {
-        ctx.getLog().error("cannot start the run: {}", e.getMessage());
-        listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
-        return Behaviors.stopped();
-      }
-      ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerProtocol.KEY,
-          ctx.messageAdapter(Receptionist.Listing.class, WorkersChanged::new)));
-      Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
-          ctx.messageAdapter(ClusterEvent.ClusterDomainEvent.class, Membership::new),
-          ClusterEvent.ClusterDomainEvent.class));
-      if (c.schedule.finished()) {
-        c.finish();
-      }
-      return c.behavior();
-    }));
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers -> {
+                  Coordinator c;
+                  try {
+                    c = new Coordinator(ctx, timers, spec, listener);
+                  } catch (RuntimeException | IOException e) {
+                    ctx.getLog().error("cannot start the run: {}", e.getMessage());
+                    listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
+                    return Behaviors.stopped();
+                  }
+                  ctx.getSystem()
+                      .receptionist()
+                      .tell(
+                          Receptionist.subscribe(
+                              WorkerProtocol.KEY,
+                              ctx.messageAdapter(Receptionist.Listing.class, WorkersChanged::new)));
+                  Cluster.get(ctx.getSystem())
+                      .subscriptions()
+                      .tell(
+                          Subscribe.create(
+                              ctx.messageAdapter(
+                                  ClusterEvent.ClusterDomainEvent.class, Membership::new),
+                              ClusterEvent.ClusterDomainEvent.class));
+                  if (c.schedule.finished()) {
+                    c.finish();
+                  }
+                  return c.behavior();
+                }));
   }
 
   private Behavior<Command> behavior() {
@@ -206,41 +279,62 @@ public final class Coordinator {
         .onMessage(WorkersChanged.class, this::onWorkers)
         .onMessage(Membership.class, this::onMembership)
         .onMessage(Described.class, this::onDescribed)
-        .onMessage(FormNow.class, f -> {
-          if (phase == Phase.WAITING) {
-            form();
-          }
-          return Behaviors.same();
-        })
+        .onMessage(
+            FormNow.class,
+            f -> {
+              if (phase == Phase.WAITING) {
+                form();
+              }
+              return Behaviors.same();
+            })
         .onMessage(Joined.class, this::onJoined)
         .onMessage(StepDone.class, this::onStepDone)
         .onMessage(Failed.class, this::onFailed)
         .onMessage(Saved.class, this::onSaved)
-        .onMessage(JoinTimedOut.class, t -> {
-          if (phase == Phase.FORMING && t.generation() == schedule.generation()) {
-            abort("world generation " + t.generation() + " did not form within " + dist.joinTimeout().toSeconds() + " s");
-          }
-          return Behaviors.same();
-        })
-        .onMessage(StepTimedOut.class, t -> {
-          if (phase == Phase.RUNNING && order != null && t.step() == order.step()
-              && t.generation() == order.generation()) {
-            abort("step " + (t.step() + 1) + " took longer than " + dist.stepTimeout().toSeconds() + " s");
-          }
-          return Behaviors.same();
-        })
+        .onMessage(
+            JoinTimedOut.class,
+            t -> {
+              if (phase == Phase.FORMING && t.generation() == schedule.generation()) {
+                abort(
+                    "world generation "
+                        + t.generation()
+                        + " did not form within "
+                        + dist.joinTimeout().toSeconds()
+                        + " s");
+              }
+              return Behaviors.same();
+            })
+        .onMessage(
+            StepTimedOut.class,
+            t -> {
+              if (phase == Phase.RUNNING
+                  && order != null
+                  && t.step() == order.step()
+                  && t.generation() == order.generation()) {
+                abort(
+                    "step "
+                        + (t.step() + 1)
+                        + " took longer than "
+                        + dist.stepTimeout().toSeconds()
+                        + " s");
+              }
+              return Behaviors.same();
+            })
         .onMessage(OutcomesTimedOut.class, this::onOutcomesTimedOut)
-        .onSignal(PostStop.class, s -> {
-          closeRun();
-          return Behaviors.same();
-        })
+        .onSignal(
+            PostStop.class,
+            s -> {
+              closeRun();
+              return Behaviors.same();
+            })
         .build();
   }
 
   // ---- membership -------------------------------------------------------------------------
 
   private Behavior<Command> onWorkers(WorkersChanged changed) {
-    Set<ActorRef<WorkerProtocol.Command>> now = changed.listing().getServiceInstances(WorkerProtocol.KEY);
+    Set<ActorRef<WorkerProtocol.Command>> now =
+        changed.listing().getServiceInstances(WorkerProtocol.KEY);
     for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(registered.keySet())) {
       if (!now.contains(w)) {
         registered.remove(w);
@@ -250,7 +344,11 @@ public final class Coordinator {
     for (ActorRef<WorkerProtocol.Command> w : now) {
       if (!registered.containsKey(w) && !evicted.contains(w)) {
         registered.put(w, null);
-        ctx.ask(WorkerProtocol.Description.class, w, DESCRIBE_TIMEOUT, WorkerProtocol.Describe::new,
+        ctx.ask(
+            WorkerProtocol.Description.class,
+            w,
+            DESCRIBE_TIMEOUT,
+            WorkerProtocol.Describe::new,
             (d, failure) -> new Described(w, d));
       }
     }
@@ -291,7 +389,8 @@ public final class Coordinator {
 
   private Behavior<Command> onDescribed(Described d) {
     if (d.description() == null) {
-      ctx.getLog().warn("worker {} did not describe itself within {}", d.worker().path(), DESCRIBE_TIMEOUT);
+      ctx.getLog()
+          .warn("worker {} did not describe itself within {}", d.worker().path(), DESCRIBE_TIMEOUT);
       registered.remove(d.worker());
       return Behaviors.same();
     }
@@ -300,8 +399,14 @@ public final class Coordinator {
     }
     List<String> differences = spec.differences(d.description().ownSettings());
     if (!differences.isEmpty()) {
-      evict(d.worker(), "worker " + d.description() + " was started with settings that differ"
-          + " from the run's: " + String.join(", ", differences), true);
+      evict(
+          d.worker(),
+          "worker "
+              + d.description()
+              + " was started with settings that differ"
+              + " from the run's: "
+              + String.join(", ", differences),
+          true);
       registered.remove(d.worker());
       return Behaviors.same();
     }
@@ -322,7 +427,7 @@ public final class Coordinator {
         awaitingOutcome.remove(w);
         maybeRecovered();
       }
-      default -> { }
+      default -> {}
     }
   }
 
@@ -334,7 +439,8 @@ public final class Coordinator {
         // Debounced: workers starting together form one world. After an abort, give the
         // failure detector time to mark a killed node unreachable first.
         if (!(afterAbort && timers.isTimerActive("form"))) {
-          timers.startSingleTimer("form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+          timers.startSingleTimer(
+              "form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
         }
       } else {
         timers.cancel("form");
@@ -345,11 +451,12 @@ public final class Coordinator {
   /** Described, compatible workers on reachable nodes that were not evicted. */
   private Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> candidates() {
     Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> c = new LinkedHashMap<>();
-    registered.forEach((ref, d) -> {
-      if (d != null && !evicted.contains(ref) && !unreachable.contains(address(ref))) {
-        c.put(ref, d);
-      }
-    });
+    registered.forEach(
+        (ref, d) -> {
+          if (d != null && !evicted.contains(ref) && !unreachable.contains(address(ref))) {
+            c.put(ref, d);
+          }
+        });
     return c;
   }
 
@@ -365,10 +472,12 @@ public final class Coordinator {
     long at = now;
     List<ActorRef<WorkerProtocol.Command>> previous = world;
     List<ActorRef<WorkerProtocol.Command>> ranks = new ArrayList<>(cands.keySet());
-    ranks.sort(Comparator.<ActorRef<WorkerProtocol.Command>>comparingInt(w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
-        .thenComparing(w -> w.path().toString()));
-    ActorRef<WorkerProtocol.Command> root = ranks.stream()
-        .filter(w -> validAt.getOrDefault(w, -1L) == now).findFirst().orElse(null);
+    ranks.sort(
+        Comparator.<ActorRef<WorkerProtocol.Command>>comparingInt(
+                w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
+            .thenComparing(w -> w.path().toString()));
+    ActorRef<WorkerProtocol.Command> root =
+        ranks.stream().filter(w -> validAt.getOrDefault(w, -1L) == now).findFirst().orElse(null);
     WorkerProtocol.Restore restore;
     if (root != null) {
       ranks.remove(root);
@@ -390,39 +499,70 @@ public final class Coordinator {
       }
     }
     for (int rank = 0; rank < world.size(); rank++) {
-      world.get(rank).tell(new WorkerProtocol.JoinWorld(generation, runKey + "-gen-" + generation,
-          rank, world.size(), store.storeHost(), store.storePort(),
-          dist.collectiveTimeout().toMillis(), spec.settings(), restore,
-          spec.dataFingerprint(), ctx.getSelf()));
+      world
+          .get(rank)
+          .tell(
+              new WorkerProtocol.JoinWorld(
+                  generation,
+                  runKey + "-gen-" + generation,
+                  rank,
+                  world.size(),
+                  store.storeHost(),
+                  store.storePort(),
+                  dist.collectiveTimeout().toMillis(),
+                  spec.settings(),
+                  restore,
+                  spec.dataFingerprint(),
+                  ctx.getSelf()));
     }
     phase = Phase.FORMING;
     timers.startSingleTimer("join", new JoinTimedOut(generation), dist.joinTimeout());
-    ctx.getLog().info("forming world generation {}: {} workers at step {}{}", generation,
-        world.size(), at, restore instanceof WorkerProtocol.KeepState ? ", state from " + store
-            : restore instanceof WorkerProtocol.LoadCheckpoint l ? ", restoring " + l.manifest()
-            : ", fresh weights from the seed");
+    ctx.getLog()
+        .info(
+            "forming world generation {}: {} workers at step {}{}",
+            generation,
+            world.size(),
+            at,
+            restore instanceof WorkerProtocol.KeepState
+                ? ", state from " + store
+                : restore instanceof WorkerProtocol.LoadCheckpoint l
+                    ? ", restoring " + l.manifest()
+                    : ", fresh weights from the seed");
   }
 
   /** No worker holds the run's state: every rank loads the last checkpoint (or the seed's init). */
   private WorkerProtocol.Restore rewindToCheckpoint() {
-    RunSpec.ResumePoint point = lastCheckpoint == null
-        ? new RunSpec.ResumePoint(null, Counters.START)
-        : new RunSpec.ResumePoint(lastCheckpoint, lastCheckpointAt);
+    RunSpec.ResumePoint point =
+        lastCheckpoint == null
+            ? new RunSpec.ResumePoint(null, Counters.START)
+            : new RunSpec.ResumePoint(lastCheckpoint, lastCheckpointAt);
     if (point.counters().step() < schedule.counters().step()) {
-      ctx.getLog().warn("no worker holds the state after step {}: back to step {} ({})",
-          schedule.counters().step(), point.counters().step(),
-          point.manifest() == null ? "the start" : point.manifest());
-      ledger.append(new Ledger.Entry(point.counters().step(), schedule.generation(),
-          Ledger.Entry.RESTORED, List.of()));
+      ctx.getLog()
+          .warn(
+              "no worker holds the state after step {}: back to step {} ({})",
+              schedule.counters().step(),
+              point.counters().step(),
+              point.manifest() == null ? "the start" : point.manifest());
+      ledger.append(
+          new Ledger.Entry(
+              point.counters().step(), schedule.generation(), Ledger.Entry.RESTORED, List.of()));
     }
-    schedule = new RunSchedule(plan, spec.settings().miniBatchSize(), spec.checkpointName(),
-        point.counters(), schedule.generation());
-    return point.manifest() == null ? new WorkerProtocol.InitFromSeed()
+    schedule =
+        new RunSchedule(
+            plan,
+            spec.settings().miniBatchSize(),
+            spec.checkpointName(),
+            point.counters(),
+            schedule.generation());
+    return point.manifest() == null
+        ? new WorkerProtocol.InitFromSeed()
         : new WorkerProtocol.LoadCheckpoint(point.manifest().toString());
   }
 
   private Behavior<Command> onJoined(Joined j) {
-    if (phase != Phase.FORMING || j.generation() != worldGeneration || !world.contains(j.worker())) {
+    if (phase != Phase.FORMING
+        || j.generation() != worldGeneration
+        || !world.contains(j.worker())) {
       return Behaviors.same();
     }
     joined.put(j.worker(), j.peakFlops());
@@ -462,13 +602,22 @@ public final class Coordinator {
     order = schedule.next(world.size());
     reports.clear();
     for (StepSplit.Share share : order.shares()) {
-      world.get(share.rank()).tell(new WorkerProtocol.RunStep(order.generation(), order.step(),
-          share.firstSample(), share.microBatches(), order.rows() / spec.settings().miniBatchSize(),
-          order.lrFactor(),
-          order.evaluate() && share.rank() == 0, ctx.getSelf()));
+      world
+          .get(share.rank())
+          .tell(
+              new WorkerProtocol.RunStep(
+                  order.generation(),
+                  order.step(),
+                  share.firstSample(),
+                  share.microBatches(),
+                  order.rows() / spec.settings().miniBatchSize(),
+                  order.lrFactor(),
+                  order.evaluate() && share.rank() == 0,
+                  ctx.getSelf()));
     }
     phase = Phase.RUNNING;
-    timers.startSingleTimer("step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
+    timers.startSingleTimer(
+        "step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
   }
 
   private Behavior<Command> onStepDone(StepDone d) {
@@ -505,8 +654,14 @@ public final class Coordinator {
     }
     if (!Double.isFinite(loss)) {
       ledger.append(entry(order, Ledger.Entry.ABORTED));
-      fail(String.format(Locale.ROOT, "the loss became %s at step %d: lower --lr, or use"
-          + " --precision fp32; the last checkpoint is kept", loss, order.step() + 1), true);
+      fail(
+          String.format(
+              Locale.ROOT,
+              "the loss became %s at step %d: lower --lr, or use"
+                  + " --precision fp32; the last checkpoint is kept",
+              loss,
+              order.step() + 1),
+          true);
       return;
     }
     schedule.commit(order);
@@ -530,7 +685,9 @@ public final class Coordinator {
     // Against the world's summed matmul rate, each worker's measured when it started.
     double peak = joined.values().stream().mapToDouble(Double::doubleValue).sum();
     m.put("mfu", Flops.mfu(Flops.perStepFlops(spec.model(), order.rows(), masked), slowest, peak));
-    m.put("mfu_original", Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peak));
+    m.put(
+        "mfu_original",
+        Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peak));
     m.put("rss_mb", reports.values().stream().mapToDouble(StepDone::rssMb).max().orElse(0));
     m.put("workers", world.size());
     m.put("generation", order.generation());
@@ -569,8 +726,12 @@ public final class Coordinator {
     List<Ledger.Part> parts = new ArrayList<>();
     for (StepSplit.Share s : o.shares()) {
       WorkerProtocol.Description d = registered.get(world.get(s.rank()));
-      parts.add(new Ledger.Part(s.rank(), d == null ? world.get(s.rank()).path().toString() : d.toString(),
-          s.firstSample(), s.rows()));
+      parts.add(
+          new Ledger.Part(
+              s.rank(),
+              d == null ? world.get(s.rank()).path().toString() : d.toString(),
+              s.firstSample(),
+              s.rows()));
     }
     return new Ledger.Entry(o.step(), o.generation(), status, parts);
   }
@@ -579,14 +740,24 @@ public final class Coordinator {
     pendingSave = o;
     phase = Phase.SAVING;
     Counters after = o.after();
-    world.get(0).tell(new WorkerProtocol.Save(worldGeneration, after.step(), o.checkpoint(),
-        after.tokens(), after.samples(), ctx.getSelf()));
+    world
+        .get(0)
+        .tell(
+            new WorkerProtocol.Save(
+                worldGeneration,
+                after.step(),
+                o.checkpoint(),
+                after.tokens(),
+                after.samples(),
+                ctx.getSelf()));
   }
 
   private Behavior<Command> onSaved(Saved s) {
     // A save ordered in an earlier generation may answer late: its checkpoint is not this world's
     // (the new rank 0 was ordered to write it again, and deletes its manifest first).
-    if (phase != Phase.SAVING || pendingSave == null || s.generation() != worldGeneration
+    if (phase != Phase.SAVING
+        || pendingSave == null
+        || s.generation() != worldGeneration
         || s.step() != pendingSave.after().step()) {
       return Behaviors.same();
     }
@@ -631,9 +802,9 @@ public final class Coordinator {
   }
 
   /**
-   * The step (or world) in flight cannot complete: record the abort, make every member leave
-   * the generation (a rank blocked in a collective fails fast), then wait until each live member
-   * said how its step ended (its optimiser update applied or not) before forming a new world.
+   * The step (or world) in flight cannot complete: record the abort, make every member leave the
+   * generation (a rank blocked in a collective fails fast), then wait until each live member said
+   * how its step ended (its optimiser update applied or not) before forming a new world.
    */
   private void abort(String why) {
     ctx.getLog().warn("aborting world generation {}: {}", schedule.generation(), why);
@@ -660,7 +831,8 @@ public final class Coordinator {
     leaveWorld();
     phase = Phase.RECOVERING;
     afterAbort = true;
-    timers.startSingleTimer("outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
+    timers.startSingleTimer(
+        "outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
     maybeRecovered();
   }
 
@@ -677,8 +849,14 @@ public final class Coordinator {
   private Behavior<Command> onOutcomesTimedOut(OutcomesTimedOut t) {
     if (phase == Phase.RECOVERING) {
       for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(awaitingOutcome)) {
-        evict(w, "worker " + registered.get(w) + " did not answer within "
-            + dist.outcomeTimeout().toSeconds() + " s after its world was aborted: it is hung", false);
+        evict(
+            w,
+            "worker "
+                + registered.get(w)
+                + " did not answer within "
+                + dist.outcomeTimeout().toSeconds()
+                + " s after its world was aborted: it is hung",
+            false);
       }
       awaitingOutcome.clear();
       maybeRecovered();
@@ -711,12 +889,24 @@ public final class Coordinator {
   private void finish() {
     phase = Phase.DONE;
     Counters at = schedule.counters();
-    Path last = Checkpoints.exists(spec.runDir(), spec.checkpointName())
-        ? spec.runDir().resolve(spec.checkpointName() + Checkpoints.MANIFEST_SUFFIX) : lastCheckpoint;
+    Path last =
+        Checkpoints.exists(spec.runDir(), spec.checkpointName())
+            ? spec.runDir().resolve(spec.checkpointName() + Checkpoints.MANIFEST_SUFFIX)
+            : lastCheckpoint;
     progress.finish();
-    String summary = Double.isNaN(lastLoss)
-        ? String.format(Locale.ROOT, "the run was already finished: %,d steps, %,d tokens", at.step(), at.tokens())
-        : String.format(Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f", at.step(), at.tokens(), lastLoss);
+    String summary =
+        Double.isNaN(lastLoss)
+            ? String.format(
+                Locale.ROOT,
+                "the run was already finished: %,d steps, %,d tokens",
+                at.step(),
+                at.tokens())
+            : String.format(
+                Locale.ROOT,
+                "trained %,d steps, %,d tokens; final loss %.4f",
+                at.step(),
+                at.tokens(),
+                lastLoss);
     for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
       w.tell(new WorkerProtocol.Finish(summary));
     }

@@ -1,6 +1,5 @@
 package org.omnibiote.coordinator;
 
-import org.omnibiote.checkpoint.Checkpoints;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
@@ -15,19 +14,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.omnibiote.UserError;
+import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.checkpoint.TrainingState;
 import org.omnibiote.data.TrainingData;
-import org.omnibiote.settings.OmniBioTAConfig;
-import org.omnibiote.schedule.RunSchedule.Counters;
 import org.omnibiote.schedule.RunPlan;
+import org.omnibiote.schedule.RunSchedule.Counters;
+import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.shards.ShardWriter;
 
 /**
  * What a coordinator needs to own a run, prepared (and checked) before its actor starts: the
- * training settings, the same settings as the JSON sent to workers (paths made absolute and the
- * run folder fixed, so that every node means the same files), the model config, the data's
- * fingerprint, and the distributed timeouts.
+ * training settings, the same settings as the JSON sent to workers (paths made absolute and the run
+ * folder fixed, so that every node means the same files), the model config, the data's fingerprint,
+ * and the distributed timeouts.
  */
 public record RunSpec(
     TrainSettings settings,
@@ -39,18 +39,31 @@ public record RunSpec(
     Distributed distributed) {
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** resumeFrom of {@link Start#CONTINUE_RUN_FOLDER}: the latest checkpoint, or a new run if none. */
+
+  /**
+   * resumeFrom of {@link Start#CONTINUE_RUN_FOLDER}: the latest checkpoint, or a new run if none.
+   */
   private static final String CONTINUE = "(the run folder's latest)";
 
   /** omnibiote.distributed: the run's timeouts. */
-  public record Distributed(Duration collectiveTimeout,
-      int minWorkers, Duration settle, Duration abortSettle, Duration stepTimeout, Duration joinTimeout,
+  public record Distributed(
+      Duration collectiveTimeout,
+      int minWorkers,
+      Duration settle,
+      Duration abortSettle,
+      Duration stepTimeout,
+      Duration joinTimeout,
       Duration outcomeTimeout) {
 
     static Distributed from(Config root) {
       Config c = root.getConfig("omnibiote.distributed");
-      return new Distributed(c.getDuration("collective-timeout"), c.getInt("min-workers"),
-          c.getDuration("settle"), c.getDuration("abort-settle"), c.getDuration("step-timeout"), c.getDuration("join-timeout"),
+      return new Distributed(
+          c.getDuration("collective-timeout"),
+          c.getInt("min-workers"),
+          c.getDuration("settle"),
+          c.getDuration("abort-settle"),
+          c.getDuration("step-timeout"),
+          c.getDuration("join-timeout"),
           c.getDuration("outcome-timeout"));
     }
   }
@@ -70,9 +83,9 @@ public record RunSpec(
   }
 
   /**
-   * Reads omnibiote.train and omnibiote.distributed of {@code root}, opens the data once and
-   * checks everything a run can be refused for before any node starts (settings, tokenizer,
-   * the checkpoint to resume from).
+   * Reads omnibiote.train and omnibiote.distributed of {@code root}, opens the data once and checks
+   * everything a run can be refused for before any node starts (settings, tokenizer, the checkpoint
+   * to resume from).
    */
   public static RunSpec prepare(Config root, Start start) {
     // Each worker trains on its own --devices; the run's settings name none.
@@ -82,18 +95,26 @@ public record RunSpec(
     String resumeFrom = s.resumeFrom().trim();
     if (start == Start.CONTINUE_RUN_FOLDER) {
       if (!resumeFrom.isEmpty() && !resumeFrom.equals("latest")) {
-        throw new UserError("--resume_from " + s.resumeFrom() + ": a coordinator always"
-            + " continues from the latest checkpoint of its run folder (--resume_from latest, or"
-            + " nothing); to start from another checkpoint, use train --resume_from");
+        throw new UserError(
+            "--resume_from "
+                + s.resumeFrom()
+                + ": a coordinator always"
+                + " continues from the latest checkpoint of its run folder (--resume_from latest, or"
+                + " nothing); to start from another checkpoint, use train --resume_from");
       }
       resumeFrom = CONTINUE;
     }
     // Every node must mean the same files: absolute paths, the run folder fixed now (the
     // default save_name holds the date and time).
-    Config train = root.getConfig(TrainSettings.PATH)
-        .withValue("base_dir", ConfigValueFactory.fromAnyRef(s.baseDir().toAbsolutePath().normalize().toString()))
-        .withValue("save_name", ConfigValueFactory.fromAnyRef(s.saveName().toAbsolutePath().normalize().toString()))
-        .withValue("resume_from", ConfigValueFactory.fromAnyRef(""));
+    Config train =
+        root.getConfig(TrainSettings.PATH)
+            .withValue(
+                "base_dir",
+                ConfigValueFactory.fromAnyRef(s.baseDir().toAbsolutePath().normalize().toString()))
+            .withValue(
+                "save_name",
+                ConfigValueFactory.fromAnyRef(s.saveName().toAbsolutePath().normalize().toString()))
+            .withValue("resume_from", ConfigValueFactory.fromAnyRef(""));
     TrainSettings fixed = TrainSettings.from(train.atPath(TrainSettings.PATH));
     Map<String, String> flat = new TreeMap<>();
     for (Map.Entry<String, ConfigValue> e : train.entrySet()) {
@@ -102,8 +123,15 @@ public record RunSpec(
     try (TrainingData data = TrainingData.open(fixed.baseDir(), fixed.dataSettings())) {
       refuseOtherTokenizer(s, data);
       OmniBioTAConfig model = fixed.modelConfig(data.vocabSize());
-      RunSpec spec = new RunSpec(fixed, flat,
-          model, data.fingerprint(), data.describe(), resumeFrom, Distributed.from(root));
+      RunSpec spec =
+          new RunSpec(
+              fixed,
+              flat,
+              model,
+              data.fingerprint(),
+              data.describe(),
+              resumeFrom,
+              Distributed.from(root));
       spec.resumePoint(); // a checkpoint of another run is refused now, before any node starts
       return spec;
     }
@@ -126,7 +154,9 @@ public record RunSpec(
     return settings.runInvariants(dataFingerprint);
   }
 
-  /** Where the run stands on disk: the latest committed checkpoint (null: none) and its counters. */
+  /**
+   * Where the run stands on disk: the latest committed checkpoint (null: none) and its counters.
+   */
   public record ResumePoint(Path manifest, Counters counters) {}
 
   /** With --tokenizer M: the shards must have been made with M (same bytes). */
@@ -145,48 +175,70 @@ public record RunSpec(
       throw new UserError("--tokenizer " + model + ": " + e.getMessage());
     }
     if (!sha.equals(data.tokenizer().sha256())) {
-      throw new UserError("--base_dir " + s.baseDir() + " holds shards made with the tokenizer "
-          + data.tokenizer().file() + " (sha256 " + data.tokenizer().sha256().substring(0, 12)
-          + "...), not with --tokenizer " + model + " (sha256 " + sha.substring(0, 12)
-          + "...): ingest again with that tokenizer, or drop --tokenizer");
+      throw new UserError(
+          "--base_dir "
+              + s.baseDir()
+              + " holds shards made with the tokenizer "
+              + data.tokenizer().file()
+              + " (sha256 "
+              + data.tokenizer().sha256().substring(0, 12)
+              + "...), not with --tokenizer "
+              + model
+              + " (sha256 "
+              + sha.substring(0, 12)
+              + "...): ingest again with that tokenizer, or drop --tokenizer");
     }
   }
 
   /**
    * The checkpoint the run starts from ({@link #resumeFrom}: "" a new run, latest, a number of
-   * tokens or a checkpoint path), checked to belong to this run (same model, same settings,
-   * same data); a UserError naming what differs otherwise. A new run refuses a run folder that
-   * already holds checkpoints of its name, rather than mixing two runs in one folder.
+   * tokens or a checkpoint path), checked to belong to this run (same model, same settings, same
+   * data); a UserError naming what differs otherwise. A new run refuses a run folder that already
+   * holds checkpoints of its name, rather than mixing two runs in one folder.
    */
   public ResumePoint resumePoint() {
     try {
-      boolean hasCheckpoints = !Checkpoints.list(runDir(), checkpointName()).isEmpty()
-          || Checkpoints.exists(runDir(), checkpointName());
+      boolean hasCheckpoints =
+          !Checkpoints.list(runDir(), checkpointName()).isEmpty()
+              || Checkpoints.exists(runDir(), checkpointName());
       if (resumeFrom.isEmpty()) {
         if (hasCheckpoints) {
-          throw new UserError(runDir() + " already holds checkpoints named " + checkpointName()
-              + ": continue that run with --resume_from latest, or choose another --save_name");
+          throw new UserError(
+              runDir()
+                  + " already holds checkpoints named "
+                  + checkpointName()
+                  + ": continue that run with --resume_from latest, or choose another --save_name");
         }
         return new ResumePoint(null, Counters.START);
       }
       if (resumeFrom.equals(CONTINUE) && !hasCheckpoints) {
         return new ResumePoint(null, Counters.START); // a coordinator's first start
       }
-      Path manifest = Checkpoints.resolve(runDir(), checkpointName(),
-          resumeFrom.equals(CONTINUE) ? "latest" : resumeFrom);
+      Path manifest =
+          Checkpoints.resolve(
+              runDir(), checkpointName(), resumeFrom.equals(CONTINUE) ? "latest" : resumeFrom);
       // The state part alone (verified against the manifest): the workers check the tensors
       // when they load them, and a coordinator never loads libtorch.
       TrainingState st = Checkpoints.readState(manifest);
       if (!st.config().equals(model)) {
-        throw new UserError("the run folder " + runDir() + " holds checkpoint " + manifest
-            + " of a model " + st.config().toJson() + ", but this run asks for "
-            + model.toJson() + ": use another --save_name for a new run");
+        throw new UserError(
+            "the run folder "
+                + runDir()
+                + " holds checkpoint "
+                + manifest
+                + " of a model "
+                + st.config().toJson()
+                + ", but this run asks for "
+                + model.toJson()
+                + ": use another --save_name for a new run");
       }
       try {
         Checkpoints.requireSameRun(manifest, st, invariants());
       } catch (UserError e) {
-        throw new UserError(e.getMessage() + " (the coordinator continues the run of its run"
-            + " folder: use another --save_name for a new run)");
+        throw new UserError(
+            e.getMessage()
+                + " (the coordinator continues the run of its run"
+                + " folder: use another --save_name for a new run)");
       }
       return new ResumePoint(manifest, new Counters(st.step(), st.tokens(), st.samples()));
     } catch (IOException e) {
@@ -195,9 +247,9 @@ public record RunSpec(
   }
 
   /**
-   * What differs between a worker's own settings (the omnibiote.train keys its --config set)
-   * and the run's, e.g. "n_layer 4 (worker) vs 2 (run)"; empty when they agree. Keys only a
-   * node's own machine decides (devices) are not compared.
+   * What differs between a worker's own settings (the omnibiote.train keys its --config set) and
+   * the run's, e.g. "n_layer 4 (worker) vs 2 (run)"; empty when they agree. Keys only a node's own
+   * machine decides (devices) are not compared.
    */
   public List<String> differences(String ownSettingsJson) {
     Map<String, Object> own;

@@ -5,16 +5,17 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.omnibiote.settings.TrainSettings;
 
 /**
- * What a coordinator tells a worker, and who a worker is. The worker actor (module {@code
- * worker}) receives these; it answers with the coordinator's own {@link Coordinator.Command}s,
- * as in Pekko's distributed-workers sample, so the coordinator never depends on the worker's
- * code (or on libtorch).
+ * What a coordinator tells a worker, and who a worker is. The worker actor (module {@code worker})
+ * receives these; it answers with the coordinator's own {@link Coordinator.Command}s, as in Pekko's
+ * distributed-workers sample, so the coordinator never depends on the worker's code (or on
+ * libtorch).
  */
 public final class WorkerProtocol {
   private WorkerProtocol() {}
 
   /** The Receptionist key the coordinator watches for. */
-  public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "omnibiote-worker");
+  public static final ServiceKey<Command> KEY =
+      ServiceKey.create(Command.class, "omnibiote-worker");
 
   /** What a worker receives. */
   public sealed interface Command
@@ -24,14 +25,15 @@ public final class WorkerProtocol {
   public record Describe(ActorRef<Description> replyTo) implements Command, ClusterMessage {}
 
   /**
-   * Who a worker is: its device, host and process id, the training settings its node was
-   * started with ({@code --config}; a JSON object of omnibiote.train keys, "{}" when none), which
-   * the coordinator checks against the run's, and the rendezvous store it hosts (a c10d
-   * TCPStore: when this worker is rank 0 of a world, every rank meets there, as torchrun's
-   * rank 0 hosts the store).
+   * Who a worker is: its device, host and process id, the training settings its node was started
+   * with ({@code --config}; a JSON object of omnibiote.train keys, "{}" when none), which the
+   * coordinator checks against the run's, and the rendezvous store it hosts (a c10d TCPStore: when
+   * this worker is rank 0 of a world, every rank meets there, as torchrun's rank 0 hosts the
+   * store).
    */
-  public record Description(String device, String host, long pid, String ownSettings,
-      String storeHost, int storePort) implements ClusterMessage {
+  public record Description(
+      String device, String host, long pid, String ownSettings, String storeHost, int storePort)
+      implements ClusterMessage {
     @Override
     public String toString() {
       return device + "@" + host + " pid " + pid;
@@ -43,14 +45,23 @@ public final class WorkerProtocol {
    * 0's store under the key prefix {@code worldKey} (unique per generation and coordinator), first
    * putting the replica in the state {@code restore} says, then take rank 0's state.
    *
-   * @param settings the run's settings (paths absolute, the devices field not the worker's:
-   *     each worker trains on its own device)
-   * @param dataFingerprint the coordinator's view of the shards; a worker that reads other
-   *     shards refuses to join
+   * @param settings the run's settings (paths absolute, the devices field not the worker's: each
+   *     worker trains on its own device)
+   * @param dataFingerprint the coordinator's view of the shards; a worker that reads other shards
+   *     refuses to join
    */
-  public record JoinWorld(long generation, String worldKey, int rank, int size, String storeHost,
-      int storePort, long collectiveTimeoutMs, TrainSettings settings, Restore restore,
-      String dataFingerprint, ActorRef<Coordinator.Command> replyTo)
+  public record JoinWorld(
+      long generation,
+      String worldKey,
+      int rank,
+      int size,
+      String storeHost,
+      int storePort,
+      long collectiveTimeoutMs,
+      TrainSettings settings,
+      Restore restore,
+      String dataFingerprint,
+      ActorRef<Coordinator.Command> replyTo)
       implements Command, ClusterMessage {}
 
   /** The state a replica takes before joining a world. */
@@ -67,16 +78,29 @@ public final class WorkerProtocol {
 
   /**
    * Train this rank's share of global step {@code step}: {@code microBatches} micro-batches from
-   * global sample {@code firstSample}, in a step of {@code stepMicroBatches} micro-batches over
-   * all ranks (the original's loss normalisation needs it), at peak lr * {@code lrFactor}.
+   * global sample {@code firstSample}, in a step of {@code stepMicroBatches} micro-batches over all
+   * ranks (the original's loss normalisation needs it), at peak lr * {@code lrFactor}.
    */
-  public record RunStep(long generation, long step, long firstSample, int microBatches,
-      int stepMicroBatches, double lrFactor, boolean evaluate, ActorRef<Coordinator.Command> replyTo)
+  public record RunStep(
+      long generation,
+      long step,
+      long firstSample,
+      int microBatches,
+      int stepMicroBatches,
+      double lrFactor,
+      boolean evaluate,
+      ActorRef<Coordinator.Command> replyTo)
       implements Command, ClusterMessage {}
 
   /** Rank 0: save checkpoint {@code name} with the run's counters after step {@code step}. */
-  public record Save(long generation, long step, String name, long tokens, long samples,
-      ActorRef<Coordinator.Command> replyTo) implements Command, ClusterMessage {}
+  public record Save(
+      long generation,
+      long step,
+      String name,
+      long tokens,
+      long samples,
+      ActorRef<Coordinator.Command> replyTo)
+      implements Command, ClusterMessage {}
 
   /** Leave generation {@code generation}. */
   public record LeaveWorld(long generation) implements Command, ClusterMessage {}

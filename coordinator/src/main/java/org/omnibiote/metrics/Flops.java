@@ -3,19 +3,18 @@ package org.omnibiote.metrics;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * Floating-point operations of a training step, for tokens/s-independent efficiency (MFU).
- * Matmuls only (2 FLOPs per multiply-add), forward plus backward = 3 x forward: backward
- * computes the gradient of both the input and the weight of every matmul.
+ * Floating-point operations of a training step, for tokens/s-independent efficiency (MFU). Matmuls
+ * only (2 FLOPs per multiply-add), forward plus backward = 3 x forward: backward computes the
+ * gradient of both the input and the weight of every matmul.
  */
 public final class Flops {
   private Flops() {}
 
   /**
-   * What our step must compute for {@code rows} rows of ctx_len tokens with
-   * {@code maskedTokens} masked positions: per row and block, the projections
-   * (q/k/v 3N², attention output N², MLP 8N²: 2·T·12N² forward) and attention (scores and
-   * weighted values, 2·2·T²·N forward, the full T×T whatever the mask), plus the readout
-   * at the masked positions only (2·N·V forward each).
+   * What our step must compute for {@code rows} rows of ctx_len tokens with {@code maskedTokens}
+   * masked positions: per row and block, the projections (q/k/v 3N², attention output N², MLP 8N²:
+   * 2·T·12N² forward) and attention (scores and weighted values, 2·2·T²·N forward, the full T×T
+   * whatever the mask), plus the readout at the masked positions only (2·N·V forward each).
    */
   public static double perStepFlops(OmniBioTAConfig c, long rows, long maskedTokens) {
     double t = c.ctxLen();
@@ -26,8 +25,8 @@ public final class Flops {
   }
 
   /**
-   * The original's count per token: 6P + 12·L·N·T with P every parameter but wte (the
-   * readout counted at every position).
+   * The original's count per token: 6P + 12·L·N·T with P every parameter but wte (the readout
+   * counted at every position).
    */
   public static double originalFlopsPerToken(OmniBioTAConfig c) {
     return 6 * parametersWithoutWte(c) + 12.0 * c.nLayer() * c.nEmbd() * c.ctxLen();

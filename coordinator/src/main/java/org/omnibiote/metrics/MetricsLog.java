@@ -15,9 +15,9 @@ import java.util.Map;
 import org.omnibiote.io.AtomicFiles;
 
 /**
- * {@code metrics.jsonl} of a run folder: one JSON object per line, flushed as written, so
- * `tail -f` and pandas.read_json(lines=True) both work. A resumed run first drops the lines
- * of steps after its checkpoint, so the file tells one history.
+ * {@code metrics.jsonl} of a run folder: one JSON object per line, flushed as written, so `tail -f`
+ * and pandas.read_json(lines=True) both work. A resumed run first drops the lines of steps after
+ * its checkpoint, so the file tells one history.
  */
 public final class MetricsLog implements AutoCloseable {
   public static final String FILE = "metrics.jsonl";
@@ -30,8 +30,8 @@ public final class MetricsLog implements AutoCloseable {
   }
 
   /**
-   * Opens the run folder's log for appending, first keeping only the lines whose "step" is at
-   * most {@code keepThroughStep} (a new run passes 0 and finds no file).
+   * Opens the run folder's log for appending, first keeping only the lines whose "step" is at most
+   * {@code keepThroughStep} (a new run passes 0 and finds no file).
    */
   public static MetricsLog open(Path runDir, long keepThroughStep) throws IOException {
     Path file = runDir.resolve(FILE);
@@ -51,11 +51,14 @@ public final class MetricsLog implements AutoCloseable {
           kept.add(line);
         }
       }
-      AtomicFiles.write(file, (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n"))
-          .getBytes(StandardCharsets.UTF_8));
+      AtomicFiles.write(
+          file,
+          (String.join("\n", kept) + (kept.isEmpty() ? "" : "\n"))
+              .getBytes(StandardCharsets.UTF_8));
     }
-    return new MetricsLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+    return new MetricsLog(
+        Files.newBufferedWriter(
+            file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
   }
 
   public void write(Map<String, ?> record) {

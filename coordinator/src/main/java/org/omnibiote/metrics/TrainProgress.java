@@ -4,9 +4,9 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * The training progress line on stderr: step, tokens, loss, lr, batch, tokens/s and ETA,
- * printed every interval (and at the end). The ETA comes from the mean step time of this
- * session's steps, so a resumed run estimates from its own pace.
+ * The training progress line on stderr: step, tokens, loss, lr, batch, tokens/s and ETA, printed
+ * every interval (and at the end). The ETA comes from the mean step time of this session's steps,
+ * so a resumed run estimates from its own pace.
  */
 public final class TrainProgress implements AutoCloseable {
   private final long totalSteps;
@@ -25,13 +25,22 @@ public final class TrainProgress implements AutoCloseable {
     this.out = out;
   }
 
-  public void update(long step, long tokens, double loss, double lr, int batch, double tokensPerSecond) {
+  public void update(
+      long step, long tokens, double loss, double lr, int batch, double tokensPerSecond) {
     long now = System.nanoTime();
     double perStep = (now - start) / 1e9 / Math.max(1, step - firstStep);
-    line = String.format(Locale.ROOT,
-        "train: step %,d/%,d | tokens %s | loss %.4f | lr %.3g | batch %d | %,.0f tokens/s | ETA %s",
-        step, totalSteps, human(tokens), loss, lr, batch, tokensPerSecond,
-        duration(perStep * (totalSteps - step)));
+    line =
+        String.format(
+            Locale.ROOT,
+            "train: step %,d/%,d | tokens %s | loss %.4f | lr %.3g | batch %d | %,.0f tokens/s | ETA %s",
+            step,
+            totalSteps,
+            human(tokens),
+            loss,
+            lr,
+            batch,
+            tokensPerSecond,
+            duration(perStep * (totalSteps - step)));
     printed = false;
     if (now - lastPrint >= intervalNanos || step == firstStep + 1) {
       out.println(line);

@@ -16,10 +16,10 @@ import org.omnibiote.UserError;
 
 /**
  * {@code ledger.jsonl} of a run folder: one line per global step attempt, written by whoever
- * schedules the steps, saying which world generation ran it, which samples each worker
- * trained, and whether the step was committed (its optimiser update is part of the run) or
- * aborted (a worker died mid-step; the samples are trained again). Exactly-once over
- * committed steps is then something a test can check, with {@link #checkExactlyOnce}.
+ * schedules the steps, saying which world generation ran it, which samples each worker trained, and
+ * whether the step was committed (its optimiser update is part of the run) or aborted (a worker
+ * died mid-step; the samples are trained again). Exactly-once over committed steps is then
+ * something a test can check, with {@link #checkExactlyOnce}.
  */
 public final class Ledger implements AutoCloseable {
   public static final String FILE = "ledger.jsonl";
@@ -40,9 +40,10 @@ public final class Ledger implements AutoCloseable {
       @JsonProperty("parts") List<Part> parts) {
     public static final String COMMITTED = "committed";
     public static final String ABORTED = "aborted";
+
     /**
-     * The run went back to the state after {@code step} steps (a checkpoint): committed steps
-     * from {@code step} on before this line are void, their samples are trained again.
+     * The run went back to the state after {@code step} steps (a checkpoint): committed steps from
+     * {@code step} on before this line are void, their samples are trained again.
      */
     public static final String RESTORED = "restored";
   }
@@ -57,20 +58,25 @@ public final class Ledger implements AutoCloseable {
   public static Ledger open(Path runDir) throws IOException {
     Files.createDirectories(runDir);
     dropTornLine(runDir.resolve(FILE));
-    return new Ledger(Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
-        StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+    return new Ledger(
+        Files.newBufferedWriter(
+            runDir.resolve(FILE),
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND));
   }
 
   /**
-   * A writer killed mid-line leaves a line without its newline: cut it, or the next entry
-   * would be glued to it.
+   * A writer killed mid-line leaves a line without its newline: cut it, or the next entry would be
+   * glued to it.
    */
   private static void dropTornLine(Path ledger) throws IOException {
     if (!Files.exists(ledger)) {
       return;
     }
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(ledger,
-        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (java.nio.channels.FileChannel ch =
+        java.nio.channels.FileChannel.open(
+            ledger, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       long size = ch.size();
       long keep = size;
       java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
@@ -113,7 +119,8 @@ public final class Ledger implements AutoCloseable {
         entries.add(JSON.readValue(line, Entry.class));
       } catch (JsonProcessingException x) {
         if (i < lines.size() - 1) {
-          throw new UserError(ledger + ":" + (i + 1) + ": not a ledger entry: " + x.getOriginalMessage());
+          throw new UserError(
+              ledger + ":" + (i + 1) + ": not a ledger entry: " + x.getOriginalMessage());
         }
       }
     }
@@ -121,9 +128,9 @@ public final class Ledger implements AutoCloseable {
   }
 
   /**
-   * Checks that the committed steps trained every sample of [0, samples) exactly once, and
-   * that committed steps come in step order without gaps; a UserError says the first breach
-   * (sample, steps) otherwise.
+   * Checks that the committed steps trained every sample of [0, samples) exactly once, and that
+   * committed steps come in step order without gaps; a UserError says the first breach (sample,
+   * steps) otherwise.
    */
   public static void checkExactlyOnce(List<Entry> entries, long samples) {
     if (samples > Integer.MAX_VALUE) {
@@ -136,10 +143,12 @@ public final class Ledger implements AutoCloseable {
         standing.tailMap(e.step(), true).clear();
       } else if (Entry.COMMITTED.equals(e.status())) {
         if (standing.containsKey(e.step())) {
-          throw new UserError("ledger: step " + e.step() + " committed twice without a restore between");
+          throw new UserError(
+              "ledger: step " + e.step() + " committed twice without a restore between");
         }
         if (!standing.isEmpty() && e.step() != standing.lastKey() + 1) {
-          throw new UserError("ledger: committed step " + e.step() + " follows step " + standing.lastKey());
+          throw new UserError(
+              "ledger: committed step " + e.step() + " follows step " + standing.lastKey());
         }
         standing.put(e.step(), e);
       }
@@ -153,8 +162,13 @@ public final class Ledger implements AutoCloseable {
             continue;
           }
           if (trainedBy[(int) s] >= 0) {
-            throw new UserError("ledger: sample " + s + " trained twice, in committed steps "
-                + trainedBy[(int) s] + " and " + e.step());
+            throw new UserError(
+                "ledger: sample "
+                    + s
+                    + " trained twice, in committed steps "
+                    + trainedBy[(int) s]
+                    + " and "
+                    + e.step());
           }
           trainedBy[(int) s] = e.step();
         }

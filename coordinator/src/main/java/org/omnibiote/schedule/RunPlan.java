@@ -3,10 +3,10 @@ package org.omnibiote.schedule;
 import org.omnibiote.settings.TrainSettings;
 
 /**
- * What each global step of a run does, as a pure function of the settings and the step: rows
- * (the batch ramp), micro-batches, the lr factor, and whether an evaluation or a checkpoint
- * falls due. It holds no state, so a coordinator can consult it for any step, and a resumed
- * run continues exactly where the counters say.
+ * What each global step of a run does, as a pure function of the settings and the step: rows (the
+ * batch ramp), micro-batches, the lr factor, and whether an evaluation or a checkpoint falls due.
+ * It holds no state, so a coordinator can consult it for any step, and a resumed run continues
+ * exactly where the counters say.
  */
 public final class RunPlan {
   private final TrainSettings settings;
@@ -14,7 +14,8 @@ public final class RunPlan {
 
   public RunPlan(TrainSettings settings) {
     this.settings = settings;
-    this.schedule = Schedule.of(settings.lr(), settings.batchSize(), settings.ctxLen(), settings.tokenBudget());
+    this.schedule =
+        Schedule.of(settings.lr(), settings.batchSize(), settings.ctxLen(), settings.tokenBudget());
   }
 
   public Schedule schedule() {
@@ -53,7 +54,9 @@ public final class RunPlan {
     return (long) rows * settings.ctxLen();
   }
 
-  /** Whether an evaluation falls due as the token count goes from {@code before} to {@code after}. */
+  /**
+   * Whether an evaluation falls due as the token count goes from {@code before} to {@code after}.
+   */
   public boolean evaluationDue(long before, long after) {
     return crosses(before, after, settings.testFreq());
   }

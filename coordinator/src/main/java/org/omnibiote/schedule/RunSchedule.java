@@ -1,15 +1,14 @@
 package org.omnibiote.schedule;
 
 import java.util.List;
-import org.omnibiote.schedule.RunPlan;
 
 /**
- * The state a run's scheduler owns, and the orders it gives: per global step the rows (batch
- * ramp), the lr factor, each rank's samples (for the world size of the moment), whether to
- * evaluate after it and which checkpoint to write. A committed step advances the counters; an
- * aborted one (a worker died) leaves them and starts a new world generation, so its samples
- * are trained again and none is skipped. The single-process trainer and the cluster
- * coordinator both drive runs through it.
+ * The state a run's scheduler owns, and the orders it gives: per global step the rows (batch ramp),
+ * the lr factor, each rank's samples (for the world size of the moment), whether to evaluate after
+ * it and which checkpoint to write. A committed step advances the counters; an aborted one (a
+ * worker died) leaves them and starts a new world generation, so its samples are trained again and
+ * none is skipped. The single-process trainer and the cluster coordinator both drive runs through
+ * it.
  */
 public final class RunSchedule {
   private final RunPlan plan;
@@ -40,7 +39,8 @@ public final class RunSchedule {
       boolean last,
       Counters after) {}
 
-  public RunSchedule(RunPlan plan, int miniBatch, String saveName, Counters start, long generation) {
+  public RunSchedule(
+      RunPlan plan, int miniBatch, String saveName, Counters start, long generation) {
     this.plan = plan;
     this.miniBatch = miniBatch;
     this.saveName = saveName;
@@ -73,19 +73,37 @@ public final class RunSchedule {
     int rows = plan.rows(step);
     Counters after = new Counters(step + 1, at.tokens() + plan.tokens(rows), at.samples() + rows);
     boolean last = after.step() == plan.totalSteps();
-    String checkpoint = last
-        ? saveName
-        : plan.checkpointDue(at.tokens(), after.tokens()) ? saveName + "_" + after.tokens() : null;
-    return new StepOrder(step, generation, rows, plan.lrFactor(step),
+    String checkpoint =
+        last
+            ? saveName
+            : plan.checkpointDue(at.tokens(), after.tokens())
+                ? saveName + "_" + after.tokens()
+                : null;
+    return new StepOrder(
+        step,
+        generation,
+        rows,
+        plan.lrFactor(step),
         StepSplit.split(at.samples(), rows, miniBatch, worldSize),
-        last || plan.evaluationDue(at.tokens(), after.tokens()), checkpoint, last, after);
+        last || plan.evaluationDue(at.tokens(), after.tokens()),
+        checkpoint,
+        last,
+        after);
   }
 
   /** The step of {@code order} is part of the run: move past it. */
   public void commit(StepOrder order) {
     if (order.step() != at.step() || order.generation() != generation) {
-      throw new IllegalStateException("commit of step " + order.step() + " (generation "
-          + order.generation() + ") at step " + at.step() + " (generation " + generation + ")");
+      throw new IllegalStateException(
+          "commit of step "
+              + order.step()
+              + " (generation "
+              + order.generation()
+              + ") at step "
+              + at.step()
+              + " (generation "
+              + generation
+              + ")");
     }
     at = order.after();
   }

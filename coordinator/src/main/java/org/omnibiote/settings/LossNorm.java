@@ -8,8 +8,8 @@ public enum LossNorm {
    */
   GLOBAL,
   /**
-   * The original's: each micro-batch's masked-token mean divided by the number of micro-batches
-   * of the step, so a micro-batch with few masked tokens weighs as much as a full one.
+   * The original's: each micro-batch's masked-token mean divided by the number of micro-batches of
+   * the step, so a micro-batch with few masked tokens weighs as much as a full one.
    */
   ORIGINAL;
 

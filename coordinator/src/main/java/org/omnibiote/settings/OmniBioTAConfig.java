@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.omnibiote.UserError;
 
 /**
- * The shape of an OmniBioTA model, with the original's names (they are also the JSON keys
- * stored in a checkpoint's metadata).
+ * The shape of an OmniBioTA model, with the original's names (they are also the JSON keys stored in
+ * a checkpoint's metadata).
  *
  * @param vocabSize V, from the shards' manifest (65,536 for the original tokenizers)
  * @param nEmbd N, the width; divisible by nHead, and N/nHead even (RoPE rotates pairs)
@@ -18,9 +18,9 @@ import org.omnibiote.UserError;
  * @param nHead H
  * @param ctxLen T, the longest row the model is meant for (RoPE itself has no limit)
  * @param dropout on embeddings, attention probabilities and each residual branch, in training
- * @param rope how q and k are position-encoded: {@link RopeVariant#ROTARY} (the default, also
- *     when an older JSON has no "rope" key) or {@link RopeVariant#COS_ONLY} for checkpoints the
- *     original trained after its bf16 cast had dropped the sine half of the table
+ * @param rope how q and k are position-encoded: {@link RopeVariant#ROTARY} (the default, also when
+ *     an older JSON has no "rope" key) or {@link RopeVariant#COS_ONLY} for checkpoints the original
+ *     trained after its bf16 cast had dropped the sine half of the table
  */
 public record OmniBioTAConfig(
     @JsonProperty("vocab_size") int vocabSize,
@@ -39,9 +39,9 @@ public record OmniBioTAConfig(
     /** Each channel pair rotated by its angle, in float32: the original's intent. */
     ROTARY("rotary"),
     /**
-     * Each channel pair multiplied by the bf16-rounded cosine of its angle, no sine mixing:
-     * what the original computed once Module.to(bf16) had cast its complex table to its real
-     * part. Only for checkpoints trained that way.
+     * Each channel pair multiplied by the bf16-rounded cosine of its angle, no sine mixing: what
+     * the original computed once Module.to(bf16) had cast its complex table to its real part. Only
+     * for checkpoints trained that way.
      */
     COS_ONLY("cos_only");
 
@@ -63,12 +63,14 @@ public record OmniBioTAConfig(
           return v;
         }
       }
-      throw new IllegalArgumentException("rope must be \"rotary\" or \"cos_only\", got \"" + value + "\"");
+      throw new IllegalArgumentException(
+          "rope must be \"rotary\" or \"cos_only\", got \"" + value + "\"");
     }
   }
 
   /** A config with the default (proper) rotary position embedding. */
-  public OmniBioTAConfig(int vocabSize, int nEmbd, int nLayer, int nHead, int ctxLen, double dropout) {
+  public OmniBioTAConfig(
+      int vocabSize, int nEmbd, int nLayer, int nHead, int ctxLen, double dropout) {
     this(vocabSize, nEmbd, nLayer, nHead, ctxLen, dropout, RopeVariant.ROTARY);
   }
 
@@ -81,7 +83,10 @@ public record OmniBioTAConfig(
     }
     if (nEmbd % nHead != 0 || (nEmbd / nHead) % 2 != 0) {
       throw new UserError(
-          "model config: n_embd " + nEmbd + " must split into " + nHead
+          "model config: n_embd "
+              + nEmbd
+              + " must split into "
+              + nHead
               + " heads of even size (RoPE rotates channel pairs)");
     }
     if (dropout < 0 || dropout >= 1) {

@@ -12,11 +12,10 @@ import java.util.Map;
 import org.omnibiote.UserError;
 import org.omnibiote.data.DataSettings;
 import org.omnibiote.data.TrainType;
-import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * Every setting of a training run: the original train_encoder.py's flags under their own
- * names, then ours. Read from {@code omnibiote.train} (reference.conf, a run profile, flags).
+ * Every setting of a training run: the original train_encoder.py's flags under their own names,
+ * then ours. Read from {@code omnibiote.train} (reference.conf, a run profile, flags).
  */
 public record TrainSettings(
     Path baseDir,
@@ -107,12 +106,52 @@ public record TrainSettings(
 
   /** These settings on {@code device} (cpu, cuda:N): a worker trains the run on its own device. */
   public TrainSettings onDevice(String device) {
-    return new TrainSettings(baseDir, tokenizer, trainType, usePadding, bannedToken, nLayer, nEmbd, nHead, ctxLen, dropout, checkpointFreq, rope, batchSize, miniBatchSize, lr, beta1, beta2, epsilon, weightDecay, forceLr, tokenBudget, batchRamp, warmupPeriod, lossNorm, testFreq, saveFreq, saveName, keepCheckpoints, resumeFrom, device, precision, seed, disableFlash, fsdp, projectName, progressInterval);
+    return new TrainSettings(
+        baseDir,
+        tokenizer,
+        trainType,
+        usePadding,
+        bannedToken,
+        nLayer,
+        nEmbd,
+        nHead,
+        ctxLen,
+        dropout,
+        checkpointFreq,
+        rope,
+        batchSize,
+        miniBatchSize,
+        lr,
+        beta1,
+        beta2,
+        epsilon,
+        weightDecay,
+        forceLr,
+        tokenBudget,
+        batchRamp,
+        warmupPeriod,
+        lossNorm,
+        testFreq,
+        saveFreq,
+        saveName,
+        keepCheckpoints,
+        resumeFrom,
+        device,
+        precision,
+        seed,
+        disableFlash,
+        fsdp,
+        projectName,
+        progressInterval);
   }
 
-  /** {@code runs/<date-time>/omnibiota}: a new folder per run, so runs never overwrite each other. */
+  /**
+   * {@code runs/<date-time>/omnibiota}: a new folder per run, so runs never overwrite each other.
+   */
   static Path defaultSaveName() {
-    String stamp = LocalDateTime.now(ZoneId.systemDefault()).format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
+    String stamp =
+        LocalDateTime.now(ZoneId.systemDefault())
+            .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
     return Path.of("runs", stamp, "omnibiota");
   }
 
@@ -125,44 +164,58 @@ public record TrainSettings(
   }
 
   /**
-   * Refuses settings that cannot run, before any work: each message names the flag.
-   * (The data folder is checked when it is opened.)
+   * Refuses settings that cannot run, before any work: each message names the flag. (The data
+   * folder is checked when it is opened.)
    */
   public void check() {
     if (fsdp) {
-      throw new UserError("--FSDP: sharded training is not supported yet; every worker holds the"
-          + " whole model (drop --FSDP; distributed data-parallel training is `--workers N`)");
+      throw new UserError(
+          "--FSDP: sharded training is not supported yet; every worker holds the"
+              + " whole model (drop --FSDP; distributed data-parallel training is `--workers N`)");
     }
     if (baseDir.toString().isEmpty()) {
-      throw new UserError("--base_dir is required: an ingest output folder (bin/omnibiote ingest"
-          + " or quickstart makes one)");
+      throw new UserError(
+          "--base_dir is required: an ingest output folder (bin/omnibiote ingest"
+              + " or quickstart makes one)");
     }
     positive("batch_size", batchSize);
     positive("mini_batch_size", miniBatchSize);
     positive("ctx_len", ctxLen);
     if (batchSize % miniBatchSize != 0) {
-      throw new UserError("--batch_size " + batchSize + " is not divisible by --mini_batch_size "
-          + miniBatchSize + " (a step is a whole number of micro-batches)");
+      throw new UserError(
+          "--batch_size "
+              + batchSize
+              + " is not divisible by --mini_batch_size "
+              + miniBatchSize
+              + " (a step is a whole number of micro-batches)");
     }
     if (checkpointFreq < 0) {
-      throw new UserError("--checkpoint_freq must be 0 (off) or a number of blocks, got " + checkpointFreq);
+      throw new UserError(
+          "--checkpoint_freq must be 0 (off) or a number of blocks, got " + checkpointFreq);
     }
     if (!(tokenBudget >= (double) batchSize * ctxLen)) {
-      throw new UserError(String.format(Locale.ROOT,
-          "--token_budget %.4g is less than one step (batch_size %d * ctx_len %d = %d tokens)",
-          tokenBudget, batchSize, ctxLen, (long) batchSize * ctxLen));
+      throw new UserError(
+          String.format(
+              Locale.ROOT,
+              "--token_budget %.4g is less than one step (batch_size %d * ctx_len %d = %d tokens)",
+              tokenBudget,
+              batchSize,
+              ctxLen,
+              (long) batchSize * ctxLen));
     }
     if (!(testFreq > 0) || !(saveFreq > 0)) {
       throw new UserError("--test_freq and --save_freq must be positive numbers of tokens");
     }
     if (batchRamp && !(warmupPeriod > 0 && warmupPeriod <= 1)) {
-      throw new UserError("--warmup_period must be in (0, 1] with --batch_ramp, got " + warmupPeriod);
+      throw new UserError(
+          "--warmup_period must be in (0, 1] with --batch_ramp, got " + warmupPeriod);
     }
     if (!rope.equals("rotary") && !rope.equals("cos_only")) {
       throw new UserError("--rope: '" + rope + "' is neither rotary nor cos_only");
     }
     if (keepCheckpoints < 0) {
-      throw new UserError("--keep_checkpoints must be 0 (keep all) or positive, got " + keepCheckpoints);
+      throw new UserError(
+          "--keep_checkpoints must be 0 (keep all) or positive, got " + keepCheckpoints);
     }
   }
 
@@ -184,8 +237,8 @@ public record TrainSettings(
   }
 
   /**
-   * The settings a resumed run must share with the run that wrote the checkpoint (anything
-   * else, e.g. save_freq or test_freq, may change on resume), as strings for the checkpoint.
+   * The settings a resumed run must share with the run that wrote the checkpoint (anything else,
+   * e.g. save_freq or test_freq, may change on resume), as strings for the checkpoint.
    */
   public Map<String, String> resumeInvariants() {
     Map<String, String> m = new LinkedHashMap<>();
@@ -210,13 +263,19 @@ public record TrainSettings(
 
   /** How the run reads its shards. */
   public DataSettings dataSettings() {
-    return new DataSettings(TrainType.parse(trainType), usePadding, ctxLen,
-        bannedToken < 0 ? null : bannedToken, seed);
+    return new DataSettings(
+        TrainType.parse(trainType), usePadding, ctxLen, bannedToken < 0 ? null : bannedToken, seed);
   }
 
   /** The model of the run, for the vocabulary of its shards. */
   public OmniBioTAConfig modelConfig(int vocabSize) {
-    return new OmniBioTAConfig(vocabSize, nEmbd, nLayer, nHead, ctxLen, dropout,
+    return new OmniBioTAConfig(
+        vocabSize,
+        nEmbd,
+        nLayer,
+        nHead,
+        ctxLen,
+        dropout,
         OmniBioTAConfig.RopeVariant.fromJson(rope));
   }
 

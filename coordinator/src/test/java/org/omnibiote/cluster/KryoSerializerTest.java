@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,11 +20,11 @@ import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.omnibiote.coordinator.ClusterMessage;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.WorkerProtocol;
 import org.omnibiote.settings.TrainSettings;
-import org.junit.jupiter.api.Test;
 
 class KryoSerializerTest {
 
@@ -41,17 +40,24 @@ class KryoSerializerTest {
   @BeforeAll
   static void start() {
     // The cluster config's serializer bindings, on a local (no network) provider.
-    var config = ConfigFactory.parseMap(Map.of("pekko.actor.provider", "local"))
-        .withFallback(ConfigFactory.load().getConfig("omnibiote.cluster.system"))
-        .withFallback(ConfigFactory.load());
+    var config =
+        ConfigFactory.parseMap(Map.of("pekko.actor.provider", "local"))
+            .withFallback(ConfigFactory.load().getConfig("omnibiote.cluster.system"))
+            .withFallback(ConfigFactory.load());
     var spawned = new java.util.concurrent.CompletableFuture<Void>();
-    system = ActorSystem.create(Behaviors.<Void>setup(ctx -> {
-      descriptions = ctx.spawn(Behaviors.<WorkerProtocol.Description>empty(), "descriptions");
-      workers = ctx.spawn(Behaviors.<WorkerProtocol.Command>empty(), "workers");
-      coordinators = ctx.spawn(Behaviors.<Coordinator.Command>empty(), "coordinators");
-      spawned.complete(null);
-      return Behaviors.empty();
-    }), "kryo-test", config);
+    system =
+        ActorSystem.create(
+            Behaviors.<Void>setup(
+                ctx -> {
+                  descriptions =
+                      ctx.spawn(Behaviors.<WorkerProtocol.Description>empty(), "descriptions");
+                  workers = ctx.spawn(Behaviors.<WorkerProtocol.Command>empty(), "workers");
+                  coordinators = ctx.spawn(Behaviors.<Coordinator.Command>empty(), "coordinators");
+                  spawned.complete(null);
+                  return Behaviors.empty();
+                }),
+            "kryo-test",
+            config);
     spawned.join();
     serialization = SerializationExtension.get(Adapter.toClassic(system));
   }
@@ -64,13 +70,23 @@ class KryoSerializerTest {
   /** One example of every registered message, with refs to real actors. */
   private static List<ClusterMessage> examples() {
     WorkerProtocol.Description d =
-        new WorkerProtocol.Description("cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}", "10.0.0.7", 40123);
+        new WorkerProtocol.Description(
+            "cuda:1", "10.0.0.7", 4242L, "{\"n_layer\":\"2\"}", "10.0.0.7", 40123);
     return List.of(
         new WorkerProtocol.Describe(descriptions),
         d,
-        new WorkerProtocol.JoinWorld(3, "5f0c-gen-3", 1, 2, "10.0.0.1", 29500, 30_000,
-            TrainSettings.from(ConfigFactory.load()), new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota_1000.checkpoint.json"),
-            "abc", coordinators),
+        new WorkerProtocol.JoinWorld(
+            3,
+            "5f0c-gen-3",
+            1,
+            2,
+            "10.0.0.1",
+            29500,
+            30_000,
+            TrainSettings.from(ConfigFactory.load()),
+            new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota_1000.checkpoint.json"),
+            "abc",
+            coordinators),
         new WorkerProtocol.KeepState(),
         new WorkerProtocol.InitFromSeed(),
         new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota.checkpoint.json"),
@@ -80,8 +96,10 @@ class KryoSerializerTest {
         new WorkerProtocol.Finish("trained 18 steps"),
         new WorkerProtocol.Evicted("n_layer 4 (worker) vs 2 (run)", true),
         new Coordinator.Joined(3, 1, workers, 2.1e11),
-        new Coordinator.StepDone(3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, 812.5, "{\"genbank\":2.4}"),
-        new Coordinator.Failed(3, 17, Coordinator.Operation.STEP, workers, "Connection closed by peer", false),
+        new Coordinator.StepDone(
+            3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, 812.5, "{\"genbank\":2.4}"),
+        new Coordinator.Failed(
+            3, 17, Coordinator.Operation.STEP, workers, "Connection closed by peer", false),
         new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));
   }
 
@@ -89,8 +107,10 @@ class KryoSerializerTest {
   void everyRegisteredMessageRoundTripsThroughTheBoundSerializer() throws Exception {
     List<ClusterMessage> examples = examples();
     Set<Class<?>> covered = examples.stream().map(Object::getClass).collect(Collectors.toSet());
-    Set<Class<?>> messages = ClusterMessages.classes().stream()
-        .filter(ClusterMessage.class::isAssignableFrom).collect(Collectors.toSet());
+    Set<Class<?>> messages =
+        ClusterMessages.classes().stream()
+            .filter(ClusterMessage.class::isAssignableFrom)
+            .collect(Collectors.toSet());
     assertEquals(messages, covered, "the test must have an example of every registered message");
     for (ClusterMessage m : examples) {
       Serializer s = serialization.findSerializerFor(m);
@@ -108,7 +128,8 @@ class KryoSerializerTest {
     Serializer s = serialization.findSerializerFor(m);
     String bytes = new String(s.toBinary(m), java.nio.charset.StandardCharsets.ISO_8859_1);
     assertTrue(bytes.contains("/user/descriptions"), bytes);
-    WorkerProtocol.Describe back = (WorkerProtocol.Describe) s.fromBinary(s.toBinary(m), WorkerProtocol.Describe.class);
+    WorkerProtocol.Describe back =
+        (WorkerProtocol.Describe) s.fromBinary(s.toBinary(m), WorkerProtocol.Describe.class);
     assertEquals(m.replyTo(), back.replyTo());
   }
 
@@ -126,9 +147,8 @@ class KryoSerializerTest {
   @Test
   @SuppressWarnings("JavaUtilDate") // Date only as a JDK Serializable with no other serializer
   void javaSerializationIsOff() {
-    assertEquals("off",
-        system.settings().config().getString("pekko.actor.allow-java-serialization"));
-    assertThrows(Exception.class,
-        () -> serialization.serialize(new java.util.Date()).get());
+    assertEquals(
+        "off", system.settings().config().getString("pekko.actor.allow-java-serialization"));
+    assertThrows(Exception.class, () -> serialization.serialize(new java.util.Date()).get());
   }
 }

@@ -50,15 +50,15 @@ import org.omnibiote.schedule.Ledger;
 import org.omnibiote.settings.TrainSettings;
 
 /**
- * The Coordinator's decisions, in seconds: a real one-node Pekko Cluster in this JVM, a real
- * run folder and real shards, and TestProbes in the workers' place, answering the protocol by
- * hand (no libtorch here). Each test is one behaviour of docs/distributed.md: forming a world
- * and committing steps, a worker lost or hung mid-step, a late joiner, a worker leaving during
- * a save, stale messages, a restart from the ledger, a refused worker, the end of a run.
+ * The Coordinator's decisions, in seconds: a real one-node Pekko Cluster in this JVM, a real run
+ * folder and real shards, and TestProbes in the workers' place, answering the protocol by hand (no
+ * libtorch here). Each test is one behaviour of docs/distributed.md: forming a world and committing
+ * steps, a worker lost or hung mid-step, a late joiner, a worker leaving during a save, stale
+ * messages, a restart from the ledger, a refused worker, the end of a run.
  *
- * <p>Timeouts are short (settle 100 ms, abort-settle 200 ms, step-timeout 2 s, join-timeout
- * 2 s, outcome-timeout 1 s). Every run has 12 rows per step in micro-batches of 4 (3
- * micro-batches: ranks of a world of two get 2 and 1) at ctx_len 64.
+ * <p>Timeouts are short (settle 100 ms, abort-settle 200 ms, step-timeout 2 s, join-timeout 2 s,
+ * outcome-timeout 1 s). Every run has 12 rows per step in micro-batches of 4 (3 micro-batches:
+ * ranks of a world of two get 2 and 1) at ctx_len 64.
  */
 class CoordinatorTest {
   private static final int BATCH = 12;
@@ -90,22 +90,26 @@ class CoordinatorTest {
     node.put("pekko.cluster.roles", List.of("coordinator"));
     node.put("pekko.cluster.jmx.enabled", "off");
     // Listings reach subscribers sooner than the 500 ms default: a deregistered probe is lost fast.
-    node.put("pekko.cluster.typed.receptionist.distributed-data.notify-subscribers-interval", "50ms");
+    node.put(
+        "pekko.cluster.typed.receptionist.distributed-data.notify-subscribers-interval", "50ms");
     node.put("pekko.actor.serialize-messages", "off");
     // The system is thrown away after each test: no graceful leave of the cluster first (a
     // second per test), nor the coordinator aborting its world when its own node goes.
     node.put("pekko.coordinated-shutdown.run-by-actor-system-terminate", "off");
-    Config config = ConfigFactory.parseMap(node)
-        .withFallback(ConfigFactory.load().getConfig("omnibiote.cluster.system"))
-        .withFallback(ConfigFactory.load());
+    Config config =
+        ConfigFactory.parseMap(node)
+            .withFallback(ConfigFactory.load().getConfig("omnibiote.cluster.system"))
+            .withFallback(ConfigFactory.load());
     kit = ActorTestKit.create("CoordinatorTest", config);
     Cluster cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
     TestProbe<Object> probe = kit.createTestProbe();
-    probe.awaitAssert(WAIT, () -> {
-      assertEquals(MemberStatus.up(), cluster.selfMember().status());
-      return null;
-    });
+    probe.awaitAssert(
+        WAIT,
+        () -> {
+          assertEquals(MemberStatus.up(), cluster.selfMember().status());
+          return null;
+        });
     listener = new Listener();
   }
 
@@ -132,7 +136,8 @@ class CoordinatorTest {
     assertEquals(2, jb.size());
     assertEquals(ja.worldKey(), jb.worldKey());
     assertTrue(ja.worldKey().endsWith("-gen-1"), ja.worldKey());
-    assertInstanceOf(WorkerProtocol.InitFromSeed.class, ja.restore(), "a new run starts from the seed");
+    assertInstanceOf(
+        WorkerProtocol.InitFromSeed.class, ja.restore(), "a new run starts from the seed");
     assertEquals(ja.restore(), jb.restore());
     assertEquals(spec.dataFingerprint(), ja.dataFingerprint());
     assertEquals(spec.settings(), ja.settings(), "the run's settings");
@@ -150,8 +155,22 @@ class CoordinatorTest {
 
     RunStep s0 = r0.expect(RunStep.class);
     RunStep s1 = r1.expect(RunStep.class);
-    assertEquals(List.of(1L, 0L, 0L, 2, 3), List.of(s0.generation(), s0.step(), s0.firstSample(), s0.microBatches(), s0.stepMicroBatches()));
-    assertEquals(List.of(1L, 0L, 8L, 1, 3), List.of(s1.generation(), s1.step(), s1.firstSample(), s1.microBatches(), s1.stepMicroBatches()));
+    assertEquals(
+        List.of(1L, 0L, 0L, 2, 3),
+        List.of(
+            s0.generation(),
+            s0.step(),
+            s0.firstSample(),
+            s0.microBatches(),
+            s0.stepMicroBatches()));
+    assertEquals(
+        List.of(1L, 0L, 8L, 1, 3),
+        List.of(
+            s1.generation(),
+            s1.step(),
+            s1.firstSample(),
+            s1.microBatches(),
+            s1.stepMicroBatches()));
     assertEquals(1.0, s0.lrFactor());
     assertFalse(s0.evaluate() || s1.evaluate(), "test_freq is not reached");
 
@@ -162,16 +181,26 @@ class CoordinatorTest {
 
     RunStep next0 = r0.expect(RunStep.class);
     RunStep next1 = r1.expect(RunStep.class);
-    assertEquals(List.of(1L, 1L, 12L, 2), List.of(next0.generation(), next0.step(), next0.firstSample(), next0.microBatches()));
-    assertEquals(List.of(1L, 1L, 20L, 1), List.of(next1.generation(), next1.step(), next1.firstSample(), next1.microBatches()));
+    assertEquals(
+        List.of(1L, 1L, 12L, 2),
+        List.of(next0.generation(), next0.step(), next0.firstSample(), next0.microBatches()));
+    assertEquals(
+        List.of(1L, 1L, 20L, 1),
+        List.of(next1.generation(), next1.step(), next1.firstSample(), next1.microBatches()));
     assertEquals(1.0 - 1.0 / 10, next0.lrFactor(), 1e-12);
 
     List<Ledger.Entry> ledger = ledger(spec);
     assertEquals(1, ledger.size(), ledger.toString());
     Ledger.Entry e = ledger.get(0);
-    assertEquals(new Ledger.Entry(0, 1, Ledger.Entry.COMMITTED, List.of(
-        new Ledger.Part(0, r0.description.toString(), 0, 8),
-        new Ledger.Part(1, r1.description.toString(), 8, 4))), e);
+    assertEquals(
+        new Ledger.Entry(
+            0,
+            1,
+            Ledger.Entry.COMMITTED,
+            List.of(
+                new Ledger.Part(0, r0.description.toString(), 0, 8),
+                new Ledger.Part(1, r1.description.toString(), 8, 4))),
+        e);
     List<JsonNode> metrics = metrics(spec);
     assertEquals(1, metrics.size(), metrics.toString());
     JsonNode m = metrics.get(0);
@@ -188,7 +217,8 @@ class CoordinatorTest {
   // ---- 2 --------------------------------------------------------------------------------------
 
   @Test
-  void aWorkerLostMidStepAbortsItAndTheSurvivorKeepsItsStateAsRankZeroOfANewWorld() throws Exception {
+  void aWorkerLostMidStepAbortsItAndTheSurvivorKeepsItsStateAsRankZeroOfANewWorld()
+      throws Exception {
     RunSpec spec = spec(10, Map.of(), 2);
     start(spec);
     List<Worker> world = formWorldOfTwo();
@@ -218,7 +248,8 @@ class CoordinatorTest {
     assertTrue(j.generation() > 1, "a new generation: " + j.generation());
     assertEquals(0, j.rank());
     assertEquals(1, j.size());
-    assertInstanceOf(WorkerProtocol.KeepState.class, j.restore(), "its step failed before the update");
+    assertInstanceOf(
+        WorkerProtocol.KeepState.class, j.restore(), "its step failed before the update");
     assertEquals(r1.description.storePort(), j.storePort());
     r1.joined(j);
     RunStep again = r1.expect(RunStep.class);
@@ -233,7 +264,8 @@ class CoordinatorTest {
     r1.expect(RunStep.class);
     List<Ledger.Entry> after = ledger(spec);
     Ledger.checkExactlyOnce(after, 2L * BATCH);
-    assertEquals(List.of("committed", "aborted", "committed"),
+    assertEquals(
+        List.of("committed", "aborted", "committed"),
         after.stream().map(Ledger.Entry::status).toList());
     assertNull(listener.outcome());
   }
@@ -271,7 +303,8 @@ class CoordinatorTest {
     assertInstanceOf(WorkerProtocol.KeepState.class, j.restore());
     good.joined(j);
     RunStep again = good.expect(RunStep.class);
-    assertEquals(List.of(0L, 0L, 3), List.of(again.step(), again.firstSample(), again.microBatches()));
+    assertEquals(
+        List.of(0L, 0L, 3), List.of(again.step(), again.firstSample(), again.microBatches()));
     hung.probe.expectNoMessage(Duration.ofMillis(200));
     assertNull(listener.outcome());
   }
@@ -319,22 +352,26 @@ class CoordinatorTest {
     b.joined(jb);
     RunStep n0 = a.expect(RunStep.class);
     RunStep n1 = b.expect(RunStep.class);
-    assertEquals(List.of(2L, (long) steps, (long) steps * BATCH, 2),
+    assertEquals(
+        List.of(2L, (long) steps, (long) steps * BATCH, 2),
         List.of(n0.generation(), n0.step(), n0.firstSample(), n0.microBatches()));
-    assertEquals(List.of(2L, (long) steps, (long) steps * BATCH + 8, 1),
+    assertEquals(
+        List.of(2L, (long) steps, (long) steps * BATCH + 8, 1),
         List.of(n1.generation(), n1.step(), n1.firstSample(), n1.microBatches()));
     List<Ledger.Entry> ledger = ledger(spec);
     assertEquals(steps, ledger.size());
-    assertTrue(ledger.stream().allMatch(e -> e.status().equals("committed") && e.generation() == 1), ledger.toString());
+    assertTrue(
+        ledger.stream().allMatch(e -> e.status().equals("committed") && e.generation() == 1),
+        ledger.toString());
     assertNull(listener.outcome());
   }
 
   // ---- 5 --------------------------------------------------------------------------------------
 
   /**
-   * Rank 0 leaves while writing a periodic checkpoint: the step stays committed, the checkpoint
-   * is not counted, and the new world's rank 0 (the survivor, which holds the committed state)
-   * is ordered to write the same checkpoint before the run goes on.
+   * Rank 0 leaves while writing a periodic checkpoint: the step stays committed, the checkpoint is
+   * not counted, and the new world's rank 0 (the survivor, which holds the committed state) is
+   * ordered to write the same checkpoint before the run goes on.
    */
   @Test
   void aWorkerLeavingDuringASaveMakesTheNextWorldSaveAgainBeforeTheRunGoesOn() throws Exception {
@@ -350,7 +387,8 @@ class CoordinatorTest {
     r1.done(s1, 3.0, 40);
     Save save = r0.expect(Save.class);
     String name = spec.checkpointName() + "_" + (BATCH * CTX);
-    assertEquals(List.of(1L, 1L, name, (long) BATCH * CTX, (long) BATCH),
+    assertEquals(
+        List.of(1L, 1L, name, (long) BATCH * CTX, (long) BATCH),
         List.of(save.generation(), save.step(), save.name(), save.tokens(), save.samples()));
     r1.probe.expectNoMessage(Duration.ofMillis(200)); // no step while the checkpoint is written
 
@@ -359,20 +397,26 @@ class CoordinatorTest {
     JoinWorld j = r1.expect(JoinWorld.class);
     assertTrue(j.generation() > 1);
     assertEquals(List.of(0, 1), List.of(j.rank(), j.size()));
-    assertInstanceOf(WorkerProtocol.KeepState.class, j.restore(),
+    assertInstanceOf(
+        WorkerProtocol.KeepState.class,
+        j.restore(),
         "the survivor holds the committed state after step 1");
     r1.joined(j);
     Save again = r1.expect(Save.class);
-    assertEquals(List.of(j.generation(), 1L, name, (long) BATCH * CTX, (long) BATCH),
+    assertEquals(
+        List.of(j.generation(), 1L, name, (long) BATCH * CTX, (long) BATCH),
         List.of(again.generation(), again.step(), again.name(), again.tokens(), again.samples()));
     r1.probe.expectNoMessage(Duration.ofMillis(200)); // still no step before it is saved
     r1.saved(again, spec.runDir().resolve(name + Checkpoints.MANIFEST_SUFFIX));
 
     RunStep next = r1.expect(RunStep.class);
-    assertEquals(List.of(j.generation(), 1L, (long) BATCH, 3),
+    assertEquals(
+        List.of(j.generation(), 1L, (long) BATCH, 3),
         List.of(next.generation(), next.step(), next.firstSample(), next.microBatches()));
     List<Ledger.Entry> ledger = ledger(spec);
-    assertEquals(List.of("committed"), ledger.stream().map(Ledger.Entry::status).toList(),
+    assertEquals(
+        List.of("committed"),
+        ledger.stream().map(Ledger.Entry::status).toList(),
         "the committed step stands: nothing aborted, nothing rewound");
     r0.expect(LeaveWorld.class);
     r0.probe.expectNoMessage(Duration.ofMillis(100));
@@ -416,14 +460,20 @@ class CoordinatorTest {
     a.failed(old, Coordinator.Operation.STEP, "late news of generation 1", false);
     a.probe.expectNoMessage(Duration.ofMillis(300));
     List<Ledger.Entry> ledger = ledger(spec);
-    assertEquals(List.of("committed", "aborted"), ledger.stream().map(Ledger.Entry::status).toList());
+    assertEquals(
+        List.of("committed", "aborted"), ledger.stream().map(Ledger.Entry::status).toList());
 
     a.done(current, 2.0, 100);
     assertEquals(2, a.expect(RunStep.class).step());
     Ledger.Entry committed = ledger(spec).get(2);
-    assertEquals(List.of(1L, gen, 1L), List.of(committed.step(), committed.generation(), (long) committed.parts().size()));
+    assertEquals(
+        List.of(1L, gen, 1L),
+        List.of(committed.step(), committed.generation(), (long) committed.parts().size()));
     List<JsonNode> metrics = metrics(spec);
-    assertEquals(2.0, metrics.get(metrics.size() - 1).get("loss").asDouble(), "the current generation's report");
+    assertEquals(
+        2.0,
+        metrics.get(metrics.size() - 1).get("loss").asDouble(),
+        "the current generation's report");
     b.expect(LeaveWorld.class);
     b.probe.expectNoMessage(Duration.ofMillis(100));
     assertNull(listener.outcome());
@@ -441,11 +491,15 @@ class CoordinatorTest {
     try (Ledger l = Ledger.open(first.runDir())) {
       l.append(committed(0, 1, 0));
       l.append(committed(1, 1, BATCH));
-      l.append(new Ledger.Entry(2, 1, Ledger.Entry.ABORTED, List.of(new Ledger.Part(0, "w", 2 * BATCH, BATCH))));
+      l.append(
+          new Ledger.Entry(
+              2, 1, Ledger.Entry.ABORTED, List.of(new Ledger.Part(0, "w", 2 * BATCH, BATCH))));
       l.append(committed(2, 3, 2 * BATCH));
       l.append(committed(3, 3, 3 * BATCH));
       l.append(committed(4, 5, 4 * BATCH));
-      l.append(new Ledger.Entry(5, 5, Ledger.Entry.ABORTED, List.of(new Ledger.Part(0, "w", 5 * BATCH, BATCH))));
+      l.append(
+          new Ledger.Entry(
+              5, 5, Ledger.Entry.ABORTED, List.of(new Ledger.Part(0, "w", 5 * BATCH, BATCH))));
     }
     RunSpec spec = RunSpec.prepare(config, RunSpec.Start.CONTINUE_RUN_FOLDER);
     assertEquals(manifest, spec.resumePoint().manifest());
@@ -454,13 +508,16 @@ class CoordinatorTest {
     JoinWorld j = a.expect(JoinWorld.class);
     List<Ledger.Entry> ledger = ledger(spec);
     assertEquals(8, ledger.size());
-    assertEquals(new Ledger.Entry(2, 5, Ledger.Entry.RESTORED, List.of()), ledger.get(7),
+    assertEquals(
+        new Ledger.Entry(2, 5, Ledger.Entry.RESTORED, List.of()),
+        ledger.get(7),
         "the steps after the checkpoint are void");
     assertTrue(j.generation() > 5, "past every generation of the ledger: " + j.generation());
     assertEquals(new WorkerProtocol.LoadCheckpoint(manifest.toString()), j.restore());
     a.joined(j);
     RunStep s = a.expect(RunStep.class);
-    assertEquals(List.of(j.generation(), 2L, 2L * BATCH, 3),
+    assertEquals(
+        List.of(j.generation(), 2L, 2L * BATCH, 3),
         List.of(s.generation(), s.step(), s.firstSample(), s.microBatches()));
     a.done(s, 2.5, 100);
     assertEquals(3, a.expect(RunStep.class).step());
@@ -505,8 +562,12 @@ class CoordinatorTest {
     JoinWorld jg = good.expect(JoinWorld.class);
     JoinWorld jb = bad.expect(JoinWorld.class);
     good.joined(jg);
-    bad.failed(jb.generation(), -1, Coordinator.Operation.JOIN,
-        "worker reads other shards than the coordinator", true);
+    bad.failed(
+        jb.generation(),
+        -1,
+        Coordinator.Operation.JOIN,
+        "worker reads other shards than the coordinator",
+        true);
 
     Evicted ev = bad.expect(Evicted.class);
     assertTrue(ev.userError());
@@ -564,7 +625,9 @@ class CoordinatorTest {
     JsonNode val = metrics.get(metrics.size() - 1);
     assertEquals(4.25, val.get("val_loss").get("uniref100").asDouble());
     assertEquals(2, val.get("step").asLong());
-    assertEquals(List.of("committed", "committed"), ledger(spec).stream().map(Ledger.Entry::status).toList());
+    assertEquals(
+        List.of("committed", "committed"),
+        ledger(spec).stream().map(Ledger.Entry::status).toList());
   }
 
   @Test
@@ -607,7 +670,8 @@ class CoordinatorTest {
     d.put("outcome-timeout", "1s");
     d.put("collective-timeout", "1s");
     d.put("min-workers", minWorkers);
-    return ConfigFactory.parseMap(m).atPath(TrainSettings.PATH)
+    return ConfigFactory.parseMap(m)
+        .atPath(TrainSettings.PATH)
         .withFallback(ConfigFactory.parseMap(d).atPath("omnibiote.distributed"))
         .withFallback(ConfigFactory.load());
   }
@@ -640,7 +704,9 @@ class CoordinatorTest {
     Worker a = worker("a").up();
     Worker b = worker("b").up();
     if (!join) {
-      return a.ref().path().toString().compareTo(b.ref().path().toString()) < 0 ? List.of(a, b) : List.of(b, a);
+      return a.ref().path().toString().compareTo(b.ref().path().toString()) < 0
+          ? List.of(a, b)
+          : List.of(b, a);
     }
     JoinWorld ja = a.expect(JoinWorld.class);
     JoinWorld jb = b.expect(JoinWorld.class);
@@ -651,7 +717,10 @@ class CoordinatorTest {
   }
 
   private static Ledger.Entry committed(long step, long generation, long firstSample) {
-    return new Ledger.Entry(step, generation, Ledger.Entry.COMMITTED,
+    return new Ledger.Entry(
+        step,
+        generation,
+        Ledger.Entry.COMMITTED,
         List.of(new Ledger.Part(0, "cpu@10.0.0.9 pid 9", firstSample, BATCH)));
   }
 
@@ -669,9 +738,9 @@ class CoordinatorTest {
   }
 
   /**
-   * A committed checkpoint after {@code step} steps as the coordinator reads it: the real
-   * state part and manifest, with small stand-ins for the tensor files (their sizes and
-   * SHA-256 in the manifest; the coordinator never reads tensors).
+   * A committed checkpoint after {@code step} steps as the coordinator reads it: the real state
+   * part and manifest, with small stand-ins for the tensor files (their sizes and SHA-256 in the
+   * manifest; the coordinator never reads tensors).
    */
   private static Path writeCheckpoint(RunSpec spec, long step) throws IOException {
     long tokens = step * BATCH * CTX;
@@ -679,11 +748,22 @@ class CoordinatorTest {
     Path runDir = spec.runDir();
     Files.createDirectories(runDir);
     Map<String, Path> files = Checkpoints.partFiles(runDir, name);
-    Files.write(files.get(Checkpoints.WEIGHTS), "weights stand-in".getBytes(StandardCharsets.UTF_8));
-    Files.write(files.get(Checkpoints.OPTIMIZER), "moments stand-in".getBytes(StandardCharsets.UTF_8));
-    TrainingState state = new TrainingState(step, tokens, step * BATCH, spec.settings().seed(),
-        "rng", spec.model(), spec.settings().lr(), spec.settings().batchSize(),
-        spec.plan().totalSteps(), spec.invariants());
+    Files.write(
+        files.get(Checkpoints.WEIGHTS), "weights stand-in".getBytes(StandardCharsets.UTF_8));
+    Files.write(
+        files.get(Checkpoints.OPTIMIZER), "moments stand-in".getBytes(StandardCharsets.UTF_8));
+    TrainingState state =
+        new TrainingState(
+            step,
+            tokens,
+            step * BATCH,
+            spec.settings().seed(),
+            "rng",
+            spec.model(),
+            spec.settings().lr(),
+            spec.settings().batchSize(),
+            spec.plan().totalSteps(),
+            spec.invariants());
     Files.write(files.get(Checkpoints.STATE), Checkpoints.stateBytes(state));
     Path manifest = Checkpoints.manifestOf(runDir, name);
     CheckpointManifest.of(name, state, files).write(manifest);
@@ -697,8 +777,9 @@ class CoordinatorTest {
 
     Worker(String name, int n, String ownSettings) {
       probe = kit.createTestProbe("worker-" + name, WorkerProtocol.Command.class);
-      description = new WorkerProtocol.Description("cpu", "10.0.0." + n, 1000 + n, ownSettings,
-          "10.0.0." + n, 29500 + n);
+      description =
+          new WorkerProtocol.Description(
+              "cpu", "10.0.0." + n, 1000 + n, ownSettings, "10.0.0." + n, 29500 + n);
     }
 
     ActorRef<WorkerProtocol.Command> ref() {
@@ -734,15 +815,29 @@ class CoordinatorTest {
     }
 
     void done(RunStep r, double lossPart, long masked, String valJson) {
-      r.replyTo().tell(new Coordinator.StepDone(r.generation(), r.step(), ref(), lossPart, masked,
-          (long) r.microBatches() * MINI * CTX, 100, 0.5, 0.01, 300, valJson));
+      r.replyTo()
+          .tell(
+              new Coordinator.StepDone(
+                  r.generation(),
+                  r.step(),
+                  ref(),
+                  lossPart,
+                  masked,
+                  (long) r.microBatches() * MINI * CTX,
+                  100,
+                  0.5,
+                  0.01,
+                  300,
+                  valJson));
     }
 
     void failed(RunStep r, Coordinator.Operation what, String error, boolean userError) {
-      r.replyTo().tell(new Coordinator.Failed(r.generation(), r.step(), what, ref(), error, userError));
+      r.replyTo()
+          .tell(new Coordinator.Failed(r.generation(), r.step(), what, ref(), error, userError));
     }
 
-    void failed(long generation, long step, Coordinator.Operation what, String error, boolean userError) {
+    void failed(
+        long generation, long step, Coordinator.Operation what, String error, boolean userError) {
       coordinator.tell(new Coordinator.Failed(generation, step, what, ref(), error, userError));
     }
 

@@ -17,7 +17,8 @@ import org.omnibiote.UserError;
 class LedgerTest {
   @TempDir Path dir;
 
-  private static Ledger.Entry entry(long step, long gen, String status, long first, int rows, int world) {
+  private static Ledger.Entry entry(
+      long step, long gen, String status, long first, int rows, int world) {
     List<Ledger.Part> parts = new ArrayList<>();
     for (StepSplit.Share s : StepSplit.split(first, rows, 4, world)) {
       parts.add(new Ledger.Part(s.rank(), "w" + s.rank(), s.firstSample(), s.rows()));
@@ -42,10 +43,14 @@ class LedgerTest {
 
   @Test
   void aSampleTrainedTwiceOrSkippedIsReported() throws IOException {
-    List<Ledger.Entry> twice = List.of(entry(0, 0, "committed", 0, 16, 2), entry(1, 0, "committed", 8, 16, 2));
+    List<Ledger.Entry> twice =
+        List.of(entry(0, 0, "committed", 0, 16, 2), entry(1, 0, "committed", 8, 16, 2));
     UserError e = assertThrows(UserError.class, () -> Ledger.checkExactlyOnce(twice, 24));
-    assertTrue(e.getMessage().contains("sample 8 trained twice, in committed steps 0 and 1"), e.getMessage());
-    List<Ledger.Entry> skipped = List.of(entry(0, 0, "committed", 0, 16, 2), entry(1, 0, "committed", 20, 8, 2));
+    assertTrue(
+        e.getMessage().contains("sample 8 trained twice, in committed steps 0 and 1"),
+        e.getMessage());
+    List<Ledger.Entry> skipped =
+        List.of(entry(0, 0, "committed", 0, 16, 2), entry(1, 0, "committed", 20, 8, 2));
     UserError s = assertThrows(UserError.class, () -> Ledger.checkExactlyOnce(skipped, 28));
     assertTrue(s.getMessage().contains("sample 16 was never trained"), s.getMessage());
   }

@@ -10,16 +10,32 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.settings.TrainSettings;
 
 class RunScheduleTest {
   /** 6 steps of 8 rows x 16 tokens; evaluate every 256 tokens, checkpoint every 384. */
   private static RunPlan plan() {
-    Map<String, Object> m = Map.of("batch_size", 8, "mini_batch_size", 2, "ctx_len", 16,
-        "token_budget", 6.0 * 8 * 16, "test_freq", 256.0, "save_freq", 384.0, "base_dir", "x");
-    return new RunPlan(TrainSettings.from(ConfigFactory.parseMap(m).atPath(TrainSettings.PATH)
-        .withFallback(ConfigFactory.load())));
+    Map<String, Object> m =
+        Map.of(
+            "batch_size",
+            8,
+            "mini_batch_size",
+            2,
+            "ctx_len",
+            16,
+            "token_budget",
+            6.0 * 8 * 16,
+            "test_freq",
+            256.0,
+            "save_freq",
+            384.0,
+            "base_dir",
+            "x");
+    return new RunPlan(
+        TrainSettings.from(
+            ConfigFactory.parseMap(m)
+                .atPath(TrainSettings.PATH)
+                .withFallback(ConfigFactory.load())));
   }
 
   @Test
@@ -28,7 +44,10 @@ class RunScheduleTest {
     List<String> seen = new ArrayList<>();
     while (!s.finished()) {
       RunSchedule.StepOrder o = s.next(3);
-      seen.add(o.step() + (o.evaluate() ? "e" : "") + (o.checkpoint() == null ? "" : ":" + o.checkpoint()));
+      seen.add(
+          o.step()
+              + (o.evaluate() ? "e" : "")
+              + (o.checkpoint() == null ? "" : ":" + o.checkpoint()));
       assertEquals(8, o.shares().stream().mapToInt(StepSplit.Share::rows).sum());
       s.commit(o);
     }
@@ -48,7 +67,8 @@ class RunScheduleTest {
     assertEquals(failed.step(), retry.step());
     assertEquals(failed.shares().get(0).firstSample(), retry.shares().get(0).firstSample());
     assertEquals(1, retry.shares().size());
-    assertThrows(IllegalStateException.class, () -> s.commit(failed), "a stale generation cannot commit");
+    assertThrows(
+        IllegalStateException.class, () -> s.commit(failed), "a stale generation cannot commit");
     s.commit(retry);
     assertEquals(16, s.counters().samples());
     assertFalse(s.finished());

@@ -1,6 +1,5 @@
 package org.omnibiote.schedule;
 
-import org.omnibiote.schedule.Schedule;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -33,8 +33,12 @@ class StepSplitTest {
   @Test
   void sevenMicroBatchesOnThreeRanksAreThreeTwoTwo() {
     List<StepSplit.Share> shares = StepSplit.split(0, 28, 4, 3);
-    assertEquals(List.of(new StepSplit.Share(0, 0, 3, 12), new StepSplit.Share(1, 12, 2, 8),
-        new StepSplit.Share(2, 20, 2, 8)), shares);
+    assertEquals(
+        List.of(
+            new StepSplit.Share(0, 0, 3, 12),
+            new StepSplit.Share(1, 12, 2, 8),
+            new StepSplit.Share(2, 20, 2, 8)),
+        shares);
   }
 
   @Test

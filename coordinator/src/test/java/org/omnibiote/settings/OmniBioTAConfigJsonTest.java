@@ -1,6 +1,5 @@
 package org.omnibiote.settings;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +22,8 @@ class OmniBioTAConfigJsonTest {
   @Test
   void jsonWithoutARopeKeyMeansRotary() {
     // What checkpoints written before the option existed hold.
-    String old = "{\"vocab_size\":97,\"n_embd\":48,\"n_layer\":2,\"n_head\":4,\"ctx_len\":16,\"dropout\":0.1}";
+    String old =
+        "{\"vocab_size\":97,\"n_embd\":48,\"n_layer\":2,\"n_head\":4,\"ctx_len\":16,\"dropout\":0.1}";
     OmniBioTAConfig config = OmniBioTAConfig.fromJson(old);
     assertEquals(OmniBioTAConfig.RopeVariant.ROTARY, config.rope());
     assertEquals(new OmniBioTAConfig(97, 48, 2, 4, 16, 0.1), config);
@@ -31,9 +31,11 @@ class OmniBioTAConfigJsonTest {
 
   @Test
   void anUnknownRopeVariantIsRefusedByName() {
-    String bad = "{\"vocab_size\":97,\"n_embd\":48,\"n_layer\":2,\"n_head\":4,\"ctx_len\":16,\"dropout\":0.1,"
-        + "\"rope\":\"sine\"}";
+    String bad =
+        "{\"vocab_size\":97,\"n_embd\":48,\"n_layer\":2,\"n_head\":4,\"ctx_len\":16,\"dropout\":0.1,"
+            + "\"rope\":\"sine\"}";
     UserError e = assertThrows(UserError.class, () -> OmniBioTAConfig.fromJson(bad));
-    assertTrue(e.getMessage().contains("sine") && e.getMessage().contains("cos_only"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("sine") && e.getMessage().contains("cos_only"), e.getMessage());
   }
 }

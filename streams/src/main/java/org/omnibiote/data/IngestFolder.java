@@ -14,9 +14,9 @@ import org.omnibiote.shards.ShardLayout;
 import org.omnibiote.shards.Split;
 
 /**
- * An ingest output folder as the trainer sees it: the manifest, checked, and the shards it
- * lists, each opened (mapped and checked against the manifest) on request. Every problem is
- * a {@link UserError} naming the folder, file or setting.
+ * An ingest output folder as the trainer sees it: the manifest, checked, and the shards it lists,
+ * each opened (mapped and checked against the manifest) on request. Every problem is a {@link
+ * UserError} naming the folder, file or setting.
  */
 final class IngestFolder {
   private final ShardLayout layout;
@@ -41,15 +41,22 @@ final class IngestFolder {
     }
     ShardLayout layout = new ShardLayout(baseDir);
     if (!Files.isRegularFile(layout.manifest())) {
-      throw new UserError("--base_dir " + baseDir + " has no " + ShardLayout.MANIFEST
-          + ": not an ingest output: run bin/omnibiote ingest --tokenizer M.model"
-          + " --genbank FILES --uniref FILES --output " + baseDir);
+      throw new UserError(
+          "--base_dir "
+              + baseDir
+              + " has no "
+              + ShardLayout.MANIFEST
+              + ": not an ingest output: run bin/omnibiote ingest --tokenizer M.model"
+              + " --genbank FILES --uniref FILES --output "
+              + baseDir);
     }
     Manifest manifest = new ManifestStore(layout).read().orElseThrow();
     Manifest.TokenizerInfo info = manifest.tokenizer();
     if (info == null || manifest.shards() == null || info.vocabSize() < 1) {
-      throw new UserError(layout.manifest() + " lacks its tokenizer or shard list:"
-          + " not a complete ingest manifest");
+      throw new UserError(
+          layout.manifest()
+              + " lacks its tokenizer or shard list:"
+              + " not a complete ingest manifest");
     }
     return new IngestFolder(layout, manifest, dtype(info.dtype(), layout.manifest()));
   }
@@ -63,16 +70,18 @@ final class IngestFolder {
   }
 
   /**
-   * The ids to delete from documents: {@code bannedToken} if given, else the manifest's
-   * bannedIds; each inside the vocabulary and not EOS.
+   * The ids to delete from documents: {@code bannedToken} if given, else the manifest's bannedIds;
+   * each inside the vocabulary and not EOS.
    */
   List<Integer> bannedIds(Integer bannedToken) {
     Manifest.TokenizerInfo info = manifest.tokenizer();
-    List<Integer> ids = bannedToken != null ? List.of(bannedToken)
-        : info.bannedIds() == null ? List.of() : info.bannedIds();
+    List<Integer> ids =
+        bannedToken != null
+            ? List.of(bannedToken)
+            : info.bannedIds() == null ? List.of() : info.bannedIds();
     for (int id : ids) {
-      String what = bannedToken != null ? "--banned_token " + id
-          : layout.manifest() + " bannedIds " + id;
+      String what =
+          bannedToken != null ? "--banned_token " + id : layout.manifest() + " bannedIds " + id;
       if (id < 0 || id >= info.vocabSize()) {
         throw new UserError(what + " is outside the vocabulary [0, " + info.vocabSize() + ")");
       }
@@ -84,18 +93,29 @@ final class IngestFolder {
   }
 
   /**
-   * The manifest's entries for {@code dataset}/{@code split} in manifest order; none is
-   * refused, naming the train_type that needs them.
+   * The manifest's entries for {@code dataset}/{@code split} in manifest order; none is refused,
+   * naming the train_type that needs them.
    */
   List<Manifest.Shard> listed(Dataset dataset, Split split, TrainType needing) {
-    List<Manifest.Shard> listed = manifest.shards().stream()
-        .filter(s -> dataset.folder().equals(s.dataset()) && split.folder().equals(s.split()))
-        .toList();
+    List<Manifest.Shard> listed =
+        manifest.shards().stream()
+            .filter(s -> dataset.folder().equals(s.dataset()) && split.folder().equals(s.split()))
+            .toList();
     if (listed.isEmpty()) {
-      throw new UserError("--base_dir " + layout.root() + " has no " + dataset.folder() + " "
-          + split.folder() + " shards, which --train_type " + needing.flag() + " needs: ingest "
-          + (dataset == Dataset.GENBANK ? "GenBank files (--genbank)" : "UniRef100 FASTA (--uniref)")
-          + " into it, or choose another --train_type");
+      throw new UserError(
+          "--base_dir "
+              + layout.root()
+              + " has no "
+              + dataset.folder()
+              + " "
+              + split.folder()
+              + " shards, which --train_type "
+              + needing.flag()
+              + " needs: ingest "
+              + (dataset == Dataset.GENBANK
+                  ? "GenBank files (--genbank)"
+                  : "UniRef100 FASTA (--uniref)")
+              + " into it, or choose another --train_type");
     }
     return listed;
   }

@@ -3,11 +3,10 @@ package org.omnibiote.data;
 import org.omnibiote.UserError;
 
 /**
- * The rows of one dataset split: the token stream of its shards and the row index built by
- * one pass over it at open (see {@link RowPacker}). Documents are the token runs ending in
- * EOS; banned tokens are deleted from them (skipped when counted and when read). Reading a
- * row touches only its own tokens, so any row is available in O(ctxLen) at any time, from
- * any thread.
+ * The rows of one dataset split: the token stream of its shards and the row index built by one pass
+ * over it at open (see {@link RowPacker}). Documents are the token runs ending in EOS; banned
+ * tokens are deleted from them (skipped when counted and when read). Reading a row touches only its
+ * own tokens, so any row is available in O(ctxLen) at any time, from any thread.
  */
 final class PackedRows {
   private static final int SCAN_CHUNK = 1 << 16;
@@ -36,12 +35,16 @@ final class PackedRows {
   }
 
   /**
-   * Scans {@code stream} once and packs its documents. {@code banned[id]} marks the ids to
-   * delete; an id outside {@code [0, banned.length)} (the vocabulary) is refused, naming
-   * {@code what}.
+   * Scans {@code stream} once and packs its documents. {@code banned[id]} marks the ids to delete;
+   * an id outside {@code [0, banned.length)} (the vocabulary) is refused, naming {@code what}.
    */
   static PackedRows pack(
-      TokenStream stream, int ctxLen, boolean usePadding, boolean[] banned, int eosId, String what) {
+      TokenStream stream,
+      int ctxLen,
+      boolean usePadding,
+      boolean[] banned,
+      int eosId,
+      String what) {
     RowPacker packer = new RowPacker(ctxLen, usePadding);
     int[] buf = new int[SCAN_CHUNK];
     int vocab = banned.length;
@@ -53,9 +56,16 @@ final class PackedRows {
       for (int j = 0; j < n; j++) {
         int t = buf[j];
         if (t < 0 || t >= vocab) {
-          throw new UserError(what + ": token " + t + " at offset " + (pos + j)
-              + " is outside the vocabulary of " + vocab + " (shard damaged or from another"
-              + " tokenizer)");
+          throw new UserError(
+              what
+                  + ": token "
+                  + t
+                  + " at offset "
+                  + (pos + j)
+                  + " is outside the vocabulary of "
+                  + vocab
+                  + " (shard damaged or from another"
+                  + " tokenizer)");
         }
         if (banned[t]) {
           continue;

@@ -23,8 +23,8 @@ import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
  * A worker's data path: the scheduler's requests (a share of a step: first global sample,
  * micro-batches) go in without blocking, micro-batches of masked rows come out in order, built
  * ahead on Pekko's blocking dispatcher — at most {@code ahead} of them, so a slow consumer
- * back-pressures the building instead of filling memory. The compute thread takes them with
- * {@link #take}; the actor that feeds requests never waits.
+ * back-pressures the building instead of filling memory. The compute thread takes them with {@link
+ * #take}; the actor that feeds requests never waits.
  */
 public final class Prefetcher implements AutoCloseable {
   private static final String BLOCKING = "pekko.actor.default-blocking-io-dispatcher";
@@ -51,7 +51,8 @@ public final class Prefetcher implements AutoCloseable {
             .addAttributes(ActorAttributes.dispatcher(BLOCKING))
             .async(BLOCKING, 1)
             .buffer(Math.max(1, ahead), OverflowStrategy.backpressure())
-            .toMat(Sink.<TrainingData.MaskedRows>queue().addAttributes(Attributes.inputBuffer(1, 1)),
+            .toMat(
+                Sink.<TrainingData.MaskedRows>queue().addAttributes(Attributes.inputBuffer(1, 1)),
                 Keep.both())
             .addAttributes(Attributes.inputBuffer(1, 1))
             .run(system);
@@ -79,12 +80,14 @@ public final class Prefetcher implements AutoCloseable {
   /** The next micro-batch in request order, waiting at most {@code timeoutSeconds}. */
   public TrainingData.MaskedRows take(double timeoutSeconds)
       throws InterruptedException, TimeoutException {
-    CompletableFuture<Optional<TrainingData.MaskedRows>> next = batches.pull().toCompletableFuture();
+    CompletableFuture<Optional<TrainingData.MaskedRows>> next =
+        batches.pull().toCompletableFuture();
     try {
       return next.get((long) (timeoutSeconds * 1000), TimeUnit.MILLISECONDS)
           .orElseThrow(() -> new IllegalStateException("the prefetch stream has ended"));
     } catch (ExecutionException e) {
-      throw new IllegalStateException("building a micro-batch failed: " + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException(
+          "building a micro-batch failed: " + e.getCause().getMessage(), e.getCause());
     }
   }
 

@@ -1,12 +1,12 @@
 package org.omnibiote.data;
 
 /**
- * The order in which a dataset's rows are visited: epoch e (= k / n for the dataset's k-th
- * sample and n rows) is a pseudo-random permutation of [0, n) keyed by (seed, dataset, e),
- * so every row is seen exactly once per epoch and each lookup is O(1) with no state. The
- * permutation is a balanced Feistel network on the smallest even number of bits covering n,
- * made a bijection of [0, n) by cycle walking (re-encrypting values outside; at most four
- * times n values exist, so a few rounds on average).
+ * The order in which a dataset's rows are visited: epoch e (= k / n for the dataset's k-th sample
+ * and n rows) is a pseudo-random permutation of [0, n) keyed by (seed, dataset, e), so every row is
+ * seen exactly once per epoch and each lookup is O(1) with no state. The permutation is a balanced
+ * Feistel network on the smallest even number of bits covering n, made a bijection of [0, n) by
+ * cycle walking (re-encrypting values outside; at most four times n values exist, so a few rounds
+ * on average).
  */
 final class RowOrder {
   private static final int ROUNDS = 6;

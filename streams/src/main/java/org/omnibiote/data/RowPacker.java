@@ -3,23 +3,23 @@ package org.omnibiote.data;
 import java.util.Arrays;
 
 /**
- * The original's packing of documents into rows of {@code ctxLen} tokens, fed one document
- * at a time (its start offset in the token stream and its length after banned tokens are
- * deleted). A row is recorded as where it starts and how many tokens it takes from there;
- * the rest of the row is PAD.
+ * The original's packing of documents into rows of {@code ctxLen} tokens, fed one document at a
+ * time (its start offset in the token stream and its length after banned tokens are deleted). A row
+ * is recorded as where it starts and how many tokens it takes from there; the rest of the row is
+ * PAD.
  *
  * <ul>
- *   <li>Without padding (the original's default): documents are appended to a row until the
- *       next one does not fit; the row is then filled with that document's prefix and the
- *       rest of it is dropped; the next row starts at the next document.
- *   <li>With {@code --use_padding}: a row holds only whole documents and is padded with PAD;
- *       the document that did not fit starts the next row (the original drops it instead,
- *       which loses data for no benefit). A document longer than ctxLen is truncated to a row
- *       of its own: its first ctxLen tokens.
+ *   <li>Without padding (the original's default): documents are appended to a row until the next
+ *       one does not fit; the row is then filled with that document's prefix and the rest of it is
+ *       dropped; the next row starts at the next document.
+ *   <li>With {@code --use_padding}: a row holds only whole documents and is padded with PAD; the
+ *       document that did not fit starts the next row (the original drops it instead, which loses
+ *       data for no benefit). A document longer than ctxLen is truncated to a row of its own: its
+ *       first ctxLen tokens.
  * </ul>
  *
- * In both modes the data's last row, if the documents run out before it is full, is padded
- * rather than dropped, so that a small val set still yields a row.
+ * In both modes the data's last row, if the documents run out before it is full, is padded rather
+ * than dropped, so that a small val set still yields a row.
  */
 final class RowPacker {
   private final int ctxLen;

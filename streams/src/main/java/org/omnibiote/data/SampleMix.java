@@ -3,16 +3,15 @@ package org.omnibiote.data;
 import org.omnibiote.shards.Dataset;
 
 /**
- * Which dataset global sample i comes from, and which of that dataset's samples it is, as a
- * pure function of i. With genbank share g = num/den, sample i is genbank iff
- * floor((i+1)g) > floor(ig); it is then genbank sample floor(ig), else uniref100 sample
- * i - floor(ig). Over any window of consecutive samples the genbank count is within 1 of g
- * times the window, so every batch (of any size, cut anywhere) has the mix up to one row.
+ * Which dataset global sample i comes from, and which of that dataset's samples it is, as a pure
+ * function of i. With genbank share g = num/den, sample i is genbank iff floor((i+1)g) > floor(ig);
+ * it is then genbank sample floor(ig), else uniref100 sample i - floor(ig). Over any window of
+ * consecutive samples the genbank count is within 1 of g times the window, so every batch (of any
+ * size, cut anywhere) has the mix up to one row.
  *
- * <p>The original instead fills each batch with int(g * batch) genbank rows followed by the
- * rest from uniref100. Both give the same fraction; ours does not depend on the batch size,
- * the batch ramp or the number of workers, which is what lets a run resume from a sample
- * counter alone.
+ * <p>The original instead fills each batch with int(g * batch) genbank rows followed by the rest
+ * from uniref100. Both give the same fraction; ours does not depend on the batch size, the batch
+ * ramp or the number of workers, which is what lets a run resume from a sample counter alone.
  */
 final class SampleMix {
   /** Sample i of the run is sample {@code index} of {@code dataset}. */

@@ -1,10 +1,9 @@
 package org.omnibiote.data;
 
 /**
- * Hashes tuples of longs into 64-bit seeds (SplitMix64's finaliser, applied after each
- * element), so that nearby inputs such as consecutive sample indices give unrelated seeds.
- * {@link java.util.SplittableRandom} needs this: the streams of seeds s and s + its gamma
- * overlap.
+ * Hashes tuples of longs into 64-bit seeds (SplitMix64's finaliser, applied after each element), so
+ * that nearby inputs such as consecutive sample indices give unrelated seeds. {@link
+ * java.util.SplittableRandom} needs this: the streams of seeds s and s + its gamma overlap.
  */
 final class Seeds {
   private Seeds() {}

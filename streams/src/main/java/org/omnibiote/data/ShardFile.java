@@ -18,17 +18,17 @@ import org.omnibiote.UserError;
 import org.omnibiote.shards.NpyDtype;
 
 /**
- * One token shard, memory-mapped read-only: a one-dimensional little-endian uint16 or int32
- * {@code .npy} array. Opening checks the header against the manifest (dtype, element count)
- * and the file size against the header, so a truncated or foreign file is refused before
- * training starts. The data is mapped in segments of at most 1 GiB (a Java buffer is indexed
- * by int), never copied onto the heap. Reads are absolute, so one instance serves any number
- * of threads.
+ * One token shard, memory-mapped read-only: a one-dimensional little-endian uint16 or int32 {@code
+ * .npy} array. Opening checks the header against the manifest (dtype, element count) and the file
+ * size against the header, so a truncated or foreign file is refused before training starts. The
+ * data is mapped in segments of at most 1 GiB (a Java buffer is indexed by int), never copied onto
+ * the heap. Reads are absolute, so one instance serves any number of threads.
  */
 final class ShardFile {
   private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
   private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(\\s*(\\d+)\\s*,\\s*\\)");
+
   /** Tokens per mapped segment: 2^28 tokens, at most 1 GiB of int32. */
   static final int SEGMENT_SHIFT = 28;
 
@@ -48,8 +48,8 @@ final class ShardFile {
   }
 
   /**
-   * Maps {@code path}, which the manifest says holds {@code expectedTokens} tokens of
-   * {@code dtype}; any disagreement is a {@link UserError} naming the file.
+   * Maps {@code path}, which the manifest says holds {@code expectedTokens} tokens of {@code
+   * dtype}; any disagreement is a {@link UserError} naming the file.
    */
   static ShardFile open(Path path, NpyDtype dtype, long expectedTokens) {
     return open(path, dtype, expectedTokens, SEGMENT_SHIFT);
@@ -59,8 +59,11 @@ final class ShardFile {
   static ShardFile open(Path path, NpyDtype dtype, long expectedTokens, int segmentShift) {
     long segmentTokens = 1L << segmentShift;
     if (!Files.isRegularFile(path)) {
-      throw new UserError("shard " + path + " is listed in the manifest but missing;"
-          + " re-run the ingest into this folder to restore it");
+      throw new UserError(
+          "shard "
+              + path
+              + " is listed in the manifest but missing;"
+              + " re-run the ingest into this folder to restore it");
     }
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = ch.size();
@@ -95,8 +98,16 @@ final class ShardFile {
       String header = new String(dict.array(), 0, dict.position(), StandardCharsets.ISO_8859_1);
       String descr = group(DESCR, header, path);
       if (!descr.equals(dtype.descr())) {
-        throw new UserError("shard " + path + " holds " + descr + " but the manifest says "
-            + dtype.name().toLowerCase(Locale.ROOT) + " (" + dtype.descr() + ")");
+        throw new UserError(
+            "shard "
+                + path
+                + " holds "
+                + descr
+                + " but the manifest says "
+                + dtype.name().toLowerCase(Locale.ROOT)
+                + " ("
+                + dtype.descr()
+                + ")");
       }
       if (!group(ORDER, header, path).equals("False")) {
         throw new UserError("shard " + path + " is in Fortran order");
@@ -104,13 +115,28 @@ final class ShardFile {
       long count = Long.parseLong(group(SHAPE, header, path));
       long dataBytes = size - dataStart;
       if (dataBytes != count * dtype.bytesPerToken()) {
-        throw new UserError("shard " + path + " holds " + dataBytes + " data bytes but its header"
-            + " announces " + count + " tokens (" + count * dtype.bytesPerToken()
-            + " bytes): truncated or damaged; re-run the ingest");
+        throw new UserError(
+            "shard "
+                + path
+                + " holds "
+                + dataBytes
+                + " data bytes but its header"
+                + " announces "
+                + count
+                + " tokens ("
+                + count * dtype.bytesPerToken()
+                + " bytes): truncated or damaged; re-run the ingest");
       }
       if (count != expectedTokens) {
-        throw new UserError("shard " + path + " holds " + count + " tokens but the manifest"
-            + " lists " + expectedTokens + ": the folder was changed after the ingest");
+        throw new UserError(
+            "shard "
+                + path
+                + " holds "
+                + count
+                + " tokens but the manifest"
+                + " lists "
+                + expectedTokens
+                + ": the folder was changed after the ingest");
       }
       int segments = (int) ((count + segmentTokens - 1) >>> segmentShift);
       ShortBuffer[] shorts = dtype == NpyDtype.UINT16 ? new ShortBuffer[segments] : null;
@@ -119,8 +145,10 @@ final class ShardFile {
         long first = (long) s << segmentShift;
         long n = Math.min(segmentTokens, count - first);
         MappedByteBuffer m =
-            ch.map(FileChannel.MapMode.READ_ONLY,
-                dataStart + first * dtype.bytesPerToken(), n * dtype.bytesPerToken());
+            ch.map(
+                FileChannel.MapMode.READ_ONLY,
+                dataStart + first * dtype.bytesPerToken(),
+                n * dtype.bytesPerToken());
         m.order(ByteOrder.LITTLE_ENDIAN);
         if (shorts != null) {
           shorts[s] = m.asShortBuffer();
@@ -143,8 +171,8 @@ final class ShardFile {
   }
 
   /**
-   * Copies tokens {@code from .. from+len-1} into {@code dst[off..]}; returns how many it
-   * copied (fewer than {@code len} only at a segment end).
+   * Copies tokens {@code from .. from+len-1} into {@code dst[off..]}; returns how many it copied
+   * (fewer than {@code len} only at a segment end).
    */
   int read(long from, int[] dst, int off, int len) {
     int seg = (int) (from >>> segmentShift);
@@ -177,8 +205,13 @@ final class ShardFile {
   private static String group(Pattern p, String header, Path path) {
     Matcher m = p.matcher(header);
     if (!m.find()) {
-      throw new UserError("shard " + path + ": the .npy header is not a one-dimensional array"
-          + " (" + header.strip() + ")");
+      throw new UserError(
+          "shard "
+              + path
+              + ": the .npy header is not a one-dimensional array"
+              + " ("
+              + header.strip()
+              + ")");
     }
     return m.group(1);
   }

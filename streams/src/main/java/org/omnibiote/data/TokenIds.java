@@ -7,6 +7,7 @@ public final class TokenIds {
   public static final long PAD = 1;
   public static final long MASK = 2;
   public static final long EOS = 3;
+
   /** Target of positions that carry no loss (PyTorch's default ignore_index). */
   public static final long IGNORE = -100;
 }

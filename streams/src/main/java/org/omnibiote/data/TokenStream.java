@@ -4,12 +4,13 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The concatenation of one dataset split's shards in manifest order, addressed by a global
- * token offset. Documents never straddle shards (the ingest closes a shard between
- * documents), but rows may.
+ * The concatenation of one dataset split's shards in manifest order, addressed by a global token
+ * offset. Documents never straddle shards (the ingest closes a shard between documents), but rows
+ * may.
  */
 final class TokenStream {
   private final ShardFile[] shards;
+
   /** starts[s] = offset of shard s's first token; starts[shards.length] = length. */
   private final long[] starts;
 
@@ -26,8 +27,8 @@ final class TokenStream {
   }
 
   /**
-   * Copies up to {@code len} tokens from offset {@code from} into {@code dst[off..]}, across
-   * shard and segment boundaries; returns how many (fewer only at the end of the stream).
+   * Copies up to {@code len} tokens from offset {@code from} into {@code dst[off..]}, across shard
+   * and segment boundaries; returns how many (fewer only at the end of the stream).
    */
   int read(long from, int[] dst, int off, int len) {
     int copied = 0;

@@ -6,9 +6,9 @@ import org.omnibiote.UserError;
 import org.omnibiote.shards.Dataset;
 
 /**
- * The original's {@code --train_type}: which datasets the rows come from and in what share.
- * The genbank share is the exact fraction {@code genbankNum / genbankDen}, so that which
- * dataset a sample comes from is integer arithmetic (see {@link SampleMix}).
+ * The original's {@code --train_type}: which datasets the rows come from and in what share. The
+ * genbank share is the exact fraction {@code genbankNum / genbankDen}, so that which dataset a
+ * sample comes from is integer arithmetic (see {@link SampleMix}).
  */
 public enum TrainType {
   /** uniref100 only. */

@@ -17,18 +17,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training data of a run, read from an ingest output folder: global sample i (a row of
- * ctxLen token ids and its MLM mask) is a pure function of (seed, i), the way BioNeMo and
- * Megatron make data resumable. The only data position a run keeps is its sample counter,
- * valid for any number of workers and any batch split.
+ * The training data of a run, read from an ingest output folder: global sample i (a row of ctxLen
+ * token ids and its MLM mask) is a pure function of (seed, i), the way BioNeMo and Megatron make
+ * data resumable. The only data position a run keeps is its sample counter, valid for any number of
+ * workers and any batch split.
  *
- * <p>Sample i: {@link SampleMix} picks its dataset and the dataset's sample k from i alone
- * (exact train_type fraction over any window, up to one row; the original instead splits
- * each batch int(0.8 B) genbank / rest uniref100); {@link RowOrder} maps k to a row of the
- * dataset, every row once per epoch in an order keyed by (seed, dataset, epoch); the row is
- * packed as the original packs ({@link RowPacker}); {@link MlmMask} masks it with an RNG
- * seeded by (seed, i). The row index is built by one pass over the memory-mapped shards at
- * open; nothing else is held on the heap.
+ * <p>Sample i: {@link SampleMix} picks its dataset and the dataset's sample k from i alone (exact
+ * train_type fraction over any window, up to one row; the original instead splits each batch
+ * int(0.8 B) genbank / rest uniref100); {@link RowOrder} maps k to a row of the dataset, every row
+ * once per epoch in an order keyed by (seed, dataset, epoch); the row is packed as the original
+ * packs ({@link RowPacker}); {@link MlmMask} masks it with an RNG seeded by (seed, i). The row
+ * index is built by one pass over the memory-mapped shards at open; nothing else is held on the
+ * heap.
  *
  * <p>Thread-safe: every read is of immutable state.
  */
@@ -68,15 +68,16 @@ public final class TrainingData implements AutoCloseable {
     this.fingerprint = fingerprint;
     this.mix = new SampleMix(settings.trainType());
     for (Map.Entry<Dataset, PackedRows> e : train.entrySet()) {
-      orders.put(e.getKey(),
+      orders.put(
+          e.getKey(),
           new RowOrder(settings.seed(), e.getKey().seedStream() + 1L, e.getValue().rows()));
     }
   }
 
   /**
-   * Opens the ingest output {@code baseDir} for {@code settings}: checks the folder, the
-   * manifest, the banned ids and every shard the train_type needs (a {@link UserError} naming
-   * the problem, before any scan), then builds the row indexes.
+   * Opens the ingest output {@code baseDir} for {@code settings}: checks the folder, the manifest,
+   * the banned ids and every shard the train_type needs (a {@link UserError} naming the problem,
+   * before any scan), then builds the row indexes.
    */
   public static TrainingData open(Path baseDir, DataSettings settings) {
     long t0 = System.nanoTime();
@@ -108,8 +109,15 @@ public final class TrainingData implements AutoCloseable {
       train.put(d, packed(trainFiles.get(d), settings, bannedTable, info.eosId(), d, Split.TRAIN));
       val.put(d, packed(valFiles.get(d), settings, bannedTable, info.eosId(), d, Split.VAL));
     }
-    TrainingData data = new TrainingData(folder.root(), settings, info, banned, train, val,
-        fingerprint(settings, info, banned, trainListed, valListed));
+    TrainingData data =
+        new TrainingData(
+            folder.root(),
+            settings,
+            info,
+            banned,
+            train,
+            val,
+            fingerprint(settings, info, banned, trainListed, valListed));
     log.info("{} (opened in {} ms)", data.describe(), (System.nanoTime() - t0) / 1_000_000);
     return data;
   }
@@ -127,9 +135,9 @@ public final class TrainingData implements AutoCloseable {
   }
 
   /**
-   * A stable id of everything that decides the samples: the train and val shards (path,
-   * tokens, sha256 from the manifest), the tokenizer, ctx_len, use_padding, train_type, the
-   * banned ids and the seed. A resume refuses data whose fingerprint differs.
+   * A stable id of everything that decides the samples: the train and val shards (path, tokens,
+   * sha256 from the manifest), the tokenizer, ctx_len, use_padding, train_type, the banned ids and
+   * the seed. A resume refuses data whose fingerprint differs.
    */
   public String fingerprint() {
     return fingerprint;
@@ -143,10 +151,10 @@ public final class TrainingData implements AutoCloseable {
   }
 
   /**
-   * Samples {@code firstSample .. firstSample+rows-1} as [rows, ctxLen] arrays: the ids, the
-   * inputs with MASK where masked, the targets the original id where masked and {@link
-   * TokenIds#IGNORE} elsewhere. Each row and its mask depend only on its sample index, so any
-   * split of a range into batches gives the same rows.
+   * Samples {@code firstSample .. firstSample+rows-1} as [rows, ctxLen] arrays: the ids, the inputs
+   * with MASK where masked, the targets the original id where masked and {@link TokenIds#IGNORE}
+   * elsewhere. Each row and its mask depend only on its sample index, so any split of a range into
+   * batches gives the same rows.
    */
   public MaskedRows maskedRows(long firstSample, int rows) {
     if (firstSample < 0 || rows < 1) {
@@ -159,8 +167,14 @@ public final class TrainingData implements AutoCloseable {
     for (int r = 0; r < rows; r++) {
       long sample = firstSample + r;
       readRow(sample, ids, r * ctx);
-      MlmMask.apply(Seeds.mix(settings.seed(), TRAIN_MASK, sample), ids, r * ctx, ctx,
-          tokenizer.eosId(), inputs, targets);
+      MlmMask.apply(
+          Seeds.mix(settings.seed(), TRAIN_MASK, sample),
+          ids,
+          r * ctx,
+          ctx,
+          tokenizer.eosId(),
+          inputs,
+          targets);
     }
     return new MaskedRows(rows, ctx, ids, inputs, targets);
   }
@@ -171,9 +185,9 @@ public final class TrainingData implements AutoCloseable {
   }
 
   /**
-   * The first {@code rows} rows of {@code dataset}'s val set in shard order (repeated from
-   * the start if it has fewer), each masked by an RNG seeded by (seed, dataset, row): the
-   * same batch at every call, so val losses are comparable over the run.
+   * The first {@code rows} rows of {@code dataset}'s val set in shard order (repeated from the
+   * start if it has fewer), each masked by an RNG seeded by (seed, dataset, row): the same batch at
+   * every call, so val losses are comparable over the run.
    */
   public MaskedRows valMaskedRows(String dataset, int rows) {
     checkOpen();
@@ -188,8 +202,14 @@ public final class TrainingData implements AutoCloseable {
     long[] targets = new long[ids.length];
     for (int r = 0; r < rows; r++) {
       packed.read(r % packed.rows(), ids, r * ctx);
-      MlmMask.apply(Seeds.mix(settings.seed(), VAL_MASK, d.seedStream(), r), ids, r * ctx, ctx,
-          tokenizer.eosId(), inputs, targets);
+      MlmMask.apply(
+          Seeds.mix(settings.seed(), VAL_MASK, d.seedStream(), r),
+          ids,
+          r * ctx,
+          ctx,
+          tokenizer.eosId(),
+          inputs,
+          targets);
     }
     return new MaskedRows(rows, ctx, ids, inputs, targets);
   }
@@ -219,21 +239,34 @@ public final class TrainingData implements AutoCloseable {
   /** One line: train_type, ctx_len, packing, banned ids; rows, tokens and documents per dataset. */
   public String describe() {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "training data %s: %s, ctx_len %d, %s, banned ids %s",
-        baseDir, settings.trainType().describe(), settings.ctxLen(),
-        settings.usePadding()
-            ? "packed with padding (whole documents, longer ones truncated)"
-            : "packed without padding (a row ends with the prefix of the document that did not fit)",
-        banned));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "training data %s: %s, ctx_len %d, %s, banned ids %s",
+            baseDir,
+            settings.trainType().describe(),
+            settings.ctxLen(),
+            settings.usePadding()
+                ? "packed with padding (whole documents, longer ones truncated)"
+                : "packed without padding (a row ends with the prefix of the document that did not fit)",
+            banned));
     for (Dataset d : train.keySet()) {
       PackedRows.Index t = train.get(d).index();
       long inRows = t.rowTokens();
-      sb.append(String.format(Locale.ROOT,
-          "; %s: %,d train rows holding %,d of %,d tokens (%.1f%% cut by packing) in %,d"
-              + " documents, %,d val rows",
-          d.folder(), t.starts().length, inRows, t.documentTokens(),
-          t.documentTokens() == 0 ? 0.0 : 100.0 * (t.documentTokens() - inRows) / t.documentTokens(),
-          t.documents(), val.get(d).rows()));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "; %s: %,d train rows holding %,d of %,d tokens (%.1f%% cut by packing) in %,d"
+                  + " documents, %,d val rows",
+              d.folder(),
+              t.starts().length,
+              inRows,
+              t.documentTokens(),
+              t.documentTokens() == 0
+                  ? 0.0
+                  : 100.0 * (t.documentTokens() - inRows) / t.documentTokens(),
+              t.documents(),
+              val.get(d).rows()));
     }
     return sb.toString();
   }
@@ -274,8 +307,15 @@ public final class TrainingData implements AutoCloseable {
 
   private static PackedRows packed(
       List<ShardFile> files, DataSettings s, boolean[] banned, int eos, Dataset d, Split split) {
-    String what = d.folder() + "/" + split.folder() + " (" + files.size() + " shards from "
-        + files.get(0).path().getParent() + ")";
+    String what =
+        d.folder()
+            + "/"
+            + split.folder()
+            + " ("
+            + files.size()
+            + " shards from "
+            + files.get(0).path().getParent()
+            + ")";
     PackedRows rows =
         PackedRows.pack(new TokenStream(files), s.ctxLen(), s.usePadding(), banned, eos, what);
     if (rows.rows() == 0) {
@@ -290,21 +330,50 @@ public final class TrainingData implements AutoCloseable {
       List<Integer> banned,
       Map<Dataset, List<Manifest.Shard>> trainListed,
       Map<Dataset, List<Manifest.Shard>> valListed) {
-    StringBuilder text = new StringBuilder("omnibiote-training-data 1\n")
-        .append("train_type ").append(s.trainType().flag()).append('\n')
-        .append("ctx_len ").append(s.ctxLen()).append('\n')
-        .append("use_padding ").append(s.usePadding()).append('\n')
-        .append("banned ").append(banned).append('\n')
-        .append("eos ").append(info.eosId()).append('\n')
-        .append("vocab ").append(info.vocabSize()).append('\n')
-        .append("tokenizer ").append(info.sha256()).append('\n')
-        .append("seed ").append(s.seed()).append('\n');
+    StringBuilder text =
+        new StringBuilder("omnibiote-training-data 1\n")
+            .append("train_type ")
+            .append(s.trainType().flag())
+            .append('\n')
+            .append("ctx_len ")
+            .append(s.ctxLen())
+            .append('\n')
+            .append("use_padding ")
+            .append(s.usePadding())
+            .append('\n')
+            .append("banned ")
+            .append(banned)
+            .append('\n')
+            .append("eos ")
+            .append(info.eosId())
+            .append('\n')
+            .append("vocab ")
+            .append(info.vocabSize())
+            .append('\n')
+            .append("tokenizer ")
+            .append(info.sha256())
+            .append('\n')
+            .append("seed ")
+            .append(s.seed())
+            .append('\n');
     for (Map<Dataset, List<Manifest.Shard>> listed : List.of(trainListed, valListed)) {
-      listed.forEach((d, shards) -> shards.forEach(sh -> text.append(sh.dataset()).append(' ')
-          .append(sh.split()).append(' ').append(sh.path()).append(' ').append(sh.tokens())
-          .append(' ').append(sh.sha256()).append('\n')));
+      listed.forEach(
+          (d, shards) ->
+              shards.forEach(
+                  sh ->
+                      text.append(sh.dataset())
+                          .append(' ')
+                          .append(sh.split())
+                          .append(' ')
+                          .append(sh.path())
+                          .append(' ')
+                          .append(sh.tokens())
+                          .append(' ')
+                          .append(sh.sha256())
+                          .append('\n')));
     }
-    return HexFormat.of().formatHex(sha256().digest(text.toString().getBytes(StandardCharsets.UTF_8)));
+    return HexFormat.of()
+        .formatHex(sha256().digest(text.toString().getBytes(StandardCharsets.UTF_8)));
   }
 
   private static MessageDigest sha256() {

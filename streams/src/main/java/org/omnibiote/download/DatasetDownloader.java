@@ -9,8 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training data sets as the original trainer reads them: GenBank release files into
- * {@code OUT/genbank/}, the UniRef100 FASTA into {@code OUT/uniref100/}.
+ * The training data sets as the original trainer reads them: GenBank release files into {@code
+ * OUT/genbank/}, the UniRef100 FASTA into {@code OUT/uniref100/}.
  */
 public final class DatasetDownloader {
   private static final Logger log = LoggerFactory.getLogger(DatasetDownloader.class);
@@ -21,7 +21,9 @@ public final class DatasetDownloader {
     this.downloader = downloader;
   }
 
-  /** The release files the folder at {@code base} lists, filtered as {@link GenBankRelease#select}. */
+  /**
+   * The release files the folder at {@code base} lists, filtered as {@link GenBankRelease#select}.
+   */
   public List<GenBankRelease.ReleaseFile> listGenBank(
       URI base, List<String> divisions, int maxFiles) {
     URI folder = DirectoryIndex.asFolder(base);
@@ -33,12 +35,20 @@ public final class DatasetDownloader {
       }
     }
     if (all.isEmpty()) {
-      String which = divisions.isEmpty()
-          ? "gb*.seq.gz"
-          : divisions.stream().map(d -> "gb" + d + "*.seq.gz").collect(Collectors.joining(", "));
+      String which =
+          divisions.isEmpty()
+              ? "gb*.seq.gz"
+              : divisions.stream()
+                  .map(d -> "gb" + d + "*.seq.gz")
+                  .collect(Collectors.joining(", "));
       throw new DownloadError(
-          "no GenBank release files (" + which + ") are listed at " + folder
-              + " (" + names.size() + " other links there)");
+          "no GenBank release files ("
+              + which
+              + ") are listed at "
+              + folder
+              + " ("
+              + names.size()
+              + " other links there)");
     }
     return GenBankRelease.select(names, divisions, maxFiles);
   }

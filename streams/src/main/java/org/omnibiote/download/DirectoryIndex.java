@@ -12,9 +12,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The file names an HTML directory index (Apache/nginx autoindex, as NCBI's FTP-over-HTTPS
- * serves) links to directly inside its folder: {@code href}s to other folders, parents, sort
- * links ({@code ?C=M;O=A}) and other hosts are left out.
+ * The file names an HTML directory index (Apache/nginx autoindex, as NCBI's FTP-over-HTTPS serves)
+ * links to directly inside its folder: {@code href}s to other folders, parents, sort links ({@code
+ * ?C=M;O=A}) and other hosts are left out.
  */
 public final class DirectoryIndex {
   private static final Pattern HREF =
@@ -58,7 +58,8 @@ public final class DirectoryIndex {
       return null;
     }
     String path = target.getRawPath();
-    String folder = base.getRawPath() == null || base.getRawPath().isEmpty() ? "/" : base.getRawPath();
+    String folder =
+        base.getRawPath() == null || base.getRawPath().isEmpty() ? "/" : base.getRawPath();
     if (!path.startsWith(folder)) {
       return null;
     }

@@ -4,8 +4,8 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /**
- * How hard the downloader tries and how long it waits; read from {@code omnibiote.download}
- * (see reference.conf for what each value means).
+ * How hard the downloader tries and how long it waits; read from {@code omnibiote.download} (see
+ * reference.conf for what each value means).
  *
  * @param retries how many failed attempts in a row (without any new bytes) are retried
  * @param backoffBase wait before the first retry; doubled for each further failure
@@ -46,7 +46,10 @@ public record DownloadSettings(
         c.getDuration("progress-interval"));
   }
 
-  /** The wait before retry number {@code failures} (1-based): base, 2 x base, 4 x base ... up to max. */
+  /**
+   * The wait before retry number {@code failures} (1-based): base, 2 x base, 4 x base ... up to
+   * max.
+   */
   public Duration backoff(int failures) {
     int doublings = Math.min(Math.max(failures - 1, 0), 30);
     Duration d = backoffBase.multipliedBy(1L << doublings);
@@ -55,7 +58,13 @@ public record DownloadSettings(
 
   public DownloadSettings withRetries(int retries, Duration backoffBase) {
     return new DownloadSettings(
-        retries, backoffBase, backoffMax, connectTimeout, responseTimeout, readTimeout,
-        progressMinBytes, progressInterval);
+        retries,
+        backoffBase,
+        backoffMax,
+        connectTimeout,
+        responseTimeout,
+        readTimeout,
+        progressMinBytes,
+        progressInterval);
   }
 }

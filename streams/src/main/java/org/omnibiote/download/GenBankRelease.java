@@ -12,9 +12,9 @@ import java.util.regex.Pattern;
 import org.omnibiote.UserError;
 
 /**
- * Chooses GenBank release files ({@code gbDIVn.seq.gz}, e.g. {@code gbvrl12.seq.gz}) from a
- * release folder's listing: only the asked divisions, in the order asked and by file number
- * within a division (gbvrl2 before gbvrl10), at most {@code maxFiles} in all.
+ * Chooses GenBank release files ({@code gbDIVn.seq.gz}, e.g. {@code gbvrl12.seq.gz}) from a release
+ * folder's listing: only the asked divisions, in the order asked and by file number within a
+ * division (gbvrl2 before gbvrl10), at most {@code maxFiles} in all.
  */
 public final class GenBankRelease {
   private static final Pattern RELEASE_FILE = Pattern.compile("gb([a-z]{3})(\\d+)\\.seq\\.gz");
@@ -26,8 +26,8 @@ public final class GenBankRelease {
   public record ReleaseFile(String division, int number, String name) {}
 
   /**
-   * Lowercases and checks division codes as a user types them ({@code VRL}, {@code phg});
-   * a code that is not three letters is refused, naming the flag.
+   * Lowercases and checks division codes as a user types them ({@code VRL}, {@code phg}); a code
+   * that is not three letters is refused, naming the flag.
    */
   public static List<String> parseDivisions(List<String> raw, String flag) {
     List<String> out = new ArrayList<>();
@@ -37,12 +37,15 @@ public final class GenBankRelease {
         if (d.isEmpty()) {
           continue;
         }
-        if (d.startsWith("gb")  && d.length() == 5) {
+        if (d.startsWith("gb") && d.length() == 5) {
           d = d.substring(2); // "gbvrl" means the same as "vrl"
         }
         if (!DIVISION.matcher(d).matches()) {
           throw new UserError(
-              flag + ": '" + part.trim() + "' is not a GenBank division code"
+              flag
+                  + ": '"
+                  + part.trim()
+                  + "' is not a GenBank division code"
                   + " (three letters, e.g. vrl, phg, bct, pln)");
         }
         if (!out.contains(d)) {

@@ -30,33 +30,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches files over HTTP(S) so that a big download survives a flaky network and never
- * leaves a half-written file under its final name.
+ * Fetches files over HTTP(S) so that a big download survives a flaky network and never leaves a
+ * half-written file under its final name.
  *
  * <ul>
- *   <li>Bytes go to {@code NAME.part} beside the target; after an interruption the next
- *       attempt (or the next run) continues it with a {@code Range} request. A server that
- *       ignores Range (answers 200) makes the part start over cleanly.
+ *   <li>Bytes go to {@code NAME.part} beside the target; after an interruption the next attempt (or
+ *       the next run) continues it with a {@code Range} request. A server that ignores Range
+ *       (answers 200) makes the part start over cleanly.
  *   <li>The finished size must equal what the server announced (Content-Length, the total of
- *       Content-Range, or HEAD); otherwise the part is removed and a {@link DownloadError}
- *       names the file and both sizes.
- *   <li>Connection errors, timeouts, 5xx and 429 are retried with exponential back-off; the
- *       count of failures restarts whenever an attempt brought new bytes.
+ *       Content-Range, or HEAD); otherwise the part is removed and a {@link DownloadError} names
+ *       the file and both sizes.
+ *   <li>Connection errors, timeouts, 5xx and 429 are retried with exponential back-off; the count
+ *       of failures restarts whenever an attempt brought new bytes.
  *   <li>The part is fsynced and renamed atomically to the final name.
- *   <li>A file already present under its final name is skipped when HEAD reports the same
- *       size, or no size at all (only complete, size-checked files ever get that name).
+ *   <li>A file already present under its final name is skipped when HEAD reports the same size, or
+ *       no size at all (only complete, size-checked files ever get that name).
  * </ul>
  */
 public final class HttpDownloader implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(HttpDownloader.class);
+
   /** Suffix of the file being filled, beside the final one. */
   public static final String PART_SUFFIX = ".part";
+
   private static final Pattern CONTENT_RANGE =
       Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)", Pattern.CASE_INSENSITIVE);
 
   private static final String USER_AGENT =
-      "omnibiote-jvm/" + Objects.requireNonNullElse(
-          HttpDownloader.class.getPackage().getImplementationVersion(), "dev");
+      "omnibiote-jvm/"
+          + Objects.requireNonNullElse(
+              HttpDownloader.class.getPackage().getImplementationVersion(), "dev");
 
   private final DownloadSettings settings;
   private final PrintStream progressOut;
@@ -67,7 +70,9 @@ public final class HttpDownloader implements AutoCloseable {
     this(settings, System.err);
   }
 
-  /** @param progressOut where progress lines of big files go (stderr on the command line) */
+  /**
+   * @param progressOut where progress lines of big files go (stderr on the command line)
+   */
   public HttpDownloader(DownloadSettings settings, PrintStream progressOut) {
     this.settings = settings;
     this.progressOut = progressOut;
@@ -76,8 +81,7 @@ public final class HttpDownloader implements AutoCloseable {
             .followRedirects(HttpClient.Redirect.NORMAL)
             .connectTimeout(settings.connectTimeout())
             .build();
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(Daemons.named("download-idle-watch"));
+    this.timer = Executors.newSingleThreadScheduledExecutor(Daemons.named("download-idle-watch"));
   }
 
   /**
@@ -104,14 +108,20 @@ public final class HttpDownloader implements AutoCloseable {
       }
       log.warn(
           "{}: {} bytes here but the server now has {} bytes; downloading it again",
-          target, local, announced);
+          target,
+          local,
+          announced);
     }
     long before = sizeOf(part);
     AtomicLong received = new AtomicLong();
     long size =
         retrying(url, () -> attempt(url, part, name, announced, received), () -> sizeOf(part));
     finish(part, target);
-    log.info("{}: {} bytes, {} of them fetched now{}", target, size, received.get(),
+    log.info(
+        "{}: {} bytes, {} of them fetched now{}",
+        target,
+        size,
+        received.get(),
         before > 0 ? " (a partial download of " + before + " bytes was there)" : "");
     return new DownloadResult(target, size, received.get(), false);
   }
@@ -147,9 +157,9 @@ public final class HttpDownloader implements AutoCloseable {
   }
 
   /**
-   * Runs {@code attempt} until it succeeds, backing off between failures. An attempt that
-   * moved {@code progress} forward resets the count, so a long file over a connection that
-   * keeps dropping still completes, while a dead server fails after {@code retries}.
+   * Runs {@code attempt} until it succeeds, backing off between failures. An attempt that moved
+   * {@code progress} forward resets the count, so a long file over a connection that keeps dropping
+   * still completes, while a dead server fails after {@code retries}.
    */
   private <T> T retrying(URI url, Attempt<T> attempt, Progress progress) {
     int failures = 0;
@@ -169,8 +179,13 @@ public final class HttpDownloader implements AutoCloseable {
               e);
         }
         Duration wait = settings.backoff(failures);
-        log.warn("{}: {}; retry {} of {} in {} ms",
-            url, why, failures, settings.retries(), wait.toMillis());
+        log.warn(
+            "{}: {}; retry {} of {} in {} ms",
+            url,
+            why,
+            failures,
+            settings.retries(),
+            wait.toMillis());
         sleep(wait);
       }
     }
@@ -195,8 +210,7 @@ public final class HttpDownloader implements AutoCloseable {
 
   /** The size HEAD reports, or -1 when the server does not say (or does not do HEAD). */
   private long headSize(URI url) throws Transient {
-    HttpRequest req =
-        request(url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
+    HttpRequest req = request(url).method("HEAD", HttpRequest.BodyPublishers.noBody()).build();
     HttpResponse<Void> resp = send(req, HttpResponse.BodyHandlers.discarding());
     int status = resp.statusCode();
     failOnStatus(url, status, true);
@@ -218,9 +232,10 @@ public final class HttpDownloader implements AutoCloseable {
           text.write(buf, 0, n);
         }
       } catch (IOException e) {
-        String what = watch.fired()
-            ? "no data for " + settings.readTimeout().toMillis() + " ms"
-            : "connection lost";
+        String what =
+            watch.fired()
+                ? "no data for " + settings.readTimeout().toMillis() + " ms"
+                : "connection lost";
         throw new Transient(what + " while reading " + url + ": " + describe(root(e)), e);
       }
       return text.toString(StandardCharsets.UTF_8);
@@ -253,7 +268,10 @@ public final class HttpDownloader implements AutoCloseable {
         if (!m.matches() || Long.parseLong(m.group(1)) != offset) {
           discard(part);
           throw new Transient(
-              "asked for bytes from " + offset + " but got Content-Range '" + header
+              "asked for bytes from "
+                  + offset
+                  + " but got Content-Range '"
+                  + header
                   + "'; starting again from the beginning",
               null);
         }
@@ -276,8 +294,14 @@ public final class HttpDownloader implements AutoCloseable {
       if (expected >= 0 && size != expected) {
         Files.deleteIfExists(part);
         throw new DownloadError(
-            "size mismatch for " + name + ": the server announced " + expected
-                + " bytes but " + size + " bytes arrived (" + url
+            "size mismatch for "
+                + name
+                + ": the server announced "
+                + expected
+                + " bytes but "
+                + size
+                + " bytes arrived ("
+                + url
                 + "); the partial file was removed");
       }
       return size;
@@ -285,8 +309,8 @@ public final class HttpDownloader implements AutoCloseable {
   }
 
   /**
-   * Appends the body to the part (or rewrites it when {@code offset} is 0), counting the bytes
-   * in {@code received}; returns the part's size.
+   * Appends the body to the part (or rewrites it when {@code offset} is 0), counting the bytes in
+   * {@code received}; returns the part's size.
    */
   private long copy(
       InputStream body, Path part, long offset, String name, long expected, AtomicLong received)

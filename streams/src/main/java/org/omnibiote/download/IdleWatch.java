@@ -8,12 +8,12 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Closes a response body and interrupts its reader when the body stalls for longer than the
- * read timeout. HttpClient only times out the wait for the headers; without this a
- * connection that goes silent halfway through a 100 GB file would block forever. Both steps
- * are needed: JDK 17's response stream swallows an interrupt and waits on, but notices it was
- * closed once the interrupt wakes it, and then throws an IOException, which the downloader
- * treats like any dropped connection (retry and resume).
+ * Closes a response body and interrupts its reader when the body stalls for longer than the read
+ * timeout. HttpClient only times out the wait for the headers; without this a connection that goes
+ * silent halfway through a 100 GB file would block forever. Both steps are needed: JDK 17's
+ * response stream swallows an interrupt and waits on, but notices it was closed once the interrupt
+ * wakes it, and then throws an IOException, which the downloader treats like any dropped connection
+ * (retry and resume).
  */
 final class IdleWatch implements AutoCloseable {
   private final Thread reader = Thread.currentThread();

@@ -17,11 +17,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The small real sample quickstart uses when it is given no data: a few GenBank records and a
  * UniProt FASTA, listed in {@code omnibiote.quickstart.sample}. Each entry names one of the
- * sample's base URLs ({@code ncbi-base-url}, {@code uniprot-base-url}) and a path under it,
- * so pointing the bases elsewhere (a mirror, or a local test server) moves the whole sample.
+ * sample's base URLs ({@code ncbi-base-url}, {@code uniprot-base-url}) and a path under it, so
+ * pointing the bases elsewhere (a mirror, or a local test server) moves the whole sample.
  */
 public final class SampleDownloader {
   private static final Logger log = LoggerFactory.getLogger(SampleDownloader.class);
+
   /** Where the sample is described in the configuration. */
   public static final String CONFIG_PATH = "omnibiote.quickstart.sample";
 
@@ -37,8 +38,8 @@ public final class SampleDownloader {
   }
 
   /**
-   * Fetches the sample {@code config} describes into {@code dir} with the download settings
-   * of {@code config} (what quickstart calls when it has no --data); returns {@code dir}.
+   * Fetches the sample {@code config} describes into {@code dir} with the download settings of
+   * {@code config} (what quickstart calls when it has no --data); returns {@code dir}.
    */
   public static Path fetch(Config config, Path dir) {
     try (HttpDownloader http = new HttpDownloader(DownloadSettings.fromConfig(config))) {
@@ -59,8 +60,9 @@ public final class SampleDownloader {
         if (!sample.hasPath(baseKey)) {
           throw new UserError(where + ": base '" + baseKey + "' is not a key of " + CONFIG_PATH);
         }
-        URI base = DirectoryIndex.asFolder(
-            HttpDownloader.parseUrl(sample.getString(baseKey), CONFIG_PATH + "." + baseKey));
+        URI base =
+            DirectoryIndex.asFolder(
+                HttpDownloader.parseUrl(sample.getString(baseKey), CONFIG_PATH + "." + baseKey));
         String path = e.getString("path");
         URI url = HttpDownloader.parseUrl(base + stripLeadingSlash(path), where);
         String name = e.getString("name");
@@ -99,9 +101,9 @@ public final class SampleDownloader {
   }
 
   /**
-   * Web services answer a bad query with 200 and an error page or an empty body; such a file
-   * must not reach the parsers as if it were data. GenBank text starts with LOCUS (after any
-   * blank lines), FASTA with '>'.
+   * Web services answer a bad query with 200 and an error page or an empty body; such a file must
+   * not reach the parsers as if it were data. GenBank text starts with LOCUS (after any blank
+   * lines), FASTA with '>'.
    */
   private static void checkContent(SampleFile f, Path file) {
     String expected = f.name().endsWith(".fasta") || f.name().endsWith(".fa") ? ">" : "LOCUS";
@@ -123,8 +125,15 @@ public final class SampleDownloader {
       }
       String shown = start.length() > 60 ? start.substring(0, 60) + "..." : start;
       throw new DownloadError(
-          "the sample file " + f.name() + " from " + f.url() + " does not start with '" + expected
-              + "' (first line: '" + shown + "'); it was removed");
+          "the sample file "
+              + f.name()
+              + " from "
+              + f.url()
+              + " does not start with '"
+              + expected
+              + "' (first line: '"
+              + shown
+              + "'); it was removed");
     }
   }
 

@@ -5,9 +5,9 @@ import java.time.Duration;
 import java.util.Locale;
 
 /**
- * The progress line of one big transfer, e.g. {@code gbvrl1.seq.gz: 120.0 / 480.0 MB (25.0%),
- * 9.8 MB/s, ETA 0:00:36}; printed at most once per interval and once at the end. The rate
- * counts only bytes of this run, so a resumed file does not look faster than the network.
+ * The progress line of one big transfer, e.g. {@code gbvrl1.seq.gz: 120.0 / 480.0 MB (25.0%), 9.8
+ * MB/s, ETA 0:00:36}; printed at most once per interval and once at the end. The rate counts only
+ * bytes of this run, so a resumed file does not look faster than the network.
  */
 final class TransferProgress {
   private static final double MB = 1_000_000.0;
@@ -56,8 +56,12 @@ final class TransferProgress {
     StringBuilder s = new StringBuilder(name).append(": ");
     s.append(String.format(Locale.ROOT, "%.1f", position / MB));
     if (total >= 0) {
-      s.append(String.format(
-          Locale.ROOT, " / %.1f MB (%.1f%%)", total / MB, 100.0 * position / Math.max(total, 1)));
+      s.append(
+          String.format(
+              Locale.ROOT,
+              " / %.1f MB (%.1f%%)",
+              total / MB,
+              100.0 * position / Math.max(total, 1)));
     } else {
       s.append(" MB");
     }

@@ -15,11 +15,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Streams a (UniProt/UniRef100) FASTA file as Biopython 1.80's
- * {@code SeqIO.parse(handle, "fasta")} reads it: text before the first {@code >} is ignored
- * (logged), the id is the title's first word, each sequence line loses its trailing
- * whitespace and every space, and the sequence is upper-cased. Every record is a protein.
- * A record with an empty sequence (Biopython yields it) is skipped and counted.
+ * Streams a (UniProt/UniRef100) FASTA file as Biopython 1.80's {@code SeqIO.parse(handle, "fasta")}
+ * reads it: text before the first {@code >} is ignored (logged), the id is the title's first word,
+ * each sequence line loses its trailing whitespace and every space, and the sequence is
+ * upper-cased. Every record is a protein. A record with an empty sequence (Biopython yields it) is
+ * skipped and counted.
  */
 public final class FastaParser extends LineRecordSource {
   private static final Logger log = LoggerFactory.getLogger(FastaParser.class);
@@ -30,7 +30,10 @@ public final class FastaParser extends LineRecordSource {
   private boolean started;
 
   public FastaParser(
-      Path file, LineReader in, LongSupplier bytesRead, Consumer<Problem> problems,
+      Path file,
+      LineReader in,
+      LongSupplier bytesRead,
+      Consumer<Problem> problems,
       boolean strict) {
     super(file, in, bytesRead, problems, strict);
   }
@@ -44,8 +47,7 @@ public final class FastaParser extends LineRecordSource {
         preamble++;
       }
       if (preamble > 0 && !in.atEnd()) {
-        log.warn("{}: ignored {} line(s) before the first '>' (as Biopython does)", file,
-            preamble);
+        log.warn("{}: ignored {} line(s) before the first '>' (as Biopython does)", file, preamble);
       }
     }
     while (!in.atEnd()) {
@@ -107,5 +109,4 @@ public final class FastaParser extends LineRecordSource {
   private void report(long line, String id, String message) {
     report(new Problem(file, line, id, message));
   }
-
 }

@@ -3,15 +3,20 @@ package org.omnibiote.genbank;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Follows one feature's lines the way Biopython 1.80's {@code InsdcScanner.parse_feature}
- * consumes them, without building anything, to refuse exactly the features it refuses:
- * a location that never ends (trailing comma or open bracket), a quoted qualifier that is
- * never closed, an unquoted continuation line before any qualifier or after a value-less
- * one (such as {@code /pseudo}); then its location goes through {@link LocationCheck}.
- * Lines arrive stripped and non-empty.
+ * Follows one feature's lines the way Biopython 1.80's {@code InsdcScanner.parse_feature} consumes
+ * them, without building anything, to refuse exactly the features it refuses: a location that never
+ * ends (trailing comma or open bracket), a quoted qualifier that is never closed, an unquoted
+ * continuation line before any qualifier or after a value-less one (such as {@code /pseudo}); then
+ * its location goes through {@link LocationCheck}. Lines arrive stripped and non-empty.
  */
 final class FeatureChecker {
-  private enum State { NO_LOCATION, LOCATION, LOCATION_UNBALANCED, QUALIFIERS, QUOTED }
+  private enum State {
+    NO_LOCATION,
+    LOCATION,
+    LOCATION_UNBALANCED,
+    QUALIFIERS,
+    QUOTED
+  }
 
   private final StringBuilder location = new StringBuilder();
   private String key;

@@ -16,14 +16,14 @@ import org.omnibiote.records.PyText;
 import org.omnibiote.records.SeqRecord;
 
 /**
- * Streams the records of a GenBank/GenPept flat file (a release {@code .seq} with its
- * header, or any number of LOCUS ... // records) as Biopython 1.80's
- * {@code SeqIO.parse(handle, "genbank")} reads them: the same record boundaries, ids,
- * {@code molecule_type} and sequence, and a {@link Problem} wherever Biopython raises.
- * After a problem, parsing resumes at the next LOCUS line (Biopython would stop the file).
+ * Streams the records of a GenBank/GenPept flat file (a release {@code .seq} with its header, or
+ * any number of LOCUS ... // records) as Biopython 1.80's {@code SeqIO.parse(handle, "genbank")}
+ * reads them: the same record boundaries, ids, {@code molecule_type} and sequence, and a {@link
+ * Problem} wherever Biopython raises. After a problem, parsing resumes at the next LOCUS line
+ * (Biopython would stop the file).
  *
- * <p>Only the current record is held, its sequence as one byte per residue. Sequence lines
- * are copied from the read buffer in one loop, never through a String.
+ * <p>Only the current record is held, its sequence as one byte per residue. Sequence lines are
+ * copied from the read buffer in one loop, never through a String.
  */
 public final class GenBankParser extends LineRecordSource {
   private static final String RECORD_START = "LOCUS       ";
@@ -38,10 +38,14 @@ public final class GenBankParser extends LineRecordSource {
 
   /** The reader's current line is still to be looked at by findStart (Python's self.line). */
   private boolean pending;
+
   private long recordLine;
 
   public GenBankParser(
-      Path file, LineReader in, LongSupplier bytesRead, Consumer<Problem> problems,
+      Path file,
+      LineReader in,
+      LongSupplier bytesRead,
+      Consumer<Problem> problems,
       boolean strict) {
     super(file, in, bytesRead, problems, strict);
   }
@@ -95,8 +99,12 @@ public final class GenBankParser extends LineRecordSource {
     try {
       in.text();
     } catch (CharacterCodingException e) {
-      report(new Problem(file, in.lineNumber(), null,
-          "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)"));
+      report(
+          new Problem(
+              file,
+              in.lineNumber(),
+              null,
+              "line " + in.lineNumber() + " is not valid UTF-8 text (Biopython reads UTF-8)"));
     }
   }
 
@@ -188,12 +196,14 @@ public final class GenBankParser extends LineRecordSource {
         while (!isSpace(b[ke])) {
           ke++;
         }
-        feature.start(new String(b, k, ke - k, StandardCharsets.UTF_8), rec.expectedSize,
-            rec.circular);
+        feature.start(
+            new String(b, k, ke - k, StandardCharsets.UTF_8), rec.expectedSize, rec.circular);
         featureLine(b, ke, e);
       } else {
-        feature.start(new String(b, s + 2, QUALIFIER_INDENT - 2, StandardCharsets.UTF_8).strip(),
-            rec.expectedSize, rec.circular);
+        feature.start(
+            new String(b, s + 2, QUALIFIER_INDENT - 2, StandardCharsets.UTF_8).strip(),
+            rec.expectedSize,
+            rec.circular);
         featureLine(b, s + QUALIFIER_INDENT, e);
       }
       while (in.next() && (startsWithSpaces(QUALIFIER_INDENT) || isBlankLine())) {
@@ -219,8 +229,8 @@ public final class GenBankParser extends LineRecordSource {
   }
 
   /**
-   * parse_footer: the misc lines (ORIGIN, CONTIG, BASE COUNT, WGS ...), then the sequence
-   * lines up to //. Returns the misc lines, right-stripped.
+   * parse_footer: the misc lines (ORIGIN, CONTIG, BASE COUNT, WGS ...), then the sequence lines up
+   * to //. Returns the misc lines, right-stripped.
    */
   private List<String> footer() throws IOException, GenBankFormatException {
     List<String> misc = new ArrayList<>();
@@ -350,5 +360,4 @@ public final class GenBankParser extends LineRecordSource {
   private static boolean isSpace(byte c) {
     return PyText.isSpaceByte(c);
   }
-
 }

@@ -10,20 +10,35 @@ import java.util.regex.Pattern;
 import org.omnibiote.records.PyText;
 
 /**
- * The header lines between LOCUS and FEATURES, walked as Biopython 1.80's
- * {@code GenBankScanner._feed_header_lines} walks them. Only what decides the record id
- * (ACCESSION, VERSION) is kept; the rest is followed just far enough to raise where
- * Biopython raises (a malformed REFERENCE range, reference fields without a REFERENCE,
- * a malformed structured COMMENT).
+ * The header lines between LOCUS and FEATURES, walked as Biopython 1.80's {@code
+ * GenBankScanner._feed_header_lines} walks them. Only what decides the record id (ACCESSION,
+ * VERSION) is kept; the rest is followed just far enough to raise where Biopython raises (a
+ * malformed REFERENCE range, reference fields without a REFERENCE, a malformed structured COMMENT).
  */
 final class HeaderLines {
   private static final String SPACER = " ".repeat(12);
+
   /** Reference fields whose consumer methods dereference the current reference. */
   private static final Set<String> NEED_REFERENCE =
       Set.of("AUTHORS", "CONSRTM", "JOURNAL", "MEDLINE", "PUBMED", "REMARK");
+
   private static final Set<String> SIMPLE =
-      Set.of("DEFINITION", "ACCESSION", "NID", "PID", "DBSOURCE", "KEYWORDS", "SEGMENT",
-          "SOURCE", "AUTHORS", "CONSRTM", "PROJECT", "TITLE", "JOURNAL", "MEDLINE", "PUBMED",
+      Set.of(
+          "DEFINITION",
+          "ACCESSION",
+          "NID",
+          "PID",
+          "DBSOURCE",
+          "KEYWORDS",
+          "SEGMENT",
+          "SOURCE",
+          "AUTHORS",
+          "CONSRTM",
+          "PROJECT",
+          "TITLE",
+          "JOURNAL",
+          "MEDLINE",
+          "PUBMED",
           "REMARK");
   private static final String SC_START = "-START##";
   private static final String SC_END = "-END##";
@@ -34,7 +49,9 @@ final class HeaderLines {
 
   private HeaderLines() {}
 
-  /** @param rawLines header lines, each already right-stripped */
+  /**
+   * @param rawLines header lines, each already right-stripped
+   */
   static void feed(List<String> rawLines, RecordBuilder b) throws GenBankFormatException {
     List<String> lines = rawLines.stream().filter(l -> !l.isEmpty()).toList();
     Cursor it = new Cursor(lines);

@@ -7,21 +7,27 @@ import java.util.regex.Pattern;
 import org.omnibiote.records.PyText;
 
 /**
- * A feature location string followed through Biopython 1.80's {@code Location.fromstring}
- * (as the GenBank consumer calls it), only to find the locations where it raises something
- * other than {@code LocationParserError} (which the consumer turns into a warning and a
- * location of None): an unclosed {@code complement(}, an empty {@code join()}, a location
- * that matches its pattern only in part, an unrecognised simple location, malformed
- * {@code one-of} positions, an origin-spanning location beyond the sequence length.
+ * A feature location string followed through Biopython 1.80's {@code Location.fromstring} (as the
+ * GenBank consumer calls it), only to find the locations where it raises something other than
+ * {@code LocationParserError} (which the consumer turns into a warning and a location of None): an
+ * unclosed {@code complement(}, an empty {@code join()}, a location that matches its pattern only
+ * in part, an unrecognised simple location, malformed {@code one-of} positions, an origin-spanning
+ * location beyond the sequence length.
  */
 final class LocationCheck {
   private static final String REFERENCE = "(?:[a-zA-Z][a-zA-Z0-9_\\.\\|]*[a-zA-Z0-9]?\\:)";
   private static final String ONEOF_POSITION = "one\\-of\\(\\d+[,\\d+]+\\)";
   private static final String ONEOF_LOCATION_ANY =
       "[<>]?(?:\\d+|" + ONEOF_POSITION + ")\\.\\.[<>]?(?:\\d+|" + ONEOF_POSITION + ")";
-  private static final Pattern ANY_LOCATION = Pattern.compile("(" + REFERENCE + "?"
-      + ONEOF_LOCATION_ANY + "|complement\\(" + ONEOF_LOCATION_ANY
-      + "\\)|[^,]+|complement\\([^,]+\\))");
+  private static final Pattern ANY_LOCATION =
+      Pattern.compile(
+          "("
+              + REFERENCE
+              + "?"
+              + ONEOF_LOCATION_ANY
+              + "|complement\\("
+              + ONEOF_LOCATION_ANY
+              + "\\)|[^,]+|complement\\([^,]+\\))");
 
   private static final String PAIR = "[<>]?-?\\d+\\.\\.[<>]?-?\\d+";
   private static final String BETWEEN = "\\d+\\^\\d+";
@@ -32,9 +38,21 @@ final class LocationCheck {
       "([<>]?\\d+|" + ONEOF_POSITION + ")\\.\\.([<>]?\\d+|" + ONEOF_POSITION + ")";
   private static final String SOLO = "[<>]?\\d+";
   private static final String BOND = "bond\\(" + SOLO + "\\)";
-  private static final Pattern CATEGORY = Pattern.compile("^(?<pair>" + PAIR + ")|(?<between>"
-      + BETWEEN + ")|(?<within>" + WITHIN + ")|(?<oneof>" + ONEOF + ")|(?<bond>" + BOND
-      + ")|(?<solo>" + SOLO + ")$");
+  private static final Pattern CATEGORY =
+      Pattern.compile(
+          "^(?<pair>"
+              + PAIR
+              + ")|(?<between>"
+              + BETWEEN
+              + ")|(?<within>"
+              + WITHIN
+              + ")|(?<oneof>"
+              + ONEOF
+              + ")|(?<bond>"
+              + BOND
+              + ")|(?<solo>"
+              + SOLO
+              + ")$");
   private static final String[] KEYS = {"pair", "between", "within", "oneof", "bond", "solo"};
   private static final Pattern WITHIN_MATCH = Pattern.compile("\\((\\d+)\\.(\\d+)\\)");
   private static final Pattern ONEOF_MATCH = Pattern.compile("one\\-of\\((\\d+[,\\d+]+)\\)");
@@ -55,8 +73,7 @@ final class LocationCheck {
    * @param content the location as the scanner joined it (may hold whitespace)
    * @param length the LOCUS length, or null
    */
-  static void check(String content, Long length, boolean circular)
-      throws GenBankFormatException {
+  static void check(String content, Long length, boolean circular) throws GenBankFormatException {
     String line = String.join("", PyText.split(content));
     if (line.contains("replace")) {
       int comma = line.indexOf(',');
@@ -166,8 +183,8 @@ final class LocationCheck {
       }
     }
     if (!text.equals(value)) {
-      throw new GenBankFormatException("AssertionError: location '" + text
-          + "' matches a location pattern only in part");
+      throw new GenBankFormatException(
+          "AssertionError: location '" + text + "' matches a location pattern only in part");
     }
     long start;
     long end;
@@ -196,16 +213,22 @@ final class LocationCheck {
             throw new Unparsable();
           }
           if (length == null) {
-            throw new GenBankFormatException("end=None <class 'NoneType'> (location '"
-                + text + "' spans the origin of a sequence without length)");
+            throw new GenBankFormatException(
+                "end=None <class 'NoneType'> (location '"
+                    + text
+                    + "' spans the origin of a sequence without length)");
           }
           if (end < 0) {
-            throw new GenBankFormatException("End location (" + end
-                + ") must be greater than or equal to start location (0)");
+            throw new GenBankFormatException(
+                "End location (" + end + ") must be greater than or equal to start location (0)");
           }
           if (start > length) {
-            throw new GenBankFormatException("End location (" + length
-                + ") must be greater than or equal to start location (" + start + ")");
+            throw new GenBankFormatException(
+                "End location ("
+                    + length
+                    + ") must be greater than or equal to start location ("
+                    + start
+                    + ")");
           }
           return new Parsed(minus, 2);
         }

@@ -7,10 +7,10 @@ import java.util.List;
 import org.omnibiote.records.PyText;
 
 /**
- * The LOCUS line, read as Biopython 1.80's {@code GenBankScanner._feed_first_line} reads it:
- * the old (pre-2004) and new column layouts, space-separated and truncated variants, and the
- * same refusals. The molecule type comes from the columns of the column layouts only;
- * otherwise it is derived later from the residue type (see {@link RecordBuilder#recordEnd}).
+ * The LOCUS line, read as Biopython 1.80's {@code GenBankScanner._feed_first_line} reads it: the
+ * old (pre-2004) and new column layouts, space-separated and truncated variants, and the same
+ * refusals. The molecule type comes from the columns of the column layouts only; otherwise it is
+ * derived later from the residue type (see {@link RecordBuilder#recordEnd}).
  */
 final class LocusLine {
   private static final List<String> UNITS = List.of(" bp ", " aa ", " rc ");
@@ -44,13 +44,11 @@ final class LocusLine {
         b.size(split.get(2));
         b.residueType(split.get(4));
         b.topology(split.get(5));
-      } else if (split.size() == 7
-          && (split.get(3).equals("aa") || split.get(3).equals("bp"))) {
+      } else if (split.size() == 7 && (split.get(3).equals("aa") || split.get(3).equals("bp"))) {
         b.locus(split.get(1));
         b.size(split.get(2));
         b.residueType(split.get(4));
-      } else if (split.size() >= 4
-          && (split.get(3).equals("aa") || split.get(3).equals("bp"))) {
+      } else if (split.size() >= 4 && (split.get(3).equals("aa") || split.get(3).equals("bp"))) {
         b.locus(split.get(1));
         b.size(split.get(2));
       } else if (split.size() >= 4
@@ -100,7 +98,9 @@ final class LocusLine {
       line = line + " ".repeat(79 - line.length());
     }
     String strand = slice(line, 44, 47);
-    if (!(strand.equals("   ") || strand.equals("ss-") || strand.equals("ds-")
+    if (!(strand.equals("   ")
+        || strand.equals("ss-")
+        || strand.equals("ds-")
         || strand.equals("ms-"))) {
       throw fail("LOCUS line does not have valid strand type (Single stranded, ...)", line);
     }

@@ -7,9 +7,9 @@ import org.omnibiote.records.PyText;
 import org.omnibiote.records.SequenceBuffer;
 
 /**
- * The state of one record as Biopython's {@code _FeatureConsumer} keeps it, reduced to what
- * decides the record's id, its {@code molecule_type} annotation and whether it has a
- * sequence, plus the checks where that consumer raises.
+ * The state of one record as Biopython's {@code _FeatureConsumer} keeps it, reduced to what decides
+ * the record's id, its {@code molecule_type} annotation and whether it has a sequence, plus the
+ * checks where that consumer raises.
  */
 final class RecordBuilder {
   static final String UNKNOWN_NAME = "<unknown name>";
@@ -21,8 +21,10 @@ final class RecordBuilder {
   String seqType;
   String moleculeType;
   Long expectedSize;
+
   /** "circular" in the LOCUS topology: Biopython's location parser allows origin wrapping. */
   boolean circular;
+
   boolean haveReference;
   final SequenceBuffer sequence = new SequenceBuffer();
 
@@ -130,8 +132,7 @@ final class RecordBuilder {
       int at = info.indexOf("residues");
       splitReferenceLocations(PyText.slice(info, at + "residues ".length()));
     } else if (!info.equals("sites") && !PyText.strip(info).equals("bases")) {
-      throw new GenBankFormatException(
-          "Could not parse base info " + info + " in record " + id);
+      throw new GenBankFormatException("Could not parse base info " + info + " in record " + id);
     }
   }
 
@@ -145,8 +146,11 @@ final class RecordBuilder {
       long end = pyInt(ends.get(1));
       if (start > end) {
         throw new GenBankFormatException(
-            "End location (" + end + ") must be greater than or equal to start location ("
-                + start + ")");
+            "End location ("
+                + end
+                + ") must be greater than or equal to start location ("
+                + start
+                + ")");
       }
     }
   }

@@ -8,9 +8,8 @@ import org.omnibiote.records.SeqRecord;
 import org.omnibiote.tokenizer.Tokenizer;
 
 /**
- * Record to shard document: its ids from {@link DocumentTokenizer} (tag first, banned
- * {@code ▁} removed, EOS last), its split and split hash, and whether its tag is a single
- * piece. Thread-safe.
+ * Record to shard document: its ids from {@link DocumentTokenizer} (tag first, banned {@code ▁}
+ * removed, EOS last), its split and split hash, and whether its tag is a single piece. Thread-safe.
  */
 final class DocumentEncoder {
   private final DocumentTokenizer tokens;
@@ -45,7 +44,12 @@ final class DocumentEncoder {
     DocumentTokenizer.Ids ids = tokens.encode(record.document());
     if (ids == null) {
       throw new IllegalStateException(
-          "document of " + record.id() + " (" + record.file() + ":" + record.line()
+          "document of "
+              + record.id()
+              + " ("
+              + record.file()
+              + ":"
+              + record.line()
               + ") does not end in EOS after encoding");
     }
     long hash = splitRule.hash(record.id());

@@ -4,10 +4,10 @@ import org.omnibiote.UserError;
 import org.omnibiote.tokenizer.Tokenizer;
 
 /**
- * A document's token ids as the original preprocessing and loader produce them together:
- * encode {@code <tag>SEQUENCE<EOS>}, delete every banned {@code ▁} id (the dummy prefix the
- * tokenizer puts before the tag) and check the result ends in EOS. Ingest and encode share
- * it, so a sequence gets the same ids for training and for inference. Thread-safe.
+ * A document's token ids as the original preprocessing and loader produce them together: encode
+ * {@code <tag>SEQUENCE<EOS>}, delete every banned {@code ▁} id (the dummy prefix the tokenizer puts
+ * before the tag) and check the result ends in EOS. Ingest and encode share it, so a sequence gets
+ * the same ids for training and for inference. Thread-safe.
  */
 public final class DocumentTokenizer {
   public static final String BANNED_PIECE = "\u2581";
@@ -46,8 +46,8 @@ public final class DocumentTokenizer {
   }
 
   /**
-   * Ids of {@code document} ({@code <tag>SEQUENCE<EOS>}) without the banned id, in the first
-   * {@link Ids#length} entries of {@link Ids#ids}; null when they do not end in EOS.
+   * Ids of {@code document} ({@code <tag>SEQUENCE<EOS>}) without the banned id, in the first {@link
+   * Ids#length} entries of {@link Ids#ids}; null when they do not end in EOS.
    */
   public Ids encode(CharSequence document) {
     int[] ids = tokenizer.encode(document);

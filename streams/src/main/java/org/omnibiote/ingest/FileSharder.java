@@ -20,11 +20,11 @@ import org.omnibiote.shards.ShardWriter;
 import org.omnibiote.shards.Split;
 
 /**
- * Writes the documents of one input file into that file's own shards, one sequence per
- * split, closing a shard when the next document would take it past the target size (a
- * document never splits). Shards are named after the file (name and a hash of its path)
- * and numbered, so a re-run of a file rewrites exactly the same shards: that is what makes
- * an interrupted run plus a re-run equal an uninterrupted run.
+ * Writes the documents of one input file into that file's own shards, one sequence per split,
+ * closing a shard when the next document would take it past the target size (a document never
+ * splits). Shards are named after the file (name and a hash of its path) and numbered, so a re-run
+ * of a file rewrites exactly the same shards: that is what makes an interrupted run plus a re-run
+ * equal an uninterrupted run.
  */
 final class FileSharder {
   private final InputFile input;
@@ -65,8 +65,7 @@ final class FileSharder {
       open.put(d.split(), w);
     }
     if (d.split() == Split.TRAIN
-        && (fallbackCandidate == null
-            || Long.compareUnsigned(d.splitHash(), fallbackHash) < 0)) {
+        && (fallbackCandidate == null || Long.compareUnsigned(d.splitHash(), fallbackHash) < 0)) {
       fallbackHash = d.splitHash();
       fallbackCandidate =
           new Manifest.DocumentRef(

@@ -24,18 +24,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code omnibiote ingest}: GenBank and UniRef100 files into the token shards the original
- * trainer reads, with a manifest. Refuses an incompatible output folder before any work,
- * skips sources finished by an earlier run, and runs the rest through one stream graph
- * ({@link IngestGraph}).
+ * {@code omnibiote ingest}: GenBank and UniRef100 files into the token shards the original trainer
+ * reads, with a manifest. Refuses an incompatible output folder before any work, skips sources
+ * finished by an earlier run, and runs the rest through one stream graph ({@link IngestGraph}).
  */
 public final class Ingest {
   private static final Logger log = LoggerFactory.getLogger(Ingest.class);
 
   /**
-   * Pekko logs through SLF4J, warnings only: the stream system is an implementation detail
-   * of one command, its start and shutdown are not news (and stdout stays clean). Set here,
-   * not in reference.conf, because which library's reference.conf wins is classpath order.
+   * Pekko logs through SLF4J, warnings only: the stream system is an implementation detail of one
+   * command, its start and shutdown are not news (and stdout stays clean). Set here, not in
+   * reference.conf, because which library's reference.conf wins is classpath order.
    */
   private static final Config PEKKO_QUIET =
       ConfigFactory.parseString(
@@ -70,8 +69,8 @@ public final class Ingest {
   }
 
   /**
-   * Starts the stream runtime in the background (it takes about a second), so a command can
-   * load the tokenizer meanwhile; hand it over with {@link #using}.
+   * Starts the stream runtime in the background (it takes about a second), so a command can load
+   * the tokenizer meanwhile; hand it over with {@link #using}.
    */
   public static CompletableFuture<ActorSystem> startActorSystem(Config config) {
     return Daemons.supply(
@@ -126,8 +125,7 @@ public final class Ingest {
         new ProgressLine("ingest", totalBytes, settings.progressInterval(), progressOut)) {
       IngestGraph graph =
           new IngestGraph(settings, layout, dtype, encoder, tokenizers, progress, strict);
-      CompletableFuture<?> done =
-          graph.run(todo, out::finished, system).toCompletableFuture();
+      CompletableFuture<?> done = graph.run(todo, out::finished, system).toCompletableFuture();
       done.get();
       progress.finish();
     } catch (ExecutionException e) {
@@ -162,14 +160,16 @@ public final class Ingest {
 
   Manifest.Settings manifestSettings() {
     return new Manifest.Settings(
-        settings.valFraction(), settings.splitSeed(), SplitRule.DESCRIPTION,
+        settings.valFraction(),
+        settings.splitSeed(),
+        SplitRule.DESCRIPTION,
         settings.shardTargetBytes());
   }
 
   /**
-   * The model file's SHA-256. A SentencePiece model hashed its bytes when it loaded them;
-   * hashing the file again costs a tenth of a second on the start's critical path (the
-   * digest still runs interpreted then).
+   * The model file's SHA-256. A SentencePiece model hashed its bytes when it loaded them; hashing
+   * the file again costs a tenth of a second on the start's critical path (the digest still runs
+   * interpreted then).
    */
   private String modelSha256() throws IOException {
     if (tokenizer instanceof SentencePieceTokenizer spm) {
@@ -200,10 +200,17 @@ public final class Ingest {
                 log.warn(
                     "tag {} is not a single piece of {}: {} documents start with it split into"
                         + " several tokens",
-                    tag, m.tokenizer().file(), n));
+                    tag,
+                    m.tokenizer().file(),
+                    n));
     log.info(
         "{} input files ({} done now, {} finished before); {}: {} shards, {} documents, {} tokens",
-        given, processed, given - processed, layout.root(), m.totals().shards(),
-        m.totals().documents(), m.totals().tokens());
+        given,
+        processed,
+        given - processed,
+        layout.root(),
+        m.totals().shards(),
+        m.totals().documents(),
+        m.totals().tokens());
   }
 }

@@ -28,13 +28,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The ingest stream: input files, several at once (flatMapMerge, bounded by
- * file-parallelism) -> parse each file on the blocking-IO dispatcher (RecordSource blocks)
- * -> batches of up to batch-chars of sequence -> tokenize on the tokenizer threads
- * (mapAsync: parallel, yet in record order, so a file's shards are the same in every run)
- * -> the file's shard writers (per split) on the blocking-IO dispatcher -> one result per
- * file to the manifest. Back-pressure throughout: at most file-parallelism files and
- * 2 x tokenize-parallelism batches per file are in memory.
+ * The ingest stream: input files, several at once (flatMapMerge, bounded by file-parallelism) ->
+ * parse each file on the blocking-IO dispatcher (RecordSource blocks) -> batches of up to
+ * batch-chars of sequence -> tokenize on the tokenizer threads (mapAsync: parallel, yet in record
+ * order, so a file's shards are the same in every run) -> the file's shard writers (per split) on
+ * the blocking-IO dispatcher -> one result per file to the manifest. Back-pressure throughout: at
+ * most file-parallelism files and 2 x tokenize-parallelism batches per file are in memory.
  */
 final class IngestGraph {
   private static final Logger log = LoggerFactory.getLogger(IngestGraph.class);
@@ -95,18 +94,21 @@ final class IngestGraph {
         .mapAsync(
             2 * settings.tokenizeParallelism(),
             batch -> CompletableFuture.supplyAsync(() -> encoder.encodeAll(batch), tokenizers))
-        .fold(sharder, (s, docs) -> {
-          s.add(docs);
-          return s;
-        })
+        .fold(
+            sharder,
+            (s, docs) -> {
+              s.add(docs);
+              return s;
+            })
         .map(s -> s.finish(counters))
         .watchTermination(
             (mat, done) -> {
-              done.whenComplete((d, failure) -> {
-                if (failure != null) {
-                  abandon(sharder);
-                }
-              });
+              done.whenComplete(
+                  (d, failure) -> {
+                    if (failure != null) {
+                      abandon(sharder);
+                    }
+                  });
               return mat;
             })
         .withAttributes(ActorAttributes.dispatcher(BLOCKING_IO));
@@ -124,8 +126,7 @@ final class IngestGraph {
   }
 
   private RecordSource open(InputFile input) {
-    return RecordSources.open(
-        input.path(), input.format(), IngestGraph::reportProblem, strict);
+    return RecordSources.open(input.path(), input.format(), IngestGraph::reportProblem, strict);
   }
 
   /** The next record with a sequence; records without one are skipped and counted. */

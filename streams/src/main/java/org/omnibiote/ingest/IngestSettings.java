@@ -5,8 +5,8 @@ import java.time.Duration;
 import org.omnibiote.UserError;
 
 /**
- * The knobs of an ingest run, from {@code omnibiote.ingest} in reference.conf (overridable
- * by -D system properties and by command-line flags).
+ * The knobs of an ingest run, from {@code omnibiote.ingest} in reference.conf (overridable by -D
+ * system properties and by command-line flags).
  *
  * @param shardTargetBytes data bytes after which a shard is closed (a document never splits)
  * @param valFraction share of records (by identity) that go to the val split
@@ -15,8 +15,8 @@ import org.omnibiote.UserError;
  * @param tokenizeParallelism tokenizer threads
  * @param batchChars sequence characters per tokenizer task
  * @param progressInterval how often the progress line is printed
- * @param testDelayPerRecord test-only: a pause after each parsed record, so a test can
- *     kill a run in the middle; zero in production
+ * @param testDelayPerRecord test-only: a pause after each parsed record, so a test can kill a run
+ *     in the middle; zero in production
  */
 public record IngestSettings(
     long shardTargetBytes,
@@ -52,13 +52,27 @@ public record IngestSettings(
   }
 
   public IngestSettings withValFraction(double fraction) {
-    return new IngestSettings(shardTargetBytes, fraction, splitSeed, fileParallelism,
-        tokenizeParallelism, batchChars, progressInterval, testDelayPerRecord);
+    return new IngestSettings(
+        shardTargetBytes,
+        fraction,
+        splitSeed,
+        fileParallelism,
+        tokenizeParallelism,
+        batchChars,
+        progressInterval,
+        testDelayPerRecord);
   }
 
   public IngestSettings withShardTargetBytes(long bytes) {
-    return new IngestSettings(bytes, valFraction, splitSeed, fileParallelism,
-        tokenizeParallelism, batchChars, progressInterval, testDelayPerRecord);
+    return new IngestSettings(
+        bytes,
+        valFraction,
+        splitSeed,
+        fileParallelism,
+        tokenizeParallelism,
+        batchChars,
+        progressInterval,
+        testDelayPerRecord);
   }
 
   private static int orCores(int n, int cores) {

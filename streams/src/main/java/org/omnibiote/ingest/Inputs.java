@@ -18,10 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns the PATHS of --genbank and --uniref into input files. A file named explicitly is
- * taken whatever its name (its format sniffed from its content); a folder is searched
- * recursively for the dataset's file names, and every other file in it is reported as
- * skipped.
+ * Turns the PATHS of --genbank and --uniref into input files. A file named explicitly is taken
+ * whatever its name (its format sniffed from its content); a folder is searched recursively for the
+ * dataset's file names, and every other file in it is reported as skipped.
  */
 public final class Inputs {
   private static final Logger log = LoggerFactory.getLogger(Inputs.class);
@@ -40,8 +39,8 @@ public final class Inputs {
   }
 
   /**
-   * The GenBank and FASTA files of one folder holding both (quickstart's --data): each file
-   * goes to the dataset its name says; files named neither way are reported and skipped.
+   * The GenBank and FASTA files of one folder holding both (quickstart's --data): each file goes to
+   * the dataset its name says; files named neither way are reported and skipped.
    */
   public static List<InputFile> resolveFolder(Path folder) {
     Path root = folder.toAbsolutePath().normalize();
@@ -56,8 +55,11 @@ public final class Inputs {
         } else if (matches(f, FASTA_SUFFIXES)) {
           add(f, Dataset.UNIREF100, SeqFormat.FASTA, byPath);
         } else {
-          log.info("skipping {}: neither a GenBank ({}) nor a FASTA ({}) file name",
-              f, String.join(" ", GENBANK_SUFFIXES), String.join(" ", FASTA_SUFFIXES));
+          log.info(
+              "skipping {}: neither a GenBank ({}) nor a FASTA ({}) file name",
+              f,
+              String.join(" ", GENBANK_SUFFIXES),
+              String.join(" ", FASTA_SUFFIXES));
         }
       }
     } catch (IOException | UncheckedIOException e) {
@@ -95,7 +97,9 @@ public final class Inputs {
                 } else {
                   log.info(
                       "skipping {}: not a {} file name ({}, plain or .gz)",
-                      f, dataset.folder(), String.join(" ", suffixes));
+                      f,
+                      dataset.folder(),
+                      String.join(" ", suffixes));
                 }
               });
     } catch (IOException | UncheckedIOException e) {
@@ -128,8 +132,12 @@ public final class Inputs {
       throw new UserError(flag(dataset) + " " + e.getMessage(), e);
     }
     if (format != formatOf(dataset)) {
-      log.warn("{} is {} but was given to {}; ingesting it into {}",
-          file, format, flag(dataset), dataset.folder());
+      log.warn(
+          "{} is {} but was given to {}; ingesting it into {}",
+          file,
+          format,
+          flag(dataset),
+          dataset.folder());
     }
     return format;
   }
@@ -143,8 +151,10 @@ public final class Inputs {
       return;
     }
     try {
-      into.put(file, new InputFile(file, dataset, format, Files.size(file),
-          Files.getLastModifiedTime(file).toMillis()));
+      into.put(
+          file,
+          new InputFile(
+              file, dataset, format, Files.size(file), Files.getLastModifiedTime(file).toMillis()));
     } catch (IOException e) {
       throw new UserError("cannot read " + file + ": " + e.getMessage());
     }

@@ -31,10 +31,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An ingest output folder during a run: refuses a folder made with another tokenizer or
- * other settings before any work, holds the manifest state (finished sources and their
- * shards), rewrites manifest.json after every finished source, and keeps the shard folders
- * to finished shards listed there. One run at a time: a lock in .work/ keeps a second out.
+ * An ingest output folder during a run: refuses a folder made with another tokenizer or other
+ * settings before any work, holds the manifest state (finished sources and their shards), rewrites
+ * manifest.json after every finished source, and keeps the shard folders to finished shards listed
+ * there. One run at a time: a lock in .work/ keeps a second out.
  */
 final class OutputFolder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(OutputFolder.class);
@@ -47,6 +47,7 @@ final class OutputFolder implements AutoCloseable {
   private final FileLock lock;
   private final Map<String, Manifest.Source> sources = new TreeMap<>();
   private final Map<String, Manifest.Shard> shards = new TreeMap<>();
+
   /** Val shards copied from train (see {@link Manifest.DocumentRef}), remade each run. */
   private Map<String, Manifest.Shard> previousFallbacks = new TreeMap<>();
 
@@ -65,7 +66,9 @@ final class OutputFolder implements AutoCloseable {
       refuseIfIncompatible(existing.get());
     } else if (!layout.shardFiles().isEmpty()) {
       throw new UserError(
-          layout.root() + " holds .npy shards but no " + ShardLayout.MANIFEST
+          layout.root()
+              + " holds .npy shards but no "
+              + ShardLayout.MANIFEST
               + ": not an ingest output of ours; choose another --output");
     }
     Files.createDirectories(layout.work());
@@ -107,14 +110,25 @@ final class OutputFolder implements AutoCloseable {
     Manifest.TokenizerInfo theirs = m.tokenizer();
     if (!theirs.sha256().equals(tokenizer.sha256())) {
       throw new UserError(
-          layout.root() + " holds shards of another tokenizer (" + theirs.file() + ", SHA-256 "
-              + theirs.sha256() + "), not of " + tokenizer.file() + " (SHA-256 "
-              + tokenizer.sha256() + "); choose another --output");
+          layout.root()
+              + " holds shards of another tokenizer ("
+              + theirs.file()
+              + ", SHA-256 "
+              + theirs.sha256()
+              + "), not of "
+              + tokenizer.file()
+              + " (SHA-256 "
+              + tokenizer.sha256()
+              + "); choose another --output");
     }
     if (!m.settings().equals(settings)) {
       throw new UserError(
-          layout.root() + " was made with other settings (" + m.settings() + ") than this run's ("
-              + settings + "); a folder never mixes two; choose another --output");
+          layout.root()
+              + " was made with other settings ("
+              + m.settings()
+              + ") than this run's ("
+              + settings
+              + "); a folder never mixes two; choose another --output");
     }
   }
 
@@ -152,8 +166,8 @@ final class OutputFolder implements AutoCloseable {
   }
 
   /**
-   * Deletes shards the manifest does not list: complete files renamed into place by a run
-   * that was killed or failed before it finished their source. Their source is redone.
+   * Deletes shards the manifest does not list: complete files renamed into place by a run that was
+   * killed or failed before it finished their source. Their source is redone.
    */
   void removeUnlisted() throws IOException {
     Set<String> listed = new HashSet<>(shards.keySet());
@@ -176,13 +190,12 @@ final class OutputFolder implements AutoCloseable {
   synchronized void writeManifest() throws IOException {
     List<Manifest.Shard> all = new ArrayList<>(shards.values());
     all.addAll(previousFallbacks.values());
-    store.write(
-        Manifest.of(tokenizer, settings, new ArrayList<>(sources.values()), all));
+    store.write(Manifest.of(tokenizer, settings, new ArrayList<>(sources.values()), all));
   }
 
   /**
-   * Ends the run: gives every dataset whose split drew no val record a val shard (see
-   * {@link Manifest.DocumentRef}), and writes the final manifest.
+   * Ends the run: gives every dataset whose split drew no val record a val shard (see {@link
+   * Manifest.DocumentRef}), and writes the final manifest.
    */
   synchronized Manifest finishRun() throws IOException {
     Map<String, Manifest.Shard> fallbacks = new TreeMap<>();
@@ -232,11 +245,20 @@ final class OutputFolder implements AutoCloseable {
           "the split drew no {} val record; {} holds a copy of the train document of lowest"
               + " split hash (from {}) so the trainer has a val set; raise --val-fraction or"
               + " add input to get a real one",
-          ds, layout.relative(target), ref.shard());
+          ds,
+          layout.relative(target),
+          ref.shard());
       return Optional.of(
           new Manifest.Shard(
-              layout.relative(target), ds, Split.VAL.folder(), f.tokens(), f.documents(),
-              f.tagDocuments(), f.sha256(), List.of(from.get().path()), ref));
+              layout.relative(target),
+              ds,
+              Split.VAL.folder(),
+              f.tokens(),
+              f.documents(),
+              f.tagDocuments(),
+              f.sha256(),
+              List.of(from.get().path()),
+              ref));
     }
   }
 

@@ -7,9 +7,9 @@ import java.security.NoSuchAlgorithmException;
 import org.omnibiote.shards.Split;
 
 /**
- * Train or val by record identity alone: the first 8 bytes of SHA-256(seed ':' id), read
- * as an unsigned number, below valFraction * 2^64 means val. The same record lands in the
- * same split in every run, on every machine, whatever file or order it comes in.
+ * Train or val by record identity alone: the first 8 bytes of SHA-256(seed ':' id), read as an
+ * unsigned number, below valFraction * 2^64 means val. The same record lands in the same split in
+ * every run, on every machine, whatever file or order it comes in.
  */
 public final class SplitRule {
   public static final String DESCRIPTION =
@@ -24,10 +24,11 @@ public final class SplitRule {
     this.seed = seed;
     this.none = valFraction <= 0;
     // valFraction * 2^64 as an unsigned long (valFraction < 1 keeps it in range).
-    this.threshold = new java.math.BigDecimal(valFraction)
-        .multiply(new java.math.BigDecimal(java.math.BigInteger.ONE.shiftLeft(64)))
-        .toBigInteger()
-        .longValue();
+    this.threshold =
+        new java.math.BigDecimal(valFraction)
+            .multiply(new java.math.BigDecimal(java.math.BigInteger.ONE.shiftLeft(64)))
+            .toBigInteger()
+            .longValue();
   }
 
   /** The 64-bit split hash of a record id. */

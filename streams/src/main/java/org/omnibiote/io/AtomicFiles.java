@@ -13,9 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Never a half-written output file: content goes to a temporary file on the same
- * filesystem, is forced to disk, then renamed over the target; the folder is forced too so
- * the rename itself survives a crash. {@link AtomicOutput} streams through the same steps.
+ * Never a half-written output file: content goes to a temporary file on the same filesystem, is
+ * forced to disk, then renamed over the target; the folder is forced too so the rename itself
+ * survives a crash. {@link AtomicOutput} streams through the same steps.
  */
 public final class AtomicFiles {
   private static final Logger log = LoggerFactory.getLogger(AtomicFiles.class);
@@ -72,8 +72,8 @@ public final class AtomicFiles {
   }
 
   /**
-   * Makes a rename in {@code folder} durable. Some file systems cannot sync a folder; the
-   * rename is still atomic there and the data itself is synced, so that is only logged.
+   * Makes a rename in {@code folder} durable. Some file systems cannot sync a folder; the rename is
+   * still atomic there and the data itself is synced, so that is only logged.
    */
   public static void forceFolder(Path folder) {
     try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {

@@ -9,9 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * An output file that appears whole or not at all: bytes go to a temporary file beside the
- * target (same filesystem), which is fsynced and renamed over the target on {@link #commit}
- * (see {@link AtomicFiles}). Closing without commit deletes the temporary file.
+ * An output file that appears whole or not at all: bytes go to a temporary file beside the target
+ * (same filesystem), which is fsynced and renamed over the target on {@link #commit} (see {@link
+ * AtomicFiles}). Closing without commit deletes the temporary file.
  */
 public final class AtomicOutput implements AutoCloseable {
   private final Path target;
@@ -32,8 +32,8 @@ public final class AtomicOutput implements AutoCloseable {
   }
 
   /**
-   * The temporary file's channel, for positional writes (results that arrive out of order);
-   * use either it or {@link #stream()} for sequential writing, not both.
+   * The temporary file's channel, for positional writes (results that arrive out of order); use
+   * either it or {@link #stream()} for sequential writing, not both.
    */
   public FileChannel channel() {
     return channel;

@@ -5,9 +5,9 @@ import java.io.InputStream;
 import java.util.Arrays;
 
 /**
- * Reads lines of raw bytes (split at '\n' only, as std::getline does, so a '\r' stays part
- * of the line) without decoding them, for lines of any length. The returned line is valid
- * until the next call.
+ * Reads lines of raw bytes (split at '\n' only, as std::getline does, so a '\r' stays part of the
+ * line) without decoding them, for lines of any length. The returned line is valid until the next
+ * call.
  */
 public final class ByteLines {
   private final InputStream in;

@@ -5,8 +5,8 @@ import java.util.concurrent.ThreadFactory;
 import java.util.function.Supplier;
 
 /**
- * Background threads that never keep the JVM alive: a command's helper threads (timers,
- * tokenizer pools, start-up work) must not delay its exit, whether it succeeded or failed.
+ * Background threads that never keep the JVM alive: a command's helper threads (timers, tokenizer
+ * pools, start-up work) must not delay its exit, whether it succeeded or failed.
  */
 public final class Daemons {
   private Daemons() {}
@@ -26,13 +26,16 @@ public final class Daemons {
    */
   public static <T> CompletableFuture<T> supply(String name, Supplier<T> work) {
     CompletableFuture<T> result = new CompletableFuture<>();
-    named(name).newThread(() -> {
-      try {
-        result.complete(work.get());
-      } catch (Throwable e) {
-        result.completeExceptionally(e);
-      }
-    }).start();
+    named(name)
+        .newThread(
+            () -> {
+              try {
+                result.complete(work.get());
+              } catch (Throwable e) {
+                result.completeExceptionally(e);
+              }
+            })
+        .start();
     return result;
   }
 }

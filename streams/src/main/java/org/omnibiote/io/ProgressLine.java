@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The progress line of a long run on stderr: records and records/s, input MB and MB/s, and
- * an ETA from the input bytes still to read. On a terminal the line rewrites itself; in a
- * log it is printed once per interval. Counts may come from any thread.
+ * The progress line of a long run on stderr: records and records/s, input MB and MB/s, and an ETA
+ * from the input bytes still to read. On a terminal the line rewrites itself; in a log it is
+ * printed once per interval. Counts may come from any thread.
  */
 public final class ProgressLine implements AutoCloseable {
   private final String label;
@@ -29,8 +29,7 @@ public final class ProgressLine implements AutoCloseable {
     this.label = label;
     this.totalBytes = totalBytes;
     this.out = out;
-    this.timer =
-        Executors.newSingleThreadScheduledExecutor(Daemons.named(label + "-progress"));
+    this.timer = Executors.newSingleThreadScheduledExecutor(Daemons.named(label + "-progress"));
     long ms = Math.max(100, interval.toMillis());
     // Runs until finish or close shuts the timer down; nothing waits for the ticks.
     var unused = timer.scheduleAtFixedRate(this::print, ms, ms, TimeUnit.MILLISECONDS);
@@ -76,7 +75,13 @@ public final class ProgressLine implements AutoCloseable {
     return String.format(
         Locale.ROOT,
         "%s: %,d records (%,.0f/s), %.1f/%.1f MB of input (%.2f MB/s), ETA %s",
-        label, records.get(), records.get() / secs, b / 1e6, totalBytes / 1e6, mbps, eta);
+        label,
+        records.get(),
+        records.get() / secs,
+        b / 1e6,
+        totalBytes / 1e6,
+        mbps,
+        eta);
   }
 
   private void print() {

@@ -5,18 +5,18 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads lines as byte ranges of an internal buffer, without a String per line. Line ends
- * are those of Python's text mode ("universal newlines": {@code \n}, {@code \r\n} and a lone
- * {@code \r}), because the original reads its files through Python. The current line is
- * {@code buffer()[start() .. end())}, terminator excluded, valid until the next call of
- * {@link #next()}. The buffer grows to the longest line, so memory follows the longest line.
+ * Reads lines as byte ranges of an internal buffer, without a String per line. Line ends are those
+ * of Python's text mode ("universal newlines": {@code \n}, {@code \r\n} and a lone {@code \r}),
+ * because the original reads its files through Python. The current line is {@code buffer()[start()
+ * .. end())}, terminator excluded, valid until the next call of {@link #next()}. The buffer grows
+ * to the longest line, so memory follows the longest line.
  */
 public final class LineReader implements Closeable {
   private static final int INITIAL = 1 << 16;

@@ -7,9 +7,9 @@ import java.util.function.LongSupplier;
 import org.omnibiote.UserError;
 
 /**
- * What every flat-file parser shares: the file and its lines, the byte count for progress,
- * the tally of records, records without sequence and problems, and the problem rule (a
- * {@link UserError} under --strict, else the problem sink).
+ * What every flat-file parser shares: the file and its lines, the byte count for progress, the
+ * tally of records, records without sequence and problems, and the problem rule (a {@link
+ * UserError} under --strict, else the problem sink).
  */
 public abstract class LineRecordSource implements RecordSource {
   protected final Path file;
@@ -23,7 +23,10 @@ public abstract class LineRecordSource implements RecordSource {
   private long problemCount;
 
   protected LineRecordSource(
-      Path file, LineReader in, LongSupplier bytesRead, Consumer<Problem> problems,
+      Path file,
+      LineReader in,
+      LongSupplier bytesRead,
+      Consumer<Problem> problems,
       boolean strict) {
     this.file = file;
     this.in = in;

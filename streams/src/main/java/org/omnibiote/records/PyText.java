@@ -4,18 +4,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The few Python {@code str} operations the original's Biopython parsers rely on, with the
- * same semantics (whitespace set, slicing that clamps instead of throwing, {@code int()}), so
- * the ports read like the code they mirror.
+ * The few Python {@code str} operations the original's Biopython parsers rely on, with the same
+ * semantics (whitespace set, slicing that clamps instead of throwing, {@code int()}), so the ports
+ * read like the code they mirror.
  */
 public final class PyText {
   private PyText() {}
 
   /** Python's {@code str.isspace()} for one character (ASCII and the common Unicode spaces). */
   public static boolean isSpace(char c) {
-    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)
-        || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a)
-        || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+    return c == ' '
+        || (c >= '\t' && c <= '\r')
+        || (c >= 0x1c && c <= 0x1f)
+        || c == 0x85
+        || c == 0xa0
+        || c == 0x1680
+        || (c >= 0x2000 && c <= 0x200a)
+        || c == 0x2028
+        || c == 0x2029
+        || c == 0x202f
+        || c == 0x205f
+        || c == 0x3000;
   }
 
   /** Whether a byte is ASCII whitespace as Python's {@code str.strip()} sees it. */

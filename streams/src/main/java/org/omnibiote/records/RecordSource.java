@@ -3,9 +3,9 @@ package org.omnibiote.records;
 import java.io.IOException;
 
 /**
- * A pull-based stream of records from one file. Skippable problems go to the problem sink
- * given when the source was opened; a problem that ends the file (truncated gzip, or any
- * problem under --strict) is thrown as a {@link org.omnibiote.UserError} naming file and line.
+ * A pull-based stream of records from one file. Skippable problems go to the problem sink given
+ * when the source was opened; a problem that ends the file (truncated gzip, or any problem under
+ * --strict) is thrown as a {@link org.omnibiote.UserError} naming file and line.
  */
 public interface RecordSource extends AutoCloseable {
 

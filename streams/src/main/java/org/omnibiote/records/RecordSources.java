@@ -42,8 +42,8 @@ public final class RecordSources {
   }
 
   /**
-   * Opens a record stream (plain or gzip); {@code file} names it in problems and errors.
-   * The stream is closed with the source.
+   * Opens a record stream (plain or gzip); {@code file} names it in problems and errors. The stream
+   * is closed with the source.
    */
   public static RecordSource open(
       InputStream raw, Path file, SeqFormat format, Consumer<Problem> problems, boolean strict)
@@ -57,9 +57,9 @@ public final class RecordSources {
   }
 
   /**
-   * The format of a file from its content (gunzipped first): GenBank when a LOCUS line
-   * comes first, or after a release header (e.g. "GBPRI1.SEQ  Genetic Sequence Data Bank");
-   * FASTA when the first non-blank line starts with '>'.
+   * The format of a file from its content (gunzipped first): GenBank when a LOCUS line comes first,
+   * or after a release header (e.g. "GBPRI1.SEQ Genetic Sequence Data Bank"); FASTA when the first
+   * non-blank line starts with '>'.
    *
    * @throws UserError for anything else
    */
@@ -90,9 +90,13 @@ public final class RecordSources {
       }
       firstNonBlank = false;
     }
-    throw new UserError("not a GenBank or FASTA file: " + file
-        + " (no LOCUS line in its first " + SNIFF_BYTES / 1024 + " KiB, and it does not start"
-        + " with '>')");
+    throw new UserError(
+        "not a GenBank or FASTA file: "
+            + file
+            + " (no LOCUS line in its first "
+            + SNIFF_BYTES / 1024
+            + " KiB, and it does not start"
+            + " with '>')");
   }
 
   /** Gunzips when the stream starts with the gzip magic bytes; a broken gzip is a UserError. */

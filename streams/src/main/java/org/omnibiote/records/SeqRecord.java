@@ -3,9 +3,9 @@ package org.omnibiote.records;
 import java.nio.file.Path;
 
 /**
- * One sequence record as the original preprocessing sees it: the tag is Biopython's
- * {@code annotations["molecule_type"]} for GenBank ("DNA", "mRNA", ...; "protein" for
- * FASTA) and the sequence is upper case.
+ * One sequence record as the original preprocessing sees it: the tag is Biopython's {@code
+ * annotations["molecule_type"]} for GenBank ("DNA", "mRNA", ...; "protein" for FASTA) and the
+ * sequence is upper case.
  *
  * @param id accession.version (GenBank) or the FASTA identifier; the split key
  * @param file where the record came from

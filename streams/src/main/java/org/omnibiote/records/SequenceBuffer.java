@@ -10,18 +10,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * A growable byte buffer for one record's sequence (one byte per residue, so a 250 Mbp
- * chromosome takes 250 MB, not the 500 MB of a StringBuilder of UTF-16). Lines are copied
- * in with spaces dropped and ASCII letters upper-cased, as Biopython's
- * {@code "".join(lines).replace(" ", "").upper()} does.
+ * A growable byte buffer for one record's sequence (one byte per residue, so a 250 Mbp chromosome
+ * takes 250 MB, not the 500 MB of a StringBuilder of UTF-16). Lines are copied in with spaces
+ * dropped and ASCII letters upper-cased, as Biopython's {@code "".join(lines).replace(" ",
+ * "").upper()} does.
  */
 public final class SequenceBuffer {
   private static final int INITIAL = 1 << 16;
+
   /** After a huge record, give the memory back instead of keeping the peak for the file. */
   private static final int KEEP_AT_MOST = 64 << 20;
 
   /** Output byte for each input byte: ASCII letters upper-cased. */
   private static final byte[] UPPER = new byte[256];
+
   /** 1 for the bytes kept, 0 for the space Biopython removes. */
   private static final byte[] KEEP = new byte[256];
 
@@ -77,9 +79,9 @@ public final class SequenceBuffer {
   }
 
   /**
-   * Appends the residues of a GenBank sequence line from column 10 on: blocks of ten
-   * separated by one space are copied ten at a time; anything else byte by byte, with the
-   * same result as {@link #append}.
+   * Appends the residues of a GenBank sequence line from column 10 on: blocks of ten separated by
+   * one space are copied ten at a time; anything else byte by byte, with the same result as {@link
+   * #append}.
    */
   public void appendGenBankLine(byte[] src, int from, int to) {
     ensure(to - from);
@@ -161,8 +163,8 @@ public final class SequenceBuffer {
   }
 
   /**
-   * The sequence as a String; non-ASCII text is decoded as UTF-8 and upper-cased as a whole,
-   * like Python's {@code str.upper()}.
+   * The sequence as a String; non-ASCII text is decoded as UTF-8 and upper-cased as a whole, like
+   * Python's {@code str.upper()}.
    *
    * @throws CharacterCodingException when the bytes are not valid UTF-8
    */

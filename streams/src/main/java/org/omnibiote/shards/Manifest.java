@@ -8,13 +8,20 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * {@code DIR/manifest.json}: what an output folder holds and how it was made. It is also
- * the completion record of a re-run: a source listed here with the same size and mtime is
- * finished and skipped. It carries no timestamps, so an interrupted run completed by a
- * re-run yields the same manifest as one uninterrupted run.
+ * {@code DIR/manifest.json}: what an output folder holds and how it was made. It is also the
+ * completion record of a re-run: a source listed here with the same size and mtime is finished and
+ * skipped. It carries no timestamps, so an interrupted run completed by a re-run yields the same
+ * manifest as one uninterrupted run.
  */
-@JsonPropertyOrder({"formatVersion", "tokenizer", "settings", "totals", "tagsNotSinglePiece",
-    "shards", "sources"})
+@JsonPropertyOrder({
+  "formatVersion",
+  "tokenizer",
+  "settings",
+  "totals",
+  "tagsNotSinglePiece",
+  "shards",
+  "sources"
+})
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Manifest(
     int formatVersion,
@@ -29,20 +36,35 @@ public record Manifest(
 
   /** The tokenizer every shard was made with; a folder never mixes two. */
   public record TokenizerInfo(
-      String file, String sha256, int vocabSize, List<Integer> bannedIds, int eosId, String dtype) {}
+      String file,
+      String sha256,
+      int vocabSize,
+      List<Integer> bannedIds,
+      int eosId,
+      String dtype) {}
 
   /**
-   * Settings that change shard content: a re-run with other values would mix two splits or
-   * two shard sizes in one folder, so it is refused.
+   * Settings that change shard content: a re-run with other values would mix two splits or two
+   * shard sizes in one folder, so it is refused.
    */
-  public record Settings(double valFraction, String splitSeed, String splitRule, long shardTargetBytes) {}
+  public record Settings(
+      double valFraction, String splitSeed, String splitRule, long shardTargetBytes) {}
 
   public record Totals(long shards, long documents, long tokens) {}
 
   /** One finished shard; {@code path} is relative to the manifest's folder. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  @JsonPropertyOrder({"path", "dataset", "split", "tokens", "documents", "tags", "sha256", "sources",
-      "copiedFrom"})
+  @JsonPropertyOrder({
+    "path",
+    "dataset",
+    "split",
+    "tokens",
+    "documents",
+    "tags",
+    "sha256",
+    "sources",
+    "copiedFrom"
+  })
   public record Shard(
       String path,
       String dataset,
@@ -55,11 +77,11 @@ public record Manifest(
       DocumentRef copiedFrom) {}
 
   /**
-   * A document inside a shard: {@code length} tokens from token {@code offset} of
-   * {@code shard}, with its split hash. A source names its train document of lowest hash so
-   * that a dataset whose split drew no val record can still be given a val shard (a copy of
-   * the train document of lowest hash of the whole dataset): the trainer evaluates every
-   * dataset's val set and cannot start without one.
+   * A document inside a shard: {@code length} tokens from token {@code offset} of {@code shard},
+   * with its split hash. A source names its train document of lowest hash so that a dataset whose
+   * split drew no val record can still be given a val shard (a copy of the train document of lowest
+   * hash of the whole dataset): the trainer evaluates every dataset's val set and cannot start
+   * without one.
    */
   @JsonPropertyOrder({"shard", "offset", "length", "tag", "splitHash"})
   public record DocumentRef(String shard, long offset, long length, String tag, String splitHash) {
@@ -70,14 +92,25 @@ public record Manifest(
   }
 
   /**
-   * One finished input file, keyed by absolute path, size and mtime: records read, records
-   * skipped (no sequence, or refused by the parser), problems reported, documents whose tag is
-   * not one piece of the vocabulary, the shards made from it, and its train document of
-   * lowest split hash (see {@link DocumentRef}).
+   * One finished input file, keyed by absolute path, size and mtime: records read, records skipped
+   * (no sequence, or refused by the parser), problems reported, documents whose tag is not one
+   * piece of the vocabulary, the shards made from it, and its train document of lowest split hash
+   * (see {@link DocumentRef}).
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  @JsonPropertyOrder({"path", "size", "mtimeMillis", "dataset", "format", "records",
-      "skippedRecords", "problems", "tagsNotSinglePiece", "shards", "valFallbackCandidate"})
+  @JsonPropertyOrder({
+    "path",
+    "size",
+    "mtimeMillis",
+    "dataset",
+    "format",
+    "records",
+    "skippedRecords",
+    "problems",
+    "tagsNotSinglePiece",
+    "shards",
+    "valFallbackCandidate"
+  })
   public record Source(
       String path,
       long size,

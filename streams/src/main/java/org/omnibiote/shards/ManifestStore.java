@@ -32,7 +32,9 @@ public final class ManifestStore {
       return Optional.of(JSON.readValue(layout.manifest().toFile(), Manifest.class));
     } catch (IOException e) {
       throw new UserError(
-          layout.manifest() + " is not a readable ingest manifest (" + e.getMessage()
+          layout.manifest()
+              + " is not a readable ingest manifest ("
+              + e.getMessage()
               + "); remove the folder or choose another --output");
     }
   }

@@ -1,9 +1,8 @@
 package org.omnibiote.shards;
 
 /**
- * The element type of a token shard. uint16 holds every id of a vocabulary of up to 65,536
- * pieces (the original's three models) at half the size of int32; larger vocabularies need
- * int32.
+ * The element type of a token shard. uint16 holds every id of a vocabulary of up to 65,536 pieces
+ * (the original's three models) at half the size of int32; larger vocabularies need int32.
  */
 public enum NpyDtype {
   UINT16("<u2", 2),

@@ -6,10 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * The header of an NPY v1.0 file (one-dimensional token shards, or any C-order array): magic, version, header length, then the
- * Python dict literal padded with spaces and a newline. The header is always
- * {@value #LENGTH} bytes (a multiple of 64, as numpy aligns it) whatever the element count,
- * so a streaming writer can reserve it up front and rewrite it with the final count.
+ * The header of an NPY v1.0 file (one-dimensional token shards, or any C-order array): magic,
+ * version, header length, then the Python dict literal padded with spaces and a newline. The header
+ * is always {@value #LENGTH} bytes (a multiple of 64, as numpy aligns it) whatever the element
+ * count, so a streaming writer can reserve it up front and rewrite it with the final count.
  */
 public final class NpyHeader {
   /** Bytes before the data; fits any count below 10^60. */

@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Where things live under an ingest output folder. The shard folders are exactly what the
- * original trainer loads ({@code genbank/{train,val}}, {@code uniref100/{train,val}}) and
- * hold nothing but finished shards; everything in progress lives under {@code .work/}.
+ * Where things live under an ingest output folder. The shard folders are exactly what the original
+ * trainer loads ({@code genbank/{train,val}}, {@code uniref100/{train,val}}) and hold nothing but
+ * finished shards; everything in progress lives under {@code .work/}.
  */
 public final class ShardLayout {
   public static final String MANIFEST = "manifest.json";
@@ -55,7 +55,10 @@ public final class ShardLayout {
         Path folder = folder(d, s);
         if (Files.isDirectory(folder)) {
           try (Stream<Path> files = Files.list(folder)) {
-            files.filter(p -> p.getFileName().toString().endsWith(".npy")).sorted().forEach(all::add);
+            files
+                .filter(p -> p.getFileName().toString().endsWith(".npy"))
+                .sorted()
+                .forEach(all::add);
           }
         }
       }

@@ -16,10 +16,10 @@ import org.omnibiote.io.AtomicFiles;
 
 /**
  * Streams concatenated documents into one {@code .npy} shard. Tokens go to a temporary file
- * (outside the shard folders, so the trainer never sees it) behind a reserved header; on
- * {@link #finish} the header is rewritten with the final count, the file forced to disk,
- * hashed and renamed into place. Closing an unfinished writer deletes the temporary file.
- * Not thread-safe: one writer belongs to one stream stage.
+ * (outside the shard folders, so the trainer never sees it) behind a reserved header; on {@link
+ * #finish} the header is rewritten with the final count, the file forced to disk, hashed and
+ * renamed into place. Closing an unfinished writer deletes the temporary file. Not thread-safe: one
+ * writer belongs to one stream stage.
  */
 public final class ShardWriter implements AutoCloseable {
   private static final int BUFFER_BYTES = 1 << 20;

@@ -10,20 +10,19 @@ import java.util.function.LongConsumer;
 
 /**
  * The merge loop of SentencePiece's BPE trainer (bpe_model_trainer.cc) with incremental pair
- * counts: each merge touches only the occurrences of the merged pair and their neighbours,
- * and the most frequent pair comes from a heap instead of a scan over all pairs.
+ * counts: each merge touches only the occurrences of the merged pair and their neighbours, and the
+ * most frequent pair comes from a heap instead of a scan over all pairs.
  *
  * <p>The corpus is one flat array of symbol ids, words separated by a boundary mark. A symbol
- * occupies the span from its start position to the next live start; positions inside a span
- * hold {@link #DEAD}, so the next symbol of {@code p} starts at {@code p + length(sym[p])}.
+ * occupies the span from its start position to the next live start; positions inside a span hold
+ * {@link #DEAD}, so the next symbol of {@code p} starts at {@code p + length(sym[p])}.
  *
- * <p>Semantics kept from spm: the best pair has the highest count, then the shorter piece,
- * then the smaller string; occurrences of a pair are merged left to right; a pair whose piece
- * already exists (reached by another path, "aa"+"a" vs "a"+"aa") is dropped, not merged; a
- * pair is a candidate only if its piece is valid (no unknown character, at most
- * max_sentencepiece_length characters, no whitespace mark after the first character, one
- * Unicode script). Unlike spm 0.1.97, which rescans a sampled "active" set of pairs, the
- * choice here is always the exact best pair.
+ * <p>Semantics kept from spm: the best pair has the highest count, then the shorter piece, then the
+ * smaller string; occurrences of a pair are merged left to right; a pair whose piece already exists
+ * (reached by another path, "aa"+"a" vs "a"+"aa") is dropped, not merged; a pair is a candidate
+ * only if its piece is valid (no unknown character, at most max_sentencepiece_length characters, no
+ * whitespace mark after the first character, one Unicode script). Unlike spm 0.1.97, which rescans
+ * a sampled "active" set of pairs, the choice here is always the exact best pair.
  */
 final class BpeMergeLearner {
   static final int BOUNDARY = -2;
@@ -94,7 +93,10 @@ final class BpeMergeLearner {
     countInitialPairs();
   }
 
-  /** Runs up to {@code merges} merges (fewer if the text runs out of pairs); returns the pieces in order. */
+  /**
+   * Runs up to {@code merges} merges (fewer if the text runs out of pairs); returns the pieces in
+   * order.
+   */
   List<String> run(int merges, LongConsumer progress) {
     List<String> pieces = new ArrayList<>(merges);
     Set<String> seen = new HashSet<>(merges * 2);
@@ -111,7 +113,8 @@ final class BpeMergeLearner {
         continue;
       }
       pieces.add(piece);
-      merge(best, addSymbol(piece, symLength[a] + symLength[b], mergedScript(a, b), symLeadingWs[a]));
+      merge(
+          best, addSymbol(piece, symLength[a] + symLength[b], mergedScript(a, b), symLeadingWs[a]));
       progress.accept(pieces.size());
     }
     return pieces;
@@ -300,8 +303,8 @@ final class BpeMergeLearner {
 
   /**
    * The count of a self pair as its merge would realise it: left to right, an occurrence
-   * overlapping the previous counted one is skipped (spm's ComputeFreq does the same).
-   * Drops stale positions on the way.
+   * overlapping the previous counted one is skipped (spm's ComputeFreq does the same). Drops stale
+   * positions on the way.
    */
   private long countWithoutOverlaps(int id) {
     int x = pairLeft[id];

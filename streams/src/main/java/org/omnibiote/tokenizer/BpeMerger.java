@@ -3,35 +3,39 @@ package org.omnibiote.tokenizer;
 import java.util.Map;
 
 /**
- * SentencePiece's BPE segmentation (bpe_model.cc) over normalised UTF-8 bytes: the text is
- * split into characters (user-defined pieces as single frozen symbols), then, while any two
- * adjacent symbols concatenate to a piece, the pair whose piece has the highest score is
- * merged, ties going to the leftmost pair.
+ * SentencePiece's BPE segmentation (bpe_model.cc) over normalised UTF-8 bytes: the text is split
+ * into characters (user-defined pieces as single frozen symbols), then, while any two adjacent
+ * symbols concatenate to a piece, the pair whose piece has the highest score is merged, ties going
+ * to the leftmost pair.
  *
- * <p>SentencePiece keeps a heap of candidate pairs; this keeps, for every symbol start, the
- * piece its pair with the next symbol would make, and a tournament tree over groups of 16
- * byte positions holding the best (rank, position) of each group. Picking the best pair is
- * then one read of the root, a merge rescans at most three groups and their paths up an
- * 8-ary tree. About 10 bytes of scratch per input byte, so a 250 Mbp chromosome fits a 4 GB
- * heap.
+ * <p>SentencePiece keeps a heap of candidate pairs; this keeps, for every symbol start, the piece
+ * its pair with the next symbol would make, and a tournament tree over groups of 16 byte positions
+ * holding the best (rank, position) of each group. Picking the best pair is then one read of the
+ * root, a merge rescans at most three groups and their paths up an 8-ary tree. About 10 bytes of
+ * scratch per input byte, so a 250 Mbp chromosome fits a 4 GB heap.
  *
- * <p>Symbols are "extended ids": piece ids for pieces, then ids for characters that occur
- * inside pieces without being pieces, then frozen user-defined pieces, then unknown
- * characters of 1..4 bytes. Only the first two kinds can merge.
+ * <p>Symbols are "extended ids": piece ids for pieces, then ids for characters that occur inside
+ * pieces without being pieces, then frozen user-defined pieces, then unknown characters of 1..4
+ * bytes. Only the first two kinds can merge.
  */
 final class BpeMerger {
   private static final int DEAD = -1;
   private static final int GROUP_SHIFT = 4;
   private static final int GROUP = 1 << GROUP_SHIFT;
+
   /** Rank of "no pair here"; also the rank half of an empty tree node. */
   private static final int NO_RANK = Integer.MAX_VALUE;
+
   private static final long NO_PAIR = Long.MAX_VALUE;
 
   private final PairTable pairs;
+
   /** rank[id]: 0 for the highest-scoring piece; equal scores share a rank; NO_RANK if none. */
   private final int[] rank;
+
   /** The piece of a rank, or -1 when several pieces share it (then the pair is looked up). */
   private final int[] pieceOfRank;
+
   private final int none;
   private final int[] symbolLength;
   private final int[] finalId;
@@ -42,8 +46,10 @@ final class BpeMerger {
   private final UserSymbols userSymbols;
   private final boolean[] unusedPiece;
   private final boolean hasUnused;
+
   /** The dummy prefix ▁ starts every document: its symbol without a map look-up. */
   private static final int SPACE_KEY = 0xE29681;
+
   private final int spaceSymbol;
 
   BpeMerger(

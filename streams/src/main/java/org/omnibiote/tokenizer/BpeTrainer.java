@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Learns a BPE vocabulary from documents (one per line, e.g. {@code <DNA>ACGT...<EOS>}) the
- * way spm_train --model_type=bpe does, and returns it as a SentencePiece ModelProto laid out
- * like the original OmniBioTE models: {@code <unk> <s> </s>}, the user-defined pieces, the
- * merged pieces with score -rank, then the single characters.
+ * Learns a BPE vocabulary from documents (one per line, e.g. {@code <DNA>ACGT...<EOS>}) the way
+ * spm_train --model_type=bpe does, and returns it as a SentencePiece ModelProto laid out like the
+ * original OmniBioTE models: {@code <unk> <s> </s>}, the user-defined pieces, the merged pieces
+ * with score -rank, then the single characters.
  */
 public final class BpeTrainer {
   private static final Logger log = LoggerFactory.getLogger(BpeTrainer.class);
@@ -26,20 +26,33 @@ public final class BpeTrainer {
   /** The user-defined pieces of the original OmniBioTE tokenizers, ids 3..19 in this order. */
   public static final List<String> ORIGINAL_USER_DEFINED_SYMBOLS =
       List.of(
-          "<EOS>", "<DNA>", "<mRNA>", "<RNA>", "<rRNA>", "<tRNA>", "<cRNA>", "<ss-RNA>",
-          "<ss-DNA>", "<ds-mRNA>", "<ds-rRNA>", "<ds-RNA>", "<ms-DNA>", "<ms-RNA>", "<ds-cRNA>",
-          "<protein>", "<antibody>");
+          "<EOS>",
+          "<DNA>",
+          "<mRNA>",
+          "<RNA>",
+          "<rRNA>",
+          "<tRNA>",
+          "<cRNA>",
+          "<ss-RNA>",
+          "<ss-DNA>",
+          "<ds-mRNA>",
+          "<ds-rRNA>",
+          "<ds-RNA>",
+          "<ms-DNA>",
+          "<ms-RNA>",
+          "<ds-cRNA>",
+          "<protein>",
+          "<antibody>");
 
   private static final String UNK = "<unk>";
   private static final String BOS = "<s>";
   private static final String EOS = "</s>";
 
   /**
-   * Training settings. Defaults follow the original models' trainer_spec where the value
-   * means something for BPE (character coverage 1.0, pieces up to 32 characters); a
-   * maxSentenceLength of 0 keeps documents of any length (spm_train skips lines longer
-   * than 4192 bytes by default, which would drop most GenBank records), and an
-   * inputSentenceSize of 0 uses every document.
+   * Training settings. Defaults follow the original models' trainer_spec where the value means
+   * something for BPE (character coverage 1.0, pieces up to 32 characters); a maxSentenceLength of
+   * 0 keeps documents of any length (spm_train skips lines longer than 4192 bytes by default, which
+   * would drop most GenBank records), and an inputSentenceSize of 0 uses every document.
    */
   public record Options(
       int vocabSize,
@@ -59,33 +72,69 @@ public final class BpeTrainer {
     }
 
     public Options withVocabSize(int v) {
-      return new Options(v, userDefinedSymbols, maxPieceLength, characterCoverage,
-          inputSentenceSize, maxSentenceLength, seed);
+      return new Options(
+          v,
+          userDefinedSymbols,
+          maxPieceLength,
+          characterCoverage,
+          inputSentenceSize,
+          maxSentenceLength,
+          seed);
     }
 
     public Options withUserDefinedSymbols(List<String> v) {
-      return new Options(vocabSize, v, maxPieceLength, characterCoverage,
-          inputSentenceSize, maxSentenceLength, seed);
+      return new Options(
+          vocabSize,
+          v,
+          maxPieceLength,
+          characterCoverage,
+          inputSentenceSize,
+          maxSentenceLength,
+          seed);
     }
 
     public Options withMaxPieceLength(int v) {
-      return new Options(vocabSize, userDefinedSymbols, v, characterCoverage,
-          inputSentenceSize, maxSentenceLength, seed);
+      return new Options(
+          vocabSize,
+          userDefinedSymbols,
+          v,
+          characterCoverage,
+          inputSentenceSize,
+          maxSentenceLength,
+          seed);
     }
 
     public Options withCharacterCoverage(double v) {
-      return new Options(vocabSize, userDefinedSymbols, maxPieceLength, v,
-          inputSentenceSize, maxSentenceLength, seed);
+      return new Options(
+          vocabSize,
+          userDefinedSymbols,
+          maxPieceLength,
+          v,
+          inputSentenceSize,
+          maxSentenceLength,
+          seed);
     }
 
     public Options withInputSentenceSize(long v) {
-      return new Options(vocabSize, userDefinedSymbols, maxPieceLength, characterCoverage,
-          v, maxSentenceLength, seed);
+      return new Options(
+          vocabSize,
+          userDefinedSymbols,
+          maxPieceLength,
+          characterCoverage,
+          v,
+          maxSentenceLength,
+          seed);
     }
 
     public Options withMaxSentenceLength(int v) {
-      return new Options(vocabSize, userDefinedSymbols, maxPieceLength, characterCoverage,
-          inputSentenceSize, v, seed);
+      return new Options(
+          vocabSize,
+          userDefinedSymbols,
+          maxPieceLength,
+          characterCoverage,
+          inputSentenceSize,
+          v,
+          seed);
     }
 
     void validate() {
@@ -141,8 +190,7 @@ public final class BpeTrainer {
 
   /** One training run: documents go in one at a time, a model comes out. */
   public final class Session {
-    private final TrainingCorpus.Loader loader =
-        new TrainingCorpus.Loader(options, metaPieces());
+    private final TrainingCorpus.Loader loader = new TrainingCorpus.Loader(options, metaPieces());
 
     private long documentsUsed;
 
@@ -169,9 +217,14 @@ public final class BpeTrainer {
       log.info(
           "training on {} documents ({} MB; read {}, skipped {} too long, {} with U+2585, {}"
               + " empty): {} distinct words, alphabet of {} characters",
-          st.documentsUsed(), String.format("%.1f", st.bytesUsed() / 1e6), st.documentsRead(),
-          st.skippedTooLong(), st.skippedReservedChar(), st.skippedEmpty(),
-          corpus.words.length, corpus.chars.length);
+          st.documentsUsed(),
+          String.format("%.1f", st.bytesUsed() / 1e6),
+          st.documentsRead(),
+          st.skippedTooLong(),
+          st.skippedReservedChar(),
+          st.skippedEmpty(),
+          corpus.words.length,
+          corpus.chars.length);
       int meta = metaPieces().size();
       int merges = options.vocabSize() - meta - corpus.chars.length;
       if (merges <= 0) {
@@ -192,14 +245,20 @@ public final class BpeTrainer {
       List<String> pieces = bpe.run(merges, progress);
       if (pieces.size() < merges) {
         throw new UserError(
-            "the documents allow only " + pieces.size() + " merges, so the vocabulary size can be"
-                + " at most " + (options.vocabSize() - merges + pieces.size()) + " (asked for "
-                + options.vocabSize() + "); give more documents or a smaller vocabulary size");
+            "the documents allow only "
+                + pieces.size()
+                + " merges, so the vocabulary size can be"
+                + " at most "
+                + (options.vocabSize() - merges + pieces.size())
+                + " (asked for "
+                + options.vocabSize()
+                + "); give more documents or a smaller vocabulary size");
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
       log.info(
           "learned {} merges in {} s ({} MB/s of documents)",
-          merges, String.format("%.1f", seconds),
+          merges,
+          String.format("%.1f", seconds),
           String.format("%.2f", st.bytesUsed() / 1e6 / seconds));
       return model(pieces, corpus, inputNames);
     }
@@ -221,7 +280,9 @@ public final class BpeTrainer {
     }
     if (total > Integer.MAX_VALUE - 16) {
       throw new UserError(
-          "the documents hold " + total + " characters, more than one training run can take"
+          "the documents hold "
+              + total
+              + " characters, more than one training run can take"
               + " (about 2.1 billion); limit them with --input-sentence-size");
     }
     int[] text = new int[(int) total];
@@ -237,7 +298,8 @@ public final class BpeTrainer {
       }
       text[p++] = BpeMergeLearner.BOUNDARY;
     }
-    return new BpeMergeLearner(text, starts, corpus.wordCounts, corpus.chars, options.maxPieceLength());
+    return new BpeMergeLearner(
+        text, starts, corpus.wordCounts, corpus.chars, options.maxPieceLength());
   }
 
   /** unk, bos, eos, then the user-defined symbols, in id order. */
@@ -273,9 +335,9 @@ public final class BpeTrainer {
   }
 
   /**
-   * Filled like the originals' trainer_spec (spm_train writes every field), with our values
-   * where they differ: max_sentence_length 0 means "no limit" here, and num_threads is 1
-   * because the merge loop is sequential.
+   * Filled like the originals' trainer_spec (spm_train writes every field), with our values where
+   * they differ: max_sentence_length 0 means "no limit" here, and num_threads is 1 because the
+   * merge loop is sequential.
    */
   private TrainerSpec trainerSpec(List<String> inputNames) {
     return TrainerSpec.newBuilder()
@@ -324,10 +386,10 @@ public final class BpeTrainer {
   }
 
   /**
-   * The identity normaliser rather than the originals' nmt_nfkc: NFKC needs a precompiled
-   * character map that only SentencePiece's own builder makes, and it changes nothing in
-   * biological sequences (upper-case ASCII letters), so identity gives the same pieces while
-   * keeping the model self-contained. Whitespace handling stays as in the originals.
+   * The identity normaliser rather than the originals' nmt_nfkc: NFKC needs a precompiled character
+   * map that only SentencePiece's own builder makes, and it changes nothing in biological sequences
+   * (upper-case ASCII letters), so identity gives the same pieces while keeping the model
+   * self-contained. Whitespace handling stays as in the originals.
    */
   private static NormalizerSpec normalizerSpec() {
     return NormalizerSpec.newBuilder()
@@ -341,8 +403,8 @@ public final class BpeTrainer {
 
   /**
    * Logs merges done, rate and ETA at most every few seconds. Early merges touch millions of
-   * occurrences and later ones few, so the ETA uses the rate of the last interval, which
-   * adapts as merges get cheaper (it is pessimistic at the start).
+   * occurrences and later ones few, so the ETA uses the rate of the last interval, which adapts as
+   * merges get cheaper (it is pessimistic at the start).
    */
   private static final class Progress implements LongConsumer {
     private static final long EVERY_NANOS = 5_000_000_000L;
@@ -366,7 +428,10 @@ public final class BpeTrainer {
       lastDone = done;
       log.info(
           "merges {}/{} ({}%), {} merges/s, ETA {} s",
-          done, total, String.format("%.1f", 100.0 * done / total), String.format("%.0f", rate),
+          done,
+          total,
+          String.format("%.1f", 100.0 * done / total),
+          String.format("%.0f", rate),
           rate > 0 ? String.format("%.0f", (total - done) / rate) : "?");
     }
   }

@@ -2,9 +2,9 @@ package org.omnibiote.tokenizer;
 
 /**
  * Read-only view of a darts-clone double-array trie, the format SentencePiece stores its
- * precompiled normalisation rules in. Each 32-bit unit packs a label (low byte, or bit 31 for
- * a value unit), a has-leaf flag (bit 8) and the XOR offset to its children (bits 10..31,
- * scaled by 256 when bit 9 is set).
+ * precompiled normalisation rules in. Each 32-bit unit packs a label (low byte, or bit 31 for a
+ * value unit), a has-leaf flag (bit 8) and the XOR offset to its children (bits 10..31, scaled by
+ * 256 when bit 9 is set).
  */
 final class DoubleArray {
   /** Returned by {@link #longestPrefix} when no key is a prefix of the input. */
@@ -33,8 +33,8 @@ final class DoubleArray {
   }
 
   /**
-   * The longest key that is a prefix of {@code key[from, to)}: {@code (length << 32) | value},
-   * or {@link #NO_MATCH}. Like darts-clone's commonPrefixSearch keeping the longest result.
+   * The longest key that is a prefix of {@code key[from, to)}: {@code (length << 32) | value}, or
+   * {@link #NO_MATCH}. Like darts-clone's commonPrefixSearch keeping the longest result.
    */
   long longestPrefix(byte[] key, int from, int to) {
     if (units.length == 0) {

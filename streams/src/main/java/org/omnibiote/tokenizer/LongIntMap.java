@@ -3,9 +3,9 @@ package org.omnibiote.tokenizer;
 import java.util.Arrays;
 
 /**
- * Open-addressing map from non-negative long keys to int values, without boxing: the BPE
- * trainer keeps millions of symbol pairs, and a HashMap of Longs would cost several times
- * the memory and time.
+ * Open-addressing map from non-negative long keys to int values, without boxing: the BPE trainer
+ * keeps millions of symbol pairs, and a HashMap of Longs would cost several times the memory and
+ * time.
  */
 final class LongIntMap {
   private static final long EMPTY = -1L;

@@ -11,10 +11,9 @@ import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.ModelProto;
 
 /**
- * Writes a model as spm_train does: {@code PREFIX.model} (the serialised ModelProto) and
- * {@code PREFIX.vocab} (piece TAB score per line). Each file is written through
- * {@link AtomicFiles} (temporary file in the same folder, synced, renamed), so a crash never
- * leaves half a model.
+ * Writes a model as spm_train does: {@code PREFIX.model} (the serialised ModelProto) and {@code
+ * PREFIX.vocab} (piece TAB score per line). Each file is written through {@link AtomicFiles}
+ * (temporary file in the same folder, synced, renamed), so a crash never leaves half a model.
  */
 public final class ModelWriter {
   private ModelWriter() {}
@@ -28,7 +27,8 @@ public final class ModelWriter {
   /** The .vocab path that goes with a .model path. */
   public static Path vocabPath(Path modelPath) {
     String name = modelPath.getFileName().toString();
-    return modelPath.resolveSibling(name.substring(0, name.length() - ".model".length()) + ".vocab");
+    return modelPath.resolveSibling(
+        name.substring(0, name.length() - ".model".length()) + ".vocab");
   }
 
   /** Writes {@code model} to {@link #modelPath}(output) and its .vocab; returns the .model path. */
@@ -40,9 +40,10 @@ public final class ModelWriter {
       throw new UserError("output folder " + dir + " does not exist");
     }
     String prefix = modelFile.getFileName().toString().replaceFirst("\\.model$", "");
-    ModelProto named = model.toBuilder()
-        .setTrainerSpec(model.getTrainerSpec().toBuilder().setModelPrefix(prefix))
-        .build();
+    ModelProto named =
+        model.toBuilder()
+            .setTrainerSpec(model.getTrainerSpec().toBuilder().setModelPrefix(prefix))
+            .build();
     writeAtomically(vocabFile, vocabText(named).getBytes(StandardCharsets.UTF_8));
     writeAtomically(modelFile, named.toByteArray());
     return modelFile;
@@ -56,7 +57,9 @@ public final class ModelWriter {
     return sb.toString();
   }
 
-  /** A float as C++ streams print it by default (%g, 6 significant digits): "-0", "-12", "-1.5e+06". */
+  /**
+   * A float as C++ streams print it by default (%g, 6 significant digits): "-0", "-12", "-1.5e+06".
+   */
   static String formatScore(float score) {
     if (score == 0) {
       return (Float.floatToRawIntBits(score) < 0) ? "-0" : "0";

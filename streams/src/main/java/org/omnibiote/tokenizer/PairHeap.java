@@ -3,9 +3,9 @@ package org.omnibiote.tokenizer;
 import java.util.Arrays;
 
 /**
- * Max-heap of (count, pair) entries with lazy deletion: an entry may be stale (its pair's
- * count has changed since it was pushed); the trainer checks the count when it pops. Ties on
- * count are broken by {@link Ties}, so the order of merges does not depend on hash order.
+ * Max-heap of (count, pair) entries with lazy deletion: an entry may be stale (its pair's count has
+ * changed since it was pushed); the trainer checks the count when it pops. Ties on count are broken
+ * by {@link Ties}, so the order of merges does not depend on hash order.
  */
 final class PairHeap {
   /** Orders two pairs with equal counts: negative when {@code a} comes first. */

@@ -3,9 +3,9 @@ package org.omnibiote.tokenizer;
 import java.util.Arrays;
 
 /**
- * Which piece two adjacent symbols merge into: (left symbol, right symbol) -> piece id, for
- * every piece whose text is the concatenation of two symbols. An open-addressing table with
- * key and value packed in one long (21 bits each), so a look-up touches one cache line.
+ * Which piece two adjacent symbols merge into: (left symbol, right symbol) -> piece id, for every
+ * piece whose text is the concatenation of two symbols. An open-addressing table with key and value
+ * packed in one long (21 bits each), so a look-up touches one cache line.
  */
 final class PairTable {
   static final int MAX_ID = (1 << 21) - 1;

@@ -3,8 +3,8 @@ package org.omnibiote.tokenizer;
 import java.util.Arrays;
 
 /**
- * Piece id of a byte slice, without making a String per look-up (building the merge table
- * looks up every split of every piece). Open addressing over ids.
+ * Piece id of a byte slice, without making a String per look-up (building the merge table looks up
+ * every split of every piece). Open addressing over ids.
  */
 final class PieceIndex {
   private final byte[][] pieces;

@@ -23,9 +23,9 @@ import org.omnibiote.tokenizer.proto.SentencepieceModel.NormalizerSpec;
 import org.omnibiote.tokenizer.proto.SentencepieceModel.TrainerSpec;
 
 /**
- * A SentencePiece BPE model (.model file) that encodes and decodes exactly as SentencePiece
- * 0.1.97 (spm_encode / spm_decode) does. Immutable and thread-safe; each thread reuses its own
- * scratch arrays.
+ * A SentencePiece BPE model (.model file) that encodes and decodes exactly as SentencePiece 0.1.97
+ * (spm_encode / spm_decode) does. Immutable and thread-safe; each thread reuses its own scratch
+ * arrays.
  */
 public final class SentencePieceTokenizer implements Tokenizer {
   private static final String SPACE = "\u2581";
@@ -41,6 +41,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
   private final boolean stripLeadingSpaceOnDecode;
   private final SpmNormalizer normalizer;
   private final BpeMerger merger;
+
   /** Text of each extended symbol id that is not a piece id (characters), for pieces output. */
   private final String[] extraSymbolText;
 
@@ -67,8 +68,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
       if (piece.isEmpty()) {
         throw new UserError(file + ": piece " + i + " is empty; not a usable SentencePiece model");
       }
-      boolean normal = type == SentencePiece.Type.NORMAL || type == SentencePiece.Type.USER_DEFINED
-          || type == SentencePiece.Type.UNUSED;
+      boolean normal =
+          type == SentencePiece.Type.NORMAL
+              || type == SentencePiece.Type.USER_DEFINED
+              || type == SentencePiece.Type.UNUSED;
       if ((normal ? mergeable : reserved).putIfAbsent(piece, i) != null) {
         throw new UserError(file + ": piece '" + piece + "' (id " + i + ") appears twice");
       }
@@ -108,8 +111,10 @@ public final class SentencePieceTokenizer implements Tokenizer {
     for (int i = 0; i < v; i++) {
       utf8[i] = pieces[i].getBytes(StandardCharsets.UTF_8);
       SentencePiece.Type t = types[i];
-      isMergeable[i] = t == SentencePiece.Type.NORMAL || t == SentencePiece.Type.USER_DEFINED
-          || t == SentencePiece.Type.UNUSED;
+      isMergeable[i] =
+          t == SentencePiece.Type.NORMAL
+              || t == SentencePiece.Type.USER_DEFINED
+              || t == SentencePiece.Type.UNUSED;
       if (isMergeable[i]) {
         mergeableCount++;
       }
@@ -129,7 +134,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     List<Integer> extraFinal = new ArrayList<>();
     for (int i = 0; i < v; i++) {
       byte[] b = utf8[i];
-      for (int k = 0; isMergeable[i] && k < b.length; k += Math.min(b.length - k, Utf8.charLength(b[k]))) {
+      for (int k = 0;
+          isMergeable[i] && k < b.length;
+          k += Math.min(b.length - k, Utf8.charLength(b[k]))) {
         int len = Math.min(b.length - k, Utf8.charLength(b[k]));
         if (charSymbol.putIfAbsent(BpeMerger.charKey(b, k, len), v + extraChars.size()) == null) {
           extraChars.add(Arrays.copyOfRange(b, k, k + len));
@@ -140,7 +147,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     for (Map.Entry<String, Integer> r : reserved.entrySet()) {
       byte[] b = r.getKey().getBytes(StandardCharsets.UTF_8);
       if (Utf8.charLength(b[0]) == b.length
-          && charSymbol.putIfAbsent(BpeMerger.charKey(b, 0, b.length), v + extraChars.size()) == null) {
+          && charSymbol.putIfAbsent(BpeMerger.charKey(b, 0, b.length), v + extraChars.size())
+              == null) {
         extraChars.add(b);
         extraFinal.add(r.getValue());
       }
@@ -186,7 +194,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
       if (!isMergeable[i]) {
         continue;
       }
-      for (int k = Math.min(b.length, Utf8.charLength(b[0])); k < b.length;
+      for (int k = Math.min(b.length, Utf8.charLength(b[0]));
+          k < b.length;
           k += Math.min(b.length - k, Utf8.charLength(b[k]))) {
         int left = symbolOf(b, 0, k, index, charSymbol);
         int right = left < 0 ? -1 : symbolOf(b, k, b.length - k, index, charSymbol);
@@ -263,9 +272,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
   }
 
   /**
-   * Loads a SentencePiece BPE model. Anything else (not a ModelProto, no pieces, another
-   * model type, options we do not reproduce) is refused with a {@link UserError} naming the
-   * file and the problem.
+   * Loads a SentencePiece BPE model. Anything else (not a ModelProto, no pieces, another model
+   * type, options we do not reproduce) is refused with a {@link UserError} naming the file and the
+   * problem.
    */
   public static SentencePieceTokenizer load(Path modelFile) {
     byte[] bytes;
@@ -282,8 +291,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
       model = ModelProto.parseFrom(bytes);
     } catch (InvalidProtocolBufferException e) {
       throw new UserError(
-          modelFile + ": not a SentencePiece model (cannot be read as a ModelProto: "
-              + e.getMessage() + ")", e);
+          modelFile
+              + ": not a SentencePiece model (cannot be read as a ModelProto: "
+              + e.getMessage()
+              + ")",
+          e);
     }
     if (model.getPiecesCount() == 0) {
       throw new UserError(modelFile + ": not a SentencePiece model (it has no pieces)");
@@ -291,7 +303,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     TrainerSpec trainer = model.getTrainerSpec();
     if (trainer.getModelType() != TrainerSpec.ModelType.BPE) {
       throw new UserError(
-          modelFile + ": a " + trainer.getModelType()
+          modelFile
+              + ": a "
+              + trainer.getModelType()
               + " SentencePiece model; only BPE models are supported");
     }
     if (trainer.getTreatWhitespaceAsSuffix()) {
@@ -314,7 +328,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
       }
       long trieSize = buf.getInt() & 0xFFFFFFFFL;
       if (trieSize >= blob.size() - 4 + 1 || trieSize % 4 != 0) {
-        throw new UserError(file + ": the precompiled charsmap is corrupt (trie size " + trieSize + ")");
+        throw new UserError(
+            file + ": the precompiled charsmap is corrupt (trie size " + trieSize + ")");
       }
       int[] units = new int[(int) trieSize / 4];
       for (int i = 0; i < units.length; i++) {
@@ -372,14 +387,17 @@ public final class SentencePieceTokenizer implements Tokenizer {
       IntList ids = new IntList(ws.outLen);
       boolean[] prevUnk = {false};
       for (int i = 0; i < ws.outLen; i++) {
-        resegment(ws.out[i], revMerge, s -> {
-          int id = merger.finalId(s);
-          boolean unk = id == unkId;
-          if (!(unk && prevUnk[0])) {
-            ids.add(id);
-          }
-          prevUnk[0] = unk;
-        });
+        resegment(
+            ws.out[i],
+            revMerge,
+            s -> {
+              int id = merger.finalId(s);
+              boolean unk = id == unkId;
+              if (!(unk && prevUnk[0])) {
+                ids.add(id);
+              }
+              prevUnk[0] = unk;
+            });
       }
       return ids.toArray();
     } finally {
@@ -394,8 +412,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
   }
 
   /**
-   * Pieces as spm_encode --output_format=piece prints them: unknown text appears as itself,
-   * a run of unknown symbols as one piece.
+   * Pieces as spm_encode --output_format=piece prints them: unknown text appears as itself, a run
+   * of unknown symbols as one piece.
    */
   public String[] encodeUtf8AsPieces(byte[] utf8, int off, int len) {
     Workspace ws = workspaces.get();
@@ -453,10 +471,11 @@ public final class SentencePieceTokenizer implements Tokenizer {
   }
 
   /**
-   * SentencePiece splits a merged UNUSED piece back into the two symbols it was last
-   * proposed from (recursively); every other symbol stands as it is. Emits symbols.
+   * SentencePiece splits a merged UNUSED piece back into the two symbols it was last proposed from
+   * (recursively); every other symbol stands as it is. Emits symbols.
    */
-  private void resegment(int symbol, Map<Integer, Long> revMerge, java.util.function.IntConsumer out) {
+  private void resegment(
+      int symbol, Map<Integer, Long> revMerge, java.util.function.IntConsumer out) {
     int id = merger.finalId(symbol);
     if (!merger.isUnused(id) || !revMerge.containsKey(id)) {
       out.accept(symbol);
@@ -476,7 +495,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
     boolean bosWhitespace = true;
     for (int id : ids) {
       if (id < 0 || id >= pieces.length) {
-        throw new IllegalArgumentException("id " + id + " is outside the vocabulary 0.." + (pieces.length - 1));
+        throw new IllegalArgumentException(
+            "id " + id + " is outside the vocabulary 0.." + (pieces.length - 1));
       }
       SentencePiece.Type type = types[id];
       if (type == SentencePiece.Type.CONTROL) {

@@ -1,16 +1,16 @@
 package org.omnibiote.tokenizer;
 
 /**
- * SentencePiece's Normalizer: rewrites UTF-8 text by the longest matching rule of the
- * model's precompiled charsmap (nmt_nfkc here), leaves user-defined pieces untouched, drops
- * leading, trailing and repeated whitespace, adds the dummy-prefix {@code ▁} and escapes
- * spaces as {@code ▁}.
+ * SentencePiece's Normalizer: rewrites UTF-8 text by the longest matching rule of the model's
+ * precompiled charsmap (nmt_nfkc here), leaves user-defined pieces untouched, drops leading,
+ * trailing and repeated whitespace, adds the dummy-prefix {@code ▁} and escapes spaces as {@code
+ * ▁}.
  *
- * <p>Most biological text is plain ASCII that no rule touches; such runs are copied in bulk.
- * That is exact because the fast path only takes a byte whose own rule (if any) maps it to
- * itself, that starts no user-defined piece, and whose longer rules (nmt_nfkc composes a
- * letter with a following combining mark) cannot match because the next byte is ASCII and
- * no rule continues the byte with an ASCII byte.
+ * <p>Most biological text is plain ASCII that no rule touches; such runs are copied in bulk. That
+ * is exact because the fast path only takes a byte whose own rule (if any) maps it to itself, that
+ * starts no user-defined piece, and whose longer rules (nmt_nfkc composes a letter with a following
+ * combining mark) cannot match because the next byte is ASCII and no rule continues the byte with
+ * an ASCII byte.
  */
 final class SpmNormalizer {
   static final byte[] SPACE_SYMBOL = {(byte) 0xE2, (byte) 0x96, (byte) 0x81};
@@ -22,8 +22,10 @@ final class SpmNormalizer {
   private final boolean addDummyPrefix;
   private final boolean removeExtraWhitespaces;
   private final boolean escapeWhitespaces;
+
   /** The byte alone normalises to itself and starts no user-defined piece. */
   private final boolean[] asciiUnchanged = new boolean[128];
+
   /** Some rule continues the byte with another ASCII byte. */
   private final boolean[] asciiContinues = new boolean[128];
 
@@ -51,7 +53,8 @@ final class SpmNormalizer {
         long m = rules.longestPrefix(one, 0, 1);
         if (m != DoubleArray.NO_MATCH) {
           int v = (int) m;
-          unchanged = v + 1 < replacements.length && replacements[v] == b && replacements[v + 1] == 0;
+          unchanged =
+              v + 1 < replacements.length && replacements[v] == b && replacements[v + 1] == 0;
         }
         for (int c = 1; c < 128; c++) {
           asciiContinues[b] |= rules.hasKeyStartingWith(b, c);
@@ -61,9 +64,7 @@ final class SpmNormalizer {
     }
   }
 
-  /**
-   * Normalises {@code in[off, off+len)} into {@code ws.norm}; returns the normalised length.
-   */
+  /** Normalises {@code in[off, off+len)} into {@code ws.norm}; returns the normalised length. */
   int normalize(byte[] in, int off, int len, Workspace ws) {
     int pos = off;
     int end = off + len;
@@ -161,8 +162,8 @@ final class SpmNormalizer {
   }
 
   /**
-   * SentencePiece's NormalizePrefix: what the text at {@code pos} becomes (left in
-   * {@code ws.prefix*}) and how many input bytes that consumes.
+   * SentencePiece's NormalizePrefix: what the text at {@code pos} becomes (left in {@code
+   * ws.prefix*}) and how many input bytes that consumes.
    */
   private int prefix(byte[] in, int pos, int end, Workspace ws) {
     if (userSymbols.mayStartWith(in[pos])) {

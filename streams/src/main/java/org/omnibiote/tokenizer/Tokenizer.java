@@ -1,9 +1,9 @@
 package org.omnibiote.tokenizer;
 
 /**
- * Text to token ids and back, with the ids SentencePiece itself would produce
- * (spm_encode --output_format=id). Implementations are immutable and thread-safe, so one
- * instance serves every ingest thread.
+ * Text to token ids and back, with the ids SentencePiece itself would produce (spm_encode
+ * --output_format=id). Implementations are immutable and thread-safe, so one instance serves every
+ * ingest thread.
  */
 public interface Tokenizer {
 

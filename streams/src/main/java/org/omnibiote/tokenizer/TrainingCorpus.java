@@ -11,30 +11,35 @@ import java.util.SplittableRandom;
 import org.omnibiote.UserError;
 
 /**
- * The training text as SentencePiece's trainer sees it (trainer_interface.cc, LoadSentences
- * and SplitSentencesByWhitespace, as in spm 0.1.97): documents sampled and filtered,
- * normalised with the dummy prefix, meta pieces replaced by a boundary mark, split into
- * whitespace-led words and counted, and the alphabet chosen by character coverage.
+ * The training text as SentencePiece's trainer sees it (trainer_interface.cc, LoadSentences and
+ * SplitSentencesByWhitespace, as in spm 0.1.97): documents sampled and filtered, normalised with
+ * the dummy prefix, meta pieces replaced by a boundary mark, split into whitespace-led words and
+ * counted, and the alphabet chosen by character coverage.
  *
- * <p>Because meta pieces become a boundary rather than a space, a document
- * {@code <DNA>ACGT<EOS>} is the single word {@code ▁|ACGT|}: the dummy prefix cannot merge
- * into the sequence, just as at encoding time, where the tag separates them. (The original
- * OmniBioTE models come from an older spm that blanked meta pieces to spaces and learned
- * pieces like {@code ▁AC} that encoding never uses.)
+ * <p>Because meta pieces become a boundary rather than a space, a document {@code <DNA>ACGT<EOS>}
+ * is the single word {@code ▁|ACGT|}: the dummy prefix cannot merge into the sequence, just as at
+ * encoding time, where the tag separates them. (The original OmniBioTE models come from an older
+ * spm that blanked meta pieces to spaces and learned pieces like {@code ▁AC} that encoding never
+ * uses.)
  */
 final class TrainingCorpus {
   /** SentencePiece's whitespace mark (the dummy prefix). */
   static final int WS = 0x2581;
+
   /** SentencePiece's reserved stand-in for characters left out of the alphabet. */
   static final int UNK_CHAR = 0x2585;
+
   /** What meta pieces become (spm's kUPPBoundaryChar): never in the alphabet, never merged. */
   static final char BOUNDARY = '\t';
 
   /** Distinct words and how often each occurs. */
   final String[] words;
+
   final long[] wordCounts;
+
   /** The alphabet (required characters), most frequent first, ties by code point. */
   final int[] chars;
+
   final long[] charCounts;
   final Stats stats;
 
@@ -188,8 +193,8 @@ final class TrainingCorpus {
     }
 
     /**
-     * SentencePiece's normaliser with the identity rule: trim and collapse spaces, add the
-     * dummy prefix and turn every space into the whitespace mark.
+     * SentencePiece's normaliser with the identity rule: trim and collapse spaces, add the dummy
+     * prefix and turn every space into the whitespace mark.
      */
     private static void normalize(String text, StringBuilder out) {
       out.setLength(0);
@@ -240,9 +245,9 @@ final class TrainingCorpus {
   }
 
   /**
-   * Replaces every meta piece (unk, control and user-defined symbols), longest match first,
-   * with the boundary mark, so that their characters neither enter the alphabet nor get
-   * merged: spm's meta_pieces_matcher.GlobalReplace(normalized, kUPPBoundaryStr).
+   * Replaces every meta piece (unk, control and user-defined symbols), longest match first, with
+   * the boundary mark, so that their characters neither enter the alphabet nor get merged: spm's
+   * meta_pieces_matcher.GlobalReplace(normalized, kUPPBoundaryStr).
    */
   static final class MetaPieceBlanker {
     private final Map<Character, String[]> byFirstChar = new HashMap<>();

@@ -19,9 +19,9 @@ import org.omnibiote.io.Compressed;
 import org.omnibiote.io.CountingInputStream;
 
 /**
- * Reads document-per-line text files, plain or gzip (recognised by content, not by name),
- * strictly as UTF-8; a missing, unreadable, truncated or non-UTF-8 file is a {@link UserError}
- * naming the file (and line where known).
+ * Reads document-per-line text files, plain or gzip (recognised by content, not by name), strictly
+ * as UTF-8; a missing, unreadable, truncated or non-UTF-8 file is a {@link UserError} naming the
+ * file (and line where known).
  */
 public final class TrainingDocuments {
   private TrainingDocuments() {}
@@ -47,18 +47,21 @@ public final class TrainingDocuments {
   }
 
   /**
-   * Passes each line of {@code file} to {@code sink}; after each line, tells
-   * {@code fileBytesRead} how many bytes of the file (compressed, if gzip) have been read.
+   * Passes each line of {@code file} to {@code sink}; after each line, tells {@code fileBytesRead}
+   * how many bytes of the file (compressed, if gzip) have been read.
    */
   public static void forEachLine(Path file, Consumer<String> sink, LongConsumer fileBytesRead) {
     long line = 0;
     try (CountingInputStream counted = new CountingInputStream(Files.newInputStream(file));
-        BufferedReader reader = new BufferedReader(
-            new InputStreamReader(Compressed.decompressed(counted),
-                StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)),
-            1 << 16)) {
+        BufferedReader reader =
+            new BufferedReader(
+                new InputStreamReader(
+                    Compressed.decompressed(counted),
+                    StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)),
+                1 << 16)) {
       String s;
       while ((s = reader.readLine()) != null) {
         line++;
@@ -68,9 +71,11 @@ public final class TrainingDocuments {
     } catch (NoSuchFileException e) {
       throw new UserError("input file " + file + " does not exist", e);
     } catch (EOFException e) {
-      throw new UserError(file + " is truncated (gzip stream ends early after line " + line + ")", e);
+      throw new UserError(
+          file + " is truncated (gzip stream ends early after line " + line + ")", e);
     } catch (ZipException e) {
-      throw new UserError(file + " is a corrupt gzip file (after line " + line + "): " + e.getMessage(), e);
+      throw new UserError(
+          file + " is a corrupt gzip file (after line " + line + "): " + e.getMessage(), e);
     } catch (CharacterCodingException e) {
       throw new UserError(file + " line " + (line + 1) + " is not valid UTF-8 text", e);
     } catch (IOException e) {

@@ -5,10 +5,10 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * SentencePiece's PrefixMatcher over the user-defined pieces ({@code <DNA>}, {@code <EOS>},
- * ...): at a position, the longest user-defined piece that starts there. Both the normaliser
- * (which leaves such pieces untouched) and BPE (which never merges them) use it. There are
- * only a handful of user-defined pieces, so candidates are kept per first byte, longest first.
+ * SentencePiece's PrefixMatcher over the user-defined pieces ({@code <DNA>}, {@code <EOS>}, ...):
+ * at a position, the longest user-defined piece that starts there. Both the normaliser (which
+ * leaves such pieces untouched) and BPE (which never merges them) use it. There are only a handful
+ * of user-defined pieces, so candidates are kept per first byte, longest first.
  */
 final class UserSymbols {
   private final byte[][][] byFirstByte = new byte[256][][];
@@ -50,8 +50,8 @@ final class UserSymbols {
   }
 
   /**
-   * Index (into {@link #id}/{@link #length}) of the longest user-defined piece at
-   * {@code text[pos, end)}, or -1.
+   * Index (into {@link #id}/{@link #length}) of the longest user-defined piece at {@code text[pos,
+   * end)}, or -1.
    */
   int match(byte[] text, int pos, int end) {
     byte[][] candidates = byFirstByte[text[pos] & 0xFF];

@@ -48,7 +48,10 @@ final class Utf8 {
               | ((s[pos + 1] & 0x3F) << 12)
               | ((s[pos + 2] & 0x3F) << 6)
               | (s[pos + 3] & 0x3F);
-      return trail(s[pos + 1]) && trail(s[pos + 2]) && trail(s[pos + 3]) && cp >= 0x10000
+      return trail(s[pos + 1])
+              && trail(s[pos + 2])
+              && trail(s[pos + 3])
+              && cp >= 0x10000
               && validCodepoint(cp)
           ? 4
           : 0;

@@ -3,9 +3,9 @@ package org.omnibiote.tokenizer;
 import java.util.Arrays;
 
 /**
- * Per-thread scratch arrays of one encode call, reused between calls so that encoding many
- * short documents allocates nothing but the result. Everything is a primitive array indexed
- * by byte position in the normalised text; no per-symbol objects.
+ * Per-thread scratch arrays of one encode call, reused between calls so that encoding many short
+ * documents allocates nothing but the result. Everything is a primitive array indexed by byte
+ * position in the normalised text; no per-symbol objects.
  */
 final class Workspace {
   /** Arrays above this many bytes of text are not kept after the call (a chromosome). */

@@ -45,8 +45,8 @@ class BadInputTest {
 
   Path firstShard(Path base, String split) throws IOException {
     Manifest m = new ManifestStore(new ShardLayout(base)).read().orElseThrow();
-    return base.resolve(m.shards().stream().filter(s -> s.split().equals(split)).findFirst()
-        .orElseThrow().path());
+    return base.resolve(
+        m.shards().stream().filter(s -> s.split().equals(split)).findFirst().orElseThrow().path());
   }
 
   void rewriteManifest(Path base, UnaryOperator<Manifest> change) throws IOException {
@@ -57,8 +57,10 @@ class BadInputTest {
   @Test
   void aMissingBaseDirIsNamed() {
     Path missing = dir.resolve("nowhere");
-    assertContains(refused(() -> TrainingData.open(missing, NUCLEOTIDE)),
-        missing.toString(), "does not exist");
+    assertContains(
+        refused(() -> TrainingData.open(missing, NUCLEOTIDE)),
+        missing.toString(),
+        "does not exist");
   }
 
   @Test
@@ -69,8 +71,10 @@ class BadInputTest {
 
   @Test
   void aFolderWithoutManifestIsNotAnIngestOutput() {
-    assertContains(refused(() -> TrainingData.open(dir, NUCLEOTIDE)),
-        "manifest.json", "not an ingest output: run bin/omnibiote ingest");
+    assertContains(
+        refused(() -> TrainingData.open(dir, NUCLEOTIDE)),
+        "manifest.json",
+        "not an ingest output: run bin/omnibiote ingest");
   }
 
   @Test
@@ -78,9 +82,13 @@ class BadInputTest {
     Path base = genbankOnly();
     for (String type : List.of("mixed", "protein", "halfnhalf")) {
       assertContains(
-          refused(() -> TrainingData.open(base,
-              new DataSettings(TrainType.parse(type), false, 8, null, 1))),
-          "no uniref100 train shards", "--train_type " + type, "--uniref");
+          refused(
+              () ->
+                  TrainingData.open(
+                      base, new DataSettings(TrainType.parse(type), false, 8, null, 1))),
+          "no uniref100 train shards",
+          "--train_type " + type,
+          "--uniref");
     }
     // The dataset it has is enough for nucleotide.
     TrainingData.open(base, NUCLEOTIDE).close();
@@ -107,29 +115,61 @@ class BadInputTest {
     try (FileChannel ch = FileChannel.open(shard, StandardOpenOption.WRITE)) {
       ch.truncate(ch.size() - 2);
     }
-    assertContains(refused(() -> TrainingData.open(base, NUCLEOTIDE)),
-        shard.toString(), "header announces 7 tokens", "truncated");
+    assertContains(
+        refused(() -> TrainingData.open(base, NUCLEOTIDE)),
+        shard.toString(),
+        "header announces 7 tokens",
+        "truncated");
   }
 
   @Test
   void aShardWhoseCountDisagreesWithTheManifestIsRefused() throws IOException {
     Path base = genbankOnly();
-    rewriteManifest(base, m -> Manifest.of(m.tokenizer(), m.settings(), m.sources(),
-        m.shards().stream().map(s -> new Manifest.Shard(s.path(), s.dataset(), s.split(),
-            s.tokens() + 1, s.documents(), s.tags(), s.sha256(), s.sources(), s.copiedFrom()))
-            .toList()));
-    assertContains(refused(() -> TrainingData.open(base, NUCLEOTIDE)),
+    rewriteManifest(
+        base,
+        m ->
+            Manifest.of(
+                m.tokenizer(),
+                m.settings(),
+                m.sources(),
+                m.shards().stream()
+                    .map(
+                        s ->
+                            new Manifest.Shard(
+                                s.path(),
+                                s.dataset(),
+                                s.split(),
+                                s.tokens() + 1,
+                                s.documents(),
+                                s.tags(),
+                                s.sha256(),
+                                s.sources(),
+                                s.copiedFrom()))
+                    .toList()));
+    assertContains(
+        refused(() -> TrainingData.open(base, NUCLEOTIDE)),
         "holds 7 tokens but the manifest lists 8");
   }
 
   @Test
   void aShardOfAnotherDtypeThanTheManifestsIsRefused() throws IOException {
     Path base = genbankOnly();
-    rewriteManifest(base, m -> Manifest.of(
-        new Manifest.TokenizerInfo(m.tokenizer().file(), m.tokenizer().sha256(),
-            m.tokenizer().vocabSize(), m.tokenizer().bannedIds(), m.tokenizer().eosId(), "INT32"),
-        m.settings(), m.sources(), m.shards()));
-    assertContains(refused(() -> TrainingData.open(base, NUCLEOTIDE)),
+    rewriteManifest(
+        base,
+        m ->
+            Manifest.of(
+                new Manifest.TokenizerInfo(
+                    m.tokenizer().file(),
+                    m.tokenizer().sha256(),
+                    m.tokenizer().vocabSize(),
+                    m.tokenizer().bannedIds(),
+                    m.tokenizer().eosId(),
+                    "INT32"),
+                m.settings(),
+                m.sources(),
+                m.shards()));
+    assertContains(
+        refused(() -> TrainingData.open(base, NUCLEOTIDE)),
         "holds <u2 but the manifest says int32");
   }
 
@@ -138,24 +178,37 @@ class BadInputTest {
     Path base = genbankOnly();
     Path shard = firstShard(base, "train");
     Files.writeString(shard, "not numpy at all");
-    assertContains(refused(() -> TrainingData.open(base, NUCLEOTIDE)),
-        shard.toString(), "not an .npy file");
+    assertContains(
+        refused(() -> TrainingData.open(base, NUCLEOTIDE)), shard.toString(), "not an .npy file");
   }
 
   @Test
   void aTokenOutsideTheVocabularyIsRefused() throws IOException {
     Path base = genbankOnly();
-    rewriteManifest(base, m -> Manifest.of(
-        new Manifest.TokenizerInfo(m.tokenizer().file(), m.tokenizer().sha256(), 21,
-            List.of(), m.tokenizer().eosId(), m.tokenizer().dtype()),
-        m.settings(), m.sources(), m.shards()));
-    assertContains(refused(() -> TrainingData.open(base, NUCLEOTIDE)),
-        "genbank/train", "token 21 at offset 2 is outside the vocabulary of 21");
+    rewriteManifest(
+        base,
+        m ->
+            Manifest.of(
+                new Manifest.TokenizerInfo(
+                    m.tokenizer().file(),
+                    m.tokenizer().sha256(),
+                    21,
+                    List.of(),
+                    m.tokenizer().eosId(),
+                    m.tokenizer().dtype()),
+                m.settings(),
+                m.sources(),
+                m.shards()));
+    assertContains(
+        refused(() -> TrainingData.open(base, NUCLEOTIDE)),
+        "genbank/train",
+        "token 21 at offset 2 is outside the vocabulary of 21");
   }
 
   @Test
   void aCtxLenBelowTwoIsRefused() {
-    assertContains(refused(() -> new DataSettings(TrainType.MIXED, false, 1, null, 1)),
+    assertContains(
+        refused(() -> new DataSettings(TrainType.MIXED, false, 1, null, 1)),
         "--ctx_len must be at least 2, got 1");
   }
 
@@ -164,13 +217,18 @@ class BadInputTest {
     Path base = genbankOnly();
     for (int banned : new int[] {-1, 65_536, 70_000}) {
       assertContains(
-          refused(() -> TrainingData.open(base,
-              new DataSettings(TrainType.NUCLEOTIDE, false, 8, banned, 1))),
-          "--banned_token " + banned, "outside the vocabulary [0, 65536)");
+          refused(
+              () ->
+                  TrainingData.open(
+                      base, new DataSettings(TrainType.NUCLEOTIDE, false, 8, banned, 1))),
+          "--banned_token " + banned,
+          "outside the vocabulary [0, 65536)");
     }
     assertContains(
-        refused(() -> TrainingData.open(base,
-            new DataSettings(TrainType.NUCLEOTIDE, false, 8, IngestOutputs.EOS, 1))),
+        refused(
+            () ->
+                TrainingData.open(
+                    base, new DataSettings(TrainType.NUCLEOTIDE, false, 8, IngestOutputs.EOS, 1))),
         "--banned_token 3 is the EOS id");
   }
 
@@ -180,7 +238,9 @@ class BadInputTest {
     assertEquals(TrainType.NUCLEOTIDE, TrainType.parse("nucleotide"));
     assertEquals(TrainType.MIXED, TrainType.parse("mixed"));
     assertEquals(TrainType.HALFNHALF, TrainType.parse("halfnhalf"));
-    assertContains(refused(() -> TrainType.parse("Mixed")),
-        "--train_type Mixed", "protein, nucleotide, mixed, halfnhalf");
+    assertContains(
+        refused(() -> TrainType.parse("Mixed")),
+        "--train_type Mixed",
+        "protein, nucleotide, mixed, halfnhalf");
   }
 }

@@ -20,8 +20,8 @@ import org.omnibiote.tokenizer.SentencePieceTokenizer;
 
 /**
  * Ingest output folders for the tests: one made by the real ingest from a few files of
- * ../shared/data with the original mixed tokenizer, and hand-made ones whose documents a
- * test chooses, written with the ingest's own ShardWriter and ManifestStore.
+ * ../shared/data with the original mixed tokenizer, and hand-made ones whose documents a test
+ * chooses, written with the ingest's own ShardWriter and ManifestStore.
  */
 public final class IngestOutputs {
   static final int VOCAB = 65_536;
@@ -41,15 +41,18 @@ public final class IngestOutputs {
 
   /**
    * Runs the real ingest into {@code out}: three GenBank files (94 orchid records, viruses,
-   * SARS-CoV-2) and two protein FASTA files (515 records), 20% of records to val so that both val sets are real.
+   * SARS-CoV-2) and two protein FASTA files (515 records), 20% of records to val so that both val
+   * sets are real.
    */
   public static Manifest realIngest(Path out) throws IOException {
     Path data = shared().resolve("data");
     Path model = shared().resolve("tokenizers/mixed_bpe.model");
     IngestSettings settings =
-        IngestSettings.from(ConfigFactory.load()).withValFraction(0.2).withShardTargetBytes(64 * 1024);
-    return new Ingest(SentencePieceTokenizer.load(model), model, settings, out, false,
-            ConfigFactory.load())
+        IngestSettings.from(ConfigFactory.load())
+            .withValFraction(0.2)
+            .withShardTargetBytes(64 * 1024);
+    return new Ingest(
+            SentencePieceTokenizer.load(model), model, settings, out, false, ConfigFactory.load())
         .run(
             Inputs.resolve(
                 List.of(
@@ -84,24 +87,36 @@ public final class IngestOutputs {
     HandMade shard(String dataset, String split, int[]... documents) throws IOException {
       String name = dataset + "/" + split + "/" + dataset + "-" + split + "-" + counter++ + ".npy";
       FinishedShard f;
-      try (var w = new org.omnibiote.shards.ShardWriter(
-          root.resolve(".work/tmp/" + counter + ".npy"), dtype)) {
+      try (var w =
+          new org.omnibiote.shards.ShardWriter(
+              root.resolve(".work/tmp/" + counter + ".npy"), dtype)) {
         for (int[] doc : documents) {
           w.append(doc, doc.length, doc[0] == 18 ? "protein" : "DNA");
         }
         f = w.finish(root.resolve(name));
       }
-      shards.add(new Manifest.Shard(name, dataset, split, f.tokens(), f.documents(),
-          f.tagDocuments(), f.sha256(), List.of(), null));
+      shards.add(
+          new Manifest.Shard(
+              name,
+              dataset,
+              split,
+              f.tokens(),
+              f.documents(),
+              f.tagDocuments(),
+              f.sha256(),
+              List.of(),
+              null));
       return this;
     }
 
     Path write() throws IOException {
-      Manifest m = Manifest.of(
-          new Manifest.TokenizerInfo("mixed_bpe.model", "0".repeat(64), vocab, List.of(BANNED),
-              EOS, dtype.name()),
-          new Manifest.Settings(0.01, "omnibiote", "sha256", 1 << 20),
-          List.of(), shards);
+      Manifest m =
+          Manifest.of(
+              new Manifest.TokenizerInfo(
+                  "mixed_bpe.model", "0".repeat(64), vocab, List.of(BANNED), EOS, dtype.name()),
+              new Manifest.Settings(0.01, "omnibiote", "sha256", 1 << 20),
+              List.of(),
+              shards);
       new ManifestStore(new ShardLayout(root)).write(m);
       return root;
     }

@@ -79,20 +79,22 @@ class PackingTest {
 
   @Test
   void int32ShardsOfALargerVocabularyAreReadLikeUint16Ones() throws IOException {
-    Path base = new IngestOutputs.HandMade(dir, NpyDtype.INT32, 100_000)
-        .shard("genbank", "train", doc(DNA, 99_999, 70_000), doc(DNA, BANNED, 65_536))
-        .shard("genbank", "val", A)
-        .write();
+    Path base =
+        new IngestOutputs.HandMade(dir, NpyDtype.INT32, 100_000)
+            .shard("genbank", "train", doc(DNA, 99_999, 70_000), doc(DNA, BANNED, 65_536))
+            .shard("genbank", "val", A)
+            .write();
     assertEquals(
         rows(new long[] {4, 99_999, 70_000, 3, 4, 65_536, 3, 1}), epochRows(base, false, null));
   }
 
   @Test
   void aDocumentEndingExactlyAtTheRowEndIsNotCut() throws IOException {
-    Path base = new IngestOutputs.HandMade(dir)
-        .shard("genbank", "train", C, D, A)
-        .shard("genbank", "val", A)
-        .write();
+    Path base =
+        new IngestOutputs.HandMade(dir)
+            .shard("genbank", "train", C, D, A)
+            .shard("genbank", "val", A)
+            .write();
     assertEquals(
         rows(new long[] {4, 23, 24, 25, 26, 3, 4, 3}, new long[] {4, 20, 3, 1, 1, 1, 1, 1}),
         epochRows(base, false, null));
@@ -100,10 +102,11 @@ class PackingTest {
 
   @Test
   void theManifestsBannedIdIsDeletedBeforeDocumentsArePacked() throws IOException {
-    Path base = new IngestOutputs.HandMade(dir)
-        .shard("genbank", "train", doc(DNA, BANNED, 20, 21), doc(DNA, BANNED, 22, 23))
-        .shard("genbank", "val", A)
-        .write();
+    Path base =
+        new IngestOutputs.HandMade(dir)
+            .shard("genbank", "train", doc(DNA, BANNED, 20, 21), doc(DNA, BANNED, 22, 23))
+            .shard("genbank", "val", A)
+            .write();
     // Counted with the banned id the documents are 5 + 5 > 8 and the second would be cut.
     List<String> expected = rows(new long[] {4, 20, 21, 3, 4, 22, 23, 3});
     assertEquals(expected, epochRows(base, false, null));
@@ -112,10 +115,11 @@ class PackingTest {
 
   @Test
   void bannedTokenReplacesTheManifestsBannedIds() throws IOException {
-    Path base = new IngestOutputs.HandMade(dir)
-        .shard("genbank", "train", doc(DNA, BANNED, 20, 21), doc(DNA, BANNED, 22, 23))
-        .shard("genbank", "val", A)
-        .write();
+    Path base =
+        new IngestOutputs.HandMade(dir)
+            .shard("genbank", "train", doc(DNA, BANNED, 20, 21), doc(DNA, BANNED, 22, 23))
+            .shard("genbank", "val", A)
+            .write();
     // 21 deleted, 65533 kept: 4 + 5 tokens, the second document cut after 4.
     assertEquals(
         rows(new long[] {4, BANNED, 20, 3, 4, BANNED, 22, 23}), epochRows(base, false, 21));

@@ -23,8 +23,11 @@ class PrefetcherTest {
 
   @BeforeAll
   static void open() throws Exception {
-    system = ActorSystem.create("prefetch-test", ConfigFactory.parseString(
-        "pekko.loglevel = WARNING, pekko.stdout-loglevel = WARNING").withFallback(ConfigFactory.load()));
+    system =
+        ActorSystem.create(
+            "prefetch-test",
+            ConfigFactory.parseString("pekko.loglevel = WARNING, pekko.stdout-loglevel = WARNING")
+                .withFallback(ConfigFactory.load()));
     IngestOutputs.realIngest(dir);
     data = TrainingData.open(dir, new DataSettings(TrainType.MIXED, false, 64, null, 7));
   }
@@ -54,10 +57,14 @@ class PrefetcherTest {
   @Test
   void aConsumerThatDoesNotTakeStopsTheBuildingAFewBatchesAhead() throws Exception {
     AtomicInteger built = new AtomicInteger();
-    try (Prefetcher p = new Prefetcher((first, rows) -> {
-          built.incrementAndGet();
-          return data.maskedRows(first, rows);
-        }, 2, system)) {
+    try (Prefetcher p =
+        new Prefetcher(
+            (first, rows) -> {
+              built.incrementAndGet();
+              return data.maskedRows(first, rows);
+            },
+            2,
+            system)) {
       p.request(0, 40, 4);
       Thread.sleep(500);
       int ahead = built.get();

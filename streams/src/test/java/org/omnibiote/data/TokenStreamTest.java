@@ -18,8 +18,8 @@ import org.omnibiote.shards.NpyDtype;
 import org.omnibiote.shards.ShardLayout;
 
 /**
- * Reads across shard and mapping-segment boundaries. Segments are 2^28 tokens in use; here
- * they are 4 tokens, so that every read of a few tokens crosses several.
+ * Reads across shard and mapping-segment boundaries. Segments are 2^28 tokens in use; here they are
+ * 4 tokens, so that every read of a few tokens crosses several.
  */
 class TokenStreamTest {
   @TempDir Path dir;
@@ -29,7 +29,9 @@ class TokenStreamTest {
     for (NpyDtype dtype : NpyDtype.values()) {
       Path base = dir.resolve(dtype.name());
       int big = dtype == NpyDtype.UINT16 ? 65_535 : 99_999;
-      int[][] docs = {doc(4, 20, 21, 22, 23, 24), doc(4, big, 26), doc(18), doc(4, 30, 31, 32, 33, 34, 35, 36)};
+      int[][] docs = {
+        doc(4, 20, 21, 22, 23, 24), doc(4, big, 26), doc(18), doc(4, 30, 31, 32, 33, 34, 35, 36)
+      };
       new IngestOutputs.HandMade(base, dtype, 100_000)
           .shard("genbank", "train", docs[0], docs[1])
           .shard("genbank", "train", docs[2])
@@ -50,8 +52,10 @@ class TokenStreamTest {
             int n = stream.read(from, got, 0, len);
             int want = Math.min(len, expected.length - from);
             assertEquals(want, n, dtype + " shift " + shift + " from " + from + " len " + len);
-            assertArrayEquals(Arrays.copyOfRange(expected, from, from + want),
-                Arrays.copyOf(got, n), dtype + " shift " + shift + " from " + from + " len " + len);
+            assertArrayEquals(
+                Arrays.copyOfRange(expected, from, from + want),
+                Arrays.copyOf(got, n),
+                dtype + " shift " + shift + " from " + from + " len " + len);
           }
         }
       }

@@ -28,7 +28,8 @@ class DatasetDownloaderTest {
   static void makeRelease() throws Exception {
     release = ReleaseFixture.release(www);
     Path uniref = Files.createDirectories(www.resolve("uniref100"));
-    ReleaseFixture.gzip(ReleaseFixture.DATA.resolve("gh-ahl27-GRarr/UP000000625_83333.fasta"),
+    ReleaseFixture.gzip(
+        ReleaseFixture.DATA.resolve("gh-ahl27-GRarr/UP000000625_83333.fasta"),
         uniref.resolve("uniref100.fasta.gz"));
   }
 
@@ -58,8 +59,10 @@ class DatasetDownloaderTest {
     assertEquals(3, results.size());
     assertEquals(List.of("gbphg1.seq.gz", "gbvrl1.seq.gz", "gbvrl2.seq.gz"), downloaded());
     for (String name : downloaded()) {
-      assertArrayEquals(ReleaseFixture.bytes(release.resolve(name)),
-          ReleaseFixture.bytes(out.resolve("genbank").resolve(name)), name);
+      assertArrayEquals(
+          ReleaseFixture.bytes(release.resolve(name)),
+          ReleaseFixture.bytes(out.resolve("genbank").resolve(name)),
+          name);
     }
     assertTrue(server.requests().contains("GET /genbank/"), server.requests().toString());
   }
@@ -80,27 +83,32 @@ class DatasetDownloaderTest {
 
   @Test
   void divisionsWithoutFilesAreAnErrorNamingTheListing() {
-    DownloadError e = assertThrows(DownloadError.class,
-        () -> datasets.genBank(server.url("genbank"), List.of("xyz"), 0, out));
-    assertTrue(e.getMessage().startsWith(
-        "no GenBank release files (gbxyz*.seq.gz) are listed at " + server.url("genbank/")),
+    DownloadError e =
+        assertThrows(
+            DownloadError.class,
+            () -> datasets.genBank(server.url("genbank"), List.of("xyz"), 0, out));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "no GenBank release files (gbxyz*.seq.gz) are listed at " + server.url("genbank/")),
         e.getMessage());
   }
 
   @Test
   void aMissingReleaseFolderIsA404NamingIt() {
-    DownloadError e = assertThrows(DownloadError.class,
-        () -> datasets.genBank(server.url("no-such-release"), List.of(), 0, out));
+    DownloadError e =
+        assertThrows(
+            DownloadError.class,
+            () -> datasets.genBank(server.url("no-such-release"), List.of(), 0, out));
     assertEquals("not found (HTTP 404): " + server.url("no-such-release/"), e.getMessage());
   }
 
   @Test
   void uniRefGoesToItsOwnFolderUnderItsFileName() throws Exception {
     Path fasta = www.resolve("uniref100");
-    DownloadResult r =
-        datasets.uniRef100(server.url("uniref100/uniref100.fasta.gz"), out);
+    DownloadResult r = datasets.uniRef100(server.url("uniref100/uniref100.fasta.gz"), out);
     assertEquals(out.resolve("uniref100/uniref100.fasta.gz"), r.file());
-    assertArrayEquals(ReleaseFixture.bytes(fasta.resolve("uniref100.fasta.gz")),
-        ReleaseFixture.bytes(r.file()));
+    assertArrayEquals(
+        ReleaseFixture.bytes(fasta.resolve("uniref100.fasta.gz")), ReleaseFixture.bytes(r.file()));
   }
 }

@@ -11,7 +11,8 @@ class DirectoryIndexTest {
 
   @Test
   void keepsOnlyFilesDirectlyInTheFolder() {
-    String html = """
+    String html =
+        """
         <html><head><title>Index of /genbank</title></head><body><h1>Index of /genbank</h1>
         <pre>Name  <a href="?C=M;O=A">Last modified</a>
         <hr><a href="/">Parent Directory</a>
@@ -30,14 +31,21 @@ class DirectoryIndexTest {
         </pre></body></html>
         """;
     assertEquals(
-        List.of("gbbct1.seq.gz", "gbvrl1.seq.gz", "gbvrl2.seq.gz", "gbphg1.seq.gz",
-            "gbpln1.seq.gz", "README.genbank", "file name.txt"),
+        List.of(
+            "gbbct1.seq.gz",
+            "gbvrl1.seq.gz",
+            "gbvrl2.seq.gz",
+            "gbphg1.seq.gz",
+            "gbpln1.seq.gz",
+            "README.genbank",
+            "file name.txt"),
         DirectoryIndex.fileNames(BASE, html));
   }
 
   @Test
   void folderUrlsGetATrailingSlashSoLinksResolveInside() {
-    assertEquals(URI.create("https://ftp.ncbi.nlm.nih.gov/genbank/gbvrl1.seq.gz"),
+    assertEquals(
+        URI.create("https://ftp.ncbi.nlm.nih.gov/genbank/gbvrl1.seq.gz"),
         DirectoryIndex.asFolder(BASE).resolve("gbvrl1.seq.gz"));
   }
 }

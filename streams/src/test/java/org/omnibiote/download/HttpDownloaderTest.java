@@ -133,9 +133,11 @@ class HttpDownloaderTest {
     server.failNext(2, 403);
     int before = server.requests().size();
     DownloadError e = assertThrows(DownloadError.class, () -> fetch(2, "gbvrl2.seq.gz"));
-    assertEquals("the server refused " + server.url("genbank/gbvrl2.seq.gz") + " (HTTP 403)",
+    assertEquals(
+        "the server refused " + server.url("genbank/gbvrl2.seq.gz") + " (HTTP 403)",
         e.getMessage());
-    assertEquals(List.of("HEAD /genbank/gbvrl2.seq.gz", "GET /genbank/gbvrl2.seq.gz"),
+    assertEquals(
+        List.of("HEAD /genbank/gbvrl2.seq.gz", "GET /genbank/gbvrl2.seq.gz"),
         server.requests().subList(before, server.requests().size()));
   }
 
@@ -143,7 +145,8 @@ class HttpDownloaderTest {
   void givesUpNamingTheUrlWhenTheServerKeepsFailing() {
     server.failNext(100);
     DownloadError e = assertThrows(DownloadError.class, () -> fetch(2, "gbvrl1.seq.gz"));
-    assertTrue(e.getMessage().contains(server.url("genbank/gbvrl1.seq.gz").toString()), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(server.url("genbank/gbvrl1.seq.gz").toString()), e.getMessage());
     assertTrue(e.getMessage().contains("3 attempts in a row failed"), e.getMessage());
     assertTrue(e.getMessage().contains("HTTP 503"), e.getMessage());
     assertEquals(3, server.requests().size());
@@ -166,7 +169,8 @@ class HttpDownloaderTest {
     server.shortNext(1, 1000);
     DownloadError e = assertThrows(DownloadError.class, () -> fetch(3, "gbpri1.seq.gz"));
     assertTrue(e.getMessage().startsWith("size mismatch for gbpri1.seq.gz"), e.getMessage());
-    assertTrue(e.getMessage().contains("announced " + full + " bytes but 1000 bytes arrived"),
+    assertTrue(
+        e.getMessage().contains("announced " + full + " bytes but 1000 bytes arrived"),
         e.getMessage());
     assertFalse(Files.exists(out.resolve("gbpri1.seq.gz")));
     assertFalse(Files.exists(out.resolve("gbpri1.seq.gz.part")));
@@ -179,7 +183,8 @@ class HttpDownloaderTest {
     DownloadResult again = fetch(0, "gbvrl1.seq.gz");
     assertTrue(again.skipped());
     assertEquals(0, again.transferred());
-    assertEquals(List.of("HEAD /genbank/gbvrl1.seq.gz"),
+    assertEquals(
+        List.of("HEAD /genbank/gbvrl1.seq.gz"),
         server.requests().subList(before, server.requests().size()));
   }
 
@@ -210,8 +215,16 @@ class HttpDownloaderTest {
   void aStalledBodyIsDroppedAfterTheReadTimeoutAndResumed() {
     server.stallNext(1, 200_000);
     DownloadSettings s = ReleaseFixture.fastSettings(2);
-    s = new DownloadSettings(s.retries(), s.backoffBase(), s.backoffMax(), s.connectTimeout(),
-        s.responseTimeout(), Duration.ofMillis(300), s.progressMinBytes(), s.progressInterval());
+    s =
+        new DownloadSettings(
+            s.retries(),
+            s.backoffBase(),
+            s.backoffMax(),
+            s.connectTimeout(),
+            s.responseTimeout(),
+            Duration.ofMillis(300),
+            s.progressMinBytes(),
+            s.progressInterval());
     try (HttpDownloader d = new HttpDownloader(s)) {
       DownloadResult r = d.fetch(server.url("genbank/gbpri1.seq.gz"), out, "gbpri1.seq.gz");
       assertArrayEquals(source("gbpri1.seq.gz"), ReleaseFixture.bytes(r.file()));
@@ -231,8 +244,16 @@ class HttpDownloaderTest {
   @Test
   void bigFilesPrintAProgressLineWithRateAndEta() {
     DownloadSettings s = ReleaseFixture.fastSettings(0);
-    s = new DownloadSettings(s.retries(), s.backoffBase(), s.backoffMax(), s.connectTimeout(),
-        s.responseTimeout(), s.readTimeout(), 500_000, Duration.ofSeconds(5));
+    s =
+        new DownloadSettings(
+            s.retries(),
+            s.backoffBase(),
+            s.backoffMax(),
+            s.connectTimeout(),
+            s.responseTimeout(),
+            s.readTimeout(),
+            500_000,
+            Duration.ofSeconds(5));
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     try (HttpDownloader d =
         new HttpDownloader(s, new PrintStream(err, true, StandardCharsets.UTF_8))) {
@@ -250,8 +271,10 @@ class HttpDownloaderTest {
   @Test
   void refusesUrlsThatAreNotHttp() {
     try (HttpDownloader d = new HttpDownloader(ReleaseFixture.fastSettings(0))) {
-      org.omnibiote.UserError e = assertThrows(org.omnibiote.UserError.class,
-          () -> d.fetch(URI.create("ftp://127.0.0.1/genbank/gbvrl1.seq.gz"), out, "x"));
+      org.omnibiote.UserError e =
+          assertThrows(
+              org.omnibiote.UserError.class,
+              () -> d.fetch(URI.create("ftp://127.0.0.1/genbank/gbvrl1.seq.gz"), out, "x"));
       assertTrue(e.getMessage().contains("not an http(s) URL"), e.getMessage());
     }
   }

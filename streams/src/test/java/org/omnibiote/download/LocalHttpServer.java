@@ -27,8 +27,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A real HTTP/1.1 server on 127.0.0.1 (a free port) for download tests: it serves the files
- * under a root folder the way a static web server does, and can be told to misbehave.
+ * A real HTTP/1.1 server on 127.0.0.1 (a free port) for download tests: it serves the files under a
+ * root folder the way a static web server does, and can be told to misbehave.
  *
  * <pre>{@code
  * try (LocalHttpServer server = LocalHttpServer.serve(folder)) {
@@ -38,17 +38,17 @@ import java.util.stream.Stream;
  * }
  * }</pre>
  *
- * <p>Served: GET and HEAD of files (Content-Length, {@code Accept-Ranges: bytes}); single
- * {@code Range: bytes=a-b}, {@code a-} and {@code -n} requests (206 with Content-Range, or
- * 416); an Apache-style HTML index for folders ({@code <a href="name">}, sub-folders with a
- * trailing '/'); exact request targets mapped to files with {@link #route} (for URLs with a
- * query, like E-utilities'); 302 redirects with {@link #redirect}; 404 for anything else.
+ * <p>Served: GET and HEAD of files (Content-Length, {@code Accept-Ranges: bytes}); single {@code
+ * Range: bytes=a-b}, {@code a-} and {@code -n} requests (206 with Content-Range, or 416); an
+ * Apache-style HTML index for folders ({@code <a href="name">}, sub-folders with a trailing '/');
+ * exact request targets mapped to files with {@link #route} (for URLs with a query, like
+ * E-utilities'); 302 redirects with {@link #redirect}; 404 for anything else.
  *
- * <p>Faults, each for the next N requests of its kind, counted from the call: {@link
- * #failNext} (503, or a status of your choice, to any request), {@link #cutNext} (a GET body stops after some bytes and the
- * connection is closed, so the client sees a truncated transfer), {@link #shortNext} (a GET
- * body ends cleanly after some bytes, sent chunked without a length, while HEAD keeps telling
- * the full size), {@link #stallNext} (a GET body stops after some bytes and the connection
+ * <p>Faults, each for the next N requests of its kind, counted from the call: {@link #failNext}
+ * (503, or a status of your choice, to any request), {@link #cutNext} (a GET body stops after some
+ * bytes and the connection is closed, so the client sees a truncated transfer), {@link #shortNext}
+ * (a GET body ends cleanly after some bytes, sent chunked without a length, while HEAD keeps
+ * telling the full size), {@link #stallNext} (a GET body stops after some bytes and the connection
  * stays silent), and {@link #ignoreRange} (answer Range requests with the whole file, 200).
  *
  * <p>{@link #requests()} records every request as {@code "GET /path"} (plus {@code " Range:
@@ -109,8 +109,8 @@ public final class LocalHttpServer implements AutoCloseable {
   }
 
   /**
-   * Answers requests for exactly {@code target} (raw path plus {@code ?query} if any, as sent,
-   * e.g. {@code /eutils/efetch.fcgi?db=nuccore&id=X}) with {@code file}, which may lie anywhere.
+   * Answers requests for exactly {@code target} (raw path plus {@code ?query} if any, as sent, e.g.
+   * {@code /eutils/efetch.fcgi?db=nuccore&id=X}) with {@code file}, which may lie anywhere.
    */
   public LocalHttpServer route(String target, Path file) {
     routes.put(target.startsWith("/") ? target : "/" + target, file);
@@ -152,7 +152,9 @@ public final class LocalHttpServer implements AutoCloseable {
     return this;
   }
 
-  /** The next {@code n} GET bodies go silent after {@code bytes} bytes (until the server closes). */
+  /**
+   * The next {@code n} GET bodies go silent after {@code bytes} bytes (until the server closes).
+   */
   public LocalHttpServer stallNext(int n, long bytes) {
     stallAfter.set(bytes);
     stalls.set(n);
@@ -180,10 +182,14 @@ public final class LocalHttpServer implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     try (ex) {
-      String target = ex.getRequestURI().getRawPath()
-          + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
+      String target =
+          ex.getRequestURI().getRawPath()
+              + (ex.getRequestURI().getRawQuery() == null
+                  ? ""
+                  : "?" + ex.getRequestURI().getRawQuery());
       String range = ex.getRequestHeaders().getFirst("Range");
-      requests.add(ex.getRequestMethod() + " " + target + (range == null ? "" : " Range: " + range));
+      requests.add(
+          ex.getRequestMethod() + " " + target + (range == null ? "" : " Range: " + range));
       boolean head = ex.getRequestMethod().equals("HEAD");
       if (!head && !ex.getRequestMethod().equals("GET")) {
         sendText(ex, 405, "method not allowed\n");
@@ -293,7 +299,12 @@ public final class LocalHttpServer implements AutoCloseable {
     }
   }
 
-  private enum Fault { NONE, CUT, SHORT, STALL }
+  private enum Fault {
+    NONE,
+    CUT,
+    SHORT,
+    STALL
+  }
 
   private static void copy(InputStream in, OutputStream out, long limit) throws IOException {
     byte[] buf = new byte[8192];
@@ -312,16 +323,27 @@ public final class LocalHttpServer implements AutoCloseable {
     String path = ex.getRequestURI().getPath();
     StringBuilder html = new StringBuilder();
     html.append("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n<html>\n<head>\n")
-        .append("<title>Index of ").append(path).append("</title>\n</head>\n<body>\n")
-        .append("<h1>Index of ").append(path).append("</h1>\n<pre>")
+        .append("<title>Index of ")
+        .append(path)
+        .append("</title>\n</head>\n<body>\n")
+        .append("<h1>Index of ")
+        .append(path)
+        .append("</h1>\n<pre>")
         .append("<a href=\"?C=N;O=D\">Name</a>  <a href=\"?C=M;O=A\">Last modified</a>")
         .append("  <a href=\"?C=S;O=A\">Size</a>\n<hr><a href=\"../\">Parent Directory</a>\n");
     try (Stream<Path> entries = Files.list(dir)) {
       for (Path p : entries.sorted().toList()) {
         String name = p.getFileName().toString() + (Files.isDirectory(p) ? "/" : "");
         long size = Files.isDirectory(p) ? 0 : Files.size(p);
-        html.append("<a href=\"").append(name).append("\">").append(name).append("</a>  ")
-            .append(Files.getLastModifiedTime(p)).append("  ").append(size).append('\n');
+        html.append("<a href=\"")
+            .append(name)
+            .append("\">")
+            .append(name)
+            .append("</a>  ")
+            .append(Files.getLastModifiedTime(p))
+            .append("  ")
+            .append(size)
+            .append('\n');
       }
     }
     html.append("<hr></pre>\n</body>\n</html>\n");

@@ -11,8 +11,8 @@ import java.time.Duration;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * A small GenBank "release folder" made of real files from ../shared/data, gzipped under
- * release names (gbvrl1.seq.gz ...), plus test settings that retry fast.
+ * A small GenBank "release folder" made of real files from ../shared/data, gzipped under release
+ * names (gbvrl1.seq.gz ...), plus test settings that retry fast.
  */
 final class ReleaseFixture {
   static final Path DATA = Path.of(System.getProperty("omnibiote.shared", "../../shared"), "data");
@@ -24,8 +24,14 @@ final class ReleaseFixture {
   /** Settings for tests: few retries, 10 ms back-off, no progress lines. */
   static DownloadSettings fastSettings(int retries) {
     return new DownloadSettings(
-        retries, Duration.ofMillis(10), Duration.ofMillis(40), Duration.ofSeconds(5),
-        Duration.ofSeconds(10), Duration.ofSeconds(10), Long.MAX_VALUE, Duration.ofSeconds(5));
+        retries,
+        Duration.ofMillis(10),
+        Duration.ofMillis(40),
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(10),
+        Long.MAX_VALUE,
+        Duration.ofSeconds(5));
   }
 
   /**

@@ -13,10 +13,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Makes a {@link LocalHttpServer} answer the quickstart sample's URLs with the real files of
- * the same names under a data folder (the sample's names match the copies in
- * {@code ../shared/data}, e.g. {@code NC_045512.2.gb}), for tests of quickstart without
- * {@code --data}.
+ * Makes a {@link LocalHttpServer} answer the quickstart sample's URLs with the real files of the
+ * same names under a data folder (the sample's names match the copies in {@code ../shared/data},
+ * e.g. {@code NC_045512.2.gb}), for tests of quickstart without {@code --data}.
  *
  * <pre>{@code
  * try (LocalHttpServer server = LocalHttpServer.serve(tmp)) {
@@ -30,9 +29,9 @@ public final class SampleMirror {
   private SampleMirror() {}
 
   /**
-   * Routes every sample entry of the default configuration to its file under {@code data}
-   * and returns the configuration overrides (key to value) that point the sample's base URLs
-   * at the server.
+   * Routes every sample entry of the default configuration to its file under {@code data} and
+   * returns the configuration overrides (key to value) that point the sample's base URLs at the
+   * server.
    *
    * @throws IllegalStateException when a sample file has no copy under {@code data}
    */
@@ -41,10 +40,12 @@ public final class SampleMirror {
     overrides.put(SampleDownloader.CONFIG_PATH + ".ncbi-base-url", server.url("ncbi/").toString());
     overrides.put(
         SampleDownloader.CONFIG_PATH + ".uniprot-base-url", server.url("uniprot/").toString());
-    Config config = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.defaultReference());
+    Config config =
+        ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.defaultReference());
     for (SampleDownloader.SampleFile f : SampleDownloader.sampleFiles(config)) {
       URI u = f.url();
-      server.route(u.getRawPath() + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery()),
+      server.route(
+          u.getRawPath() + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery()),
           find(data, f.name()));
     }
     return overrides;

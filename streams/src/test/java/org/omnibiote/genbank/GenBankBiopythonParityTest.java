@@ -18,9 +18,9 @@ import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SharedData;
 
 /**
- * Every file of ../shared/data read as GenBank by us and by Biopython 1.80 (one Python
- * process): the same documents where Biopython accepts a file, a problem where it raises.
- * Non-GenBank files are included too: both sides must find no record in them.
+ * Every file of ../shared/data read as GenBank by us and by Biopython 1.80 (one Python process):
+ * the same documents where Biopython accepts a file, a problem where it raises. Non-GenBank files
+ * are included too: both sides must find no record in them.
  */
 class GenBankBiopythonParityTest {
   private static final Set<String> GENBANK_EXTENSIONS =
@@ -53,8 +53,9 @@ class GenBankBiopythonParityTest {
 
   @Test
   void the22MbpRecordOfGbpri1IsReadWhole() throws Exception {
-    Parsed p = Parsed.of(
-        SharedData.file("deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq"), SeqFormat.GENBANK);
+    Parsed p =
+        Parsed.of(
+            SharedData.file("deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq"), SeqFormat.GENBANK);
     int longest = p.records().stream().mapToInt(r -> r.sequence().length()).max().orElse(0);
     assertTrue(longest > 2_000_000, "longest record: " + longest);
     assertEquals(18, p.records().size());

@@ -23,15 +23,20 @@ final class ParityCheck {
         assertEquals(theirs.get(i), ours.documents().get(i), file + ": document " + i);
       }
       assertEquals(bio.documentIds(), ours.ids(), file + ": record ids");
-      assertEquals(bio.count("skip"), ours.counts().skippedNoSequence(),
+      assertEquals(
+          bio.count("skip"),
+          ours.counts().skippedNoSequence(),
           file + ": records without sequence");
-      assertEquals(bio.count("problem"), ours.problems().size(),
-          file + ": problems " + ours.problems());
+      assertEquals(
+          bio.count("problem"), ours.problems().size(), file + ": problems " + ours.problems());
     } else {
-      assertFalse(ours.problems().isEmpty(),
+      assertFalse(
+          ours.problems().isEmpty(),
           file + ": Biopython raised (" + bio.error() + ") but we reported no problem");
       assertTrue(ours.records().size() >= theirs.size(), file + ": documents before the error");
-      assertEquals(theirs, ours.documents().subList(0, theirs.size()),
+      assertEquals(
+          theirs,
+          ours.documents().subList(0, theirs.size()),
           file + ": documents Biopython made before it raised");
       ours.problems().forEach(p -> assertEquals(file, p.file(), "problem names the file"));
     }

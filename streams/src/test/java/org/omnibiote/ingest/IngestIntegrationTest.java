@@ -86,7 +86,8 @@ class IngestIntegrationTest {
     for (String ds : List.of("genbank", "uniref100")) {
       for (String split : List.of("train", "val")) {
         assertTrue(
-            manifest.shards().stream().anyMatch(s -> s.dataset().equals(ds) && s.split().equals(split)),
+            manifest.shards().stream()
+                .anyMatch(s -> s.dataset().equals(ds) && s.split().equals(split)),
             ds + "/" + split);
       }
     }
@@ -112,7 +113,10 @@ class IngestIntegrationTest {
       }
     }
     Manifest.Source source =
-        manifest.sources().stream().filter(s -> s.path().equals(PROTEINS.toString())).findFirst().orElseThrow();
+        manifest.sources().stream()
+            .filter(s -> s.path().equals(PROTEINS.toString()))
+            .findFirst()
+            .orElseThrow();
     assertEquals(records, source.records());
     List<Integer> actual = new ArrayList<>();
     for (String shard : source.shards()) {
@@ -141,18 +145,27 @@ class IngestIntegrationTest {
   void aTagThatIsNotOnePieceIsCountedAndNamed() {
     // <ss-rRNA> is not a piece of the original vocabulary.
     assertTrue(tokenizer.pieceToId("<ss-rRNA>") < 0);
-    assertNotNull(manifest.tagsNotSinglePiece().get("<ss-rRNA>"), "" + manifest.tagsNotSinglePiece());
+    assertNotNull(
+        manifest.tagsNotSinglePiece().get("<ss-rRNA>"), "" + manifest.tagsNotSinglePiece());
     assertFalse(manifest.tagsNotSinglePiece().containsKey("<DNA>"));
   }
 
   @Test
   void theSplitIsDecidedByRecordIdentity() {
     SplitRule a = new SplitRule("omnibiote", 0.5);
-    long val = IntStream.range(0, 10_000).filter(i -> a.splitOf(a.hash("ID" + i)) == org.omnibiote.shards.Split.VAL).count();
+    long val =
+        IntStream.range(0, 10_000)
+            .filter(i -> a.splitOf(a.hash("ID" + i)) == org.omnibiote.shards.Split.VAL)
+            .count();
     assertTrue(val > 4_700 && val < 5_300, "" + val);
-    assertEquals(a.splitOf(a.hash("NC_045512.2")), new SplitRule("omnibiote", 0.5).splitOf(a.hash("NC_045512.2")));
+    assertEquals(
+        a.splitOf(a.hash("NC_045512.2")),
+        new SplitRule("omnibiote", 0.5).splitOf(a.hash("NC_045512.2")));
     Manifest.Source proteins =
-        manifest.sources().stream().filter(s -> s.path().equals(PROTEINS.toString())).findFirst().orElseThrow();
+        manifest.sources().stream()
+            .filter(s -> s.path().equals(PROTEINS.toString()))
+            .findFirst()
+            .orElseThrow();
     long valDocs =
         manifest.shards().stream()
             .filter(s -> proteins.shards().contains(s.path()) && s.split().equals("val"))
@@ -164,7 +177,9 @@ class IngestIntegrationTest {
 
   @Test
   void progressLineReportsRatesAndEta() {
-    assertTrue(progressOutput.matches("(?s).*ingest: [\\d,]+ records \\([\\d,]+/s\\), [\\d.]+/[\\d.]+ MB of input \\([\\d.]+ MB/s\\), ETA .*"),
+    assertTrue(
+        progressOutput.matches(
+            "(?s).*ingest: [\\d,]+ records \\([\\d,]+/s\\), [\\d.]+/[\\d.]+ MB of input \\([\\d.]+ MB/s\\), ETA .*"),
         progressOutput);
   }
 
@@ -174,14 +189,18 @@ class IngestIntegrationTest {
     Path file = out.resolve(shard.path());
     Process p =
         new ProcessBuilder(
-                "/usr/bin/python3", "-c",
+                "/usr/bin/python3",
+                "-c",
                 "import sys, numpy; a = numpy.load(sys.argv[1]); print(a.dtype, a.shape[0], int(a.astype('int64').sum()))",
                 file.toString())
             .redirectErrorStream(true)
             .start();
     String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
     assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), "numpy could not load the shard (apt-get install python3-numpy): " + printed);
+    assertEquals(
+        0,
+        p.exitValue(),
+        "numpy could not load the shard (apt-get install python3-numpy): " + printed);
     long sum = Arrays.stream(NpyReader.read(file).values()).asLongStream().sum();
     assertEquals("uint16 " + shard.tokens() + " " + sum, printed);
   }

@@ -9,9 +9,9 @@ import org.omnibiote.UserError;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 
 /**
- * An ingest in a JVM of its own, for the test that kills one:
- * {@code IngestProcessMain MODEL OUTPUT GENBANK_PATH... --uniref UNIREF_PATH...}; settings
- * come from -Domnibiote.ingest.* like the real command's.
+ * An ingest in a JVM of its own, for the test that kills one: {@code IngestProcessMain MODEL OUTPUT
+ * GENBANK_PATH... --uniref UNIREF_PATH...}; settings come from -Domnibiote.ingest.* like the real
+ * command's.
  */
 public final class IngestProcessMain {
   private IngestProcessMain() {}
@@ -31,8 +31,13 @@ public final class IngestProcessMain {
         }
       }
       Config config = ConfigFactory.load();
-      new Ingest(SentencePieceTokenizer.load(model), model, IngestSettings.from(config), output,
-              false, config)
+      new Ingest(
+              SentencePieceTokenizer.load(model),
+              model,
+              IngestSettings.from(config),
+              output,
+              false,
+              config)
           .run(Inputs.resolve(genbank, uniref), System.err);
       System.exit(0);
     } catch (UserError e) {

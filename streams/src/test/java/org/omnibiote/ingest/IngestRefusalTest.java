@@ -36,7 +36,8 @@ class IngestRefusalTest {
   private static Manifest ingest(String model, Path out, List<Path> genbank, boolean strict) {
     Path m = TestData.tokenizer(model);
     Tokenizer t = SentencePieceTokenizer.load(m);
-    return new Ingest(t, m, IngestSettings.from(ConfigFactory.load()), out, strict, ConfigFactory.load())
+    return new Ingest(
+            t, m, IngestSettings.from(ConfigFactory.load()), out, strict, ConfigFactory.load())
         .run(Inputs.resolve(genbank, List.of()), new PrintStream(OutputStream.nullOutputStream()));
   }
 
@@ -48,8 +49,11 @@ class IngestRefusalTest {
     UserError e =
         assertThrows(
             UserError.class,
-            () -> ingest("nucleotide_bpe", out,
-                List.of(TestData.data("deb-emboss-test_6.6.0+dfsg-12/genbank/gbvrl1.seq"))));
+            () ->
+                ingest(
+                    "nucleotide_bpe",
+                    out,
+                    List.of(TestData.data("deb-emboss-test_6.6.0+dfsg-12/genbank/gbvrl1.seq"))));
     assertTrue(e.getMessage().contains("another tokenizer"), e.getMessage());
     assertTrue(e.getMessage().contains("mixed_bpe.model"), e.getMessage());
     assertTrue(e.getMessage().contains("nucleotide_bpe.model"), e.getMessage());
@@ -71,17 +75,20 @@ class IngestRefusalTest {
     ByteArrayOutputStream gz = new ByteArrayOutputStream();
     try (GZIPOutputStream z = new GZIPOutputStream(gz)) {
       // Large enough that the format is sniffed from the intact start and ingest begins.
-      z.write(Files.readAllBytes(TestData.data("deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq")));
+      z.write(
+          Files.readAllBytes(TestData.data("deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq")));
     }
     byte[] all = gz.toByteArray();
     Path truncated = dir.resolve("gbpri1.seq.gz");
     Files.write(truncated, Arrays.copyOf(all, all.length / 2));
     Path out = dir.resolve("out");
-    UserError e =
-        assertThrows(UserError.class, () -> ingest("mixed_bpe", out, List.of(truncated)));
+    UserError e = assertThrows(UserError.class, () -> ingest("mixed_bpe", out, List.of(truncated)));
     assertTrue(e.getMessage().contains(truncated.toString()), e.getMessage());
-    assertTrue(OutputChecks.filesInShardFolders(out).isEmpty(), "" + OutputChecks.filesInShardFolders(out));
-    assertFalse(OutputChecks.manifest(out).sources().stream().anyMatch(s -> s.path().contains("gbpri1")));
+    assertTrue(
+        OutputChecks.filesInShardFolders(out).isEmpty(),
+        "" + OutputChecks.filesInShardFolders(out));
+    assertFalse(
+        OutputChecks.manifest(out).sources().stream().anyMatch(s -> s.path().contains("gbpri1")));
   }
 
   @Test
@@ -91,7 +98,8 @@ class IngestRefusalTest {
     Manifest.Source s = m.sources().get(0);
     assertTrue(s.problems() > 0, "" + s);
     UserError e =
-        assertThrows(UserError.class, () -> ingest("mixed_bpe", dir.resolve("strict"), List.of(bad), true));
+        assertThrows(
+            UserError.class, () -> ingest("mixed_bpe", dir.resolve("strict"), List.of(bad), true));
     assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
     assertTrue(e.getMessage().matches("(?s).*:\\d+.*"), "names the line: " + e.getMessage());
   }
@@ -106,14 +114,16 @@ class IngestRefusalTest {
   @Test
   void aMissingInputPathIsRefused() {
     UserError e =
-        assertThrows(UserError.class, () -> Inputs.resolve(List.of(dir.resolve("nope")), List.of()));
+        assertThrows(
+            UserError.class, () -> Inputs.resolve(List.of(dir.resolve("nope")), List.of()));
     assertTrue(e.getMessage().contains("no such file or folder"), e.getMessage());
   }
 
   @Test
   void foldersAreSearchedByFileNameAndOtherFilesSkipped() {
     List<InputFile> found =
-        Inputs.resolve(List.of(TestData.data("deb-hmmer-examples_3.3.2+dfsg-1")),
+        Inputs.resolve(
+            List.of(TestData.data("deb-hmmer-examples_3.3.2+dfsg-1")),
             List.of(TestData.data("deb-hmmer-examples_3.3.2+dfsg-1")));
     // genbank, genbank.2, genbank.bad.1 and PAX8_HUMAN have no known extension: all skipped.
     assertTrue(found.isEmpty(), "" + found);

@@ -21,8 +21,8 @@ import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.Tokenizer;
 
 /**
- * kill -9 in the middle of a file: no partial shard in the shard folders, and a re-run
- * completes the folder to exactly what an uninterrupted run makes.
+ * kill -9 in the middle of a file: no partial shard in the shard folders, and a re-run completes
+ * the folder to exactly what an uninterrupted run makes.
  */
 class InterruptedIngestTest {
   static final Path MODEL = TestData.tokenizer("mixed_bpe");
@@ -70,7 +70,9 @@ class InterruptedIngestTest {
     IngestSettings settings =
         IngestSettings.from(ConfigFactory.load()).withShardTargetBytes(SHARD_BYTES);
     new Ingest(tokenizer, MODEL, settings, out, false, ConfigFactory.load())
-        .run(Inputs.resolve(GENBANK, List.of(PROTEINS)), new PrintStream(new ByteArrayOutputStream()));
+        .run(
+            Inputs.resolve(GENBANK, List.of(PROTEINS)),
+            new PrintStream(new ByteArrayOutputStream()));
   }
 
   private static Process startSlowIngest(Path out, Path log) throws IOException {
@@ -79,7 +81,8 @@ class InterruptedIngestTest {
         new java.util.ArrayList<>(
             List.of(
                 java,
-                "-cp", System.getProperty("java.class.path"),
+                "-cp",
+                System.getProperty("java.class.path"),
                 "-Domnibiote.ingest.shard-target-bytes=" + SHARD_BYTES,
                 "-Domnibiote.ingest.test-delay-per-record=3ms",
                 "-Domnibiote.ingest.file-parallelism=1",
@@ -89,10 +92,7 @@ class InterruptedIngestTest {
     GENBANK.forEach(g -> cmd.add(g.toString()));
     cmd.add("--uniref");
     cmd.add(PROTEINS.toString());
-    return new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
   /** Waits until the protein file has finished shards in place but is not finished itself. */

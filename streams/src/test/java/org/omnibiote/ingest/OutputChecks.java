@@ -23,9 +23,9 @@ import org.omnibiote.shards.NpyReader;
 import org.omnibiote.tokenizer.Tokenizer;
 
 /**
- * Checks an ingest output folder with the independent .npy reader: the layout the trainer
- * reads, and every shard against its manifest entry (tokens, documents, documents per
- * tag, SHA-256), every document ending in EOS, no banned id.
+ * Checks an ingest output folder with the independent .npy reader: the layout the trainer reads,
+ * and every shard against its manifest entry (tokens, documents, documents per tag, SHA-256), every
+ * document ending in EOS, no banned id.
  */
 final class OutputChecks {
   static final int EOS = 3;
@@ -53,8 +53,8 @@ final class OutputChecks {
   }
 
   /**
-   * Verifies every shard; a document's tag is read back by decoding its first ids with
-   * {@code tokenizer} (a tag that is not one piece spans several ids).
+   * Verifies every shard; a document's tag is read back by decoding its first ids with {@code
+   * tokenizer} (a tag that is not one piece spans several ids).
    */
   static void verify(Path dir, Tokenizer tokenizer) throws IOException {
     Manifest m = manifest(dir);
@@ -67,14 +67,19 @@ final class OutputChecks {
     }
     assertTrue(Set.of("manifest.json", ".work", "genbank", "uniref100").containsAll(top), "" + top);
     Set<String> listed =
-        m.shards().stream().map(Manifest.Shard::path).collect(Collectors.toCollection(TreeSet::new));
-    assertEquals(listed, filesInShardFolders(dir), "shard folders hold exactly the manifest's shards");
+        m.shards().stream()
+            .map(Manifest.Shard::path)
+            .collect(Collectors.toCollection(TreeSet::new));
+    assertEquals(
+        listed, filesInShardFolders(dir), "shard folders hold exactly the manifest's shards");
     long docs = 0;
     long tokens = 0;
     for (Manifest.Shard shard : m.shards()) {
       Path file = dir.resolve(shard.path());
       assertTrue(shard.path().matches("(genbank|uniref100)/(train|val)/[^/]+\\.npy"), shard.path());
-      assertEquals(shard.dataset() + "/" + shard.split(), shard.path().substring(0, shard.path().lastIndexOf('/')));
+      assertEquals(
+          shard.dataset() + "/" + shard.split(),
+          shard.path().substring(0, shard.path().lastIndexOf('/')));
       NpyReader.Array a = NpyReader.read(file);
       assertEquals("<u2", a.descr());
       int[] v = a.values();
@@ -103,12 +108,18 @@ final class OutputChecks {
   }
 
   /**
-   * The tag a document starts with: the manifest's tag whose ids (as the tokenizer encodes
-   * the tag alone, banned id removed) begin the document, the longest match winning. The
-   * last id of a tag that is not one piece may merge with the sequence, so it is not compared.
+   * The tag a document starts with: the manifest's tag whose ids (as the tokenizer encodes the tag
+   * alone, banned id removed) begin the document, the longest match winning. The last id of a tag
+   * that is not one piece may merge with the sequence, so it is not compared.
    */
   private static String tagOf(
-      int[] v, int start, int end, Tokenizer tokenizer, Set<String> tags, int banned, String where) {
+      int[] v,
+      int start,
+      int end,
+      Tokenizer tokenizer,
+      Set<String> tags,
+      int banned,
+      String where) {
     String found = null;
     int foundLength = 0;
     for (String t : tags) {
@@ -123,14 +134,20 @@ final class OutputChecks {
         foundLength = compare;
       }
     }
-    assertTrue(found != null, where + ": document at " + start + " starts with no known tag: "
-        + tokenizer.decode(Arrays.copyOfRange(v, start, Math.min(end, start + 8))));
+    assertTrue(
+        found != null,
+        where
+            + ": document at "
+            + start
+            + " starts with no known tag: "
+            + tokenizer.decode(Arrays.copyOfRange(v, start, Math.min(end, start + 8))));
     return found;
   }
 
   static String sha256(Path file) throws IOException {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -75,16 +74,21 @@ public final class Biopython {
       Process p = pb.start();
       ObjectMapper json = new ObjectMapper();
       Map<Path, Outcome> out = new LinkedHashMap<>();
-      try (BufferedReader r = new BufferedReader(
-          new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      try (BufferedReader r =
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {
           JsonNode n = json.readTree(line);
           List<JsonNode> records = new ArrayList<>();
           n.get("records").forEach(records::add);
           String file = n.get("file").asText();
-          out.put(Path.of(file), new Outcome(file, n.get("ok").asBoolean(),
-              n.get("error").isNull() ? null : n.get("error").asText(), records));
+          out.put(
+              Path.of(file),
+              new Outcome(
+                  file,
+                  n.get("ok").asBoolean(),
+                  n.get("error").isNull() ? null : n.get("error").asText(),
+                  records));
         }
       }
       if (!p.waitFor(5, TimeUnit.MINUTES)) {

@@ -68,9 +68,10 @@ class LineReaderTest {
   @Test
   @SuppressWarnings("StringSplitter") // the file's final newline must not add an empty line
   void mixedLineEndsSplitAsPythonUniversalNewlines() throws Exception {
-    String real = Files.readString(
-        SharedData.file("deb-python-biopython-doc_1.80+dfsg-4/GenBank/cor6_6.gb"),
-        StandardCharsets.ISO_8859_1);
+    String real =
+        Files.readString(
+            SharedData.file("deb-python-biopython-doc_1.80+dfsg-4/GenBank/cor6_6.gb"),
+            StandardCharsets.ISO_8859_1);
     StringBuilder mixed = new StringBuilder();
     String[] ends = {"\n", "\r\n", "\r", "\r\r\n", "\n\r"};
     int k = 0;
@@ -88,7 +89,8 @@ class LineReaderTest {
   void linesLongerThanTheBufferGrowIt() throws Exception {
     String longLine = "ACGT".repeat(100_000);
     String text = ">x\n" + longLine + "\r\n" + longLine + "\n";
-    assertEquals(List.of(">x", longLine, longLine),
+    assertEquals(
+        List.of(">x", longLine, longLine),
         read(new Trickle(text.getBytes(StandardCharsets.ISO_8859_1))));
   }
 

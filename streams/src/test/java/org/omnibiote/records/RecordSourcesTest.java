@@ -34,7 +34,8 @@ class RecordSourcesTest {
     assertEquals(expected.documents(), Parsed.of(misnamed, SeqFormat.GENBANK).documents());
 
     Path fasta = gzip(SharedData.file(PROTEOME), "proteome.fa.gz");
-    assertEquals(Parsed.of(SharedData.file(PROTEOME), SeqFormat.FASTA).documents(),
+    assertEquals(
+        Parsed.of(SharedData.file(PROTEOME), SeqFormat.FASTA).documents(),
         Parsed.of(fasta, SeqFormat.FASTA).documents());
   }
 
@@ -47,8 +48,16 @@ class RecordSourcesTest {
     Files.write(both, Files.readAllBytes(a));
     Files.write(both, Files.readAllBytes(b), java.nio.file.StandardOpenOption.APPEND);
     Parsed p = Parsed.of(both, SeqFormat.GENBANK);
-    assertEquals(List.of("X55053.1", "X62281.1", "M81224.1", "AJ237582.1", "L31939.1",
-        "AF297471.1", "AL109817.1"), p.ids());
+    assertEquals(
+        List.of(
+            "X55053.1",
+            "X62281.1",
+            "M81224.1",
+            "AJ237582.1",
+            "L31939.1",
+            "AF297471.1",
+            "AL109817.1"),
+        p.ids());
   }
 
   @Test
@@ -92,16 +101,22 @@ class RecordSourcesTest {
 
   @Test
   void sniffTellsGenBankFromFastaByContent() throws Exception {
-    List<String> genbank = List.of(CORE, PRI,
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/gbvrl1_start.seq",
-        "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank",
-        "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank.2",
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/1MRR_A.gp");
+    List<String> genbank =
+        List.of(
+            CORE,
+            PRI,
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/gbvrl1_start.seq",
+            "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank",
+            "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank.2",
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/1MRR_A.gp");
     for (String f : genbank) {
       assertEquals(SeqFormat.GENBANK, RecordSources.sniff(SharedData.file(f)), f);
     }
-    List<String> fasta = List.of(PROTEOME, "deb-fasta3_36.3.8i.14-Nov-2020-1/seq/titin_hum.aa",
-        "deb-hmmer-examples_3.3.2+dfsg-1/testsuite/PAX8_HUMAN");
+    List<String> fasta =
+        List.of(
+            PROTEOME,
+            "deb-fasta3_36.3.8i.14-Nov-2020-1/seq/titin_hum.aa",
+            "deb-hmmer-examples_3.3.2+dfsg-1/testsuite/PAX8_HUMAN");
     for (String f : fasta) {
       assertEquals(SeqFormat.FASTA, RecordSources.sniff(SharedData.file(f)), f);
     }
@@ -122,16 +137,17 @@ class RecordSourcesTest {
   @Test
   void recordsWithoutSequenceAreSkippedAndCounted() throws Exception {
     String bio = "deb-python-biopython-doc_1.80+dfsg-4/GenBank/";
-    for (String f : List.of("NT_019265.gb", "DS830848.gb", "tsa_acropora.gb",
-        "tls_KDHP01000000.gb")) {
+    for (String f :
+        List.of("NT_019265.gb", "DS830848.gb", "tsa_acropora.gb", "tls_KDHP01000000.gb")) {
       Parsed p = Parsed.of(SharedData.file(bio + f), SeqFormat.GENBANK);
       assertEquals(new ParseCounts(0, 1, 0), p.counts(), f);
     }
     // A file of them all, plus real records: counts add up per file.
     Path mixed = tmp.resolve("mixed.gb");
     try (OutputStream out = Files.newOutputStream(mixed)) {
-      for (String f : List.of("NT_019265.gb", "cor6_6.gb", "tsa_acropora.gb", "iro.gb",
-          "no_origin_no_end.gb")) {
+      for (String f :
+          List.of(
+              "NT_019265.gb", "cor6_6.gb", "tsa_acropora.gb", "iro.gb", "no_origin_no_end.gb")) {
         out.write(Files.readAllBytes(SharedData.file(bio + f)));
       }
     }
@@ -149,13 +165,15 @@ class RecordSourcesTest {
 
   @Test
   void strictModeStopsAtTheFirstProblem() {
-    Path bad = SharedData.file(
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/no_origin_no_end.gb");
-    UserError e = assertThrows(UserError.class, () -> {
-      try (RecordSource src = RecordSources.open(bad, SeqFormat.GENBANK, p -> {}, true)) {
-        src.next();
-      }
-    });
+    Path bad = SharedData.file("deb-python-biopython-doc_1.80+dfsg-4/GenBank/no_origin_no_end.gb");
+    UserError e =
+        assertThrows(
+            UserError.class,
+            () -> {
+              try (RecordSource src = RecordSources.open(bad, SeqFormat.GENBANK, p -> {}, true)) {
+                src.next();
+              }
+            });
     assertTrue(e.getMessage().startsWith(bad + ":"), e.getMessage());
     assertTrue(e.getMessage().contains("Premature end of line during features table"));
   }

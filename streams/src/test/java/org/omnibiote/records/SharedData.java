@@ -16,8 +16,10 @@ public final class SharedData {
   public static Path dir() {
     String shared = System.getProperty("omnibiote.shared");
     if (shared == null || !Files.isDirectory(Path.of(shared, "data"))) {
-      fail("the shared test data is missing: set -Domnibiote.shared=/path/to/shared "
-          + "(a folder holding data/), got " + shared);
+      fail(
+          "the shared test data is missing: set -Domnibiote.shared=/path/to/shared "
+              + "(a folder holding data/), got "
+              + shared);
     }
     return Path.of(shared, "data").toAbsolutePath().normalize();
   }

@@ -10,9 +10,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An .npy reader for tests, written from the NPY format description and independent of the
- * writer (it shares none of its code): it parses the header dict itself and checks that
- * the file holds exactly the data the header announces.
+ * An .npy reader for tests, written from the NPY format description and independent of the writer
+ * (it shares none of its code): it parses the header dict itself and checks that the file holds
+ * exactly the data the header announces.
  */
 public final class NpyReader {
   private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([<>|][a-z]\\d)'");
@@ -60,8 +60,12 @@ public final class NpyReader {
         };
     if (all.length - dataStart != count * width) {
       throw new IOException(
-          file + ": header says " + count + " values, file holds "
-              + (all.length - dataStart) + " data bytes");
+          file
+              + ": header says "
+              + count
+              + " values, file holds "
+              + (all.length - dataStart)
+              + " data bytes");
     }
     int[] values = new int[(int) count];
     buf.position(dataStart);

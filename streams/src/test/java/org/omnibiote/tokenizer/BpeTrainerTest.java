@@ -41,8 +41,9 @@ class BpeTrainerTest {
     for (int i = 0; i < docs.size(); i++) {
       (i % 10 == 9 ? heldOut : training).add(docs.get(i));
     }
-    model = new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(4096))
-        .train(training, List.of("real-sequences"));
+    model =
+        new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(4096))
+            .train(training, List.of("real-sequences"));
   }
 
   @Test
@@ -89,10 +90,12 @@ class BpeTrainerTest {
       counts.merge("\u2581", 1L, Long::sum);
       text.codePoints().forEach(c -> counts.merge(new String(Character.toChars(c)), 1L, Long::sum));
     }
-    List<String> expected = counts.keySet().stream()
-        .sorted(java.util.Comparator.<String>comparingLong(c -> -counts.get(c))
-            .thenComparingInt(c -> c.codePointAt(0)))
-        .toList();
+    List<String> expected =
+        counts.keySet().stream()
+            .sorted(
+                java.util.Comparator.<String>comparingLong(c -> -counts.get(c))
+                    .thenComparingInt(c -> c.codePointAt(0)))
+            .toList();
     List<String> pieces = pieces();
     assertEquals(expected, pieces.subList(pieces.size() - expected.size(), pieces.size()));
     assertTrue(expected.contains("\u2581"), "the dummy prefix mark is a piece");
@@ -110,7 +113,8 @@ class BpeTrainerTest {
       String tag = d.substring(0, d.indexOf('>') + 1);
       if (tag.equals("<DNA>") || tag.equals("<protein>")) {
         docs.add(tag + body.substring(0, Math.min(250, body.length())) + "<EOS>");
-        docs.add(body.substring(body.length() / 2, Math.min(body.length(), body.length() / 2 + 120)));
+        docs.add(
+            body.substring(body.length() / 2, Math.min(body.length(), body.length() / 2 + 120)));
       }
     }
     docs.add("<DNA>AAAAAAAAAAAAAAAAA<EOS> <DNA>AAAAAAAACCCCCCC<EOS>");
@@ -127,19 +131,22 @@ class BpeTrainerTest {
     Path modelFile = ModelWriter.write(model, dir.resolve("roundtrip.model"));
     Path input = dir.resolve("held-out.txt");
     Files.write(input, heldOut, StandardCharsets.UTF_8);
-    List<String> ids = SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
+    List<String> ids =
+        SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
     assertEquals(heldOut.size(), ids.size());
     for (int i = 0; i < ids.size(); i++) {
       String[] tokens = ids.get(i).split(" ");
       assertEquals("3", tokens[tokens.length - 1], "document " + i + " ends with <EOS>=3");
       String tag = heldOut.get(i).substring(0, heldOut.get(i).indexOf('>') + 1);
       int tagId = model.getPiecesList().stream().map(SentencePiece::getPiece).toList().indexOf(tag);
-      assertEquals(String.valueOf(tagId), tokens[1], "document " + i + ": dummy prefix, then the tag");
+      assertEquals(
+          String.valueOf(tagId), tokens[1], "document " + i + ": dummy prefix, then the tag");
       assertFalse(List.of(tokens).contains("0"), "no <unk> in document " + i);
     }
     Path idFile = dir.resolve("held-out.ids");
     Files.write(idFile, ids, StandardCharsets.UTF_8);
-    List<String> decoded = SpmTools.run(idFile, "spm_decode", "--model", modelFile.toString(), "--input_format=id");
+    List<String> decoded =
+        SpmTools.run(idFile, "spm_decode", "--model", modelFile.toString(), "--input_format=id");
     assertEquals(heldOut, decoded);
   }
 
@@ -148,13 +155,14 @@ class BpeTrainerTest {
     Path modelFile = ModelWriter.write(model, dir.resolve("ours.model"));
     Path input = dir.resolve("held-out-ours.txt");
     Files.write(input, heldOut, StandardCharsets.UTF_8);
-    List<String> spmIds = SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
+    List<String> spmIds =
+        SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
     SentencePieceTokenizer ours = SentencePieceTokenizer.load(modelFile);
     assertEquals(4096, ours.vocabSize());
     for (int i = 0; i < heldOut.size(); i++) {
       int[] ids = ours.encode(heldOut.get(i));
-      String joined = java.util.Arrays.stream(ids).mapToObj(String::valueOf)
-          .collect(Collectors.joining(" "));
+      String joined =
+          java.util.Arrays.stream(ids).mapToObj(String::valueOf).collect(Collectors.joining(" "));
       assertEquals(spmIds.get(i), joined, "ids of held-out document " + i);
       assertEquals(heldOut.get(i), ours.decode(ids), "decoded held-out document " + i);
     }
@@ -170,25 +178,40 @@ class BpeTrainerTest {
       int tagEnd = d.indexOf('>') + 1;
       String body = d.substring(tagEnd, d.length() - "<EOS>".length());
       for (int k = 0; k < body.length() && size < 600_000; k += 4000) {
-        String chunk = d.substring(0, tagEnd) + body.substring(k, Math.min(body.length(), k + 4000)) + "<EOS>";
+        String chunk =
+            d.substring(0, tagEnd) + body.substring(k, Math.min(body.length(), k + 4000)) + "<EOS>";
         corpus.add(chunk);
         size += chunk.length() + 1;
       }
     }
     Path input = dir.resolve("spm-train-corpus.txt");
     Files.write(input, corpus, StandardCharsets.UTF_8);
-    SpmTools.run(input, "spm_train", "--input=" + input, "--model_prefix=" + dir.resolve("reference"),
-        "--model_type=bpe", "--vocab_size=1000",
+    SpmTools.run(
+        input,
+        "spm_train",
+        "--input=" + input,
+        "--model_prefix=" + dir.resolve("reference"),
+        "--model_type=bpe",
+        "--vocab_size=1000",
         "--user_defined_symbols=" + String.join(",", BpeTrainer.ORIGINAL_USER_DEFINED_SYMBOLS),
-        "--character_coverage=1.0", "--max_sentencepiece_length=32",
-        "--normalization_rule_name=identity", "--max_sentence_length=16384", "--num_threads=1");
-    Path ours = ModelWriter.write(
-        new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(1000)).train(corpus, List.of()),
-        dir.resolve("close.model"));
-    List<String> reference = Files.readAllLines(dir.resolve("reference.vocab")).stream()
-        .map(l -> l.substring(0, l.indexOf('\t'))).toList();
-    List<String> ourPieces = Files.readAllLines(dir.resolve("close.vocab")).stream()
-        .map(l -> l.substring(0, l.indexOf('\t'))).toList();
+        "--character_coverage=1.0",
+        "--max_sentencepiece_length=32",
+        "--normalization_rule_name=identity",
+        "--max_sentence_length=16384",
+        "--num_threads=1");
+    Path ours =
+        ModelWriter.write(
+            new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(1000))
+                .train(corpus, List.of()),
+            dir.resolve("close.model"));
+    List<String> reference =
+        Files.readAllLines(dir.resolve("reference.vocab")).stream()
+            .map(l -> l.substring(0, l.indexOf('\t')))
+            .toList();
+    List<String> ourPieces =
+        Files.readAllLines(dir.resolve("close.vocab")).stream()
+            .map(l -> l.substring(0, l.indexOf('\t')))
+            .toList();
     assertEquals(reference.subList(0, 20), ourPieces.subList(0, 20));
     Set<String> common = new HashSet<>(reference);
     common.retainAll(new HashSet<>(ourPieces));
@@ -198,9 +221,12 @@ class BpeTrainerTest {
 
     Path held = dir.resolve("close-held-out.txt");
     Files.write(held, heldOut.subList(0, 150), StandardCharsets.UTF_8);
-    long referenceTokens = tokenCount(SpmTools.run(held, "spm_encode", "--model", dir.resolve("reference.model").toString()));
+    long referenceTokens =
+        tokenCount(
+            SpmTools.run(held, "spm_encode", "--model", dir.resolve("reference.model").toString()));
     long ourTokens = tokenCount(SpmTools.run(held, "spm_encode", "--model", ours.toString()));
-    assertTrue(Math.abs(ourTokens - referenceTokens) <= 0.03 * referenceTokens,
+    assertTrue(
+        Math.abs(ourTokens - referenceTokens) <= 0.03 * referenceTokens,
         "held-out tokens: ours " + ourTokens + ", spm_train's " + referenceTokens);
   }
 
@@ -213,8 +239,10 @@ class BpeTrainerTest {
     Path modelFile = ModelWriter.write(model, dir.resolve("special.model"));
     Path input = dir.resolve("special.txt");
     Files.writeString(input, "<DNA>ACGT<EOS>\n<protein>MKV<EOS>\n");
-    List<String> pieces = SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=piece");
-    List<String> ids = SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
+    List<String> pieces =
+        SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=piece");
+    List<String> ids =
+        SpmTools.run(input, "spm_encode", "--model", modelFile.toString(), "--output_format=id");
     assertTrue(pieces.get(0).startsWith("\u2581 <DNA> "), pieces.get(0));
     assertTrue(ids.get(0).matches("\\d+ 4 .* 3"), ids.get(0));
     assertTrue(ids.get(1).matches("\\d+ 18 .* 3"), ids.get(1));
@@ -227,7 +255,8 @@ class BpeTrainerTest {
     Path modelFile = ModelWriter.write(model, out.resolve("m"));
     assertEquals(out.resolve("m.model"), modelFile);
     try (Stream<Path> files = Files.list(out)) {
-      assertEquals(Set.of("m.model", "m.vocab"),
+      assertEquals(
+          Set.of("m.model", "m.vocab"),
           files.map(p -> p.getFileName().toString()).collect(Collectors.toSet()));
     }
     ModelProto reread = ModelProto.parseFrom(Files.readAllBytes(modelFile));
@@ -256,12 +285,13 @@ class BpeTrainerTest {
   void charactersBelowTheCoverageAreLeftOutAndNeverMerged() {
     List<String> docs = new ArrayList<>(training.subList(0, 300));
     docs.add("<protein>MKJJJJJJJJJJJJV<EOS>"); // J (ambiguous Leu/Ile) is rare here
-    ModelProto m = new BpeTrainer(
-            BpeTrainer.Options.defaults().withVocabSize(600).withCharacterCoverage(0.9995))
-        .train(docs, List.of());
+    ModelProto m =
+        new BpeTrainer(
+                BpeTrainer.Options.defaults().withVocabSize(600).withCharacterCoverage(0.9995))
+            .train(docs, List.of());
     assertTrue(pieces(m).stream().noneMatch(p -> p.contains("J")), "J is not in the vocabulary");
-    ModelProto all = new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(600))
-        .train(docs, List.of());
+    ModelProto all =
+        new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(600)).train(docs, List.of());
     assertTrue(pieces(all).contains("J"), "with full coverage J is a piece");
   }
 
@@ -269,23 +299,30 @@ class BpeTrainerTest {
   void trainingIsDeterministic() {
     List<String> docs = training.subList(0, 400);
     BpeTrainer t = new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(800));
-    assertArrayEquals(t.train(docs, List.of()).toByteArray(), t.train(docs, List.of()).toByteArray());
+    assertArrayEquals(
+        t.train(docs, List.of()).toByteArray(), t.train(docs, List.of()).toByteArray());
   }
 
   @Test
   void aVocabularyTooSmallForTheAlphabetIsAUserError() {
-    UserError e = assertThrows(UserError.class,
-        () -> new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(30))
-            .train(training.subList(0, 50), List.of()));
+    UserError e =
+        assertThrows(
+            UserError.class,
+            () ->
+                new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(30))
+                    .train(training.subList(0, 50), List.of()));
     assertTrue(e.getMessage().contains("vocabulary size 30 is too small"), e.getMessage());
     assertTrue(e.getMessage().contains("at least"), e.getMessage());
   }
 
   @Test
   void tooFewDocumentsForTheVocabularyIsAUserError() {
-    UserError e = assertThrows(UserError.class,
-        () -> new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(5000))
-            .train(List.of("<DNA>ACGTACGGT<EOS>"), List.of()));
+    UserError e =
+        assertThrows(
+            UserError.class,
+            () ->
+                new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(5000))
+                    .train(List.of("<DNA>ACGTACGGT<EOS>"), List.of()));
     assertTrue(e.getMessage().contains("allow only"), e.getMessage());
     // "ACGTACGGT" with its dummy prefix and tags: 20 special pieces, 5 characters, and
     // the merges of the word until it is one piece.
@@ -294,8 +331,8 @@ class BpeTrainerTest {
 
   @Test
   void sampleSizeLimitsTheDocumentsUsed() {
-    BpeTrainer t = new BpeTrainer(
-        BpeTrainer.Options.defaults().withVocabSize(300).withInputSentenceSize(100));
+    BpeTrainer t =
+        new BpeTrainer(BpeTrainer.Options.defaults().withVocabSize(300).withInputSentenceSize(100));
     BpeTrainer.Session s = t.session();
     training.subList(0, 1000).forEach(s::add);
     ModelProto m = s.train(List.of());
@@ -318,12 +355,14 @@ class BpeTrainerTest {
     byte[] whole = Files.readAllBytes(gz);
     Path truncated = dir.resolve("truncated.txt.gz");
     Files.write(truncated, java.util.Arrays.copyOf(whole, whole.length / 2));
-    UserError e = assertThrows(UserError.class,
-        () -> TrainingDocuments.forEachLine(truncated, s -> {}));
+    UserError e =
+        assertThrows(UserError.class, () -> TrainingDocuments.forEachLine(truncated, s -> {}));
     assertTrue(e.getMessage().contains("truncated.txt.gz"), e.getMessage());
 
-    UserError missing = assertThrows(UserError.class,
-        () -> TrainingDocuments.checkReadable(List.of(dir.resolve("nope.txt"))));
+    UserError missing =
+        assertThrows(
+            UserError.class,
+            () -> TrainingDocuments.checkReadable(List.of(dir.resolve("nope.txt"))));
     assertTrue(missing.getMessage().contains("nope.txt does not exist"), missing.getMessage());
   }
 

@@ -9,14 +9,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A plain BPE trainer for tests: recounts every pair before every merge, straight from the
- * rules of spm's BPE trainer, so the incremental bookkeeping of {@link BpeMergeLearner} can be
- * checked against it. Only for alphabets of one Unicode script plus the whitespace mark.
+ * A plain BPE trainer for tests: recounts every pair before every merge, straight from the rules of
+ * spm's BPE trainer, so the incremental bookkeeping of {@link BpeMergeLearner} can be checked
+ * against it. Only for alphabets of one Unicode script plus the whitespace mark.
  */
 final class NaiveBpe {
   private NaiveBpe() {}
 
-  static List<String> merges(List<String> documents, List<String> metaPieces, int maxLength, int count) {
+  static List<String> merges(
+      List<String> documents, List<String> metaPieces, int maxLength, int count) {
     // Words: spaces normalised to the whitespace mark (with the dummy prefix), then meta
     // pieces replaced by a tab that no piece may contain, then split before each mark.
     Map<String, Long> wordCounts = new LinkedHashMap<>();
@@ -42,12 +43,13 @@ final class NaiveBpe {
     }
     List<List<String>> words = new ArrayList<>();
     List<Long> weights = new ArrayList<>();
-    wordCounts.forEach((w, c) -> {
-      List<String> symbols = new ArrayList<>();
-      w.codePoints().forEach(cp -> symbols.add(new String(Character.toChars(cp))));
-      words.add(symbols);
-      weights.add(c);
-    });
+    wordCounts.forEach(
+        (w, c) -> {
+          List<String> symbols = new ArrayList<>();
+          w.codePoints().forEach(cp -> symbols.add(new String(Character.toChars(cp))));
+          words.add(symbols);
+          weights.add(c);
+        });
 
     List<String> result = new ArrayList<>();
     Set<String> pieces = new HashSet<>();
@@ -60,7 +62,9 @@ final class NaiveBpe {
           String a = s.get(i);
           String b = s.get(i + 1);
           if (a.codePointCount(0, a.length()) + b.codePointCount(0, b.length()) > maxLength
-              || b.startsWith("\u2581") || a.contains("\t") || b.contains("\t")) {
+              || b.startsWith("\u2581")
+              || a.contains("\t")
+              || b.contains("\t")) {
             continue;
           }
           pairCounts.merge(List.of(a, b), weights.get(w), Long::sum);

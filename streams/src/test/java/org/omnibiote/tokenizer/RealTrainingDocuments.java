@@ -11,9 +11,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Training documents made from the real sequences in $shared/data, by a deliberately tiny
- * test-only extraction (FASTA records; GenBank ORIGIN blocks with the LOCUS molecule type),
- * in the form the ingest writes: {@code <protein>SEQ<EOS>}, {@code <DNA>SEQ<EOS>}.
+ * Training documents made from the real sequences in $shared/data, by a deliberately tiny test-only
+ * extraction (FASTA records; GenBank ORIGIN blocks with the LOCUS molecule type), in the form the
+ * ingest writes: {@code <protein>SEQ<EOS>}, {@code <DNA>SEQ<EOS>}.
  */
 final class RealTrainingDocuments {
   private static final Pattern LOCUS_TYPE = Pattern.compile("\\s(?:bp|aa)\\s+(\\S+)");
@@ -35,16 +35,17 @@ final class RealTrainingDocuments {
     List<String> docs = new ArrayList<>();
     docs.addAll(fasta(data.resolve("gh-ahl27-GRarr/UP000000625_83333.fasta")));
     docs.addAll(fasta(data.resolve("deb-mmseqs2-examples_14-7e284+ds-1/QUERY.fasta")));
-    for (String f : List.of(
-        "deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq",
-        "deb-emboss-test_6.6.0+dfsg-12/genbank/gbinv1.seq",
-        "deb-emboss-test_6.6.0+dfsg-12/genbank/gbbct1.seq",
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/ls_orchid.gbk",
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/NC_000932.gb",
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/cor6_6.gb",
-        "deb-python-biopython-doc_1.80+dfsg-4/GenBank/EU851978.gbk",
-        "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank",
-        "gh-jsan4christ-Sars-Cov2-Refs/NC_045512.2.gb")) {
+    for (String f :
+        List.of(
+            "deb-emboss-test_6.6.0+dfsg-12/genbank/gbpri1.seq",
+            "deb-emboss-test_6.6.0+dfsg-12/genbank/gbinv1.seq",
+            "deb-emboss-test_6.6.0+dfsg-12/genbank/gbbct1.seq",
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/ls_orchid.gbk",
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/NC_000932.gb",
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/cor6_6.gb",
+            "deb-python-biopython-doc_1.80+dfsg-4/GenBank/EU851978.gbk",
+            "deb-hmmer-examples_3.3.2+dfsg-1/easel-formats/genbank",
+            "gh-jsan4christ-Sars-Cov2-Refs/NC_045512.2.gb")) {
       docs.addAll(genbank(data.resolve(f)));
     }
     return docs;

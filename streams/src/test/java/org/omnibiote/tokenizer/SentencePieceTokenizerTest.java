@@ -85,7 +85,8 @@ class SentencePieceTokenizerTest {
     ModelProto real = ModelProto.parseFrom(Files.readAllBytes(model("mixed_bpe")));
     ModelProto unigram =
         real.toBuilder()
-            .setTrainerSpec(real.getTrainerSpec().toBuilder().setModelType(TrainerSpec.ModelType.UNIGRAM))
+            .setTrainerSpec(
+                real.getTrainerSpec().toBuilder().setModelType(TrainerSpec.ModelType.UNIGRAM))
             .build();
     Path f = Files.write(tmp.resolve("unigram.model"), unigram.toByteArray());
     assertRefused(f, "UNIGRAM");
@@ -147,13 +148,23 @@ class SentencePieceTokenizerTest {
       cases.add(r.ints(1 + r.nextInt(30), 0, mixed.vocabSize()).toArray());
     }
     Path in = tmp.resolve("ids.txt");
-    Files.write(in, cases.stream()
-        .map(ids -> IntStream.of(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")))
-        .toList(), StandardCharsets.UTF_8);
+    Files.write(
+        in,
+        cases.stream()
+            .map(
+                ids ->
+                    IntStream.of(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")))
+            .toList(),
+        StandardCharsets.UTF_8);
     Path out = tmp.resolve("decoded.txt");
-    Process p = new ProcessBuilder("spm_decode", "--model=" + model("mixed_bpe"), "--input_format=id")
-        .redirectInput(in.toFile()).redirectOutput(out.toFile()).start();
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, "spm_decode (Debian sentencepiece) ran");
+    Process p =
+        new ProcessBuilder("spm_decode", "--model=" + model("mixed_bpe"), "--input_format=id")
+            .redirectInput(in.toFile())
+            .redirectOutput(out.toFile())
+            .start();
+    assertTrue(
+        p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0,
+        "spm_decode (Debian sentencepiece) ran");
     List<String> expected = Files.readAllLines(out, StandardCharsets.UTF_8);
     assertEquals(cases.size(), expected.size());
     for (int i = 0; i < cases.size(); i++) {

@@ -20,11 +20,12 @@ final class SpmTools {
     Path out = Files.createTempFile("spm-out", ".txt");
     Path err = Files.createTempFile("spm-err", ".txt");
     try {
-      Process p = new ProcessBuilder(command)
-          .redirectInput(stdin.toFile())
-          .redirectOutput(out.toFile())
-          .redirectError(err.toFile())
-          .start();
+      Process p =
+          new ProcessBuilder(command)
+              .redirectInput(stdin.toFile())
+              .redirectOutput(out.toFile())
+              .redirectError(err.toFile())
+              .start();
       if (!p.waitFor(5, TimeUnit.MINUTES)) {
         p.destroyForcibly();
         fail(String.join(" ", command) + " did not finish within 5 minutes");
@@ -44,8 +45,10 @@ final class SpmTools {
         return;
       }
     }
-    fail(tool + " is not installed: this test compares with SentencePiece's own tools;"
-        + " install them with `apt-get install -y sentencepiece` (Debian/Ubuntu)");
+    fail(
+        tool
+            + " is not installed: this test compares with SentencePiece's own tools;"
+            + " install them with `apt-get install -y sentencepiece` (Debian/Ubuntu)");
   }
 
   private static String read(Path p) {

@@ -19,16 +19,16 @@ import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 
 /**
- * One world generation of {@code size} ranks joined by c10d Gloo: the rendezvous store (a
- * {@link TCPStore}, hosted here by rank 0 or by someone else), a {@link PrefixStore}
- * "gen-"gen-&lt;n&gt;/"lt;n"gen-&lt;n&gt;/"gt;/" so that each generation's keys never meet an older one's, a
- * {@link ProcessGroupGloo} with a short collective timeout, and the {@link ProcessGroup} wrapper
- * the c10d Reducer needs.
+ * One world generation of {@code size} ranks joined by c10d Gloo: the rendezvous store (a {@link
+ * TCPStore}, hosted here by rank 0 or by someone else), a {@link PrefixStore}
+ * "gen-"gen-&lt;n&gt;/"lt;n"gen-&lt;n&gt;/"gt;/" so that each generation's keys never meet an older
+ * one's, a {@link ProcessGroupGloo} with a short collective timeout, and the {@link ProcessGroup}
+ * wrapper the c10d Reducer needs.
  *
  * <p>Failures: a peer that dies or stops answering makes the collectives (and the rendezvous in
  * {@link #open}) throw a {@link RuntimeException} (from libtorch: "Connection closed by peer",
- * "Timed out waiting ...") within about the collective timeout; never a hang. The group is
- * then unusable: close it and open a new generation.
+ * "Timed out waiting ...") within about the collective timeout; never a hang. The group is then
+ * unusable: close it and open a new generation.
  *
  * <p>Not thread-safe: one thread (the worker's training thread) drives it.
  */
@@ -66,8 +66,15 @@ public final class CollectiveGroup implements AutoCloseable {
   private final ProcessGroup processGroup;
 
   private CollectiveGroup(
-      int rank, int size, long generation, Duration timeout, TCPStore tcpStore, Store store,
-      ProcessGroupGloo gloo, Backend nccl, ProcessGroup processGroup) {
+      int rank,
+      int size,
+      long generation,
+      Duration timeout,
+      TCPStore tcpStore,
+      Store store,
+      ProcessGroupGloo gloo,
+      Backend nccl,
+      ProcessGroup processGroup) {
     this.rank = rank;
     this.size = size;
     this.generation = generation;
@@ -81,8 +88,7 @@ public final class CollectiveGroup implements AutoCloseable {
 
   /**
    * Joins generation {@code generation} as {@code rank} of {@code size}; returns once every rank
-   * has joined. Throws a {@link RuntimeException} if the others do not all join within the
-   * timeout.
+   * has joined. Throws a {@link RuntimeException} if the others do not all join within the timeout.
    */
   public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size) {
     return open(at, generation, rank, size, false);
@@ -92,7 +98,8 @@ public final class CollectiveGroup implements AutoCloseable {
    * As {@link #open(Rendezvous, long, int, int)}; with {@code cuda} the group also has an NCCL
    * backend for CUDA tensors (this needs the GPU build of the natives and NCCL on the host).
    */
-  public static CollectiveGroup open(Rendezvous at, long generation, int rank, int size, boolean cuda) {
+  public static CollectiveGroup open(
+      Rendezvous at, long generation, int rank, int size, boolean cuda) {
     return open(at, "gen-" + generation, generation, rank, size, cuda);
   }
 
@@ -100,19 +107,22 @@ public final class CollectiveGroup implements AutoCloseable {
    * As above, with the store keys of this world under {@code key} (unique per world: a worker's
    * store outlives many worlds, and may serve the worlds of more than one coordinator).
    */
-  public static CollectiveGroup open(Rendezvous at, String key, long generation, int rank, int size,
-      boolean cuda) {
+  public static CollectiveGroup open(
+      Rendezvous at, String key, long generation, int rank, int size, boolean cuda) {
     if (size < 1 || rank < 0 || rank >= size) {
       throw new IllegalArgumentException("rank " + rank + " is not in a world of " + size);
     }
     Milliseconds ms = new Milliseconds(at.timeout().toMillis());
-    TCPStore tcp = new TCPStore(at.storeHost(),
-        RendezvousStore.options(at.storePort(), at.hostStore(), size, at.timeout()));
+    TCPStore tcp =
+        new TCPStore(
+            at.storeHost(),
+            RendezvousStore.options(at.storePort(), at.hostStore(), size, at.timeout()));
     try {
       // PrefixStore puts the "/" between prefix and key itself.
       Store prefixed = new PrefixStore(key, tcp);
       ProcessGroupGloo.Options options = ProcessGroupGloo.Options.create(ms);
-      options.devices(new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
+      options.devices(
+          new GlooDeviceVector(ProcessGroupGloo.createDeviceForHostname(at.bindAddress())));
       ProcessGroupGloo gloo = new ProcessGroupGloo(prefixed, rank, size, options);
       // The (store, rank, size) ProcessGroup constructor aborts the JVM (platform.md): wrap.
       ProcessGroup group = new ProcessGroup(rank, size);
@@ -125,7 +135,8 @@ public final class CollectiveGroup implements AutoCloseable {
         nccl = new ProcessGroupNCCL(new PrefixStore(key + "-nccl", tcp), rank, size, ncclOptions);
         group.setBackend(DeviceType.CUDA, ProcessGroup.BackendType.NCCL, new BackendOptional(nccl));
       }
-      return new CollectiveGroup(rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, group);
+      return new CollectiveGroup(
+          rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, group);
     } catch (RuntimeException e) {
       tcp.close(); // a rank-0 store server must not keep the port after a failed rendezvous
       throw e;

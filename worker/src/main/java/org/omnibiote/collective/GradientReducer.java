@@ -12,37 +12,36 @@ import org.bytedeco.pytorch.TensorVector;
 import org.omnibiote.model.OmniBioTA;
 
 /**
- * Gradient all-reduce of one model's parameters through the c10d {@link Reducer} (the engine
- * of PyTorch's DDP): autograd hooks hand each bucket to Gloo as soon as its gradients are
- * ready, so communication overlaps the rest of backward.
+ * Gradient all-reduce of one model's parameters through the c10d {@link Reducer} (the engine of
+ * PyTorch's DDP): autograd hooks hand each bucket to Gloo as soon as its gradients are ready, so
+ * communication overlaps the rest of backward.
  *
  * <p>Semantics: after a {@link #syncNext(Tensor) synced} backward every rank's gradients are the
  * MEAN over ranks of what each rank accumulated: the Reducer divides by the world size while
  * copying into its buckets (DDP's behaviour; no summing comm hook is bound in these presets, and
- * the built-in ALLREDUCE hook divides as well). Each rank therefore scales its loss by
- * {@link #lossScale()} (the world size): with the loss of rank r written as
- * {@code sum of masked CE on r * size / global masked tokens of the step}, the mean over ranks is
- * exactly the gradient of the global masked-token mean, the one a single process gets with
- * {@code LossNorm.GLOBAL} over all the step's micro-batches.
+ * the built-in ALLREDUCE hook divides as well). Each rank therefore scales its loss by {@link
+ * #lossScale()} (the world size): with the loss of rank r written as {@code sum of masked CE on r *
+ * size / global masked tokens of the step}, the mean over ranks is exactly the gradient of the
+ * global masked-token mean, the one a single process gets with {@code LossNorm.GLOBAL} over all the
+ * step's micro-batches.
  *
  * <p>Accumulation (DDP's no_sync): call {@link #syncNext(Tensor)} only before the backward of the
  * LAST micro-batch of a step. Backwards without it add into {@code param.grad} locally and
  * communicate nothing; the synced backward then reduces the accumulated gradients.
  *
- * <p>Gradients are NOT bucket views ({@code gradient_as_bucket_view=false}), so the usual
- * zero-grad of the optimiser works. Activation checkpointing (checkpoint_freq &gt; 0) is refused:
- * the checkpointed blocks' backward runs after the Reducer has finalised. Failures of a peer surface as a RuntimeException from the
- * backward that triggered the reduction (see {@link CollectiveGroup}).
+ * <p>Gradients are NOT bucket views ({@code gradient_as_bucket_view=false}), so the usual zero-grad
+ * of the optimiser works. Activation checkpointing (checkpoint_freq &gt; 0) is refused: the
+ * checkpointed blocks' backward runs after the Reducer has finalised. Failures of a peer surface as
+ * a RuntimeException from the backward that triggered the reduction (see {@link CollectiveGroup}).
  *
  * <p>Lifetime: one Reducer serves a model across world generations ({@link #moveTo}), as
- * fault-tolerant DDP does. Neither a Reducer nor a group a Reducer has held may be freed
- * (Bytedeco 2.10.0-1.5.13): freeing a Reducer and then its group, or a group whose last
- * reference the Reducer dropped, corrupted the native heap within a few generations in most
- * trials of a 40-generation loop; closing a group only after the Reducer had moved to the next
- * one passed that loop but still crashed a worker in one of three CI-like runs ("corrupted
- * double-linked list" after the singleton moved). Groups no Reducer touched free cleanly.
- * {@link #close()} therefore only takes the hooks off, and callers keep the object and its groups
- * reachable.
+ * fault-tolerant DDP does. Neither a Reducer nor a group a Reducer has held may be freed (Bytedeco
+ * 2.10.0-1.5.13): freeing a Reducer and then its group, or a group whose last reference the Reducer
+ * dropped, corrupted the native heap within a few generations in most trials of a 40-generation
+ * loop; closing a group only after the Reducer had moved to the next one passed that loop but still
+ * crashed a worker in one of three CI-like runs ("corrupted double-linked list" after the singleton
+ * moved). Groups no Reducer touched free cleanly. {@link #close()} therefore only takes the hooks
+ * off, and callers keep the object and its groups reachable.
  */
 public final class GradientReducer implements AutoCloseable {
   /** DDP's default bucket size. */
@@ -82,11 +81,19 @@ public final class GradientReducer implements AutoCloseable {
     for (long i = 0; i < params.size(); i++) {
       sparse.push_back(false);
     }
-    this.reducer = new Reducer(
-        params, indices, group.processGroup(), sparse, bucketBytes,
-        false, // find_unused_parameters: every parameter gets a gradient each step
-        false, // gradient_as_bucket_view: off, so zero_grad and the optimiser stay as they are
-        new SizeTStringMap(), bucketBytes, false, false);
+    this.reducer =
+        new Reducer(
+            params,
+            indices,
+            group.processGroup(),
+            sparse,
+            bucketBytes,
+            false, // find_unused_parameters: every parameter gets a gradient each step
+            false, // gradient_as_bucket_view: off, so zero_grad and the optimiser stay as they are
+            new SizeTStringMap(),
+            bucketBytes,
+            false,
+            false);
   }
 
   /**
@@ -118,8 +125,8 @@ public final class GradientReducer implements AutoCloseable {
   }
 
   /**
-   * Arms the all-reduce for the next backward: call it after the last micro-batch's forward
-   * with its loss (or output), before its backward. Without it, backward stays local.
+   * Arms the all-reduce for the next backward: call it after the last micro-batch's forward with
+   * its loss (or output), before its backward. Without it, backward stays local.
    */
   public void syncNext(Tensor output) {
     refuseCheckpointing(model);
@@ -139,17 +146,19 @@ public final class GradientReducer implements AutoCloseable {
    */
   private static void refuseCheckpointing(OmniBioTA model) {
     if (model.checkpointFreq() > 0) {
-      throw new IllegalStateException("gradient all-reduce through the c10d Reducer does not "
-          + "support activation checkpointing yet (checkpoint_freq=" + model.checkpointFreq()
-          + "): train distributed with checkpoint_freq 0");
+      throw new IllegalStateException(
+          "gradient all-reduce through the c10d Reducer does not "
+              + "support activation checkpointing yet (checkpoint_freq="
+              + model.checkpointFreq()
+              + "): train distributed with checkpoint_freq 0");
     }
   }
 
   /**
    * Serves the next world generation: from now on the Reducer all-reduces through {@code next},
-   * dividing by its size (its per-step state is reset by every {@link #syncNext}). Call it on
-   * every rank of the new world before its first step. The previous group must stay allocated
-   * (see the class comment).
+   * dividing by its size (its per-step state is reset by every {@link #syncNext}). Call it on every
+   * rank of the new world before its first step. The previous group must stay allocated (see the
+   * class comment).
    */
   public void moveTo(CollectiveGroup next) {
     reducer.update_process_group(next.processGroup());

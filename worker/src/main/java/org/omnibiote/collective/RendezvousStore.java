@@ -8,9 +8,9 @@ import org.bytedeco.pytorch.TCPStoreOptions;
 import org.omnibiote.UserError;
 
 /**
- * The c10d TCPStore server that world generations rendezvous through, hosted by the
- * coordinator so that it outlives every worker: each generation's ranks connect as clients and
- * keep their keys apart under their own prefix ({@link CollectiveGroup}).
+ * The c10d TCPStore server that world generations rendezvous through, hosted by the coordinator so
+ * that it outlives every worker: each generation's ranks connect as clients and keep their keys
+ * apart under their own prefix ({@link CollectiveGroup}).
  */
 public final class RendezvousStore implements AutoCloseable {
   private final TCPStore store;
@@ -32,16 +32,22 @@ public final class RendezvousStore implements AutoCloseable {
     try {
       store = new TCPStore(host, options(port, true, 1, timeout));
     } catch (RuntimeException e) {
-      throw new UserError("cannot host the rendezvous store on " + host + ":" + port + " ("
-          + e.getMessage().lines().findFirst().orElse("") + "): is the port in use? Set"
-          + " omnibiote.distributed.store-port (or --store-port)");
+      throw new UserError(
+          "cannot host the rendezvous store on "
+              + host
+              + ":"
+              + port
+              + " ("
+              + e.getMessage().lines().findFirst().orElse("")
+              + "): is the port in use? Set"
+              + " omnibiote.distributed.store-port (or --store-port)");
     }
     return new RendezvousStore(store, host, Short.toUnsignedInt(store.getPort()));
   }
 
   /**
-   * TCPStore options: a server or a client of {@code port}, never waiting at construction for
-   * the others (the rendezvous waits instead, within {@code timeout}).
+   * TCPStore options: a server or a client of {@code port}, never waiting at construction for the
+   * others (the rendezvous waits instead, within {@code timeout}).
    */
   static TCPStoreOptions options(int port, boolean server, int workers, Duration timeout) {
     TCPStoreOptions opts = new TCPStoreOptions();

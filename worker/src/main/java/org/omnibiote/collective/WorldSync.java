@@ -12,13 +12,13 @@ import org.omnibiote.train.TrainStep;
 
 /**
  * A training step's gradient sum over the ranks of a world of several: the step's masked-token
- * count summed first (one small all-reduce), then the gradients, either through the c10d
- * Reducer during the last micro-batch's backward (overlapped, DDP's way) or, when the model
- * recomputes activations in backward (checkpoint_freq &gt; 0, which the Reducer cannot serve:
- * see {@link GradientReducer}), by one all-reduce of all gradients after the last backward.
+ * count summed first (one small all-reduce), then the gradients, either through the c10d Reducer
+ * during the last micro-batch's backward (overlapped, DDP's way) or, when the model recomputes
+ * activations in backward (checkpoint_freq &gt; 0, which the Reducer cannot serve: see {@link
+ * GradientReducer}), by one all-reduce of all gradients after the last backward.
  *
- * <p>The int64 scalar of the small collective belongs to the world: a collective that timed out
- * may still hold its address, so whoever abandons a failed world keeps it allocated.
+ * <p>The int64 scalar of the small collective belongs to the world: a collective that timed out may
+ * still hold its address, so whoever abandons a failed world keeps it allocated.
  */
 public final class WorldSync implements TrainStep.Sync {
   private final CollectiveGroup group;

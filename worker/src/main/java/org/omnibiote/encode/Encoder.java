@@ -15,14 +15,16 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.Pooling;
 
 /**
- * Encodes many sequences with one model: sorted by length so a batch holds similar lengths
- * (little padding), right-padded with PAD (pooling and attention ignore it, so a sequence
- * encodes the same alone or in any batch), block-diagonal mask on (documents within one
- * sequence, e.g. a protein followed by its DNA, stay separate), model in eval mode, no
- * autograd, native memory freed per batch. Results go to the sink by input index.
+ * Encodes many sequences with one model: sorted by length so a batch holds similar lengths (little
+ * padding), right-padded with PAD (pooling and attention ignore it, so a sequence encodes the same
+ * alone or in any batch), block-diagonal mask on (documents within one sequence, e.g. a protein
+ * followed by its DNA, stay separate), model in eval mode, no autograd, native memory freed per
+ * batch. Results go to the sink by input index.
  */
 public final class Encoder {
-  /** Receives the encoding of input {@code index}: N floats, or length*N for {@link Pooling#ALL}. */
+  /**
+   * Receives the encoding of input {@code index}: N floats, or length*N for {@link Pooling#ALL}.
+   */
   @FunctionalInterface
   public interface Sink {
     void accept(int index, float[] values) throws IOException;

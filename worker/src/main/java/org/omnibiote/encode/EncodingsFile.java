@@ -13,11 +13,10 @@ import org.omnibiote.io.AtomicOutput;
 import org.omnibiote.shards.NpyHeader;
 
 /**
- * encode's output: a float32 C-order .npy of shape [records, N] (or [records, maxLen, N]
- * for {@code all}, zero beyond each record's length), filled row by row in any order
- * (batches come sorted by length), and beside it {@code OUT.ids.tsv}: a header line, then
- * record id and length in tokens per row. Both files appear complete at {@link #commit} or
- * not at all.
+ * encode's output: a float32 C-order .npy of shape [records, N] (or [records, maxLen, N] for {@code
+ * all}, zero beyond each record's length), filled row by row in any order (batches come sorted by
+ * length), and beside it {@code OUT.ids.tsv}: a header line, then record id and length in tokens
+ * per row. Both files appear complete at {@link #commit} or not at all.
  */
 public final class EncodingsFile implements AutoCloseable {
   private final AtomicOutput npy;

@@ -15,11 +15,11 @@ import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
 
 /**
- * A FASTA file (plain or gzip) as encode inputs: each record becomes
- * {@code <tag>SEQUENCE<EOS>} through ingest's {@link DocumentTokenizer} (so the banned
- * {@code ▁} piece is removed exactly as in training data), the tag from --tag or
- * {@link SequenceTag}. Any record the parser refuses, and any record without a sequence, is
- * a {@link UserError}: encode's output must have one row per record of the input.
+ * A FASTA file (plain or gzip) as encode inputs: each record becomes {@code <tag>SEQUENCE<EOS>}
+ * through ingest's {@link DocumentTokenizer} (so the banned {@code ▁} piece is removed exactly as
+ * in training data), the tag from --tag or {@link SequenceTag}. Any record the parser refuses, and
+ * any record without a sequence, is a {@link UserError}: encode's output must have one row per
+ * record of the input.
  */
 public final class FastaInput {
   private final DocumentTokenizer tokens;
@@ -40,8 +40,11 @@ public final class FastaInput {
     }
     SeqFormat format = RecordSources.sniff(file);
     if (format != SeqFormat.FASTA) {
-      throw new UserError(file + ": is " + format.toString().toLowerCase(Locale.ROOT)
-          + ", not FASTA (encode reads --input-format fasta or ids)");
+      throw new UserError(
+          file
+              + ": is "
+              + format.toString().toLowerCase(Locale.ROOT)
+              + ", not FASTA (encode reads --input-format fasta or ids)");
     }
     List<Sequence> out = new ArrayList<>();
     boolean[] checkedTags = new boolean[3];
@@ -60,8 +63,16 @@ public final class FastaInput {
         String document = tag + sequence + DocumentTokenizer.EOS_PIECE;
         DocumentTokenizer.Ids ids = tokens.encode(document);
         if (ids == null) {
-          throw new UserError(file + ":" + r.line() + " (" + r.id() + "): the tokenized record does"
-              + " not end in " + DocumentTokenizer.EOS_PIECE + "; is this the right tokenizer?");
+          throw new UserError(
+              file
+                  + ":"
+                  + r.line()
+                  + " ("
+                  + r.id()
+                  + "): the tokenized record does"
+                  + " not end in "
+                  + DocumentTokenizer.EOS_PIECE
+                  + "; is this the right tokenizer?");
         }
         out.add(new Sequence(r.id(), Arrays.copyOf(ids.ids(), ids.length())));
         previous = r.id();
@@ -77,9 +88,11 @@ public final class FastaInput {
   }
 
   private static UserError withoutSequence(Path file, String previous) {
-    return new UserError(file + ": a record without sequence "
-        + (previous == null ? "comes first" : "follows record " + previous)
-        + " (encode needs a sequence for every record)");
+    return new UserError(
+        file
+            + ": a record without sequence "
+            + (previous == null ? "comes first" : "follows record " + previous)
+            + " (encode needs a sequence for every record)");
   }
 
   private void checkOnce(String tag, boolean[] checked) {
@@ -93,8 +106,11 @@ public final class FastaInput {
   /** The tag must be one piece of the vocabulary, or the model never saw it as a tag. */
   private void checkTag(String tag) {
     if (tokens.tokenizer().pieceToId(tag) < 0 || !tokens.isSinglePiece(tag)) {
-      throw new UserError("tag " + tag + " is not a piece of the tokenizer's vocabulary"
-          + " (tags such as <DNA>, <RNA>, <protein>)");
+      throw new UserError(
+          "tag "
+              + tag
+              + " is not a piece of the tokenizer's vocabulary"
+              + " (tags such as <DNA>, <RNA>, <protein>)");
     }
   }
 }

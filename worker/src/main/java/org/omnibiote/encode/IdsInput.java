@@ -13,11 +13,11 @@ import org.omnibiote.UserError;
 import org.omnibiote.model.OmniBioTA;
 
 /**
- * Token ids as text, one sequence per line (whitespace-separated, as spm_encode
- * --output_format=id prints them), used exactly as given: no tag, no EOS added. Record ids
- * are {@code line1}, {@code line2}, ... so another implementation can be compared on the same
- * ids. Blank lines, non-numbers, ids outside the vocabulary and PAD (which the model would
- * silently ignore) are refused with the line named.
+ * Token ids as text, one sequence per line (whitespace-separated, as spm_encode --output_format=id
+ * prints them), used exactly as given: no tag, no EOS added. Record ids are {@code line1}, {@code
+ * line2}, ... so another implementation can be compared on the same ids. Blank lines, non-numbers,
+ * ids outside the vocabulary and PAD (which the model would silently ignore) are refused with the
+ * line named.
  */
 public final class IdsInput {
   private IdsInput() {}
@@ -45,7 +45,8 @@ public final class IdsInput {
   private static int[] parse(String line, Path file, int number, int vocabSize) {
     String trimmed = line.strip();
     if (trimmed.isEmpty()) {
-      throw new UserError(file + ":" + number + ": empty line (one sequence of token ids per line)");
+      throw new UserError(
+          file + ":" + number + ": empty line (one sequence of token ids per line)");
     }
     String[] words = trimmed.split("\\s+", -1);
     int[] ids = new int[words.length];
@@ -57,12 +58,24 @@ public final class IdsInput {
         throw new UserError(file + ":" + number + ": '" + words[i] + "' is not a token id");
       }
       if (id < 0 || id >= vocabSize) {
-        throw new UserError(file + ":" + number + ": token id " + id
-            + " is outside the model's vocabulary (0.." + (vocabSize - 1) + ")");
+        throw new UserError(
+            file
+                + ":"
+                + number
+                + ": token id "
+                + id
+                + " is outside the model's vocabulary (0.."
+                + (vocabSize - 1)
+                + ")");
       }
       if (id == OmniBioTA.PAD) {
-        throw new UserError(file + ":" + number + ": token id " + id
-            + " is PAD, which the model ignores; remove it");
+        throw new UserError(
+            file
+                + ":"
+                + number
+                + ": token id "
+                + id
+                + " is PAD, which the model ignores; remove it");
       }
       ids[i] = (int) id;
     }

@@ -1,10 +1,10 @@
 package org.omnibiote.encode;
 
 /**
- * The tag a FASTA sequence gets when --tag is not given, from its alphabet: only nucleotide
- * letters (ACGTUN and the IUPAC ambiguity codes RYSWKMBDHV, gaps '-' and '.') make
- * {@code <DNA>}, or {@code <RNA>} when it has U and no T; anything else is {@code <protein>}.
- * A short peptide made only of those letters (e.g. "GAVD") reads as DNA: pass --tag then.
+ * The tag a FASTA sequence gets when --tag is not given, from its alphabet: only nucleotide letters
+ * (ACGTUN and the IUPAC ambiguity codes RYSWKMBDHV, gaps '-' and '.') make {@code <DNA>}, or {@code
+ * <RNA>} when it has U and no T; anything else is {@code <protein>}. A short peptide made only of
+ * those letters (e.g. "GAVD") reads as DNA: pass --tag then.
  */
 public final class SequenceTag {
   public static final String DNA = "<DNA>";

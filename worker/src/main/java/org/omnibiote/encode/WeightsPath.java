@@ -6,10 +6,9 @@ import org.omnibiote.UserError;
 
 /**
  * The weights file a --checkpoint names: a weights {@code .safetensors} itself, or a training
- * checkpoint of a run folder given as its prefix {@code R/X}, its weights {@code
- * R/X.safetensors} or its manifest {@code R/X.checkpoint.json}; the weights of checkpoint
- * {@code R/X} are always {@code R/X.safetensors} (the optimiser state, {@code
- * R/X.optimizer.safetensors}, is not a model).
+ * checkpoint of a run folder given as its prefix {@code R/X}, its weights {@code R/X.safetensors}
+ * or its manifest {@code R/X.checkpoint.json}; the weights of checkpoint {@code R/X} are always
+ * {@code R/X.safetensors} (the optimiser state, {@code R/X.optimizer.safetensors}, is not a model).
  */
 public final class WeightsPath {
   private static final String WEIGHTS = ".safetensors";
@@ -23,8 +22,13 @@ public final class WeightsPath {
     String name = checkpoint.getFileName() == null ? "" : checkpoint.getFileName().toString();
     Path weights;
     if (name.endsWith(OPTIMIZER)) {
-      throw new UserError("--checkpoint " + checkpoint + " is optimiser state; give the checkpoint"
-          + " prefix or its " + withSuffix(checkpoint, name, OPTIMIZER) + " weights");
+      throw new UserError(
+          "--checkpoint "
+              + checkpoint
+              + " is optimiser state; give the checkpoint"
+              + " prefix or its "
+              + withSuffix(checkpoint, name, OPTIMIZER)
+              + " weights");
     } else if (name.endsWith(WEIGHTS)) {
       weights = checkpoint;
     } else if (name.endsWith(MANIFEST)) {
@@ -35,8 +39,12 @@ public final class WeightsPath {
       weights = checkpoint.resolveSibling(name + WEIGHTS);
     }
     if (!Files.isRegularFile(weights)) {
-      throw new UserError("--checkpoint " + checkpoint + ": no weights file "
-          + weights + (weights.equals(checkpoint) ? "" : " (the checkpoint's .safetensors)"));
+      throw new UserError(
+          "--checkpoint "
+              + checkpoint
+              + ": no weights file "
+              + weights
+              + (weights.equals(checkpoint) ? "" : " (the checkpoint's .safetensors)"));
     }
     return weights;
   }

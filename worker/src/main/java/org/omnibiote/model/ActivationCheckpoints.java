@@ -1,6 +1,5 @@
 package org.omnibiote.model;
 
-import org.omnibiote.train.Autocast;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.Pointer;
@@ -14,6 +13,7 @@ import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.omnibiote.train.Autocast;
 
 /**
  * Activation checkpointing by segment recomputation (the original's {@code checkpoint_freq}).
@@ -21,25 +21,25 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
  * Functions through the presets, so the recomputation is explicit:
  *
  * <ul>
- *   <li>{@link #forward}: segments 0..S-2 run without grad, each in its own PointerScope so
- *       its activations are freed at once; only each segment's output (the next one's input)
- *       is kept. The last segment runs with grad from a leaf copy of its input.
- *   <li>after the caller's {@code loss.backward()} has filled that leaf's gradient,
- *       {@link #finishBackward} walks the segments backwards: recompute segment s with grad
- *       from its kept input, {@code out.backward(grad of out)}, and the gradient of its input
- *       leaf becomes the gradient for segment s-1. Segment 0 starts from the token ids (the
- *       embedding and its dropout belong to it), so it has no input gradient.
+ *   <li>{@link #forward}: segments 0..S-2 run without grad, each in its own PointerScope so its
+ *       activations are freed at once; only each segment's output (the next one's input) is kept.
+ *       The last segment runs with grad from a leaf copy of its input.
+ *   <li>after the caller's {@code loss.backward()} has filled that leaf's gradient, {@link
+ *       #finishBackward} walks the segments backwards: recompute segment s with grad from its kept
+ *       input, {@code out.backward(grad of out)}, and the gradient of its input leaf becomes the
+ *       gradient for segment s-1. Segment 0 starts from the token ids (the embedding and its
+ *       dropout belong to it), so it has no input gradient.
  * </ul>
  *
- * <p>Dropout draws the same masks in the recomputation: the default CPU generator's state is
- * saved before each segment's first forward and restored for its recomputation; afterwards the
- * generator is put back where it was when finishBackward was called, so the random stream is
- * the one of a run without checkpointing. Likewise the recomputation runs under the autocast
- * state of the forward (bf16 training), its backward under the caller's. The gradients equal
- * those without checkpointing bit for bit (tested, fp32 and bf16 autocast).
+ * <p>Dropout draws the same masks in the recomputation: the default CPU generator's state is saved
+ * before each segment's first forward and restored for its recomputation; afterwards the generator
+ * is put back where it was when finishBackward was called, so the random stream is the one of a run
+ * without checkpointing. Likewise the recomputation runs under the autocast state of the forward
+ * (bf16 training), its backward under the caller's. The gradients equal those without checkpointing
+ * bit for bit (tested, fp32 and bf16 autocast).
  *
- * <p>Peak memory: the kept segment inputs (S-1 tensors of [B, T, N]) plus the activations of
- * one segment, instead of all L blocks' activations.
+ * <p>Peak memory: the kept segment inputs (S-1 tensors of [B, T, N]) plus the activations of one
+ * segment, instead of all L blocks' activations.
  */
 final class ActivationCheckpoints {
   /** The blocks of one forward pass, cut into segments. */
@@ -47,8 +47,8 @@ final class ActivationCheckpoints {
     int count();
 
     /**
-     * Runs segment s on {@code input} (ignored for s = 0, which starts from the ids);
-     * {@code recompute} is true for the second run in finishBackward.
+     * Runs segment s on {@code input} (ignored for s = 0, which starts from the ids); {@code
+     * recompute} is true for the second run in finishBackward.
      */
     Tensor run(int s, Tensor input, boolean recompute);
   }
@@ -56,12 +56,16 @@ final class ActivationCheckpoints {
   /** A checkpointed forward waiting for its backward. */
   private static final class Pending {
     final Segments segments;
+
     /** The forward's autocast state, for the recomputation (as torch.utils.checkpoint). */
     final Autocast autocast;
+
     /** inputs[s] for s >= 1; inputs[S-1] is the leaf that the caller's backward fills. */
     final Tensor[] inputs;
+
     /** The CPU generator's state before segment s's first forward, s = 0..S-2. */
     final Tensor[] rngStates;
+
     /** Tensors kept past their PointerScope by an extra reference, released at the end. */
     final List<Pointer> held = new ArrayList<>();
 
@@ -73,8 +77,8 @@ final class ActivationCheckpoints {
     }
 
     /**
-     * Keeps {@code p} alive past the PointerScope it belongs to. A pointer in no scope
-     * (reference count 0) is freed by the GC once unreachable, and this object reaches it.
+     * Keeps {@code p} alive past the PointerScope it belongs to. A pointer in no scope (reference
+     * count 0) is freed by the GC once unreachable, and this object reaches it.
      */
     <P extends Pointer> P hold(P p) {
       if (p.referenceCount() > 0) {
@@ -95,7 +99,8 @@ final class ActivationCheckpoints {
   /** Whether autocast is on for a device type, and its dtype (thread-local in libtorch). */
   private record Autocast(DeviceType device, boolean enabled, ScalarType dtype) {
     static Autocast current(DeviceType device) {
-      return new Autocast(device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device));
+      return new Autocast(
+          device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device));
     }
 
     void apply() {
@@ -112,12 +117,12 @@ final class ActivationCheckpoints {
   }
 
   /**
-   * Runs all segments; returns the last one's output, attached to the autograd graph through
-   * the last segment only (call {@link #finishBackward} after backward). {@code inputs} are
-   * the tensors the segments read besides their input (ids, mask, tables): they are kept
-   * alive until finishBackward, whatever scope they were made in. The autocast state of
-   * {@code device} now is the one the recomputation will run under, wherever finishBackward
-   * is called (backward usually runs outside autocast).
+   * Runs all segments; returns the last one's output, attached to the autograd graph through the
+   * last segment only (call {@link #finishBackward} after backward). {@code inputs} are the tensors
+   * the segments read besides their input (ids, mask, tables): they are kept alive until
+   * finishBackward, whatever scope they were made in. The autocast state of {@code device} now is
+   * the one the recomputation will run under, wherever finishBackward is called (backward usually
+   * runs outside autocast).
    */
   Tensor forward(Segments segments, DeviceType device, Tensor... inputs) {
     if (pending != null) {

@@ -1,16 +1,12 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Bool;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Long;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -32,20 +28,22 @@ import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.omnibiote.UserError;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * OmniBioTA, the OmniBioTE encoder (original model.py; see shared/notes/original-recipe.md):
- * token embedding, L pre-LN transformer blocks without biases (fused q/k/v, RoPE on q and k,
- * attention scaled by 8/N, erf-GELU MLP), a final LayerNorm and the µP readout
- * {@code logits = (x * 24/N) W^T}. Modules are registered under the original's names, so
- * {@link #named_parameters()} yields exactly the original state_dict.
+ * OmniBioTA, the OmniBioTE encoder (original model.py; see shared/notes/original-recipe.md): token
+ * embedding, L pre-LN transformer blocks without biases (fused q/k/v, RoPE on q and k, attention
+ * scaled by 8/N, erf-GELU MLP), a final LayerNorm and the µP readout {@code logits = (x * 24/N)
+ * W^T}. Modules are registered under the original's names, so {@link #named_parameters()} yields
+ * exactly the original state_dict.
  *
- * <p>Native memory: every call allocates tensors; wrap calls in a {@code PointerScope} (and
- * build the model outside it).
+ * <p>Native memory: every call allocates tensors; wrap calls in a {@code PointerScope} (and build
+ * the model outside it).
  */
 public final class OmniBioTA extends Module {
   public static final long PAD = 1;
   public static final long EOS = 3;
+
   /** µP base width (the original's base model): the readout multiplier is BASE_WIDTH / N. */
   public static final double BASE_WIDTH = 24;
 
@@ -90,8 +88,8 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * The final LayerNorm's output [B, T, N]. Attention never sees PAD keys; with
-   * {@code blockDiagonal} a token also sees only its own document of the packed row.
+   * The final LayerNorm's output [B, T, N]. Attention never sees PAD keys; with {@code
+   * blockDiagonal} a token also sees only its own document of the packed row.
    */
   public Tensor hidden(Tensor ids, boolean blockDiagonal) {
     return hidden(ids, blockDiagonal, null);
@@ -138,19 +136,23 @@ public final class OmniBioTA extends Module {
       Tensor x;
       if (checkpointed) {
         int segments = (h.length + k - 1) / k;
-        x = checkpoints.forward(new ActivationCheckpoints.Segments() {
-          @Override
-          public int count() {
-            return segments;
-          }
+        x =
+            checkpoints.forward(
+                new ActivationCheckpoints.Segments() {
+                  @Override
+                  public int count() {
+                    return segments;
+                  }
 
-          @Override
-          public Tensor run(int s, Tensor input, boolean recompute) {
-            ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
-            Tensor y = s == 0 ? embed(ids, tapOnce) : input;
-            return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
-          }
-        }, ids.device().type(), rope.tensors(ids, mask));
+                  @Override
+                  public Tensor run(int s, Tensor input, boolean recompute) {
+                    ActivationTap tapOnce = recompute ? (layer, a) -> {} : see;
+                    Tensor y = s == 0 ? embed(ids, tapOnce) : input;
+                    return blocks(s * k, Math.min((s + 1) * k, h.length), y, rope, mask, tapOnce);
+                  }
+                },
+                ids.device().type(),
+                rope.tensors(ids, mask));
       } else {
         x = blocks(0, h.length, embed(ids, see), rope, mask, see);
       }
@@ -177,12 +179,11 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * Activation checkpointing every {@code k} blocks (the original's {@code checkpoint_freq};
-   * 0, the default, keeps every activation). In training with grad, a forward pass then keeps
-   * only each segment's input and the last segment's activations, and the caller must call
-   * {@link #finishBackward()} after each {@code loss.backward()} to recompute the other
-   * segments and back-propagate through them. Not part of the model's shape, so not in the
-   * config.
+   * Activation checkpointing every {@code k} blocks (the original's {@code checkpoint_freq}; 0, the
+   * default, keeps every activation). In training with grad, a forward pass then keeps only each
+   * segment's input and the last segment's activations, and the caller must call {@link
+   * #finishBackward()} after each {@code loss.backward()} to recompute the other segments and
+   * back-propagate through them. Not part of the model's shape, so not in the config.
    */
   public void setCheckpointFreq(int k) {
     if (k < 0) {
@@ -196,9 +197,9 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * Completes the backward pass of a checkpointed forward (see {@link #setCheckpointFreq});
-   * a no-op when the last forward kept every activation. The random generator ends where it
-   * was, so the random stream matches a run without checkpointing.
+   * Completes the backward pass of a checkpointed forward (see {@link #setCheckpointFreq}); a no-op
+   * when the last forward kept every activation. The random generator ends where it was, so the
+   * random stream matches a run without checkpointing.
    */
   public void finishBackward() {
     checkpoints.finishBackward();
@@ -221,12 +222,18 @@ public final class OmniBioTA extends Module {
     return switch (method) {
       case ALL -> x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(0.0));
       case MEAN -> x.mul(validF).sum(1).div(validF.sum(1).clamp_min(new Scalar(1.0)));
-      case MAX -> x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
-          .amax(new long[] {1}, false);
+      case MAX ->
+          x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
+              .amax(new long[] {1}, false);
       case FIRST ->
-          gatherPosition(x, torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false), b, n);
+          gatherPosition(
+              x,
+              torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false),
+              b,
+              n);
       case LAST ->
-          gatherPosition(x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
+          gatherPosition(
+              x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
     };
   }
 
@@ -245,8 +252,8 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * Copies {@code state} into the parameters, strictly: every name present, none extra,
-   * shapes equal (as PyTorch's {@code load_state_dict(strict=True)}).
+   * Copies {@code state} into the parameters, strictly: every name present, none extra, shapes
+   * equal (as PyTorch's {@code load_state_dict(strict=True)}).
    */
   public void loadStateDict(Map<String, Tensor> state) {
     StrictTensors.copyInto(stateDict(), state, "weight");
@@ -325,12 +332,13 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * SDPA's math path (scores, mask, softmax, dropout on the probabilities, values) with a
-   * cheaper dropout: libtorch without MKL draws one Bernoulli sample at a time, 77 ms for a
-   * [4, 8, 512, 512] score tensor, while {@link #keepScale} draws 64 random bits per four
-   * positions, 18 ms (measured on 2 cores). Only dropout's source of randomness differs.
+   * SDPA's math path (scores, mask, softmax, dropout on the probabilities, values) with a cheaper
+   * dropout: libtorch without MKL draws one Bernoulli sample at a time, 77 ms for a [4, 8, 512,
+   * 512] score tensor, while {@link #keepScale} draws 64 random bits per four positions, 18 ms
+   * (measured on 2 cores). Only dropout's source of randomness differs.
    */
-  static Tensor attentionWithDropout(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p) {
+  static Tensor attentionWithDropout(
+      Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p) {
     Tensor scores = q.matmul(k.transpose(-2, -1)).mul(new Scalar(scale));
     if (mask != null) {
       scores = scores.masked_fill(mask.logical_not(), new Scalar(Double.NEGATIVE_INFINITY));
@@ -346,17 +354,20 @@ public final class OmniBioTA extends Module {
 
   /**
    * Inverted dropout's multiplier for {@code like}: 0 with probability p, else 1/(1-p), from 16
-   * random bits per position (p rounded to a multiple of 2^-16, and the scale uses the rounded
-   * p, so the expectation stays exactly 1). The bits come from torch's default generator, so
+   * random bits per position (p rounded to a multiple of 2^-16, and the scale uses the rounded p,
+   * so the expectation stays exactly 1). The bits come from torch's default generator, so
    * activation checkpointing replays them.
    */
   static Tensor keepScale(Tensor like, double p) {
     long n = like.numel();
     long dropped = Math.round(p * 65536);
-    Tensor bits = torch.zeros(new long[] {(n + 3) / 4}, new TensorOptions(Long))
-        .random_(java.lang.Long.MIN_VALUE, new LongOptional());
+    Tensor bits =
+        torch
+            .zeros(new long[] {(n + 3) / 4}, new TensorOptions(Long))
+            .random_(java.lang.Long.MIN_VALUE, new LongOptional());
     Tensor r = bits.view(ScalarType.Short).narrow(0, 0, n).view(like.shape());
-    return r.ge(new Scalar(dropped - 32768)).to(like.scalar_type())
+    return r.ge(new Scalar(dropped - 32768))
+        .to(like.scalar_type())
         .mul_(new Scalar(1.0 / (1.0 - dropped / 65536.0)));
   }
 
@@ -374,7 +385,8 @@ public final class OmniBioTA extends Module {
 
     Tensor forward(Tensor x) {
       Tensor a = cFc.forward(x);
-      Tensor gelu = a.mul(new Scalar(0.5)).mul(torch.erf(a.div(new Scalar(1.41421))).add(new Scalar(1.0)));
+      Tensor gelu =
+          a.mul(new Scalar(0.5)).mul(torch.erf(a.div(new Scalar(1.41421))).add(new Scalar(1.0)));
       return OmniBioTA.dropout(cProj.forward(gelu), dropout, is_training());
     }
   }
@@ -397,19 +409,19 @@ public final class OmniBioTA extends Module {
 
   /**
    * Rotary position embedding, LLaMA form: channel pairs (2j, 2j+1) of each head rotated by the
-   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation
-   * when casting its module to bf16); the result has the input's dtype.
+   * angle position * 10000^(-2j/d). Always computed in float32 (the original lost the rotation when
+   * casting its module to bf16); the result has the input's dtype.
    *
    * <p>{@link OmniBioTAConfig.RopeVariant#COS_ONLY} reproduces that loss for checkpoints trained
    * with it. The original keeps {@code freqs_cis = polar(1, angle)} (complex64) as a buffer, so
-   * {@code Module.to(bfloat16)} casts it to a real bf16 tensor holding only its real part,
-   * {@code c = bf16(cos(angle))}, rounded to nearest even; the imaginary part, sin, is dropped.
-   * {@code apply_rotary_emb} then multiplies the complex64 view {@code x0 + i x1} of each pair
-   * (in float32) by that real table, promoted to {@code c + 0i}: {@code (x0 + i x1)(c + 0i) =
-   * x0 c + i x1 c} exactly (the {@code x1 * 0} and {@code x0 * 0} terms add nothing). So the
-   * pair becomes {@code (x0 * c, x1 * c)}: both channels scaled by the same bf16-rounded cosine,
-   * float32 products, cast back to the input's dtype. A score q_m . k_n then weighs pair j by
-   * c_j(m) c_j(n), a function of both absolute positions, not of their distance.
+   * {@code Module.to(bfloat16)} casts it to a real bf16 tensor holding only its real part, {@code c
+   * = bf16(cos(angle))}, rounded to nearest even; the imaginary part, sin, is dropped. {@code
+   * apply_rotary_emb} then multiplies the complex64 view {@code x0 + i x1} of each pair (in
+   * float32) by that real table, promoted to {@code c + 0i}: {@code (x0 + i x1)(c + 0i) = x0 c + i
+   * x1 c} exactly (the {@code x1 * 0} and {@code x0 * 0} terms add nothing). So the pair becomes
+   * {@code (x0 * c, x1 * c)}: both channels scaled by the same bf16-rounded cosine, float32
+   * products, cast back to the input's dtype. A score q_m . k_n then weighs pair j by c_j(m)
+   * c_j(n), a function of both absolute positions, not of their distance.
    */
   static final class Rope {
     private final Tensor cos;
@@ -426,7 +438,10 @@ public final class OmniBioTA extends Module {
     /** Tables for positions 0..t-1 of heads of size d, on {@code device}. */
     Rope(long t, long d, OmniBioTAConfig.RopeVariant variant, Device device) {
       TensorOptions f32 = new TensorOptions(Float);
-      Tensor exponents = torch.arange(new Scalar(0), new Scalar(d), new Scalar(2), f32).div(new Scalar((double) d));
+      Tensor exponents =
+          torch
+              .arange(new Scalar(0), new Scalar(d), new Scalar(2), f32)
+              .div(new Scalar((double) d));
       Tensor freqs = torch.pow(new Scalar(10000.0), exponents).reciprocal();
       Tensor angles = torch.outer(torch.arange(new Scalar(t), f32), freqs).view(t, 1, d / 2);
       if (variant == OmniBioTAConfig.RopeVariant.COS_ONLY) {
@@ -460,9 +475,9 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * The boolean attention mask [B, 1, T, T] (true = may attend), or null when every token may
-   * see every other: no PAD, and either no block-diagonal mask or every row holds one document
-   * (no EOS before its last position). SDPA then takes its fastest path.
+   * The boolean attention mask [B, 1, T, T] (true = may attend), or null when every token may see
+   * every other: no PAD, and either no block-diagonal mask or every row holds one document (no EOS
+   * before its last position). SDPA then takes its fastest path.
    */
   static final class AttentionMask {
     private AttentionMask() {}
@@ -490,7 +505,8 @@ public final class OmniBioTA extends Module {
         allowed = allowed.logical_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
       }
       // A PAD query may see no key at all; letting it see itself keeps softmax finite.
-      Tensor self = torch.eye(t, new TensorOptions(ids.device()).dtype(new ScalarTypeOptional(Bool)));
+      Tensor self =
+          torch.eye(t, new TensorOptions(ids.device()).dtype(new ScalarTypeOptional(Bool)));
       return allowed.logical_or(self).unsqueeze(1);
     }
   }

@@ -30,8 +30,13 @@ public final class StrictTensors {
       long[] got = given.get(e.getKey()).shape();
       if (!Arrays.equals(want, got)) {
         throw new UserError(
-            what + " " + e.getKey() + " has shape " + Arrays.toString(got)
-                + ", the model needs " + Arrays.toString(want));
+            what
+                + " "
+                + e.getKey()
+                + " has shape "
+                + Arrays.toString(got)
+                + ", the model needs "
+                + Arrays.toString(want));
       }
     }
   }

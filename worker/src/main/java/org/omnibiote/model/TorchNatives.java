@@ -16,10 +16,10 @@ import org.bytedeco.javacpp.Loader;
  * (~/.javacpp/cache). JavaCPP unpacks and loads them one at a time, libtorch.so before the
  * libtorch_cpu.so it needs, so the dynamic loader looks for libtorch_cpu.so elsewhere: where
  * Debian's libtorch-dev is installed (python3-torch recommends it) it finds torch 1.13, and two
- * libtorch in one process die in the loader (SIGSEGV in pthread_mutex_lock, every first run
- * here). So every native of the presets is unpacked first, then loaded. JVMs that start together
- * (a coordinator and its workers, the ranks of a test) would also write the same files at once:
- * the lock makes the first unpack and the others wait. Call it before anything touches a libtorch
+ * libtorch in one process die in the loader (SIGSEGV in pthread_mutex_lock, every first run here).
+ * So every native of the presets is unpacked first, then loaded. JVMs that start together (a
+ * coordinator and its workers, the ranks of a test) would also write the same files at once: the
+ * lock makes the first unpack and the others wait. Call it before anything touches a libtorch
  * class, and in a parent before it starts child JVMs.
  */
 public final class TorchNatives {
@@ -41,8 +41,9 @@ public final class TorchNatives {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot create JavaCPP's cache folder", e);
       }
-      try (FileChannel channel = FileChannel.open(lockFile.toPath(),
-              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel channel =
+              FileChannel.open(
+                  lockFile.toPath(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
           FileLock lock = channel.lock()) {
         // The class literal does not initialise Tensor (which would load the natives already).
         Loader.cacheResources(org.bytedeco.pytorch.Tensor.class, Loader.getPlatform() + "/");

@@ -7,19 +7,18 @@ import org.omnibiote.settings.Precision;
 
 /**
  * torch.autocast's enter and exit: sets the device's autocast flag and dtype and turns the
- * weight-cast cache on; on close restores the previous state and, when the outermost guard
- * closes, clears the cache (it holds the bf16 copies of the weights for this forward only,
- * so a later optimiser step is never served stale copies).
+ * weight-cast cache on; on close restores the previous state and, when the outermost guard closes,
+ * clears the cache (it holds the bf16 copies of the weights for this forward only, so a later
+ * optimiser step is never served stale copies).
  */
 public final class Autocast implements AutoCloseable {
   static final Autocast NONE = new Autocast();
 
   /**
    * Opens autocast for {@code device} (CPU or CUDA) with {@code precision}; FP32 returns a guard
-   * that changes nothing. Close it on the thread that opened it (autocast state is
-   * thread-local), after the loss and before backward. Forward and loss go inside the guard;
-   * backward follows the recorded dtypes, and ops on torch's float32 list (cross-entropy among
-   * them) stay float32.
+   * that changes nothing. Close it on the thread that opened it (autocast state is thread-local),
+   * after the loss and before backward. Forward and loss go inside the guard; backward follows the
+   * recorded dtypes, and ops on torch's float32 list (cross-entropy among them) stay float32.
    */
   public static Autocast open(Precision precision, DeviceType device) {
     return precision == Precision.FP32 ? NONE : new Autocast(device, matmulType(precision));
@@ -57,8 +56,10 @@ public final class Autocast implements AutoCloseable {
     // libtorch's CPU flash-attention kernel is about 4x slower than the math path in bf16
     // here (it is the faster one in fp32); SDPA picks it whenever dropout is off (eval,
     // val loss). The switch is process-wide: it is restored on close.
-    flashOff = device == DeviceType.CPU && type == ScalarType.BFloat16
-        && torch.globalContext().userEnabledFlashSDP();
+    flashOff =
+        device == DeviceType.CPU
+            && type == ScalarType.BFloat16
+            && torch.globalContext().userEnabledFlashSDP();
     if (flashOff) {
       torch.globalContext().setSDPUseFlash(false);
     }

@@ -13,10 +13,10 @@ public final class Devices {
   private Devices() {}
 
   /**
-   * Keeps SDPA off libtorch's CPU flash-attention kernel, which this build runs 3-4x slower
-   * than the math path (B's shape [4, 8, 512, 32], forward + backward: 462 ms against 123 ms
-   * without dropout); on CUDA the flash kernel is the fast one and is left alone. A
-   * process-wide libtorch setting.
+   * Keeps SDPA off libtorch's CPU flash-attention kernel, which this build runs 3-4x slower than
+   * the math path (B's shape [4, 8, 512, 32], forward + backward: 462 ms against 123 ms without
+   * dropout); on CUDA the flash kernel is the fast one and is left alone. A process-wide libtorch
+   * setting.
    */
   public static void useFastCpuAttention() {
     torch.globalContext().setSDPUseFlash(false);
@@ -35,7 +35,9 @@ public final class Devices {
     int index = Integer.parseInt(m.group(1));
     if (!torch.cuda_is_available()) {
       throw new UserError(
-          "--devices " + spec + ": this host has no usable CUDA (build with -Pgpu for the CUDA "
+          "--devices "
+              + spec
+              + ": this host has no usable CUDA (build with -Pgpu for the CUDA "
               + "natives and install CUDA 13.1, cuDNN 9 and NCCL on the host), or use --devices cpu");
     }
     int count = torch.cuda_device_count();

@@ -8,11 +8,11 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * The matmul rate this process gets from libtorch on the CPU (the denominator of MFU):
- * the best of a few square {@code torch.mm} of size {@link #SIZE} in the given dtype, after
- * one untimed warm-up. Measured, not taken from a datasheet, so MFU is relative to what the
- * same machine and threads allow; under other load the best of several is the closest to
- * the machine's real peak (the MFU against it is then an underestimate, never flattering).
+ * The matmul rate this process gets from libtorch on the CPU (the denominator of MFU): the best of
+ * a few square {@code torch.mm} of size {@link #SIZE} in the given dtype, after one untimed
+ * warm-up. Measured, not taken from a datasheet, so MFU is relative to what the same machine and
+ * threads allow; under other load the best of several is the closest to the machine's real peak
+ * (the MFU against it is then an underestimate, never flattering).
  */
 public final class MatmulPeak {
   public static final int SIZE = 2048;
@@ -21,8 +21,8 @@ public final class MatmulPeak {
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   /**
-   * FLOP/s per second of wall clock and per second of process CPU time (the latter is what
-   * one thread gets while it runs, less sensitive to other processes taking the cores).
+   * FLOP/s per second of wall clock and per second of process CPU time (the latter is what one
+   * thread gets while it runs, less sensitive to other processes taking the cores).
    */
   public record Rate(double wall, double cpu) {
     public Rate max(Rate other) {

@@ -3,14 +3,11 @@ package org.omnibiote.train;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
@@ -25,31 +22,31 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.StrictTensors;
 
 /**
- * AdamW with µP's two groups (mup 1.0.0's MuAdamW for base width 24): the hidden matrices
- * (c_attn, attn.c_proj, c_fc, mlp.c_proj) get lr * 24/N and weight_decay * N/24; every
- * other parameter (wte, LayerNorm gains, lm_head) keeps lr and weight_decay. Decay is
- * decoupled, so LayerNorm gains decay too, as in the original. {@code forceLr} gives one
- * plain AdamW group instead (the original's --force_lr).
+ * AdamW with µP's two groups (mup 1.0.0's MuAdamW for base width 24): the hidden matrices (c_attn,
+ * attn.c_proj, c_fc, mlp.c_proj) get lr * 24/N and weight_decay * N/24; every other parameter (wte,
+ * LayerNorm gains, lm_head) keeps lr and weight_decay. Decay is decoupled, so LayerNorm gains decay
+ * too, as in the original. {@code forceLr} gives one plain AdamW group instead (the original's
+ * --force_lr).
  *
- * <p>Our own AdamW over tensor ops rather than libtorch's {@code torch::optim::AdamW}, whose
- * state the Java bindings do not expose: checkpoints and exact resume need the moments
- * ({@link #state}, {@link #loadState}). The update is libtorch's, op for op, so it is
- * bit-identical to it (MuAdamWTest): decoupled decay {@code p *= 1 - lr*wd}, {@code m = beta1*m
- * + (1-beta1)*g}, {@code v = beta2*v + (1-beta2)*g*g}, {@code p -= lr/(1-beta1^t) *
- * m/(sqrt(v)/sqrt(1-beta2^t) + eps)}. (PyTorch 2's Python AdamW writes the first moment as
- * {@code m.lerp_(g, 1-beta1)}: the same value up to float rounding; we keep libtorch's form.)
- * Moments are float32 whatever the forward's precision (the parameters are fp32 master
- * weights). One step counter t serves every parameter, as all parameters of OmniBioTA get a
- * gradient at every step; a parameter without a gradient is skipped (not decayed, moments
- * unchanged), as in torch.
+ * <p>Our own AdamW over tensor ops rather than libtorch's {@code torch::optim::AdamW}, whose state
+ * the Java bindings do not expose: checkpoints and exact resume need the moments ({@link #state},
+ * {@link #loadState}). The update is libtorch's, op for op, so it is bit-identical to it
+ * (MuAdamWTest): decoupled decay {@code p *= 1 - lr*wd}, {@code m = beta1*m + (1-beta1)*g}, {@code
+ * v = beta2*v + (1-beta2)*g*g}, {@code p -= lr/(1-beta1^t) * m/(sqrt(v)/sqrt(1-beta2^t) + eps)}.
+ * (PyTorch 2's Python AdamW writes the first moment as {@code m.lerp_(g, 1-beta1)}: the same value
+ * up to float rounding; we keep libtorch's form.) Moments are float32 whatever the forward's
+ * precision (the parameters are fp32 master weights). One step counter t serves every parameter, as
+ * all parameters of OmniBioTA get a gradient at every step; a parameter without a gradient is
+ * skipped (not decayed, moments unchanged), as in torch.
  *
- * <p>Build it after the model is on its device (the moments are made beside the parameters).
- * A step allocates nothing large: sqrt(v) goes to one reused buffer the size of the largest
- * parameter instead of a fresh temporary per parameter and step.
+ * <p>Build it after the model is on its device (the moments are made beside the parameters). A step
+ * allocates nothing large: sqrt(v) goes to one reused buffer the size of the largest parameter
+ * instead of a fresh temporary per parameter and step.
  */
 public final class MuAdamW {
   /** The original's optimiser flags. */
-  public record Settings(double lr, double beta1, double beta2, double epsilon, double weightDecay) {
+  public record Settings(
+      double lr, double beta1, double beta2, double epsilon, double weightDecay) {
     public static final Settings ORIGINAL_DEFAULTS = new Settings(1e-2, 0.9, 0.999, 1e-8, 1e-2);
   }
 
@@ -77,8 +74,10 @@ public final class MuAdamW {
   private final List<Tensor> expAvg = new ArrayList<>();
   private final List<Tensor> expAvgSq = new ArrayList<>();
   private final List<Group> groups = new ArrayList<>();
+
   /** Room for the largest parameter's denominator, reused by every step. */
   private final Tensor scratch;
+
   private long steps;
 
   /**
@@ -92,23 +91,29 @@ public final class MuAdamW {
     // Own handles made in an own scope and detached from it: what this object keeps must
     // outlive both the state dict they come from and any scope the caller has open.
     try (PointerScope scope = new PointerScope()) {
-      model.stateDict().forEach((name, param) -> {
-        Tensor p = new Tensor(param);
-        Tensor m = torch.zeros_like(p, new TensorOptions(Float), new MemoryFormatOptional());
-        Tensor v = torch.zeros_like(p, new TensorOptions(Float), new MemoryFormatOptional());
-        // detach() releases the scope's reference: retain first, or the tensor is freed.
-        scope.detach(p.retainReference());
-        scope.detach(m.retainReference());
-        scope.detach(v.retainReference());
-        names.add(name);
-        params.add(p);
-        expAvg.add(m);
-        expAvgSq.add(v);
-      });
+      model
+          .stateDict()
+          .forEach(
+              (name, param) -> {
+                Tensor p = new Tensor(param);
+                Tensor m =
+                    torch.zeros_like(p, new TensorOptions(Float), new MemoryFormatOptional());
+                Tensor v =
+                    torch.zeros_like(p, new TensorOptions(Float), new MemoryFormatOptional());
+                // detach() releases the scope's reference: retain first, or the tensor is freed.
+                scope.detach(p.retainReference());
+                scope.detach(m.retainReference());
+                scope.detach(v.retainReference());
+                names.add(name);
+                params.add(p);
+                expAvg.add(m);
+                expAvgSq.add(v);
+              });
     }
     Tensor largest = params.stream().max(Comparator.comparingLong(Tensor::numel)).orElseThrow();
     try (PointerScope scope = new PointerScope()) {
-      Tensor room = torch.zeros_like(largest, new TensorOptions(Float), new MemoryFormatOptional()).view(-1);
+      Tensor room =
+          torch.zeros_like(largest, new TensorOptions(Float), new MemoryFormatOptional()).view(-1);
       scope.detach(room.retainReference());
       scratch = room;
     }
@@ -116,7 +121,8 @@ public final class MuAdamW {
       groups.add(new Group(s.lr(), s.weightDecay(), indices(i -> true)));
     } else {
       double width = model.config().nEmbd() / OmniBioTA.BASE_WIDTH;
-      groups.add(new Group(s.lr() / width, s.weightDecay() * width, indices(i -> isHidden(names.get(i)))));
+      groups.add(
+          new Group(s.lr() / width, s.weightDecay() * width, indices(i -> isHidden(names.get(i)))));
       groups.add(new Group(s.lr(), s.weightDecay(), indices(i -> !isHidden(names.get(i)))));
     }
   }
@@ -171,7 +177,11 @@ public final class MuAdamW {
           Tensor v = expAvgSq.get(i);
           m.mul_(beta1).add_(grad, oneMinusBeta1);
           v.mul_(beta2).addcmul_(grad, grad, oneMinusBeta2);
-          Tensor denom = torch.sqrt_out(scratch.narrow(0, 0, v.numel()).view(v.shape()), v).div_(bias2).add_(eps);
+          Tensor denom =
+              torch
+                  .sqrt_out(scratch.narrow(0, 0, v.numel()).view(v.shape()), v)
+                  .div_(bias2)
+                  .add_(eps);
           p.addcdiv_(m, denom, stepSize);
         }
       }
@@ -202,8 +212,8 @@ public final class MuAdamW {
   }
 
   /**
-   * The moments by name, {@code exp_avg.<parameter>} and {@code exp_avg_sq.<parameter>} for
-   * each parameter in the model's order: the live float32 tensors, not copies.
+   * The moments by name, {@code exp_avg.<parameter>} and {@code exp_avg_sq.<parameter>} for each
+   * parameter in the model's order: the live float32 tensors, not copies.
    */
   public Map<String, Tensor> state() {
     Map<String, Tensor> out = new LinkedHashMap<>();
@@ -215,8 +225,8 @@ public final class MuAdamW {
   }
 
   /**
-   * Restores the moments (copied in) and the step counter. Strict: exactly the keys of
-   * {@link #state}, with equal shapes, or a UserError naming the key.
+   * Restores the moments (copied in) and the step counter. Strict: exactly the keys of {@link
+   * #state}, with equal shapes, or a UserError naming the key.
    */
   public void loadState(Map<String, Tensor> state, long steps) {
     Map<String, Tensor> own = state();

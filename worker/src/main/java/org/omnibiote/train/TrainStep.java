@@ -15,17 +15,17 @@ import org.omnibiote.settings.Precision;
 
 /**
  * The training step, the one every worker, the benchmarks and the tests run: this rank's
- * micro-batches of one global step, each loss divided so that the ranks' gradients add up to
- * the gradient of the step's loss ({@link LossNorm}), gradients summed over the ranks by a
- * {@link Sync} (armed on the last micro-batch only, as DDP's no_sync), then the global grad-norm
- * clip to 1.0 and µP AdamW.
+ * micro-batches of one global step, each loss divided so that the ranks' gradients add up to the
+ * gradient of the step's loss ({@link LossNorm}), gradients summed over the ranks by a {@link Sync}
+ * (armed on the last micro-batch only, as DDP's no_sync), then the global grad-norm clip to 1.0 and
+ * µP AdamW.
  *
  * <p>Loss of rank r's micro-batch i: {@code CE_i * scale / d_i}, with {@code CE_i} the summed
- * cross-entropy over its masked tokens, {@code d_i} the step's masked-token count over every
- * rank ({@link LossNorm#GLOBAL}) or {@code masked_i * M} with M the step's micro-batches over
- * every rank ({@link LossNorm#ORIGINAL}), and {@code scale} what the sync needs (the world size
- * when it averages, 1 when it sums or there is one rank). The step's loss is the sum over ranks
- * of {@link Result#loss}.
+ * cross-entropy over its masked tokens, {@code d_i} the step's masked-token count over every rank
+ * ({@link LossNorm#GLOBAL}) or {@code masked_i * M} with M the step's micro-batches over every rank
+ * ({@link LossNorm#ORIGINAL}), and {@code scale} what the sync needs (the world size when it
+ * averages, 1 when it sums or there is one rank). The step's loss is the sum over ranks of {@link
+ * Result#loss}.
  */
 public final class TrainStep {
   public static final double CLIP_NORM = 1.0;
@@ -42,7 +42,8 @@ public final class TrainStep {
   }
 
   /** How a step computes: loss normalisation, readout, precision, the attention mask. */
-  public record Options(LossNorm norm, Readout readout, Precision precision, boolean blockDiagonal) {
+  public record Options(
+      LossNorm norm, Readout readout, Precision precision, boolean blockDiagonal) {
     /** What training runs: the given normalisation and precision, masked readout. */
     public static Options of(LossNorm norm, Precision precision) {
       return new Options(norm, Readout.MASKED, precision, true);
@@ -52,8 +53,8 @@ public final class TrainStep {
   }
 
   /**
-   * How this rank's gradients meet the other ranks' ({@code collective} implements it for a
-   * world of several ranks; {@link #ALONE} is a world of one).
+   * How this rank's gradients meet the other ranks' ({@code collective} implements it for a world
+   * of several ranks; {@link #ALONE} is a world of one).
    */
   public interface Sync {
     /** The sum over the ranks of {@code local} (the step's masked tokens). */
@@ -75,28 +76,29 @@ public final class TrainStep {
   }
 
   /** A world of one: nothing to sum. */
-  public static final Sync ALONE = new Sync() {
-    @Override
-    public long sumOverRanks(long local) {
-      return local;
-    }
+  public static final Sync ALONE =
+      new Sync() {
+        @Override
+        public long sumOverRanks(long local) {
+          return local;
+        }
 
-    @Override
-    public double lossScale() {
-      return 1;
-    }
+        @Override
+        public double lossScale() {
+          return 1;
+        }
 
-    @Override
-    public void beforeLastBackward(Tensor loss) {}
+        @Override
+        public void beforeLastBackward(Tensor loss) {}
 
-    @Override
-    public void afterBackward() {}
+        @Override
+        public void afterBackward() {}
 
-    @Override
-    public boolean needsEveryRank() {
-      return false;
-    }
-  };
+        @Override
+        public boolean needsEveryRank() {
+          return false;
+        }
+      };
 
   /**
    * What this rank's share of the step did.
@@ -108,11 +110,17 @@ public final class TrainStep {
   public record Result(double loss, long masked, long stepMasked) {}
 
   /**
-   * The whole step on this rank: zero the gradients, {@link #accumulate}, clip the global grad
-   * norm to 1.0, AdamW at peak lr * {@code lrFactor}.
+   * The whole step on this rank: zero the gradients, {@link #accumulate}, clip the global grad norm
+   * to 1.0, AdamW at peak lr * {@code lrFactor}.
    */
-  public static Result run(OmniBioTA model, MuAdamW optimizer, List<MaskedLm.Batch> microBatches,
-      int stepMicroBatches, double lrFactor, Options o, Sync sync) {
+  public static Result run(
+      OmniBioTA model,
+      MuAdamW optimizer,
+      List<MaskedLm.Batch> microBatches,
+      int stepMicroBatches,
+      double lrFactor,
+      Options o,
+      Sync sync) {
     optimizer.zeroGrad();
     model.train(true);
     optimizer.setLrFactor(lrFactor);
@@ -125,8 +133,12 @@ public final class TrainStep {
   }
 
   /** {@link #run} in a world of one, every micro-batch of the step here. */
-  public static Result run(OmniBioTA model, MuAdamW optimizer, List<MaskedLm.Batch> microBatches,
-      double lrFactor, Options o) {
+  public static Result run(
+      OmniBioTA model,
+      MuAdamW optimizer,
+      List<MaskedLm.Batch> microBatches,
+      double lrFactor,
+      Options o) {
     return run(model, optimizer, microBatches, microBatches.size(), lrFactor, o, ALONE);
   }
 
@@ -134,8 +146,12 @@ public final class TrainStep {
    * Forward and backward over this rank's micro-batches, adding into the parameters' gradients
    * (each micro-batch's graph freed before the next starts), the sync armed on the last.
    */
-  public static Result accumulate(OmniBioTA model, List<MaskedLm.Batch> microBatches,
-      int stepMicroBatches, Options o, Sync sync) {
+  public static Result accumulate(
+      OmniBioTA model,
+      List<MaskedLm.Batch> microBatches,
+      int stepMicroBatches,
+      Options o,
+      Sync sync) {
     List<Long> masked = new ArrayList<>(microBatches.size());
     long local = 0;
     for (MaskedLm.Batch b : microBatches) {
@@ -165,9 +181,10 @@ public final class TrainStep {
         try (Autocast cast = Autocast.open(o.precision(), device)) {
           sum = maskedLossSum(model, microBatches.get(i), o.readout(), o.blockDiagonal());
         }
-        double divisor = o.norm() == LossNorm.GLOBAL
-            ? Math.max(stepMasked, 1)
-            : Math.max(masked.get(i), 1) * (double) stepMicroBatches;
+        double divisor =
+            o.norm() == LossNorm.GLOBAL
+                ? Math.max(stepMasked, 1)
+                : Math.max(masked.get(i), 1) * (double) stepMicroBatches;
         Tensor loss = sum.div(new Scalar(divisor / scale));
         if (i == microBatches.size() - 1) {
           sync.beforeLastBackward(loss);
@@ -182,8 +199,8 @@ public final class TrainStep {
   }
 
   /**
-   * The summed cross-entropy over the masked positions of one micro-batch (float32 whatever
-   * the precision), with the readout computed where {@code readout} says.
+   * The summed cross-entropy over the masked positions of one micro-batch (float32 whatever the
+   * precision), with the readout computed where {@code readout} says.
    */
   public static Tensor maskedLossSum(
       OmniBioTA model, MaskedLm.Batch b, Readout readout, boolean blockDiagonal) {
@@ -198,8 +215,12 @@ public final class TrainStep {
     // Softmax and loss in float32 whatever the precision (bf16 logits lose the small
     // differences the loss is made of); a no-op in fp32.
     return torch.cross_entropy_loss(
-        model.logits(flat).to(ScalarType.Float), targets, new TensorOptional(), SUM,
-        MaskedLm.IGNORE, 0.0);
+        model.logits(flat).to(ScalarType.Float),
+        targets,
+        new TensorOptional(),
+        SUM,
+        MaskedLm.IGNORE,
+        0.0);
   }
 
   /** Masked positions of a micro-batch (the loss's token count). */

@@ -11,9 +11,9 @@ import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.UserError;
 
 /**
- * The state of torch's default CPU generator (what torch.manual_seed seeds and torch.rand,
- * dropout and the masking draw from) as base64 text, the form Python's
- * {@code torch.get_rng_state()} returns as bytes.
+ * The state of torch's default CPU generator (what torch.manual_seed seeds and torch.rand, dropout
+ * and the masking draw from) as base64 text, the form Python's {@code torch.get_rng_state()}
+ * returns as bytes.
  */
 public final class CpuRng {
   private CpuRng() {}
@@ -44,7 +44,11 @@ public final class CpuRng {
       if (e instanceof UserError) {
         throw e;
       }
-      throw new UserError("RNG state of " + bytes.length + " bytes is not a CPU generator state: " + e.getMessage());
+      throw new UserError(
+          "RNG state of "
+              + bytes.length
+              + " bytes is not a CPU generator state: "
+              + e.getMessage());
     }
   }
 }

@@ -9,9 +9,8 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * An OmniBioTA's weights as a .safetensors file under the original state_dict names, with the
- * model config as JSON in the metadata (key {@value #CONFIG_KEY}), so a file alone rebuilds
- * the model.
+ * An OmniBioTA's weights as a .safetensors file under the original state_dict names, with the model
+ * config as JSON in the metadata (key {@value #CONFIG_KEY}), so a file alone rebuilds the model.
  */
 public final class ModelWeights {
   public static final String CONFIG_KEY = "config";

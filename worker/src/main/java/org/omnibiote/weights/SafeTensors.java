@@ -31,13 +31,14 @@ import org.omnibiote.UserError;
 import org.omnibiote.io.AtomicOutput;
 
 /**
- * The safetensors format (Hugging Face), float32 only: an 8-byte little-endian header length,
- * a JSON header ({@code name -> {dtype, shape, data_offsets}} plus string-to-string
- * {@code __metadata__}), then the raw little-endian data of every tensor, back to back.
+ * The safetensors format (Hugging Face), float32 only: an 8-byte little-endian header length, a
+ * JSON header ({@code name -> {dtype, shape, data_offsets}} plus string-to-string {@code
+ * __metadata__}), then the raw little-endian data of every tensor, back to back.
  */
 public final class SafeTensors {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String METADATA = "__metadata__";
+
   /** A header larger than this is a corrupt length field, not a real header. */
   private static final long MAX_HEADER = 100L << 20;
 
@@ -99,7 +100,8 @@ public final class SafeTensors {
       readFully(channel, lengthBytes, 0, path);
       long headerLength = lengthBytes.flip().getLong();
       if (headerLength <= 0 || headerLength > MAX_HEADER || headerLength > size - 8) {
-        throw corrupt(path, "header length " + headerLength + " does not fit a file of " + size + " bytes");
+        throw corrupt(
+            path, "header length " + headerLength + " does not fit a file of " + size + " bytes");
       }
       ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
       readFully(channel, headerBytes, 8, path);
@@ -118,7 +120,10 @@ public final class SafeTensors {
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> field = it.next();
         if (field.getKey().equals(METADATA)) {
-          field.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+          field
+              .getValue()
+              .fields()
+              .forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
         } else {
           entries.add(Entry.parse(field.getKey(), field.getValue(), path));
         }
@@ -141,14 +146,18 @@ public final class SafeTensors {
     long expected = 0;
     for (Entry e : byOffset) {
       if (e.begin != expected) {
-        throw corrupt(path, "tensor " + e.name + " starts at " + e.begin + ", expected " + expected);
+        throw corrupt(
+            path, "tensor " + e.name + " starts at " + e.begin + ", expected " + expected);
       }
       expected = e.end;
     }
     if (expected != dataLength) {
       throw corrupt(
           path,
-          "tensors cover " + expected + " data bytes but the file holds " + dataLength
+          "tensors cover "
+              + expected
+              + " data bytes but the file holds "
+              + dataLength
               + (expected > dataLength ? " (truncated?)" : ""));
     }
   }
@@ -177,8 +186,16 @@ public final class SafeTensors {
       long end = offsets.get(1).asLong(-1);
       if (begin < 0 || end - begin != elements * 4) {
         throw corrupt(
-            path, "tensor " + name + ": data_offsets [" + begin + ", " + end + "] do not hold "
-                + elements + " float32 values");
+            path,
+            "tensor "
+                + name
+                + ": data_offsets ["
+                + begin
+                + ", "
+                + end
+                + "] do not hold "
+                + elements
+                + " float32 values");
       }
       return new Entry(name, shape, begin, end);
     }

@@ -13,16 +13,16 @@ import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.CheckpointManifest;
 import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.checkpoint.TrainingState;
-import org.omnibiote.schedule.Schedule;
 import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.schedule.Schedule;
 import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.train.MuAdamW;
 
 /**
- * The tensors of training checkpoints that resume exactly: saving a model and its optimiser as
- * a committed checkpoint, and loading one back, verified. The files, their commit protocol,
- * listing, resume and pruning are {@link Checkpoints}' (coordinator module, no libtorch).
+ * The tensors of training checkpoints that resume exactly: saving a model and its optimiser as a
+ * committed checkpoint, and loading one back, verified. The files, their commit protocol, listing,
+ * resume and pruning are {@link Checkpoints}' (coordinator module, no libtorch).
  */
 public final class TrainingCheckpoint {
   /** Optimiser file metadata: AdamW's step count t. */
@@ -32,11 +32,24 @@ public final class TrainingCheckpoint {
 
   /** The run's state now, with torch's CPU generator's current state. */
   public static TrainingState captureState(
-      long step, long tokens, long samples, long seed, OmniBioTAConfig config, Schedule schedule,
+      long step,
+      long tokens,
+      long samples,
+      long seed,
+      OmniBioTAConfig config,
+      Schedule schedule,
       Map<String, String> run) {
     return new TrainingState(
-        step, tokens, samples, seed, CpuRng.state(), config,
-        schedule.lr(), schedule.batchSize(), schedule.totalIters(), run);
+        step,
+        tokens,
+        samples,
+        seed,
+        CpuRng.state(),
+        config,
+        schedule.lr(),
+        schedule.batchSize(),
+        schedule.totalIters(),
+        run);
   }
 
   /**
@@ -55,8 +68,8 @@ public final class TrainingCheckpoint {
 
     /**
      * Restores the weights, the moments and step count, and torch's CPU generator. Shapes are
-     * checked against the model before anything is copied; a mismatch is a UserError naming
-     * the checkpoint and the tensor.
+     * checked against the model before anything is copied; a mismatch is a UserError naming the
+     * checkpoint and the tensor.
      */
     public void applyTo(OmniBioTA model, MuAdamW optimizer) {
       try {
@@ -76,10 +89,11 @@ public final class TrainingCheckpoint {
 
   /**
    * Saves checkpoint {@code name} in {@code runDir} and returns its manifest. An existing
-   * checkpoint of that name is un-committed first (its manifest deleted), so a crash never
-   * leaves an old manifest over new parts.
+   * checkpoint of that name is un-committed first (its manifest deleted), so a crash never leaves
+   * an old manifest over new parts.
    */
-  public static Path save(Path runDir, String name, OmniBioTA model, MuAdamW optimizer, TrainingState state)
+  public static Path save(
+      Path runDir, String name, OmniBioTA model, MuAdamW optimizer, TrainingState state)
       throws IOException {
     if (!state.config().equals(model.config())) {
       throw new IllegalArgumentException(
@@ -102,12 +116,11 @@ public final class TrainingCheckpoint {
   }
 
   /**
-   * Loads and verifies a checkpoint given as its manifest, its {@code .safetensors} weights
-   * or its path prefix {@code R/X}: every part present with the manifest's size and SHA-256,
-   * the weights' config JSON valid and their names and shapes those of that config, the
-   * moments matching the weights, the state's config the weights'. Anything else is a
-   * UserError naming the file and the problem. Tensors are allocated in the caller's
-   * PointerScope, if any.
+   * Loads and verifies a checkpoint given as its manifest, its {@code .safetensors} weights or its
+   * path prefix {@code R/X}: every part present with the manifest's size and SHA-256, the weights'
+   * config JSON valid and their names and shapes those of that config, the moments matching the
+   * weights, the state's config the weights'. Anything else is a UserError naming the file and the
+   * problem. Tensors are allocated in the caller's PointerScope, if any.
    */
   public static Loaded load(Path checkpoint) throws IOException {
     Path manifestPath = Checkpoints.manifestPath(checkpoint);
@@ -118,7 +131,8 @@ public final class TrainingCheckpoint {
     SafeTensors.Contents weights = SafeTensors.read(weightsFile);
     String configJson = weights.metadata().get(ModelWeights.CONFIG_KEY);
     if (configJson == null) {
-      throw new UserError("checkpoint weights " + weightsFile + ": no model config in the metadata");
+      throw new UserError(
+          "checkpoint weights " + weightsFile + ": no model config in the metadata");
     }
     OmniBioTAConfig config;
     try {
@@ -127,29 +141,38 @@ public final class TrainingCheckpoint {
       throw new UserError("checkpoint weights " + weightsFile + ": " + e.getMessage(), e);
     }
     Map<String, long[]> shapes = parameterShapes(config);
-    checkTensors(weightsFile, "weight ", shapes, weights.tensors(), "its config " + config.toJson());
+    checkTensors(
+        weightsFile, "weight ", shapes, weights.tensors(), "its config " + config.toJson());
 
     Path optimizerFile = manifest.file(manifestPath, Checkpoints.OPTIMIZER);
     SafeTensors.Contents moments = SafeTensors.read(optimizerFile);
     Map<String, long[]> momentShapes = new LinkedHashMap<>();
-    shapes.forEach((n, s) -> {
-      momentShapes.put("exp_avg." + n, s);
-      momentShapes.put("exp_avg_sq." + n, s);
-    });
+    shapes.forEach(
+        (n, s) -> {
+          momentShapes.put("exp_avg." + n, s);
+          momentShapes.put("exp_avg_sq." + n, s);
+        });
     checkTensors(optimizerFile, "", momentShapes, moments.tensors(), "the weights");
     long steps;
     try {
       steps = Long.parseLong(moments.metadata().getOrDefault(STEPS_KEY, ""));
     } catch (NumberFormatException e) {
-      throw new UserError("checkpoint optimizer state " + optimizerFile + ": no step count in the metadata");
+      throw new UserError(
+          "checkpoint optimizer state " + optimizerFile + ": no step count in the metadata");
     }
 
     Path stateFile = manifest.file(manifestPath, Checkpoints.STATE);
     TrainingState state = Checkpoints.parseState(stateFile);
     if (!state.config().equals(config)) {
       throw new UserError(
-          "checkpoint training state " + stateFile + " names model config " + state.config().toJson()
-              + ", but the weights " + weightsFile + " are " + config.toJson());
+          "checkpoint training state "
+              + stateFile
+              + " names model config "
+              + state.config().toJson()
+              + ", but the weights "
+              + weightsFile
+              + " are "
+              + config.toJson());
     }
     return new Loaded(config, weights.tensors(), moments.tensors(), state, manifestPath, steps);
   }
@@ -176,22 +199,41 @@ public final class TrainingCheckpoint {
 
   /** The tensors' names are exactly {@code expected}'s, with its shapes. */
   private static void checkTensors(
-      Path file, String kind, Map<String, long[]> expected, Map<String, Tensor> tensors, String against) {
+      Path file,
+      String kind,
+      Map<String, long[]> expected,
+      Map<String, Tensor> tensors,
+      String against) {
     List<String> missing = new ArrayList<>(expected.keySet());
     missing.removeAll(tensors.keySet());
     List<String> unexpected = new ArrayList<>(tensors.keySet());
     unexpected.removeAll(expected.keySet());
     if (!missing.isEmpty() || !unexpected.isEmpty()) {
       throw new UserError(
-          "checkpoint file " + file + " does not match " + against + ": missing " + missing
-              + ", unexpected " + unexpected);
+          "checkpoint file "
+              + file
+              + " does not match "
+              + against
+              + ": missing "
+              + missing
+              + ", unexpected "
+              + unexpected);
     }
     for (Map.Entry<String, long[]> e : expected.entrySet()) {
       long[] got = tensors.get(e.getKey()).shape();
       if (!Arrays.equals(got, e.getValue())) {
         throw new UserError(
-            "checkpoint file " + file + ": " + kind + e.getKey() + " has shape " + Arrays.toString(got)
-                + ", " + against + " needs " + Arrays.toString(e.getValue()));
+            "checkpoint file "
+                + file
+                + ": "
+                + kind
+                + e.getKey()
+                + " has shape "
+                + Arrays.toString(got)
+                + ", "
+                + against
+                + " needs "
+                + Arrays.toString(e.getValue()));
       }
     }
   }

@@ -38,14 +38,14 @@ import org.omnibiote.weights.TrainingCheckpoint;
 
 /**
  * A worker's engine: its model replica, optimiser and view of the data (read through a {@link
- * Prefetcher}), and the world generation it belongs to. It runs what the coordinator orders:
- * join a world, run this rank's share of a step ({@link TrainStep}), evaluate, save, restore.
- * It decides nothing about the schedule.
+ * Prefetcher}), and the world generation it belongs to. It runs what the coordinator orders: join a
+ * world, run this rank's share of a step ({@link TrainStep}), evaluate, save, restore. It decides
+ * nothing about the schedule.
  *
- * <p>In a world of one rank (the embedded run, or a distributed run down to one worker) there
- * is nothing to communicate: no c10d group is opened. In a larger world the gradients are summed
- * by a {@link WorldSync}: the c10d Reducer during the last backward, or one all-reduce after it
- * when activations are recomputed (checkpoint_freq &gt; 0).
+ * <p>In a world of one rank (the embedded run, or a distributed run down to one worker) there is
+ * nothing to communicate: no c10d group is opened. In a larger world the gradients are summed by a
+ * {@link WorldSync}: the c10d Reducer during the last backward, or one all-reduce after it when
+ * activations are recomputed (checkpoint_freq &gt; 0).
  *
  * <p>Not thread-safe: one dedicated thread drives it (libtorch modules are not thread-safe).
  */
@@ -77,14 +77,22 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /** What this rank did in a step; the coordinator sums the parts over ranks. */
   public record StepReport(
-      double lossPart, long masked, long nonPad, long stepMasked, double seconds, double waitSeconds) {}
+      double lossPart,
+      long masked,
+      long nonPad,
+      long stepMasked,
+      double seconds,
+      double waitSeconds) {}
 
   /**
-   * Opens the data of {@code settings}, measures this device's matmul rate (for the mfu) and
-   * builds the model from the seed, so that every rank starts from the same weights even before
-   * the broadcast.
+   * Opens the data of {@code settings}, measures this device's matmul rate (for the mfu) and builds
+   * the model from the seed, so that every rank starts from the same weights even before the
+   * broadcast.
    */
-  public DataParallelReplica(TrainSettings settings, ActorSystem system, int prefetchAhead,
+  public DataParallelReplica(
+      TrainSettings settings,
+      ActorSystem system,
+      int prefetchAhead,
       double prefetchTimeoutSeconds) {
     settings.check();
     this.s = settings;
@@ -100,8 +108,8 @@ public final class DataParallelReplica implements AutoCloseable {
     this.options = TrainStep.Options.of(settings.lossNorm(), settings.precision());
     // Before seeding: the measurement draws random matrices from torch's generator. Once per
     // process and precision (about a second): the machine does not change between runs.
-    this.peakFlops = PEAK.computeIfAbsent(settings.precision(),
-        p -> MatmulPeak.measure(Autocast.matmulType(p)));
+    this.peakFlops =
+        PEAK.computeIfAbsent(settings.precision(), p -> MatmulPeak.measure(Autocast.matmulType(p)));
     this.prefetcher = new Prefetcher(data, prefetchAhead, system);
     this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
     initialise();
@@ -125,7 +133,10 @@ public final class DataParallelReplica implements AutoCloseable {
     return optimizer;
   }
 
-  /** Fresh weights from the seed, fresh optimiser state (a run that starts, or restarts before any checkpoint). */
+  /**
+   * Fresh weights from the seed, fresh optimiser state (a run that starts, or restarts before any
+   * checkpoint).
+   */
   public void initialise() {
     leaveWorld();
     dropReducer(); // it reduces the parameters of the model replaced here
@@ -133,8 +144,11 @@ public final class DataParallelReplica implements AutoCloseable {
     model = new OmniBioTA(config);
     model.setCheckpointFreq(s.checkpointFreq());
     model.to(device, false);
-    optimizer = new MuAdamW(model, new MuAdamW.Settings(plan.peakLr(), s.beta1(), s.beta2(),
-        s.epsilon(), s.weightDecay()), s.forceLr());
+    optimizer =
+        new MuAdamW(
+            model,
+            new MuAdamW.Settings(plan.peakLr(), s.beta1(), s.beta2(), s.epsilon(), s.weightDecay()),
+            s.forceLr());
   }
 
   /** Loads a checkpoint of this run (weights, optimiser moments and step count, CPU RNG). */
@@ -142,8 +156,13 @@ public final class DataParallelReplica implements AutoCloseable {
     try (PointerScope scope = new PointerScope()) {
       TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest);
       if (!loaded.config().equals(config)) {
-        throw new UserError("checkpoint " + manifest + " holds a model " + loaded.config().toJson()
-            + " but the run is " + config.toJson());
+        throw new UserError(
+            "checkpoint "
+                + manifest
+                + " holds a model "
+                + loaded.config().toJson()
+                + " but the run is "
+                + config.toJson());
       }
       loaded.requireSameRun(invariants());
       loaded.applyTo(model, optimizer);
@@ -151,12 +170,13 @@ public final class DataParallelReplica implements AutoCloseable {
   }
 
   /**
-   * Joins world generation {@code generation} as {@code rank} of {@code size} (leaving the
-   * previous one). In a world of several ranks it rendezvouses under {@code worldKey} and takes
-   * rank 0's weights and optimiser state, so that a replica that just joined, or one restored
-   * from a checkpoint, starts the generation equal to the others.
+   * Joins world generation {@code generation} as {@code rank} of {@code size} (leaving the previous
+   * one). In a world of several ranks it rendezvouses under {@code worldKey} and takes rank 0's
+   * weights and optimiser state, so that a replica that just joined, or one restored from a
+   * checkpoint, starts the generation equal to the others.
    */
-  public void joinWorld(CollectiveGroup.Rendezvous at, String worldKey, long generation, int rank, int size) {
+  public void joinWorld(
+      CollectiveGroup.Rendezvous at, String worldKey, long generation, int rank, int size) {
     leaveWorld();
     this.generation = generation;
     if (size == 1) {
@@ -164,7 +184,8 @@ public final class DataParallelReplica implements AutoCloseable {
       return;
     }
     group = CollectiveGroup.open(at, worldKey, generation, rank, size, device.is_cuda());
-    // Made outside the broadcast's scope and kept: a broadcast that timed out may still write into it.
+    // Made outside the broadcast's scope and kept: a broadcast that timed out may still write into
+    // it.
     Tensor steps = Tensor.create(new long[] {0}, 1);
     NEVER_FREED.add(steps);
     try {
@@ -247,10 +268,10 @@ public final class DataParallelReplica implements AutoCloseable {
   }
 
   /**
-   * This rank's share of a global step of {@code stepMicroBatches} micro-batches:
-   * {@code microBatches} of them from global sample {@code firstSample} (possibly none: the rank
-   * still takes part in the sums, with zero gradients), then clip and AdamW at peak *
-   * {@code lrFactor} ({@link TrainStep}).
+   * This rank's share of a global step of {@code stepMicroBatches} micro-batches: {@code
+   * microBatches} of them from global sample {@code firstSample} (possibly none: the rank still
+   * takes part in the sums, with zero gradients), then clip and AdamW at peak * {@code lrFactor}
+   * ({@link TrainStep}).
    */
   public StepReport step(long firstSample, int microBatches, int stepMicroBatches, double lrFactor)
       throws InterruptedException, TimeoutException {
@@ -276,9 +297,10 @@ public final class DataParallelReplica implements AutoCloseable {
       for (TrainingData.MaskedRows r : rows) {
         batches.add(onDevice(MaskedLm.tensors(r)));
       }
-      TrainStep.Result r = TrainStep.run(model, optimizer, batches, stepMicroBatches, lrFactor, options, sync);
-      return new StepReport(r.loss(), r.masked(), nonPad, r.stepMasked(),
-          (System.nanoTime() - start) / 1e9, wait);
+      TrainStep.Result r =
+          TrainStep.run(model, optimizer, batches, stepMicroBatches, lrFactor, options, sync);
+      return new StepReport(
+          r.loss(), r.masked(), nonPad, r.stepMasked(), (System.nanoTime() - start) / 1e9, wait);
     }
   }
 
@@ -304,8 +326,9 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /** Saves checkpoint {@code name} of the run folder with the run's counters after {@code step}. */
   public Path save(String name, long step, long tokens, long samples) throws IOException {
-    TrainingState state = TrainingCheckpoint.captureState(step, tokens, samples, s.seed(), config,
-        plan.schedule(), invariants());
+    TrainingState state =
+        TrainingCheckpoint.captureState(
+            step, tokens, samples, s.seed(), config, plan.schedule(), invariants());
     return TrainingCheckpoint.save(s.runDir(), name, model, optimizer, state);
   }
 
@@ -319,7 +342,8 @@ public final class DataParallelReplica implements AutoCloseable {
     if (device.is_cpu()) {
       return b;
     }
-    return new MaskedLm.Batch(b.inputs().to(device, torch.ScalarType.Long),
+    return new MaskedLm.Batch(
+        b.inputs().to(device, torch.ScalarType.Long),
         b.targets().to(device, torch.ScalarType.Long));
   }
 

@@ -21,9 +21,9 @@ import org.omnibiote.train.Devices;
 
 /**
  * {@code train} without {@code --workers}: the whole run in this JVM as a one-node cluster on
- * 127.0.0.1, the same {@code Coordinator} and {@link Worker} actors that a distributed run
- * spreads over processes, so there is one run path. The worker is a world of one rank and opens
- * no c10d group.
+ * 127.0.0.1, the same {@code Coordinator} and {@link Worker} actors that a distributed run spreads
+ * over processes, so there is one run path. The worker is a world of one rank and opens no c10d
+ * group.
  */
 public final class EmbeddedRun {
   private EmbeddedRun() {}
@@ -38,29 +38,46 @@ public final class EmbeddedRun {
     TorchNatives.load(); // before any libtorch class: see TorchNatives
     String device = config.getString(TrainSettings.PATH + ".devices").trim();
     if (device.contains(",")) {
-      throw new UserError("--devices " + device + ": one device in one process; several"
-          + " devices are several workers (train --workers N, or the worker command)");
+      throw new UserError(
+          "--devices "
+              + device
+              + ": one device in one process; several"
+              + " devices are several workers (train --workers N, or the worker command)");
     }
     Devices.parse(device); // a device this host lacks is refused before anything starts
     String host = "127.0.0.1";
     int port = freePort(host);
-    Config c = config
-        .withValue("omnibiote.cluster.host", ConfigValueFactory.fromAnyRef(host))
-        .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(1))
-        // One worker, in this JVM: no other to wait for.
-        .withValue("omnibiote.distributed.settle", ConfigValueFactory.fromAnyRef("100ms"))
-        .withValue("omnibiote.distributed.store-port", ConfigValueFactory.fromAnyRef(0));
+    Config c =
+        config
+            .withValue("omnibiote.cluster.host", ConfigValueFactory.fromAnyRef(host))
+            .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(1))
+            // One worker, in this JVM: no other to wait for.
+            .withValue("omnibiote.distributed.settle", ConfigValueFactory.fromAnyRef("100ms"))
+            .withValue("omnibiote.distributed.store-port", ConfigValueFactory.fromAnyRef(0));
     RunSpec spec = RunSpec.prepare(c, RunSpec.Start.NEW_OR_RESUMED);
     describe(spec, out);
     ClusterNode.Settings s = ClusterNode.Settings.resolve(c, host, port, host + ":" + port);
     RunCompletion completion = new RunCompletion(out, spec.runDir());
     Worker.Settings ws = WorkerNode.settings(c);
-    ActorSystem<Void> system = ClusterNode.coordinator(c, s, spec, completion,
-        ctx -> ctx.spawn(Worker.create(device, host, "{}", exit -> {
-          if (exit.code() != 0) {
-            completion.failed(exit.message(), exit.code() == 2);
-          }
-        }, ws), "worker-" + device.replace(':', '-')));
+    ActorSystem<Void> system =
+        ClusterNode.coordinator(
+            c,
+            s,
+            spec,
+            completion,
+            ctx ->
+                ctx.spawn(
+                    Worker.create(
+                        device,
+                        host,
+                        "{}",
+                        exit -> {
+                          if (exit.code() != 0) {
+                            completion.failed(exit.message(), exit.code() == 2);
+                          }
+                        },
+                        ws),
+                    "worker-" + device.replace(':', '-')));
     int code = completion.await(system, s);
     if (code != 0) {
       throw new IllegalStateException("the run failed (see the log above)");
@@ -75,20 +92,38 @@ public final class EmbeddedRun {
     RunPlan plan = spec.plan();
     long params = (long) Flops.parametersWithoutWte(m) + (long) m.vocabSize() * m.nEmbd();
     int rows = s.batchSize();
-    out.printf(Locale.ROOT, "model: %s, %,d parameters (%s)%n", m.toJson(), params, s.precision().flag());
+    out.printf(
+        Locale.ROOT, "model: %s, %,d parameters (%s)%n", m.toJson(), params, s.precision().flag());
     out.printf(Locale.ROOT, "data: %s%n", spec.dataDescription());
-    out.printf(Locale.ROOT,
+    out.printf(
+        Locale.ROOT,
         "plan: %,d steps of %d rows x %d tokens = %,d tokens per step (%d micro-batches of %d)%s;"
             + " peak lr %.4g, linear decay to 0%n",
-        plan.totalSteps(), rows, s.ctxLen(), plan.tokens(rows), rows / s.miniBatchSize(),
-        s.miniBatchSize(), s.batchRamp() ? ", ramped up over the first "
-            + Math.round(s.warmupPeriod() * 100) + "%" : "", plan.peakLr());
-    out.printf(Locale.ROOT, "run folder: %s (val every %.3g tokens, checkpoint every %.3g tokens)%n",
-        spec.runDir(), s.testFreq(), s.saveFreq());
+        plan.totalSteps(),
+        rows,
+        s.ctxLen(),
+        plan.tokens(rows),
+        rows / s.miniBatchSize(),
+        s.miniBatchSize(),
+        s.batchRamp()
+            ? ", ramped up over the first " + Math.round(s.warmupPeriod() * 100) + "%"
+            : "",
+        plan.peakLr());
+    out.printf(
+        Locale.ROOT,
+        "run folder: %s (val every %.3g tokens, checkpoint every %.3g tokens)%n",
+        spec.runDir(),
+        s.testFreq(),
+        s.saveFreq());
     RunSpec.ResumePoint at = spec.resumePoint();
     if (at.manifest() != null) {
-      out.printf(Locale.ROOT, "resuming from %s: step %,d, %,d tokens, %,d samples%n",
-          at.manifest(), at.counters().step(), at.counters().tokens(), at.counters().samples());
+      out.printf(
+          Locale.ROOT,
+          "resuming from %s: step %,d, %,d tokens, %,d samples%n",
+          at.manifest(),
+          at.counters().step(),
+          at.counters().tokens(),
+          at.counters().samples());
     }
   }
 
@@ -99,5 +134,4 @@ public final class EmbeddedRun {
       throw new UserError("no free port on " + host + " for the embedded run: " + e.getMessage());
     }
   }
-
 }

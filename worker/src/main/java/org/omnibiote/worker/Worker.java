@@ -38,11 +38,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One per device on a worker node: registers with the Receptionist, hosts a rendezvous store
- * (used when it is rank 0 of a world) and runs what the coordinator orders on its {@link
+ * One per device on a worker node: registers with the Receptionist, hosts a rendezvous store (used
+ * when it is rank 0 of a world) and runs what the coordinator orders on its {@link
  * DataParallelReplica}. Every order runs on the worker's one compute thread, in arrival order
- * (libtorch modules are not thread-safe), and the compute thread replies to the coordinator
- * itself: the actor only hands orders over and never waits for compute.
+ * (libtorch modules are not thread-safe), and the compute thread replies to the coordinator itself:
+ * the actor only hands orders over and never waits for compute.
  */
 public final class Worker {
   private static final Logger log = LoggerFactory.getLogger(Worker.class);
@@ -52,16 +52,18 @@ public final class Worker {
   public record NodeExit(int code, String message) {}
 
   /** What a worker needs from its node's config. */
-  public record Settings(int prefetch, Duration prefetchTimeout, int storePort,
-      Duration storeTimeout) {}
+  public record Settings(
+      int prefetch, Duration prefetchTimeout, int storePort, Duration storeTimeout) {}
 
   private final ActorContext<Command> ctx;
   // The compute thread uses these, never ctx (an ActorContext belongs to the actor's thread).
   private final ActorRef<Command> self;
   private final org.apache.pekko.actor.ActorSystem classicSystem;
   private final Description me;
+
   @SuppressWarnings("UnusedVariable") // never read: keeps the native TCPStore reachable, listening
   private final RendezvousStore store;
+
   private final ExecutorService compute;
   private final Consumer<NodeExit> exit;
   private final Settings settings;
@@ -70,8 +72,12 @@ public final class Worker {
   // The run settings the replica was built for (as the coordinator sent them).
   private TrainSettings replicaSettings;
 
-  private Worker(ActorContext<Command> ctx, Description me, RendezvousStore store,
-      Consumer<NodeExit> exit, Settings settings) {
+  private Worker(
+      ActorContext<Command> ctx,
+      Description me,
+      RendezvousStore store,
+      Consumer<NodeExit> exit,
+      Settings settings) {
     this.ctx = ctx;
     this.self = ctx.getSelf();
     this.classicSystem = Adapter.toClassic(ctx.getSystem());
@@ -79,11 +85,13 @@ public final class Worker {
     this.store = store;
     this.exit = exit;
     this.settings = settings;
-    this.compute = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "omnibiote-compute-" + me.device());
-      t.setDaemon(true);
-      return t;
-    });
+    this.compute =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "omnibiote-compute-" + me.device());
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /**
@@ -93,63 +101,89 @@ public final class Worker {
    * @param ownSettings the omnibiote.train keys this node's --config sets ("{}" when none)
    * @param exit told once when the node should stop (finished, evicted)
    */
-  public static Behavior<Command> create(String device, String host, String ownSettings,
-      Consumer<NodeExit> exit, Settings settings) {
-    return Behaviors.setup(ctx -> {
-      RendezvousStore store;
-      try {
-        store = RendezvousStore.host(host, settings.storePort(), settings.storeTimeout());
-      } catch (UserError e) {
-        // A busy port: this node cannot serve as anyone's rank 0. Say so and stop, rather than
-        // stay up as a node without a worker.
-        ctx.getLog().error("worker {} cannot start: {}", device, e.getMessage());
-        exit.accept(new NodeExit(2, e.getMessage()));
-        return Behaviors.stopped();
-      }
-      Description me = new Description(device, host, ProcessHandle.current().pid(), ownSettings,
-          store.hostName(), store.port());
-      ctx.getSystem().receptionist().tell(Receptionist.register(WorkerProtocol.KEY, ctx.getSelf()));
-      ctx.getLog().info("worker {} registered; rendezvous store on {}:{}", me, store.hostName(), store.port());
-      return new Worker(ctx, me, store, exit, settings).behavior();
-    });
+  public static Behavior<Command> create(
+      String device, String host, String ownSettings, Consumer<NodeExit> exit, Settings settings) {
+    return Behaviors.setup(
+        ctx -> {
+          RendezvousStore store;
+          try {
+            store = RendezvousStore.host(host, settings.storePort(), settings.storeTimeout());
+          } catch (UserError e) {
+            // A busy port: this node cannot serve as anyone's rank 0. Say so and stop, rather than
+            // stay up as a node without a worker.
+            ctx.getLog().error("worker {} cannot start: {}", device, e.getMessage());
+            exit.accept(new NodeExit(2, e.getMessage()));
+            return Behaviors.stopped();
+          }
+          Description me =
+              new Description(
+                  device,
+                  host,
+                  ProcessHandle.current().pid(),
+                  ownSettings,
+                  store.hostName(),
+                  store.port());
+          ctx.getSystem()
+              .receptionist()
+              .tell(Receptionist.register(WorkerProtocol.KEY, ctx.getSelf()));
+          ctx.getLog()
+              .info(
+                  "worker {} registered; rendezvous store on {}:{}",
+                  me,
+                  store.hostName(),
+                  store.port());
+          return new Worker(ctx, me, store, exit, settings).behavior();
+        });
   }
 
   private Behavior<Command> behavior() {
     return Behaviors.receive(Command.class)
-        .onMessage(Describe.class, d -> {
-          d.replyTo().tell(me);
-          return Behaviors.same();
-        })
+        .onMessage(
+            Describe.class,
+            d -> {
+              d.replyTo().tell(me);
+              return Behaviors.same();
+            })
         .onMessage(JoinWorld.class, j -> run(() -> join(j)))
         .onMessage(RunStep.class, r -> run(() -> step(r)))
         .onMessage(Save.class, s -> run(() -> save(s)))
-        .onMessage(LeaveWorld.class, l -> run(() -> {
-          if (replica != null && replica.generation() == l.generation()) {
-            replica.leaveWorld();
-            log.info("left world generation {}", l.generation());
-          }
-        }))
-        .onMessage(Finish.class, f -> {
-          ctx.getLog().info("the run is finished: {}", f.summary());
-          exit.accept(new NodeExit(0, f.summary()));
-          return Behaviors.same();
-        })
-        .onMessage(Evicted.class, e -> {
-          ctx.getLog().error("the coordinator evicted this worker: {}", e.reason());
-          exit.accept(new NodeExit(e.userError() ? 2 : 1, e.reason()));
-          return Behaviors.same();
-        })
-        .onSignal(PostStop.class, s -> {
-          run(this::close);
-          compute.shutdown();
-          // Free the native side before the JVM exits: libtorch objects freed by a thread that
-          // races the JVM's exit corrupt the native heap. The store stays: groups that were
-          // opened through it are never freed either (see GradientReducer).
-          if (!compute.awaitTermination(60, TimeUnit.SECONDS)) {
-            log.warn("the compute thread did not finish within 60 s of the worker stopping");
-          }
-          return Behaviors.same();
-        })
+        .onMessage(
+            LeaveWorld.class,
+            l ->
+                run(
+                    () -> {
+                      if (replica != null && replica.generation() == l.generation()) {
+                        replica.leaveWorld();
+                        log.info("left world generation {}", l.generation());
+                      }
+                    }))
+        .onMessage(
+            Finish.class,
+            f -> {
+              ctx.getLog().info("the run is finished: {}", f.summary());
+              exit.accept(new NodeExit(0, f.summary()));
+              return Behaviors.same();
+            })
+        .onMessage(
+            Evicted.class,
+            e -> {
+              ctx.getLog().error("the coordinator evicted this worker: {}", e.reason());
+              exit.accept(new NodeExit(e.userError() ? 2 : 1, e.reason()));
+              return Behaviors.same();
+            })
+        .onSignal(
+            PostStop.class,
+            s -> {
+              run(this::close);
+              compute.shutdown();
+              // Free the native side before the JVM exits: libtorch objects freed by a thread that
+              // races the JVM's exit corrupt the native heap. The store stays: groups that were
+              // opened through it are never freed either (see GradientReducer).
+              if (!compute.awaitTermination(60, TimeUnit.SECONDS)) {
+                log.warn("the compute thread did not finish within 60 s of the worker stopping");
+              }
+              return Behaviors.same();
+            })
         .build();
   }
 
@@ -162,14 +196,24 @@ public final class Worker {
     try {
       if (replica == null || !j.settings().equals(replicaSettings)) {
         close();
-        replica = new DataParallelReplica(j.settings().onDevice(me.device()), classicSystem, settings.prefetch(),
-            settings.prefetchTimeout().toMillis() / 1000.0);
+        replica =
+            new DataParallelReplica(
+                j.settings().onDevice(me.device()),
+                classicSystem,
+                settings.prefetch(),
+                settings.prefetchTimeout().toMillis() / 1000.0);
         replicaSettings = j.settings();
       }
       if (!replica.dataFingerprint().equals(j.dataFingerprint())) {
-        throw new UserError("worker " + me + " reads other shards than the coordinator (data"
-            + " fingerprint " + replica.dataFingerprint() + " here, " + j.dataFingerprint()
-            + " there): base_dir must be the same files on every node (shared storage)");
+        throw new UserError(
+            "worker "
+                + me
+                + " reads other shards than the coordinator (data"
+                + " fingerprint "
+                + replica.dataFingerprint()
+                + " here, "
+                + j.dataFingerprint()
+                + " there): base_dir must be the same files on every node (shared storage)");
       }
       if (j.restore() instanceof InitFromSeed) {
         replica.initialise();
@@ -177,11 +221,23 @@ public final class Worker {
         replica.restore(Path.of(c.manifest()));
       }
       long start = System.nanoTime();
-      replica.joinWorld(new CollectiveGroup.Rendezvous(j.storeHost(), j.storePort(), false,
-          me.host(), Duration.ofMillis(j.collectiveTimeoutMs())), j.worldKey(), j.generation(),
-          j.rank(), j.size());
-      log.info("joined world generation {} as rank {} of {} in {} ms", j.generation(), j.rank(),
-          j.size(), (System.nanoTime() - start) / 1_000_000);
+      replica.joinWorld(
+          new CollectiveGroup.Rendezvous(
+              j.storeHost(),
+              j.storePort(),
+              false,
+              me.host(),
+              Duration.ofMillis(j.collectiveTimeoutMs())),
+          j.worldKey(),
+          j.generation(),
+          j.rank(),
+          j.size());
+      log.info(
+          "joined world generation {} as rank {} of {} in {} ms",
+          j.generation(),
+          j.rank(),
+          j.size(),
+          (System.nanoTime() - start) / 1_000_000);
       j.replyTo().tell(new Coordinator.Joined(j.generation(), j.rank(), self, replica.peakFlops()));
     } catch (UserError e) {
       fail(j.replyTo(), j.generation(), -1, Coordinator.Operation.JOIN, e.getMessage(), true);
@@ -193,8 +249,13 @@ public final class Worker {
 
   private void step(RunStep r) {
     if (replica == null || replica.generation() != r.generation()) {
-      fail(r.replyTo(), r.generation(), r.step(), Coordinator.Operation.STEP,
-          "not in world generation " + r.generation(), false);
+      fail(
+          r.replyTo(),
+          r.generation(),
+          r.step(),
+          Coordinator.Operation.STEP,
+          "not in world generation " + r.generation(),
+          false);
       return;
     }
     try {
@@ -204,16 +265,33 @@ public final class Worker {
       if (r.evaluate()) {
         val = JSON.writeValueAsString(replica.evaluate());
       }
-      r.replyTo().tell(new Coordinator.StepDone(r.generation(), r.step(), self,
-          rep.lossPart(), rep.masked(), rep.nonPad(), rep.stepMasked(), rep.seconds(),
-          rep.waitSeconds(), ResidentMemory.megabytes(), val));
+      r.replyTo()
+          .tell(
+              new Coordinator.StepDone(
+                  r.generation(),
+                  r.step(),
+                  self,
+                  rep.lossPart(),
+                  rep.masked(),
+                  rep.nonPad(),
+                  rep.stepMasked(),
+                  rep.seconds(),
+                  rep.waitSeconds(),
+                  ResidentMemory.megabytes(),
+                  val));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       fail(r.replyTo(), r.generation(), r.step(), Coordinator.Operation.STEP, "interrupted", false);
     } catch (Exception e) {
-      log.warn("step {} of world generation {} failed: {}", r.step() + 1, r.generation(), firstLine(e));
+      log.warn(
+          "step {} of world generation {} failed: {}", r.step() + 1, r.generation(), firstLine(e));
       replica.abandonWorld(); // after a failed collective the group is unusable
-      fail(r.replyTo(), r.generation(), r.step(), Coordinator.Operation.STEP, firstLine(e),
+      fail(
+          r.replyTo(),
+          r.generation(),
+          r.step(),
+          Coordinator.Operation.STEP,
+          firstLine(e),
           e instanceof UserError);
     }
   }
@@ -224,13 +302,23 @@ public final class Worker {
       s.replyTo().tell(new Coordinator.Saved(s.generation(), s.step(), manifest.toString()));
     } catch (Exception e) {
       log.error("saving checkpoint {} failed", s.name(), e);
-      fail(s.replyTo(), s.generation(), s.step(), Coordinator.Operation.SAVE, firstLine(e),
+      fail(
+          s.replyTo(),
+          s.generation(),
+          s.step(),
+          Coordinator.Operation.SAVE,
+          firstLine(e),
           e instanceof UserError);
     }
   }
 
-  private void fail(ActorRef<Coordinator.Command> to, long generation, long step,
-      Coordinator.Operation what, String error, boolean userError) {
+  private void fail(
+      ActorRef<Coordinator.Command> to,
+      long generation,
+      long step,
+      Coordinator.Operation what,
+      String error,
+      boolean userError) {
     to.tell(new Coordinator.Failed(generation, step, what, self, error, userError));
   }
 

@@ -22,10 +22,18 @@ final class CollectiveProcesses implements AutoCloseable {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     for (int rank = 0; rank < size; rank++) {
       Path log = dir.resolve("rank" + rank + ".log");
-      ProcessBuilder pb = new ProcessBuilder(
-          java, "-Xmx1g", "-cp", System.getProperty("java.class.path"), RankMain.class.getName(),
-          mode, Integer.toString(rank), Integer.toString(size), Integer.toString(port),
-          out(dir, rank).toString());
+      ProcessBuilder pb =
+          new ProcessBuilder(
+              java,
+              "-Xmx1g",
+              "-cp",
+              System.getProperty("java.class.path"),
+              RankMain.class.getName(),
+              mode,
+              Integer.toString(rank),
+              Integer.toString(size),
+              Integer.toString(port),
+              out(dir, rank).toString());
       pb.environment().put("OMP_NUM_THREADS", "1");
       pb.environment().put("OPENBLAS_NUM_THREADS", "1");
       pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");

@@ -38,9 +38,10 @@ class ExternalStoreTest {
       for (var k : store.listKeys().get()) {
         keys.add(k.getString());
       }
-      assertTrue(keys.stream().anyMatch(k -> k.startsWith("gen-1/"))
-          && keys.stream().anyMatch(k -> k.startsWith("gen-2/"))
-          && keys.stream().allMatch(k -> k.startsWith("gen-1/") || k.startsWith("gen-2/")),
+      assertTrue(
+          keys.stream().anyMatch(k -> k.startsWith("gen-1/"))
+              && keys.stream().anyMatch(k -> k.startsWith("gen-2/"))
+              && keys.stream().allMatch(k -> k.startsWith("gen-1/") || k.startsWith("gen-2/")),
           "store keys not kept apart by generation: " + keys);
     } finally {
       store.close();

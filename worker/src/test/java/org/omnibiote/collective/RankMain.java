@@ -1,6 +1,5 @@
 package org.omnibiote.collective;
 
-import org.omnibiote.train.TrainStep;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -11,25 +10,27 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
-import org.omnibiote.weights.SafeTensors;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.train.MaskedLm;
+import org.omnibiote.train.TrainStep;
+import org.omnibiote.weights.SafeTensors;
 
 /**
- * One rank of the collective tests, run in its own JVM by {@link CollectiveProcesses}:
- * {@code RankMain <mode> <rank> <size> <storePort> <outFile>}, mode one of
- * {@code grads} (two micro-batches, no-sync on the first, gradients written to outFile, then
- * the raw Gloo bandwidth printed by rank 0), {@code grads-after-generations} (the same, with a
- * Reducer that first served {@link #SOLO_GENERATIONS} one-rank worlds of this rank alone, as a
- * worker's does when the world shrinks and grows again) or {@code stall} (rank 1 stops taking part
- * after a barrier; rank 0 starts an all-reduce and reports how it ended).
+ * One rank of the collective tests, run in its own JVM by {@link CollectiveProcesses}: {@code
+ * RankMain <mode> <rank> <size> <storePort> <outFile>}, mode one of {@code grads} (two
+ * micro-batches, no-sync on the first, gradients written to outFile, then the raw Gloo bandwidth
+ * printed by rank 0), {@code grads-after-generations} (the same, with a Reducer that first served
+ * {@link #SOLO_GENERATIONS} one-rank worlds of this rank alone, as a worker's does when the world
+ * shrinks and grows again) or {@code stall} (rank 1 stops taking part after a barrier; rank 0
+ * starts an all-reduce and reports how it ended).
  */
 public final class RankMain {
   static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(64, 32, 2, 4, 16, 0.0);
   static final int MICRO_PER_RANK = 2;
   static final int STEPS = 2;
   static final Duration TIMEOUT = Duration.ofSeconds(10);
+
   /** Freeing a group a Reducer held corrupted the heap within about ten generations. */
   static final int SOLO_GENERATIONS = 12;
 
@@ -39,10 +40,11 @@ public final class RankMain {
     int size = Integer.parseInt(args[2]);
     int port = Integer.parseInt(args[3]);
     Path out = Path.of(args[4]);
-    CollectiveGroup.Rendezvous at = mode.equals("generations")
-        // The store is hosted outside the world (as the coordinator will): no rank hosts it.
-        ? new CollectiveGroup.Rendezvous("127.0.0.1", port, false, "127.0.0.1", TIMEOUT)
-        : CollectiveGroup.Rendezvous.local("127.0.0.1", port, rank, TIMEOUT);
+    CollectiveGroup.Rendezvous at =
+        mode.equals("generations")
+            // The store is hosted outside the world (as the coordinator will): no rank hosts it.
+            ? new CollectiveGroup.Rendezvous("127.0.0.1", port, false, "127.0.0.1", TIMEOUT)
+            : CollectiveGroup.Rendezvous.local("127.0.0.1", port, rank, TIMEOUT);
     switch (mode) {
       case "grads" -> grads(at, rank, size, out);
       case "grads-after-generations" -> gradsAfterGenerations(at, rank, size, out);
@@ -68,13 +70,17 @@ public final class RankMain {
   /** All micro-batches of the step (every rank makes them all, trains its own share). */
   static List<MaskedLm.Batch> microBatches(int count) {
     torch.manual_seed(22);
-    Tensor ids = torch.randint(20, 60, new long[] {2L * count, 16}, new TensorOptions(torch.ScalarType.Long));
+    Tensor ids =
+        torch.randint(
+            20, 60, new long[] {2L * count, 16}, new TensorOptions(torch.ScalarType.Long));
     ids.select(1, 7).fill_(new Scalar(OmniBioTA.EOS));
     ids.select(1, 15).fill_(new Scalar(OmniBioTA.EOS));
     MaskedLm.Batch all = MaskedLm.mask(ids, 0.3);
     List<MaskedLm.Batch> out = new java.util.ArrayList<>();
     for (int i = 0; i < count; i++) {
-      out.add(new MaskedLm.Batch(all.inputs().narrow(0, 2L * i, 2), all.targets().narrow(0, 2L * i, 2)));
+      out.add(
+          new MaskedLm.Batch(
+              all.inputs().narrow(0, 2L * i, 2), all.targets().narrow(0, 2L * i, 2)));
     }
     return out;
   }
@@ -94,7 +100,8 @@ public final class RankMain {
     return g;
   }
 
-  private static void grads(CollectiveGroup.Rendezvous at, int rank, int size, Path out) throws Exception {
+  private static void grads(CollectiveGroup.Rendezvous at, int rank, int size, Path out)
+      throws Exception {
     OmniBioTA model = model();
     try (CollectiveGroup group = CollectiveGroup.open(at, 0, rank, size);
         GradientReducer reducer = new GradientReducer(model, group, 16L << 10)) {
@@ -111,15 +118,21 @@ public final class RankMain {
    * where the gradients must be exactly those of a Reducer made for it. Groups stay allocated, as
    * DataParallelReplica keeps them (see GradientReducer).
    */
-  private static void gradsAfterGenerations(CollectiveGroup.Rendezvous at, int rank, int size, Path out)
-      throws Exception {
+  private static void gradsAfterGenerations(
+      CollectiveGroup.Rendezvous at, int rank, int size, Path out) throws Exception {
     OmniBioTA model = model();
-    @SuppressWarnings("ModifiedButNotUsed") // never read: holds every group, as DataParallelReplica does
+    @SuppressWarnings(
+        "ModifiedButNotUsed") // never read: holds every group, as DataParallelReplica does
     List<CollectiveGroup> kept = new java.util.ArrayList<>();
     GradientReducer reducer = null;
     for (int gen = 1; gen <= SOLO_GENERATIONS; gen++) {
-      CollectiveGroup solo = CollectiveGroup.open(CollectiveGroup.Rendezvous.local("127.0.0.1",
-          CollectiveProcesses.freePort(), 0, TIMEOUT), gen, 0, 1);
+      CollectiveGroup solo =
+          CollectiveGroup.open(
+              CollectiveGroup.Rendezvous.local(
+                  "127.0.0.1", CollectiveProcesses.freePort(), 0, TIMEOUT),
+              gen,
+              0,
+              1);
       kept.add(solo);
       if (reducer == null) {
         reducer = new GradientReducer(model, solo, 16L << 10);
@@ -127,7 +140,8 @@ public final class RankMain {
         reducer.moveTo(solo);
       }
       try (PointerScope scope = new PointerScope()) {
-        Tensor loss = TrainStep.maskedLossSum(model, microBatches(1).get(0), TrainStep.Readout.MASKED, true);
+        Tensor loss =
+            TrainStep.maskedLossSum(model, microBatches(1).get(0), TrainStep.Readout.MASKED, true);
         reducer.syncNext(loss);
         loss.backward();
       }
@@ -141,8 +155,8 @@ public final class RankMain {
   }
 
   /** {@link #STEPS} steps of {@link #MICRO_PER_RANK} micro-batches; writes the gradients. */
-  private static void trainSteps(OmniBioTA model, GradientReducer reducer, int rank, int size, Path out)
-      throws Exception {
+  private static void trainSteps(
+      OmniBioTA model, GradientReducer reducer, int rank, int size, Path out) throws Exception {
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
       // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
@@ -155,15 +169,17 @@ public final class RankMain {
         }
         for (int k = 0; k < MICRO_PER_RANK; k++) {
           MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
-          Tensor loss = TrainStep.maskedLossSum(model, b, TrainStep.Readout.MASKED, true)
-              .mul(new Scalar(scale));
+          Tensor loss =
+              TrainStep.maskedLossSum(model, b, TrainStep.Readout.MASKED, true)
+                  .mul(new Scalar(scale));
           if (k == MICRO_PER_RANK - 1) {
             reducer.syncNext(loss); // no-sync on all but the last micro-batch
           }
           loss.backward();
           if (k == 0 && step == STEPS - 1) {
             // Proof of no-sync: after the first micro-batch the gradients are still local.
-            SafeTensors.write(firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+            SafeTensors.write(
+                firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
           }
         }
       }
@@ -177,7 +193,8 @@ public final class RankMain {
       Tensor t = torch.full(new long[] {1000}, new Scalar(group.rank() == 1 ? 7.0 : -1.0));
       group.broadcast(t, 1);
       if (!torch.equal(t, torch.full(new long[] {1000}, new Scalar(7.0)))) {
-        throw new IllegalStateException("broadcast from rank 1 did not arrive on rank " + group.rank());
+        throw new IllegalStateException(
+            "broadcast from rank 1 did not arrive on rank " + group.rank());
       }
       System.out.println("rank " + group.rank() + " broadcast ok");
     }
@@ -199,8 +216,12 @@ public final class RankMain {
       double seconds = (System.nanoTime() - start) / 1e9 / iters;
       double bytes = t.numel() * 4.0;
       if (group.rank() == 0) {
-        System.out.printf("BENCH raw Gloo all-reduce, %d ranks, %.0f MB float32: %.1f ms, algbw %.2f GB/s, busbw %.2f GB/s%n",
-            group.size(), bytes / (1 << 20), seconds * 1e3, bytes / seconds / 1e9,
+        System.out.printf(
+            "BENCH raw Gloo all-reduce, %d ranks, %.0f MB float32: %.1f ms, algbw %.2f GB/s, busbw %.2f GB/s%n",
+            group.size(),
+            bytes / (1 << 20),
+            seconds * 1e3,
+            bytes / seconds / 1e9,
             2.0 * (group.size() - 1) / group.size() * bytes / seconds / 1e9);
       }
     }
@@ -215,7 +236,8 @@ public final class RankMain {
         group.allReduceSum(t);
         double want = gen * size * (size + 1) / 2.0;
         if (t.min().item_double() != want || t.max().item_double() != want) {
-          throw new IllegalStateException("generation " + gen + " sum " + t.max().item_double() + " != " + want);
+          throw new IllegalStateException(
+              "generation " + gen + " sum " + t.max().item_double() + " != " + want);
         }
         System.out.println("generation " + gen + " ok");
       }
@@ -235,8 +257,11 @@ public final class RankMain {
       group.allReduceSum(torch.ones(1024));
       System.out.println("NO-FAILURE");
     } catch (RuntimeException e) {
-      System.out.printf("CAUGHT %s after %d ms: %s%n", e.getClass().getName(),
-          (System.nanoTime() - start) / 1_000_000, e.getMessage().lines().findFirst().orElse(""));
+      System.out.printf(
+          "CAUGHT %s after %d ms: %s%n",
+          e.getClass().getName(),
+          (System.nanoTime() - start) / 1_000_000,
+          e.getMessage().lines().findFirst().orElse(""));
     }
   }
 }

@@ -13,8 +13,9 @@ class ReducerRefusesCheckpointingTest {
   void aModelWithActivationCheckpointingIsRefused() throws Exception {
     OmniBioTA model = RankMain.model();
     model.setCheckpointFreq(1);
-    CollectiveGroup.Rendezvous at = CollectiveGroup.Rendezvous.local(
-        "127.0.0.1", CollectiveProcesses.freePort(), 0, Duration.ofSeconds(5));
+    CollectiveGroup.Rendezvous at =
+        CollectiveGroup.Rendezvous.local(
+            "127.0.0.1", CollectiveProcesses.freePort(), 0, Duration.ofSeconds(5));
     try (CollectiveGroup group = CollectiveGroup.open(at, 0, 0, 1)) {
       IllegalStateException e =
           assertThrows(IllegalStateException.class, () -> new GradientReducer(model, group));

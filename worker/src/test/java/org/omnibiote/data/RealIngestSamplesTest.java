@@ -57,7 +57,8 @@ class RealIngestSamplesTest {
             for (int i = start; i < start + w; i++) {
               count += genbank[i] ? 1 : 0;
             }
-            assertTrue(Math.abs(count - share * w) <= 1.0,
+            assertTrue(
+                Math.abs(count - share * w) <= 1.0,
                 type + ": " + count + " genbank rows in samples " + start + "+" + w);
           }
         }
@@ -249,8 +250,9 @@ class RealIngestSamplesTest {
       if (!s.dataset().equals(dataset) || !s.split().equals(split)) {
         continue;
       }
-      ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(base.resolve(s.path())))
-          .order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer buf =
+          ByteBuffer.wrap(Files.readAllBytes(base.resolve(s.path())))
+              .order(ByteOrder.LITTLE_ENDIAN);
       int dataStart = 10 + Short.toUnsignedInt(buf.getShort(8));
       for (int p = dataStart; p < buf.limit(); p += 2) {
         long id = Short.toUnsignedInt(buf.getShort(p));

@@ -35,11 +35,15 @@ class EncodeInputsTest {
     assertEquals(weights, WeightsPath.of(weights));
     assertEquals(weights, WeightsPath.of(dir.resolve("omnibiota_500.checkpoint.json")));
     assertEquals(weights, WeightsPath.of(dir.resolve("omnibiota_500.state.json")));
-    UserError optimizer = assertThrows(UserError.class,
-        () -> WeightsPath.of(dir.resolve("omnibiota_500.optimizer.safetensors")));
+    UserError optimizer =
+        assertThrows(
+            UserError.class,
+            () -> WeightsPath.of(dir.resolve("omnibiota_500.optimizer.safetensors")));
     assertTrue(optimizer.getMessage().contains("optimiser state"), optimizer.getMessage());
-    UserError missing = assertThrows(UserError.class, () -> WeightsPath.of(dir.resolve("omnibiota")));
-    assertTrue(missing.getMessage().contains("no weights file " + dir.resolve("omnibiota.safetensors")),
+    UserError missing =
+        assertThrows(UserError.class, () -> WeightsPath.of(dir.resolve("omnibiota")));
+    assertTrue(
+        missing.getMessage().contains("no weights file " + dir.resolve("omnibiota.safetensors")),
         missing.getMessage());
   }
 
@@ -51,13 +55,15 @@ class EncodeInputsTest {
     assertEquals("line2", seqs.get(1).id());
     assertEquals(3, seqs.get(1).ids().length);
     assertEquals(20, seqs.get(0).ids()[1]);
-    for (String[] bad : new String[][] {
-        {"4 20\n\n4 3\n", ":2: empty line"},
-        {"4 64 3\n", ":1: token id 64 is outside the model's vocabulary (0..63)"},
-        {"4 -1\n", ":1: token id -1 is outside"},
-        {"4 1 3\n", ":1: token id 1 is PAD"},
-        {"4 2.5\n", ":1: '2.5' is not a token id"},
-        {"", "no lines of token ids"}}) {
+    for (String[] bad :
+        new String[][] {
+          {"4 20\n\n4 3\n", ":2: empty line"},
+          {"4 64 3\n", ":1: token id 64 is outside the model's vocabulary (0..63)"},
+          {"4 -1\n", ":1: token id -1 is outside"},
+          {"4 1 3\n", ":1: token id 1 is PAD"},
+          {"4 2.5\n", ":1: '2.5' is not a token id"},
+          {"", "no lines of token ids"}
+        }) {
       Path f = Files.writeString(dir.resolve("bad.txt"), bad[0]);
       UserError e = assertThrows(UserError.class, () -> IdsInput.read(f, 64));
       assertTrue(e.getMessage().contains(bad[1]), e.getMessage());

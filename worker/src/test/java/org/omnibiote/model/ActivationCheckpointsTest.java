@@ -1,6 +1,5 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,15 +17,16 @@ import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 class ActivationCheckpointsTest {
   /** 4 blocks: k = 1, 2, 3 give 4, 2 and 2 segments (the last one shorter for k = 3). */
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(64, 32, 4, 4, 16, 0.2);
 
   /**
-   * With dropout, the recomputation replays the same masks: parameter gradients equal a run
-   * that keeps every activation, bit for bit (same ops on the same values in the same order;
-   * only where the graph is cut differs), and the random stream continues identically.
+   * With dropout, the recomputation replays the same masks: parameter gradients equal a run that
+   * keeps every activation, bit for bit (same ops on the same values in the same order; only where
+   * the graph is cut differs), and the random stream continues identically.
    */
   @Test
   void gradientsWithCheckpointingEqualThoseWithout() {
@@ -38,17 +38,19 @@ class ActivationCheckpointsTest {
         float[] want = plain.grads.get(i);
         float[] got = checkpointed.grads.get(i);
         for (int j = 0; j < want.length; j++) {
-          assertEquals(want[j], got[j], 0f, "checkpoint_freq " + k + ", parameter " + i + " [" + j + "]");
+          assertEquals(
+              want[j], got[j], 0f, "checkpoint_freq " + k + ", parameter " + i + " [" + j + "]");
         }
       }
-      assertEquals(plain.nextRandom, checkpointed.nextRandom, 0f, "random stream after the step, k " + k);
+      assertEquals(
+          plain.nextRandom, checkpointed.nextRandom, 0f, "random stream after the step, k " + k);
     }
   }
 
   /**
-   * bf16 autocast around the forward only (backward outside it, as torch.autocast is used):
-   * the recomputation runs under the forward's autocast state, so gradients again equal
-   * those without checkpointing, and the caller's autocast state is left as it was.
+   * bf16 autocast around the forward only (backward outside it, as torch.autocast is used): the
+   * recomputation runs under the forward's autocast state, so gradients again equal those without
+   * checkpointing, and the caller's autocast state is left as it was.
    */
   @Test
   void recomputationRunsUnderTheForwardsAutocast() {
@@ -131,7 +133,8 @@ class ActivationCheckpointsTest {
   /** Two rows of packed documents (the block-diagonal mask is in play). */
   private static Tensor ids() {
     torch.manual_seed(4);
-    Tensor ids = torch.randint(20, 64, new long[] {2, 16}, new TensorOptions(torch.ScalarType.Long));
+    Tensor ids =
+        torch.randint(20, 64, new long[] {2, 16}, new TensorOptions(torch.ScalarType.Long));
     ids.select(1, 6).fill_(new Scalar(OmniBioTA.EOS));
     return ids;
   }

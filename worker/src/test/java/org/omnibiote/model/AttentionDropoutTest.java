@@ -25,8 +25,9 @@ class AttentionDropoutTest {
       ids.select(1, 6).fill_(new Scalar(OmniBioTA.EOS));
       Tensor mask = OmniBioTA.AttentionMask.build(ids, true);
       Tensor ours = OmniBioTA.attentionWithDropout(q, k, v, mask, 0.3, 1e-9); // p rounds to 0
-      Tensor sdpa = torch.scaled_dot_product_attention(
-          q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(0.3), false);
+      Tensor sdpa =
+          torch.scaled_dot_product_attention(
+              q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(0.3), false);
       assertTrue(ours.sub(sdpa).abs().max().item_double() < 1e-5);
     }
   }

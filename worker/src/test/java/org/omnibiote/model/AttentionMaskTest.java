@@ -61,10 +61,13 @@ class AttentionMaskTest {
 
   @Test
   void noMaskAtAllWithoutPaddingOrBlockDiagonal() {
-    assertNull(OmniBioTA.AttentionMask.of(TestTensors.ids(new long[][] {{4, 20, E, 18, 21, E}}), false));
+    assertNull(
+        OmniBioTA.AttentionMask.of(TestTensors.ids(new long[][] {{4, 20, E, 18, 21, E}}), false));
   }
 
-  /** SDPA's fastest kernel: no mask when every row is one document (EOS, if any, last) and no PAD. */
+  /**
+   * SDPA's fastest kernel: no mask when every row is one document (EOS, if any, last) and no PAD.
+   */
   @Test
   void noMaskWhenEveryRowHoldsOneDocument() {
     long[][] single = {{4, 20, 21, 22, 23, E}, {18, 24, 25, 26, 27, 28}};
@@ -98,7 +101,9 @@ class AttentionMaskTest {
         for (int j = 0; j < t; j++) {
           boolean expected = (docs[r][i] == docs[r][j] && rows[r][j] != P) || i == j;
           boolean actual = got[(r * t + i) * t + j] != 0;
-          assertTrue(expected == actual, "row " + r + " query " + i + " key " + j + ": expected " + expected);
+          assertTrue(
+              expected == actual,
+              "row " + r + " query " + i + " key " + j + ": expected " + expected);
         }
       }
     }

@@ -1,15 +1,15 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * With the block-diagonal mask, changing the tokens of one document changes the encodings of
- * that document only; without it, the change leaks into its neighbours.
+ * With the block-diagonal mask, changing the tokens of one document changes the encodings of that
+ * document only; without it, the change leaks into its neighbours.
  */
 class DocumentIsolationTest {
   private static final long E = OmniBioTA.EOS;
@@ -42,7 +42,8 @@ class DocumentIsolationTest {
   }
 
   private static float[] encodeAll(OmniBioTA model, long[][] rows, boolean blockDiagonal) {
-    return TestTensors.floats(model.encode(TestTensors.ids(rows), Pooling.ALL, blockDiagonal)).values();
+    return TestTensors.floats(model.encode(TestTensors.ids(rows), Pooling.ALL, blockDiagonal))
+        .values();
   }
 
   private static double maxDiff(float[] a, float[] b, int pos, int n) {

@@ -1,12 +1,12 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /** Micro-batches of single-document rows skip the mask; the output must not change. */
 class MaskFastPathTest {
@@ -19,7 +19,9 @@ class MaskFastPathTest {
     model.eval();
     try (PointerScope scope = new PointerScope()) {
       // A row ending in EOS and a row without EOS (a document cut by the row's end).
-      Tensor ids = TestTensors.ids(new long[][] {{4, 20, 21, 22, 23, 24, 25, E}, {18, 30, 31, 32, 33, 34, 35, 36}});
+      Tensor ids =
+          TestTensors.ids(
+              new long[][] {{4, 20, 21, 22, 23, 24, 25, E}, {18, 30, 31, 32, 33, 34, 35, 36}});
       assertNull(OmniBioTA.AttentionMask.of(ids, true));
       Tensor fast = model.hidden(ids, true);
       Tensor masked = model.hidden(ids, OmniBioTA.AttentionMask.build(ids, true), null);

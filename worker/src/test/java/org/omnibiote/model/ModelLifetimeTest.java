@@ -1,17 +1,17 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * A model keeps working after garbage collections: libtorch calls back into the Java peers
- * of registered modules (train(), eval()), so none of them may be collected while the model
- * lives. (A collected peer once made the trainer fail at a random step.)
+ * A model keeps working after garbage collections: libtorch calls back into the Java peers of
+ * registered modules (train(), eval()), so none of them may be collected while the model lives. (A
+ * collected peer once made the trainer fail at a random step.)
  */
 class ModelLifetimeTest {
   @Test

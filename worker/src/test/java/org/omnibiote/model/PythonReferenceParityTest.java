@@ -1,6 +1,5 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,13 +15,14 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.weights.ModelWeights;
 
 /**
  * Our weights, saved as .safetensors, are read by an independent Python OmniBioTA
- * (src/test/resources/omnibiota_reference.py, Debian's python3-torch 1.13, a numpy-only
- * safetensors reader, load_state_dict(strict=True)); its logits and encodings on the same ids
- * match ours within 1e-5 of each tensor's scale (measured: about 3e-7).
+ * (src/test/resources/omnibiota_reference.py, Debian's python3-torch 1.13, a numpy-only safetensors
+ * reader, load_state_dict(strict=True)); its logits and encodings on the same ids match ours within
+ * 1e-5 of each tensor's scale (measured: about 3e-7).
  */
 class PythonReferenceParityTest {
   static final String PYTHON = "/usr/bin/python3";
@@ -45,12 +45,21 @@ class PythonReferenceParityTest {
     ModelWeights.save(model, dir.resolve("weights.safetensors"));
     String json =
         Arrays.stream(rows)
-            .map(r -> Arrays.stream(r).mapToObj(Long::toString).collect(Collectors.joining(",", "[", "]")))
+            .map(
+                r ->
+                    Arrays.stream(r)
+                        .mapToObj(Long::toString)
+                        .collect(Collectors.joining(",", "[", "]")))
             .collect(Collectors.joining(",", "{\"ids\": [", "]}"));
     Files.writeString(dir.resolve("ids.json"), json);
-    Path script = Path.of(PythonReferenceParityTest.class.getResource("/omnibiota_reference.py").toURI());
-    run(PYTHON, script.toString(), dir.resolve("weights.safetensors").toString(),
-        dir.resolve("ids.json").toString(), dir.resolve("out").toString());
+    Path script =
+        Path.of(PythonReferenceParityTest.class.getResource("/omnibiota_reference.py").toURI());
+    run(
+        PYTHON,
+        script.toString(),
+        dir.resolve("weights.safetensors").toString(),
+        dir.resolve("ids.json").toString(),
+        dir.resolve("out").toString());
   }
 
   /** Packed rows with several documents, a padded row, a row without EOS. */
@@ -106,7 +115,8 @@ class PythonReferenceParityTest {
     }
   }
 
-  private static void compare(String name, java.util.function.Supplier<Tensor> ours) throws IOException {
+  private static void compare(String name, java.util.function.Supplier<Tensor> ours)
+      throws IOException {
     TestTensors.Floats expected = TestTensors.readNpy(dir.resolve("out").resolve(name + ".npy"));
     try (PointerScope scope = new PointerScope()) {
       TestTensors.assertClose(expected, TestTensors.floats(ours.get()), TOLERANCE, name);

@@ -1,6 +1,5 @@
 package org.omnibiote.model;
 
-import org.omnibiote.settings.OmniBioTAConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +9,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
+import org.omnibiote.settings.OmniBioTAConfig;
 
 class RopeTest {
   private static final long T = 12;
@@ -27,7 +27,8 @@ class RopeTest {
       for (int m = 1; m < T; m++) {
         for (int n = 1; n < T; n++) {
           float shifted = scores.get(m - 1).get(n - 1).item_float();
-          assertEquals(shifted, scores.get(m).get(n).item_float(), 1e-4, "positions " + m + ", " + n);
+          assertEquals(
+              shifted, scores.get(m).get(n).item_float(), 1e-4, "positions " + m + ", " + n);
         }
       }
       // Position 0 is not rotated; others are, and rotation keeps each pair's length.
@@ -61,7 +62,9 @@ class RopeTest {
       Tensor byDefault = new OmniBioTA.Rope(T, D).apply(x);
       Tensor rotary = new OmniBioTA.Rope(T, D, OmniBioTAConfig.RopeVariant.ROTARY).apply(x);
       assertTrue(torch.equal(byDefault, rotary));
-      assertEquals(OmniBioTAConfig.RopeVariant.ROTARY, new OmniBioTAConfig(10, 8, 1, 1, (int) T, 0.0).rope());
+      assertEquals(
+          OmniBioTAConfig.RopeVariant.ROTARY,
+          new OmniBioTAConfig(10, 8, 1, 1, (int) T, 0.0).rope());
     }
   }
 
@@ -91,7 +94,8 @@ class RopeTest {
           for (int h = 0; h < heads; h++) {
             int at = (int) ((m * heads + h) * D) + 2 * j;
             assertEquals(in[at] * c, out[at], 0f, "channel 2j is x_2j * c");
-            assertEquals(in[at + 1] * c, out[at + 1], 0f, "channel 2j+1 is x_2j+1 * c (no sine term)");
+            assertEquals(
+                in[at + 1] * c, out[at + 1], 0f, "channel 2j+1 is x_2j+1 * c (no sine term)");
           }
         }
       }

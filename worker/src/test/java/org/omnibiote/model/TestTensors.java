@@ -82,9 +82,16 @@ final class TestTensors {
       }
     }
     if (!(worst <= rel * scale)) {
-      fail(String.format(
-          "%s: max difference %.3g at flat index %d (expected %g, got %g) exceeds %.1g x scale %.3g",
-          what, worst, worstAt, expected.values()[worstAt], actual.values()[worstAt], rel, scale));
+      fail(
+          String.format(
+              "%s: max difference %.3g at flat index %d (expected %g, got %g) exceeds %.1g x scale %.3g",
+              what,
+              worst,
+              worstAt,
+              expected.values()[worstAt],
+              actual.values()[worstAt],
+              rel,
+              scale));
     }
   }
 }

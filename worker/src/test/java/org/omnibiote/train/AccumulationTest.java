@@ -1,7 +1,5 @@
 package org.omnibiote.train;
 
-import org.omnibiote.schedule.Schedule;
-import org.omnibiote.settings.LossNorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +13,8 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.schedule.Schedule;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 class AccumulationTest {
@@ -41,7 +41,8 @@ class AccumulationTest {
     for (int i = 0; i < expected.size(); i++) {
       double diff = expected.get(i).sub(actual.get(i)).abs().max().item_float();
       double scale = expected.get(i).abs().max().item_float();
-      assertTrue(diff <= 1e-5 * scale, "gradient " + i + " differs by " + diff + " (scale " + scale + ")");
+      assertTrue(
+          diff <= 1e-5 * scale, "gradient " + i + " differs by " + diff + " (scale " + scale + ")");
     }
   }
 
@@ -51,12 +52,11 @@ class AccumulationTest {
     OmniBioTA model = new OmniBioTA(CONFIG);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> split = split(batch(4));
-      double full = Steps.accumulate(
-          model, split, LossNorm.GLOBAL, TrainStep.Readout.ALL, true);
+      double full = Steps.accumulate(model, split, LossNorm.GLOBAL, TrainStep.Readout.ALL, true);
       List<Tensor> fullGrads = grads(model);
       model.zero_grad(true);
-      double masked = Steps.accumulate(
-          model, split, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true);
+      double masked =
+          Steps.accumulate(model, split, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true);
       assertEquals(full, masked, 1e-5 * full);
       assertGradsClose(fullGrads, grads(model));
     }
@@ -110,7 +110,8 @@ class AccumulationTest {
     torch.manual_seed(10);
     OmniBioTA model = new OmniBioTA(CONFIG);
     Schedule schedule = new Schedule(0.3, 4, 20); // peak lr 0.3 * sqrt(4) / 32 ≈ 0.019
-    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(schedule.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
+    MuAdamW optimizer =
+        new MuAdamW(model, new MuAdamW.Settings(schedule.peakLr(), 0.9, 0.999, 1e-8, 0.01), false);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> micro = split(batch(4));
       double firstLoss = 0;
@@ -128,7 +129,8 @@ class AccumulationTest {
 
   /** Rows of short packed documents over 40 tokens; masked once, so splits share the masking. */
   private static MaskedLm.Batch batch(int rows) {
-    Tensor ids = torch.randint(20, 60, new long[] {rows, 16}, new TensorOptions(torch.ScalarType.Long));
+    Tensor ids =
+        torch.randint(20, 60, new long[] {rows, 16}, new TensorOptions(torch.ScalarType.Long));
     ids.select(1, 7).fill_(new Scalar(OmniBioTA.EOS));
     ids.select(1, 15).fill_(new Scalar(OmniBioTA.EOS));
     return MaskedLm.mask(ids, 0.3);

@@ -1,6 +1,5 @@
 package org.omnibiote.train;
 
-import org.omnibiote.settings.LossNorm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,16 +11,17 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
  * Measures the peak resident memory of one training micro-batch (forward, backward and, with
- * checkpointing, finishBackward) for a given checkpoint_freq: run it once per setting, each in
- * its own JVM, so one run's freed-but-cached memory cannot hide another's. Prints one line.
+ * checkpointing, finishBackward) for a given checkpoint_freq: run it once per setting, each in its
+ * own JVM, so one run's freed-but-cached memory cannot hide another's. Prints one line.
  *
- * <p>Usage: {@code MALLOC_MMAP_THRESHOLD_=131072 java -cp ... CheckpointMemoryProbe K
- * [n_layer n_embd n_head ctx_len batch]}; the fixed mmap threshold makes glibc return large
- * tensors to the system on free, so resident memory follows live tensors.
+ * <p>Usage: {@code MALLOC_MMAP_THRESHOLD_=131072 java -cp ... CheckpointMemoryProbe K [n_layer
+ * n_embd n_head ctx_len batch]}; the fixed mmap threshold makes glibc return large tensors to the
+ * system on free, so resident memory follows live tensors.
  */
 public final class CheckpointMemoryProbe {
   private CheckpointMemoryProbe() {}
@@ -39,7 +39,9 @@ public final class CheckpointMemoryProbe {
     model.setCheckpointFreq(k);
     model.train(true);
     try (PointerScope scope = new PointerScope()) {
-      Tensor ids = torch.randint(20, 4096, new long[] {batch, ctx}, new TensorOptions(torch.ScalarType.Long));
+      Tensor ids =
+          torch.randint(
+              20, 4096, new long[] {batch, ctx}, new TensorOptions(torch.ScalarType.Long));
       for (long at = 100; at < ctx; at += 150) {
         ids.select(1, at).fill_(new Scalar(OmniBioTA.EOS)); // packed documents: the mask is in play
       }
@@ -57,7 +59,8 @@ public final class CheckpointMemoryProbe {
 
   /** A kB field of /proc/self/status. */
   private static long status(String field) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
+    for (String line :
+        Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.US_ASCII)) {
       if (line.startsWith(field + ":")) {
         return Long.parseLong(line.replaceAll("[^0-9]", ""));
       }

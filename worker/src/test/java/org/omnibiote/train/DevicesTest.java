@@ -17,7 +17,9 @@ class DevicesTest {
   void cudaIsRefusedWhereTheHostCannotServeIt() {
     if (!torch.cuda_is_available()) { // CPU hosts and the CPU natives: say what to do instead
       UserError e = assertThrows(UserError.class, () -> Devices.parse("cuda:0"));
-      assertTrue(e.getMessage().contains("no usable CUDA") && e.getMessage().contains("--devices cpu"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("no usable CUDA") && e.getMessage().contains("--devices cpu"),
+          e.getMessage());
     } else { // a GPU host: an index past the last device
       int count = torch.cuda_device_count();
       UserError e = assertThrows(UserError.class, () -> Devices.parse("cuda:" + count));

@@ -2,10 +2,10 @@ package org.omnibiote.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import org.junit.jupiter.api.Test;
 import org.omnibiote.metrics.Flops;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
-import org.junit.jupiter.api.Test;
 
 /** Flops' parameter count against a real OmniBioTA's state_dict. */
 class FlopsParameterCountTest {
@@ -14,10 +14,11 @@ class FlopsParameterCountTest {
   @Test
   void originalCountIsSixTimesTheParametersButWtePlusTwelveLnt() {
     OmniBioTA model = new OmniBioTA(TINY);
-    long withoutWte = model.stateDict().entrySet().stream()
-        .filter(e -> !e.getKey().equals("transformer.wte.weight"))
-        .mapToLong(e -> e.getValue().numel())
-        .sum();
+    long withoutWte =
+        model.stateDict().entrySet().stream()
+            .filter(e -> !e.getKey().equals("transformer.wte.weight"))
+            .mapToLong(e -> e.getValue().numel())
+            .sum();
     assertEquals(244, withoutWte);
     assertEquals((double) withoutWte, Flops.parametersWithoutWte(TINY));
     assertEquals(6 * 244 + 12 * 1 * 4 * 3, Flops.originalFlopsPerToken(TINY));

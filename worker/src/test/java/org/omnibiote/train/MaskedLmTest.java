@@ -17,11 +17,14 @@ class MaskedLmTest {
     torch.manual_seed(4);
     try (PointerScope scope = new PointerScope()) {
       // Ids 1..4 (PAD, MASK, EOS, <DNA>) over 64 x 512 positions: PAD and EOS are half of them.
-      Tensor ids = torch.randint(1, 5, new long[] {64, 512}, new TensorOptions(torch.ScalarType.Long));
+      Tensor ids =
+          torch.randint(1, 5, new long[] {64, 512}, new TensorOptions(torch.ScalarType.Long));
       MaskedLm.Batch b = MaskedLm.mask(ids, 0.15);
       Tensor masked = b.targets().ne(new Scalar(MaskedLm.IGNORE));
-      Tensor eligible = ids.ne(new Scalar(OmniBioTA.PAD)).logical_and(ids.ne(new Scalar(OmniBioTA.EOS)));
-      assertEquals(0, masked.logical_and(eligible.logical_not()).sum().item_long(), "PAD or EOS masked");
+      Tensor eligible =
+          ids.ne(new Scalar(OmniBioTA.PAD)).logical_and(ids.ne(new Scalar(OmniBioTA.EOS)));
+      assertEquals(
+          0, masked.logical_and(eligible.logical_not()).sum().item_long(), "PAD or EOS masked");
       double fraction = (double) masked.sum().item_long() / eligible.sum().item_long();
       assertEquals(0.15, fraction, 0.01);
       // Masked positions become MASK and keep the token as target; the rest pass through.

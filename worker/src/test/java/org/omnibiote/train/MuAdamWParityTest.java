@@ -23,10 +23,10 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * Our AdamW against libtorch's own {@code torch::optim::AdamW} with the same groups and
- * options: identical parameters bit for bit over several steps with random gradients and a
- * changing lr; and the moments it exposes are the whole state (a fresh optimiser loaded with
- * them continues bit-identically).
+ * Our AdamW against libtorch's own {@code torch::optim::AdamW} with the same groups and options:
+ * identical parameters bit for bit over several steps with random gradients and a changing lr; and
+ * the moments it exposes are the whole state (a fresh optimiser loaded with them continues
+ * bit-identically).
  */
 class MuAdamWParityTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(40, 48, 2, 4, 8, 0.0);
@@ -138,12 +138,15 @@ class MuAdamWParityTest {
       Map<String, Tensor> missing = new LinkedHashMap<>(optimizer.state());
       missing.remove("exp_avg_sq.transformer.h.1.mlp.c_fc.weight");
       UserError e = assertThrows(UserError.class, () -> optimizer.loadState(missing, 1));
-      assertTrue(e.getMessage().contains("missing [exp_avg_sq.transformer.h.1.mlp.c_fc.weight]"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("missing [exp_avg_sq.transformer.h.1.mlp.c_fc.weight]"),
+          e.getMessage());
 
       Map<String, Tensor> wider = new LinkedHashMap<>(optimizer.state());
       wider.put("exp_avg.lm_head.weight", torch.zeros(40, 96));
       e = assertThrows(UserError.class, () -> optimizer.loadState(wider, 1));
-      assertTrue(e.getMessage().contains("exp_avg.lm_head.weight has shape [40, 96]"), e.getMessage());
+      assertTrue(
+          e.getMessage().contains("exp_avg.lm_head.weight has shape [40, 96]"), e.getMessage());
     }
   }
 
@@ -188,16 +191,18 @@ class MuAdamWParityTest {
     TensorVector hidden = new TensorVector();
     TensorVector vector = new TensorVector();
     params.forEach((name, t) -> (MuAdamW.isHidden(name) ? hidden : vector).push_back(t));
-    AdamW optimizer = new AdamW(hidden, options(SETTINGS.lr() / width, SETTINGS.weightDecay() * width));
-    optimizer.add_param_group(new OptimizerParamGroup(vector, options(SETTINGS.lr(), SETTINGS.weightDecay())));
+    AdamW optimizer =
+        new AdamW(hidden, options(SETTINGS.lr() / width, SETTINGS.weightDecay() * width));
+    optimizer.add_param_group(
+        new OptimizerParamGroup(vector, options(SETTINGS.lr(), SETTINGS.weightDecay())));
     return optimizer;
   }
 
   /**
-   * The bindings expose AdamWOptions' {@code std::tuple<double, double> betas} as two raw
-   * doubles, and libstdc++ lays a tuple out last element first: index 0 is beta2. (The
-   * libtorch-based MuAdamW this class replaces wrote them the other way round, training with
-   * beta1 = 0.999 and beta2 = 0.9.) The defaults (0.9, 0.999) pin the layout down.
+   * The bindings expose AdamWOptions' {@code std::tuple<double, double> betas} as two raw doubles,
+   * and libstdc++ lays a tuple out last element first: index 0 is beta2. (The libtorch-based
+   * MuAdamW this class replaces wrote them the other way round, training with beta1 = 0.999 and
+   * beta2 = 0.9.) The defaults (0.9, 0.999) pin the layout down.
    */
   private static AdamWOptions options(double lr, double weightDecay) {
     AdamWOptions o = new AdamWOptions(lr);

@@ -13,13 +13,14 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * µP's optimiser groups, checked by their effect: after one AdamW step with every gradient
- * equal to 1, a parameter p becomes p * (1 - lr_g * wd_g) - lr_g (Adam's first step moves by
- * lr times the gradient's sign), so each parameter's group lr and decay can be read back.
+ * µP's optimiser groups, checked by their effect: after one AdamW step with every gradient equal to
+ * 1, a parameter p becomes p * (1 - lr_g * wd_g) - lr_g (Adam's first step moves by lr times the
+ * gradient's sign), so each parameter's group lr and decay can be read back.
  */
 class MuAdamWTest {
   private static final int N = 96; // width multiplier 4
-  private static final MuAdamW.Settings SETTINGS = new MuAdamW.Settings(1e-2, 0.9, 0.999, 1e-8, 0.05);
+  private static final MuAdamW.Settings SETTINGS =
+      new MuAdamW.Settings(1e-2, 0.9, 0.999, 1e-8, 0.05);
 
   @Test
   void hiddenMatricesGetLrTimes24OverNAndDecayTimesNOver24() {
@@ -34,8 +35,11 @@ class MuAdamWTest {
     List<String> hidden = new ArrayList<>();
     lrAndDecay.keySet().stream().filter(MuAdamW::isHidden).forEach(hidden::add);
     assertEquals(
-        List.of("transformer.h.0.attn.c_attn.weight", "transformer.h.0.attn.c_proj.weight",
-            "transformer.h.0.mlp.c_fc.weight", "transformer.h.0.mlp.c_proj.weight"),
+        List.of(
+            "transformer.h.0.attn.c_attn.weight",
+            "transformer.h.0.attn.c_proj.weight",
+            "transformer.h.0.mlp.c_fc.weight",
+            "transformer.h.0.mlp.c_proj.weight"),
         hidden);
   }
 
@@ -66,18 +70,19 @@ class MuAdamWTest {
       }
       loss.backward(); // d(sum of every parameter)/dp = 1 everywhere
       optimizer.step();
-      params.forEach((name, p) -> {
-        // p1 = p0 - lr*wd*p0 - lr: fit lr and wd from two elements with different p0.
-        Tensor p0 = before.get(name).flatten();
-        Tensor p1 = p.detach().flatten();
-        int i = argmax(p0);
-        int j = argmin(p0);
-        double a0 = p0.get(i).item_float(), b0 = p0.get(j).item_float();
-        double a1 = p1.get(i).item_float(), b1 = p1.get(j).item_float();
-        double slope = (a1 - b1) / (a0 - b0); // 1 - lr*wd
-        double lr = slope * a0 - a1;
-        out.put(name, new double[] {lr, (1 - slope) / lr});
-      });
+      params.forEach(
+          (name, p) -> {
+            // p1 = p0 - lr*wd*p0 - lr: fit lr and wd from two elements with different p0.
+            Tensor p0 = before.get(name).flatten();
+            Tensor p1 = p.detach().flatten();
+            int i = argmax(p0);
+            int j = argmin(p0);
+            double a0 = p0.get(i).item_float(), b0 = p0.get(j).item_float();
+            double a1 = p1.get(i).item_float(), b1 = p1.get(j).item_float();
+            double slope = (a1 - b1) / (a0 - b0); // 1 - lr*wd
+            double lr = slope * a0 - a1;
+            out.put(name, new double[] {lr, (1 - slope) / lr});
+          });
     }
     return out;
   }

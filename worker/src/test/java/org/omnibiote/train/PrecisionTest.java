@@ -1,7 +1,5 @@
 package org.omnibiote.train;
 
-import org.omnibiote.settings.Precision;
-import org.omnibiote.settings.LossNorm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -20,14 +18,17 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 import org.omnibiote.UserError;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.OmniBioTAConfig;
+import org.omnibiote.settings.Precision;
 
 class PrecisionTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(256, 64, 2, 4, 32, 0.0);
   private static final int STEPS = 4;
+
   /**
-   * bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 0.2%); through two blocks and a
-   * few optimiser steps the masked-LM loss of this tiny model moves by well under 1%.
+   * bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 0.2%); through two blocks and a few
+   * optimiser steps the masked-LM loss of this tiny model moves by well under 1%.
    */
   private static final double LOSS_TOLERANCE = 0.01;
 
@@ -39,11 +40,13 @@ class PrecisionTest {
       boolean flashBefore = torch.globalContext().userEnabledFlashSDP();
       try (Autocast cast = Autocast.open(Precision.BF16, DeviceType.CPU)) {
         assertTrue(torch.is_autocast_enabled(DeviceType.CPU));
-        assertFalse(torch.globalContext().userEnabledFlashSDP(), "bf16 uses the math attention on CPU");
+        assertFalse(
+            torch.globalContext().userEnabledFlashSDP(), "bf16 uses the math attention on CPU");
         assertEquals(ScalarType.BFloat16, torch.mm(a, a).scalar_type().intern());
       }
       assertFalse(torch.is_autocast_enabled(DeviceType.CPU));
-      assertEquals(flashBefore, torch.globalContext().userEnabledFlashSDP(), "flash setting restored");
+      assertEquals(
+          flashBefore, torch.globalContext().userEnabledFlashSDP(), "flash setting restored");
       assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
       try (Autocast cast = Autocast.open(Precision.FP32, DeviceType.CPU)) {
         assertEquals(ScalarType.Float, torch.mm(a, a).scalar_type().intern());
@@ -74,8 +77,17 @@ class PrecisionTest {
     for (int i = 0; i < STEPS; i++) {
       assertTrue(Double.isFinite(bf16[i]), "bf16 loss " + bf16[i] + " at step " + i);
       double rel = Math.abs(bf16[i] - fp32[i]) / fp32[i];
-      assertTrue(rel < LOSS_TOLERANCE,
-          "step " + i + ": bf16 loss " + bf16[i] + " vs fp32 " + fp32[i] + " (relative " + rel + ")");
+      assertTrue(
+          rel < LOSS_TOLERANCE,
+          "step "
+              + i
+              + ": bf16 loss "
+              + bf16[i]
+              + " vs fp32 "
+              + fp32[i]
+              + " (relative "
+              + rel
+              + ")");
     }
     // bf16 really ran: its losses are close to fp32's but not the same numbers.
     assertNotEquals(fp32[0], bf16[0]);
@@ -93,22 +105,26 @@ class PrecisionTest {
   private static double[] train(Precision precision) {
     torch.manual_seed(21);
     OmniBioTA model = new OmniBioTA(CONFIG);
-    MuAdamW optimizer = new MuAdamW(model, new MuAdamW.Settings(3e-3, 0.9, 0.999, 1e-8, 0.01), false);
+    MuAdamW optimizer =
+        new MuAdamW(model, new MuAdamW.Settings(3e-3, 0.9, 0.999, 1e-8, 0.01), false);
     double[] losses = new double[STEPS];
     try (PointerScope scope = new PointerScope()) {
       Tensor ids = torch.randint(20, 256, new long[] {4, 32}, new TensorOptions(ScalarType.Long));
       ids.select(1, 15).fill_(new Scalar(OmniBioTA.EOS));
       MaskedLm.Batch all = MaskedLm.mask(ids, 0.3);
-      List<MaskedLm.Batch> micro = List.of(
-          new MaskedLm.Batch(all.inputs().narrow(0, 0, 2), all.targets().narrow(0, 0, 2)),
-          new MaskedLm.Batch(all.inputs().narrow(0, 2, 2), all.targets().narrow(0, 2, 2)));
+      List<MaskedLm.Batch> micro =
+          List.of(
+              new MaskedLm.Batch(all.inputs().narrow(0, 0, 2), all.targets().narrow(0, 0, 2)),
+              new MaskedLm.Batch(all.inputs().narrow(0, 2, 2), all.targets().narrow(0, 2, 2)));
       for (int step = 0; step < STEPS; step++) {
         optimizer.zeroGrad();
-        losses[step] = Steps.accumulate(
-            model, micro, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true, precision);
+        losses[step] =
+            Steps.accumulate(
+                model, micro, LossNorm.GLOBAL, TrainStep.Readout.MASKED, true, precision);
         for (Map.Entry<String, Tensor> e : model.stateDict().entrySet()) {
           assertEquals(ScalarType.Float, e.getValue().scalar_type().intern(), e.getKey());
-          assertEquals(ScalarType.Float, e.getValue().grad().scalar_type().intern(), e.getKey() + ".grad");
+          assertEquals(
+              ScalarType.Float, e.getValue().grad().scalar_type().intern(), e.getKey() + ".grad");
         }
         torch.clip_grad_norm_(model.parameters(), TrainStep.CLIP_NORM);
         optimizer.step();

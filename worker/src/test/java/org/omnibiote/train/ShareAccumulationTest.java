@@ -13,17 +13,16 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.omnibiote.settings.LossNorm;
-import org.omnibiote.settings.Precision;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.OmniBioTAConfig;
+import org.omnibiote.settings.Precision;
 
 /**
- * The arithmetic under data-parallel training, on the production step ({@link TrainStep}):
- * ranks that each run their share of a step, with the step's masked count summed over the
- * ranks, hold gradients whose sum (what the all-reduce computes) is the gradient of the whole
- * step in one process, for both loss normalisations; the sync is armed on the last micro-batch
- * only.
+ * The arithmetic under data-parallel training, on the production step ({@link TrainStep}): ranks
+ * that each run their share of a step, with the step's masked count summed over the ranks, hold
+ * gradients whose sum (what the all-reduce computes) is the gradient of the whole step in one
+ * process, for both loss normalisations; the sync is armed on the last micro-batch only.
  */
 class ShareAccumulationTest {
   private static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(96, 32, 2, 2, 24, 0.0);
@@ -74,15 +73,20 @@ class ShareAccumulationTest {
         micro.add(b);
         stepMasked += TrainStep.maskedCount(b);
       }
-      TrainStep.Options o = new TrainStep.Options(norm, TrainStep.Readout.MASKED, Precision.FP32, true);
+      TrainStep.Options o =
+          new TrainStep.Options(norm, TrainStep.Readout.MASKED, Precision.FP32, true);
       OmniBioTA whole = fresh();
       double loss = TrainStep.accumulate(whole, micro, 4, o, TrainStep.ALONE).loss();
 
       OmniBioTA first = fresh();
       OmniBioTA second = fresh();
       List<String> calls = new ArrayList<>();
-      double a = TrainStep.accumulate(first, micro.subList(0, 3), 4, o, rank(stepMasked, calls)).loss();
-      double b = TrainStep.accumulate(second, micro.subList(3, 4), 4, o, rank(stepMasked, new ArrayList<>())).loss();
+      double a =
+          TrainStep.accumulate(first, micro.subList(0, 3), 4, o, rank(stepMasked, calls)).loss();
+      double b =
+          TrainStep.accumulate(
+                  second, micro.subList(3, 4), 4, o, rank(stepMasked, new ArrayList<>()))
+              .loss();
       assertEquals(List.of("armed", "done"), calls, "armed once, before the last backward");
       assertEquals(loss, a + b, 1e-6 * Math.abs(loss));
 
@@ -115,31 +119,37 @@ class ShareAccumulationTest {
       OmniBioTA whole = fresh();
       TrainStep.accumulate(whole, micro, 2, o, TrainStep.ALONE);
       OmniBioTA first = fresh();
-      TrainStep.Sync doubled = new TrainStep.Sync() {
-        @Override
-        public long sumOverRanks(long local) {
-          return stepMasked;
-        }
+      TrainStep.Sync doubled =
+          new TrainStep.Sync() {
+            @Override
+            public long sumOverRanks(long local) {
+              return stepMasked;
+            }
 
-        @Override
-        public double lossScale() {
-          return 2;
-        }
+            @Override
+            public double lossScale() {
+              return 2;
+            }
 
-        @Override
-        public void beforeLastBackward(Tensor loss) {}
+            @Override
+            public void beforeLastBackward(Tensor loss) {}
 
-        @Override
-        public void afterBackward() {}
-      };
+            @Override
+            public void afterBackward() {}
+          };
       TrainStep.accumulate(first, micro.subList(0, 1), 2, o, doubled);
       OmniBioTA second = fresh();
       TrainStep.accumulate(second, micro.subList(1, 2), 2, o, doubled);
       Tensor expected = whole.stateDict().get("lm_head.weight").grad();
-      Tensor sum = first.stateDict().get("lm_head.weight").grad()
-          .add(second.stateDict().get("lm_head.weight").grad());
+      Tensor sum =
+          first
+              .stateDict()
+              .get("lm_head.weight")
+              .grad()
+              .add(second.stateDict().get("lm_head.weight").grad());
       double err = sum.sub(expected).abs().max().item_double();
-      assertTrue(err > 0.5 * expected.abs().max().item_double(), "a doubled loss must show: " + err);
+      assertTrue(
+          err > 0.5 * expected.abs().max().item_double(), "a doubled loss must show: " + err);
     }
   }
 }

@@ -1,12 +1,10 @@
 package org.omnibiote.weights;
 
-import org.omnibiote.weights.ModelWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,10 +23,10 @@ import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 
 /**
- * The README's conversion scripts (tools/, torch + numpy only, on Debian's python3-torch):
- * our weights -> original state_dict .pt -> our weights is bit-exact, and an original-style
- * checkpoint (pickled whole module, or a state_dict with torch.compile/DDP prefixes, bf16
- * tensors and a RoPE buffer) converts to a file our loader takes.
+ * The README's conversion scripts (tools/, torch + numpy only, on Debian's python3-torch): our
+ * weights -> original state_dict .pt -> our weights is bit-exact, and an original-style checkpoint
+ * (pickled whole module, or a state_dict with torch.compile/DDP prefixes, bf16 tensors and a RoPE
+ * buffer) converts to a file our loader takes.
  */
 class ConversionScriptsTest {
   private static final String PYTHON = "/usr/bin/python3";
@@ -52,13 +50,27 @@ class ConversionScriptsTest {
   @Test
   void oursToStateDictAndBackIsBitExact() throws Exception {
     Path pt = dir.resolve("state_dict.pt");
-    Result toPt = python(tools.resolve("safetensors_to_state_dict.py").toString(), ours.toString(), pt.toString());
+    Result toPt =
+        python(
+            tools.resolve("safetensors_to_state_dict.py").toString(),
+            ours.toString(),
+            pt.toString());
     assertEquals(0, toPt.code(), toPt.output());
-    assertTrue(toPt.output().contains("\"n_head\": 2") && toPt.output().contains("\"vocab_size\": 101"),
+    assertTrue(
+        toPt.output().contains("\"n_head\": 2") && toPt.output().contains("\"vocab_size\": 101"),
         "prints the config: " + toPt.output());
     Path back = dir.resolve("back.safetensors");
-    Result toOurs = python(tools.resolve("state_dict_to_safetensors.py").toString(), pt.toString(),
-        back.toString(), "--n_head", "2", "--ctx_len", "32", "--dropout", "0.1");
+    Result toOurs =
+        python(
+            tools.resolve("state_dict_to_safetensors.py").toString(),
+            pt.toString(),
+            back.toString(),
+            "--n_head",
+            "2",
+            "--ctx_len",
+            "32",
+            "--dropout",
+            "0.1");
     assertEquals(0, toOurs.code(), toOurs.output());
     OmniBioTA loaded = ModelWeights.load(back);
     assertEquals(CONFIG, loaded.config());
@@ -68,13 +80,22 @@ class ConversionScriptsTest {
   @Test
   void originalStyleCheckpointsConvert() throws Exception {
     Path pt = dir.resolve("plain.pt");
-    assertEquals(0, python(tools.resolve("safetensors_to_state_dict.py").toString(), ours.toString(), pt.toString()).code());
-    Path reference = Path.of(ConversionScriptsTest.class.getResource("/omnibiota_reference.py").toURI()).getParent();
+    assertEquals(
+        0,
+        python(
+                tools.resolve("safetensors_to_state_dict.py").toString(),
+                ours.toString(),
+                pt.toString())
+            .code());
+    Path reference =
+        Path.of(ConversionScriptsTest.class.getResource("/omnibiota_reference.py").toURI())
+            .getParent();
     Path prefixed = dir.resolve("compiled_ddp_bf16.pt");
     Path module = dir.resolve("whole_module.pt");
     // As the original saves them: keys behind DDP/torch.compile wrappers, bf16, a RoPE
     // buffer in the state_dict; or torch.save of the module itself (its class importable).
-    String make = """
+    String make =
+        """
         import sys, torch
         sys.path.insert(0, sys.argv[4])
         import omnibiota_reference as ref
@@ -85,20 +106,48 @@ class ConversionScriptsTest {
         m = ref.OmniBioTA(vocab_size=101, n_embd=16, n_layer=2, n_head=2)
         m.load_state_dict(sd)
         torch.save(m, sys.argv[3])""";
-    Result made = python("-c", make, pt.toString(), prefixed.toString(), module.toString(), reference.toString());
+    Result made =
+        python(
+            "-c",
+            make,
+            pt.toString(),
+            prefixed.toString(),
+            module.toString(),
+            reference.toString());
     assertEquals(0, made.code(), made.output());
 
     Path fromPrefixed = dir.resolve("from_prefixed.safetensors");
-    Result r = python(tools.resolve("state_dict_to_safetensors.py").toString(), prefixed.toString(),
-        fromPrefixed.toString(), "--n_head", "2", "--ctx_len", "32", "--dropout", "0.1");
+    Result r =
+        python(
+            tools.resolve("state_dict_to_safetensors.py").toString(),
+            prefixed.toString(),
+            fromPrefixed.toString(),
+            "--n_head",
+            "2",
+            "--ctx_len",
+            "32",
+            "--dropout",
+            "0.1");
     assertEquals(0, r.code(), r.output());
-    assertTrue(r.output().contains("dropped (not OmniBioTA parameters): transformer.freqs_cis"), r.output());
+    assertTrue(
+        r.output().contains("dropped (not OmniBioTA parameters): transformer.freqs_cis"),
+        r.output());
     assertSameWeights(model.stateDict(), ModelWeights.load(fromPrefixed), true);
 
     Path fromModule = dir.resolve("from_module.safetensors");
-    r = python(tools.resolve("state_dict_to_safetensors.py").toString(), module.toString(),
-        fromModule.toString(), "--n_head", "2", "--ctx_len", "32", "--dropout", "0.1",
-        "--python_path", reference.toString());
+    r =
+        python(
+            tools.resolve("state_dict_to_safetensors.py").toString(),
+            module.toString(),
+            fromModule.toString(),
+            "--n_head",
+            "2",
+            "--ctx_len",
+            "32",
+            "--dropout",
+            "0.1",
+            "--python_path",
+            reference.toString());
     assertEquals(0, r.code(), r.output());
     OmniBioTA loaded = ModelWeights.load(fromModule);
     assertEquals(CONFIG, loaded.config());
@@ -108,15 +157,23 @@ class ConversionScriptsTest {
   @Test
   void aConfigThatDoesNotFitTheWeightsIsRefused() throws Exception {
     Path pt = dir.resolve("refused.pt");
-    assertEquals(0, python(tools.resolve("safetensors_to_state_dict.py").toString(), ours.toString(), pt.toString()).code());
+    assertEquals(
+        0,
+        python(
+                tools.resolve("safetensors_to_state_dict.py").toString(),
+                ours.toString(),
+                pt.toString())
+            .code());
     Path out = dir.resolve("refused.safetensors");
     String script = tools.resolve("state_dict_to_safetensors.py").toString();
     Result heads = python(script, pt.toString(), out.toString(), "--n_head", "3");
     assertNotEquals(0, heads.code());
-    assertTrue(heads.output().contains("error: n_embd 16 does not split into 3 heads"), heads.output());
+    assertTrue(
+        heads.output().contains("error: n_embd 16 does not split into 3 heads"), heads.output());
     Result width = python(script, pt.toString(), out.toString(), "--n_head", "2", "--n_embd", "32");
     assertNotEquals(0, width.code());
-    assertTrue(width.output().contains("error: --n_embd 32, but the weights have 16"), width.output());
+    assertTrue(
+        width.output().contains("error: --n_embd 32, but the weights have 16"), width.output());
     Result noHeads = python(script, pt.toString(), out.toString());
     assertNotEquals(0, noHeads.code());
     assertTrue(noHeads.output().contains("--n_head"), noHeads.output());
@@ -124,14 +181,16 @@ class ConversionScriptsTest {
   }
 
   /** Every tensor equal to ours (or to ours rounded to bf16), bit for bit. */
-  private static void assertSameWeights(Map<String, Tensor> expected, OmniBioTA loaded, boolean viaBf16) {
+  private static void assertSameWeights(
+      Map<String, Tensor> expected, OmniBioTA loaded, boolean viaBf16) {
     try (PointerScope scope = new PointerScope()) {
       Map<String, Tensor> got = loaded.stateDict();
       assertEquals(expected.keySet(), got.keySet());
       for (String name : expected.keySet()) {
-        Tensor want = viaBf16
-            ? expected.get(name).to(ScalarType.BFloat16).to(ScalarType.Float)
-            : expected.get(name);
+        Tensor want =
+            viaBf16
+                ? expected.get(name).to(ScalarType.BFloat16).to(ScalarType.Float)
+                : expected.get(name);
         assertTrue(torch.equal(want, got.get(name)), name);
       }
     }
@@ -169,8 +228,11 @@ class ConversionScriptsTest {
     }
     Result r = python("-c", "import torch, numpy");
     if (r.code() != 0) {
-      fail("the conversion scripts need Debian's python3-torch and python3-numpy under " + PYTHON
-          + ": apt-get install -y python3-torch python3-numpy\n" + r.output());
+      fail(
+          "the conversion scripts need Debian's python3-torch and python3-numpy under "
+              + PYTHON
+              + ": apt-get install -y python3-torch python3-numpy\n"
+              + r.output());
     }
   }
 }

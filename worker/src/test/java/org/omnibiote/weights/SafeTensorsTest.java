@@ -1,6 +1,5 @@
 package org.omnibiote.weights;
 
-import org.omnibiote.weights.ModelWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,7 +46,9 @@ class SafeTensorsTest {
     }
     // No temporary file is left beside the weights.
     try (var files = Files.list(dir)) {
-      assertEquals(List.of("w.safetensors"), files.map(p -> p.getFileName().toString()).collect(Collectors.toList()));
+      assertEquals(
+          List.of("w.safetensors"),
+          files.map(p -> p.getFileName().toString()).collect(Collectors.toList()));
     }
   }
 
@@ -90,9 +91,13 @@ class SafeTensorsTest {
     Path file = dir.resolve("w.safetensors");
     OmniBioTA model = new OmniBioTA(CONFIG);
     // Same names, but the file claims a wider model in its config.
-    SafeTensors.write(file, model.stateDict(), Map.of("config", new OmniBioTAConfig(50, 32, 1, 2, 8, 0.1).toJson()));
+    SafeTensors.write(
+        file,
+        model.stateDict(),
+        Map.of("config", new OmniBioTAConfig(50, 32, 1, 2, 8, 0.1).toJson()));
     UserError e = assertThrows(UserError.class, () -> ModelWeights.load(file));
-    assertTrue(e.getMessage().contains("transformer.wte.weight has shape [50, 16]"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("transformer.wte.weight has shape [50, 16]"), e.getMessage());
   }
 
   @Test

@@ -1,8 +1,5 @@
 package org.omnibiote.weights;
 
-import org.omnibiote.checkpoint.CheckpointManifest;
-import org.omnibiote.checkpoint.Checkpoints;
-import org.omnibiote.weights.TrainingCheckpoint;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,14 +17,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.UserError;
+import org.omnibiote.checkpoint.CheckpointManifest;
+import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.train.MuAdamW;
 
 /**
- * A damaged or mismatched checkpoint is refused with a message naming the file and the
- * problem. Some cases re-seal the manifest (new size and SHA-256) after the damage, so that
- * the check behind the integrity check is the one tested.
+ * A damaged or mismatched checkpoint is refused with a message naming the file and the problem.
+ * Some cases re-seal the manifest (new size and SHA-256) after the damage, so that the check behind
+ * the integrity check is the one tested.
  */
 class TrainingCheckpointCorruptionTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -39,7 +38,9 @@ class TrainingCheckpointCorruptionTest {
   @BeforeEach
   void saveOne() throws IOException {
     torch.manual_seed(21);
-    manifest = TrainingCheckpointTest.save(dir, new OmniBioTA(TrainingCheckpointTest.CONFIG), "omnibiota_64", 64);
+    manifest =
+        TrainingCheckpointTest.save(
+            dir, new OmniBioTA(TrainingCheckpointTest.CONFIG), "omnibiota_64", 64);
     weights = dir.resolve("omnibiota_64.safetensors");
   }
 
@@ -47,8 +48,16 @@ class TrainingCheckpointCorruptionTest {
   void truncatedWeightsAreRefused() throws IOException {
     byte[] bytes = Files.readAllBytes(weights);
     Files.write(weights, Arrays.copyOf(bytes, bytes.length - 100));
-    assertRefused(weights + " has " + (bytes.length - 100) + " bytes, the manifest says " + bytes.length + " (truncated)");
-    assertTrue(Checkpoints.list(dir, "omnibiota").isEmpty(), "a checkpoint with a short part is not listed");
+    assertRefused(
+        weights
+            + " has "
+            + (bytes.length - 100)
+            + " bytes, the manifest says "
+            + bytes.length
+            + " (truncated)");
+    assertTrue(
+        Checkpoints.list(dir, "omnibiota").isEmpty(),
+        "a checkpoint with a short part is not listed");
   }
 
   @Test
@@ -90,10 +99,15 @@ class TrainingCheckpointCorruptionTest {
   void weightsNotOfTheirOwnConfigAreRefused() throws IOException {
     // The weights of one model under the config of a wider one.
     OmniBioTAConfig wider = new OmniBioTAConfig(48, 64, 2, 4, 16, 0.1);
-    SafeTensors.write(weights, new OmniBioTA(TrainingCheckpointTest.CONFIG).stateDict(),
+    SafeTensors.write(
+        weights,
+        new OmniBioTA(TrainingCheckpointTest.CONFIG).stateDict(),
         Map.of(ModelWeights.CONFIG_KEY, wider.toJson()));
     reseal("weights", weights);
-    assertRefused("checkpoint file " + weights + ": weight transformer.wte.weight has shape [48, 32], its config");
+    assertRefused(
+        "checkpoint file "
+            + weights
+            + ": weight transformer.wte.weight has shape [48, 32], its config");
   }
 
   @Test
@@ -103,7 +117,10 @@ class TrainingCheckpointCorruptionTest {
     MuAdamW optimizer = new MuAdamW(other, TrainingCheckpointTest.SETTINGS, false);
     UserError e = assertThrows(UserError.class, () -> loaded.applyTo(other, optimizer));
     assertTrue(e.getMessage().startsWith("checkpoint " + manifest + ": "), e.getMessage());
-    assertTrue(e.getMessage().contains("weight transformer.wte.weight has shape [48, 32], the model needs [48, 64]"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .contains("weight transformer.wte.weight has shape [48, 32], the model needs [48, 64]"),
+        e.getMessage());
   }
 
   @Test
@@ -111,14 +128,16 @@ class TrainingCheckpointCorruptionTest {
     ObjectNode json = (ObjectNode) JSON.readTree(manifest.toFile());
     json.put("version", 99);
     Files.write(manifest, JSON.writeValueAsBytes(json));
-    assertRefused("checkpoint manifest " + manifest + ": format omnibiote-training-checkpoint version 99");
+    assertRefused(
+        "checkpoint manifest " + manifest + ": format omnibiote-training-checkpoint version 99");
     Files.writeString(manifest, "{\"format\": ");
     assertRefused("checkpoint manifest " + manifest + " is not valid");
   }
 
   private void assertRefused(String expected) {
     UserError e = assertThrows(UserError.class, () -> TrainingCheckpoint.load(manifest));
-    assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+    assertTrue(
+        e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
   }
 
   /** Records a changed part's new size and SHA-256 in the manifest, as if it had been saved so. */
@@ -126,6 +145,7 @@ class TrainingCheckpointCorruptionTest {
     CheckpointManifest m = CheckpointManifest.read(manifest);
     Map<String, CheckpointManifest.Part> parts = new LinkedHashMap<>(m.parts());
     parts.put(role, CheckpointManifest.Part.of(file));
-    new CheckpointManifest(m.format(), m.version(), m.name(), m.step(), m.tokens(), parts).write(manifest);
+    new CheckpointManifest(m.format(), m.version(), m.name(), m.step(), m.tokens(), parts)
+        .write(manifest);
   }
 }

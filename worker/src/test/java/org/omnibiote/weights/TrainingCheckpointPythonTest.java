@@ -1,6 +1,5 @@
 package org.omnibiote.weights;
 
-import org.omnibiote.weights.ModelWeights;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -31,11 +30,16 @@ class TrainingCheckpointPythonTest {
     torch.manual_seed(31);
     OmniBioTA model = new OmniBioTA(TrainingCheckpointTest.CONFIG);
     TrainingCheckpointTest.save(dir, model, "omnibiota_128", 128);
-    Files.writeString(dir.resolve("ids.json"), "{\"ids\": [[4, 20, 21, 22, 3, 18, 30, 31, 32, 3, 1, 1]]}");
+    Files.writeString(
+        dir.resolve("ids.json"), "{\"ids\": [[4, 20, 21, 22, 3, 18, 30, 31, 32, 3, 1, 1]]}");
     Path script = Path.of(getClass().getResource("/omnibiota_reference.py").toURI());
     Path out = dir.resolve("out");
-    ReferencePython.run(PYTHON, script.toString(), dir.resolve("omnibiota_128.safetensors").toString(),
-        dir.resolve("ids.json").toString(), out.toString());
+    ReferencePython.run(
+        PYTHON,
+        script.toString(),
+        dir.resolve("omnibiota_128.safetensors").toString(),
+        dir.resolve("ids.json").toString(),
+        out.toString());
     OmniBioTA back = ModelWeights.load(out.resolve("rewritten.safetensors"));
     assertEquals(model.config(), back.config());
     try (PointerScope scope = new PointerScope()) {

@@ -1,10 +1,5 @@
 package org.omnibiote.weights;
 
-import org.omnibiote.settings.LossNorm;
-import org.omnibiote.train.Steps;
-import org.omnibiote.checkpoint.Checkpoints;
-import org.omnibiote.checkpoint.TrainingState;
-import org.omnibiote.weights.TrainingCheckpoint;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,32 +20,38 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.UserError;
+import org.omnibiote.checkpoint.Checkpoints;
+import org.omnibiote.checkpoint.TrainingState;
 import org.omnibiote.model.OmniBioTA;
+import org.omnibiote.schedule.Schedule;
+import org.omnibiote.settings.LossNorm;
 import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.train.MaskedLm;
 import org.omnibiote.train.MuAdamW;
-import org.omnibiote.schedule.Schedule;
-import org.omnibiote.train.TrainStep;
+import org.omnibiote.train.Steps;
 
 /** Saving, loading, resolving and pruning training checkpoints. */
 class TrainingCheckpointTest {
   /** Dropout > 0, so the restored RNG state shows in the next step's result. */
   static final OmniBioTAConfig CONFIG = new OmniBioTAConfig(48, 32, 2, 4, 16, 0.1);
+
   static final MuAdamW.Settings SETTINGS = new MuAdamW.Settings(2e-2, 0.9, 0.99, 1e-8, 0.01);
   static final Schedule SCHEDULE = new Schedule(0.1, 4, 50);
 
   @TempDir Path dir;
 
   @Test
-  void roundTripRestoresWeightsMomentsStepsAndRngSoTrainingContinuesBitIdentically() throws IOException {
+  void roundTripRestoresWeightsMomentsStepsAndRngSoTrainingContinuesBitIdentically()
+      throws IOException {
     torch.manual_seed(3);
     OmniBioTA model = new OmniBioTA(CONFIG);
     MuAdamW optimizer = new MuAdamW(model, SETTINGS, false);
     for (int i = 0; i < 3; i++) {
       step(model, optimizer, i);
     }
-    TrainingState state = TrainingCheckpoint.captureState(
-        3, 192, 12, 77, CONFIG, SCHEDULE, Map.of("ctx_len", "16", "batch_size", "4"));
+    TrainingState state =
+        TrainingCheckpoint.captureState(
+            3, 192, 12, 77, CONFIG, SCHEDULE, Map.of("ctx_len", "16", "batch_size", "4"));
     Path manifest = TrainingCheckpoint.save(dir, "omnibiota_192", model, optimizer, state);
     assertEquals(dir.resolve("omnibiota_192.checkpoint.json"), manifest);
     float[] randAfterSave = rand();
@@ -66,7 +67,8 @@ class TrainingCheckpointTest {
     assertEquals(SCHEDULE, loaded.state().schedule());
     loaded.applyTo(resumed, resumedOptimizer);
     assertEquals(3, resumedOptimizer.steps());
-    assertArrayEquals(randAfterSave, rand(), "torch.rand after load continues where it was at save");
+    assertArrayEquals(
+        randAfterSave, rand(), "torch.rand after load continues where it was at save");
     step(resumed, resumedOptimizer, 3);
 
     try (PointerScope scope = new PointerScope()) {
@@ -75,8 +77,11 @@ class TrainingCheckpointTest {
     }
     try (var files = Files.list(dir)) {
       assertEquals(
-          List.of("omnibiota_192.checkpoint.json", "omnibiota_192.optimizer.safetensors",
-              "omnibiota_192.safetensors", "omnibiota_192.state.json"),
+          List.of(
+              "omnibiota_192.checkpoint.json",
+              "omnibiota_192.optimizer.safetensors",
+              "omnibiota_192.safetensors",
+              "omnibiota_192.state.json"),
           files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList()),
           "the four parts and no temporary file");
     }
@@ -112,16 +117,25 @@ class TrainingCheckpointTest {
     for (String suffix : List.of(".safetensors", ".optimizer.safetensors", ".state.json")) {
       Files.copy(dir.resolve("omnibiota_100" + suffix), dir.resolve("omnibiota_200" + suffix));
     }
-    assertEquals(List.of(dir.resolve("omnibiota_100.checkpoint.json")), Checkpoints.list(dir, "omnibiota"));
-    assertEquals(dir.resolve("omnibiota_100.checkpoint.json"), Checkpoints.resolve(dir, "omnibiota", "latest"));
-    UserError e = assertThrows(UserError.class, () -> TrainingCheckpoint.load(dir.resolve("omnibiota_200.safetensors")));
-    assertTrue(e.getMessage().contains("no manifest " + dir.resolve("omnibiota_200.checkpoint.json")), e.getMessage());
+    assertEquals(
+        List.of(dir.resolve("omnibiota_100.checkpoint.json")), Checkpoints.list(dir, "omnibiota"));
+    assertEquals(
+        dir.resolve("omnibiota_100.checkpoint.json"),
+        Checkpoints.resolve(dir, "omnibiota", "latest"));
+    UserError e =
+        assertThrows(
+            UserError.class,
+            () -> TrainingCheckpoint.load(dir.resolve("omnibiota_200.safetensors")));
+    assertTrue(
+        e.getMessage().contains("no manifest " + dir.resolve("omnibiota_200.checkpoint.json")),
+        e.getMessage());
   }
 
   @Test
   void resolveFindsLatestTokensAndPaths() throws IOException {
     OmniBioTA model = new OmniBioTA(CONFIG);
-    UserError none = assertThrows(UserError.class, () -> Checkpoints.resolve(dir, "omnibiota", "latest"));
+    UserError none =
+        assertThrows(UserError.class, () -> Checkpoints.resolve(dir, "omnibiota", "latest"));
     assertTrue(none.getMessage().contains("no committed checkpoint"), none.getMessage());
 
     save(model, "omnibiota_1000", 1000);
@@ -135,17 +149,24 @@ class TrainingCheckpointTest {
     assertEquals(manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", "2000"));
     assertEquals(manifest("omnibiota_1000"), Checkpoints.resolve(dir, "omnibiota", "1e3"));
 
-    UserError e = assertThrows(UserError.class, () -> Checkpoints.resolve(dir, "omnibiota", "2500"));
+    UserError e =
+        assertThrows(UserError.class, () -> Checkpoints.resolve(dir, "omnibiota", "2500"));
     assertTrue(e.getMessage().contains("no committed checkpoint omnibiota_2500"), e.getMessage());
     assertTrue(e.getMessage().contains("available: 1000, 2000, 3000"), e.getMessage());
 
     // A path: the manifest, the weights, or the prefix, relative or absolute.
     Path prefix = dir.resolve("omnibiota_2000");
-    assertEquals(manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", prefix.toString()));
-    assertEquals(manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", prefix + ".safetensors"));
-    assertEquals(manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", prefix + ".checkpoint.json"));
-    UserError missing = assertThrows(
-        UserError.class, () -> Checkpoints.resolve(dir, "omnibiota", dir.resolve("nothing").toString()));
+    assertEquals(
+        manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", prefix.toString()));
+    assertEquals(
+        manifest("omnibiota_2000"), Checkpoints.resolve(dir, "omnibiota", prefix + ".safetensors"));
+    assertEquals(
+        manifest("omnibiota_2000"),
+        Checkpoints.resolve(dir, "omnibiota", prefix + ".checkpoint.json"));
+    UserError missing =
+        assertThrows(
+            UserError.class,
+            () -> Checkpoints.resolve(dir, "omnibiota", dir.resolve("nothing").toString()));
     assertTrue(missing.getMessage().contains("nothing.checkpoint.json"), missing.getMessage());
 
     // The final checkpoint is the latest once it exists (it has the most tokens).
@@ -168,10 +189,16 @@ class TrainingCheckpointTest {
     assertEquals(4, Checkpoints.list(dir, "omnibiota").size(), "keep <= 0 keeps all");
 
     Checkpoints.prune(dir, "omnibiota", 2);
-    assertEquals(List.of(manifest("omnibiota_300"), manifest("omnibiota_400")), Checkpoints.list(dir, "omnibiota"));
+    assertEquals(
+        List.of(manifest("omnibiota_300"), manifest("omnibiota_400")),
+        Checkpoints.list(dir, "omnibiota"));
     try (var files = Files.list(dir)) {
-      List<String> names = files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
-      assertFalse(names.stream().anyMatch(n -> n.startsWith("omnibiota_100") || n.startsWith("omnibiota_200")), names.toString());
+      List<String> names =
+          files.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
+      assertFalse(
+          names.stream()
+              .anyMatch(n -> n.startsWith("omnibiota_100") || n.startsWith("omnibiota_200")),
+          names.toString());
       assertFalse(names.contains("omnibiota_150.safetensors"), names.toString());
       assertTrue(names.contains("omnibiota_500.safetensors"), names.toString());
       assertEquals(9, names.size(), names.toString());
@@ -184,14 +211,24 @@ class TrainingCheckpointTest {
     OmniBioTA model = new OmniBioTA(CONFIG);
     MuAdamW optimizer = new MuAdamW(model, SETTINGS, false);
     Map<String, String> run = Map.of("batch_size", "4", "ctx_len", "16", "data", "abc123");
-    TrainingCheckpoint.save(dir, "omnibiota_64", model, optimizer,
+    TrainingCheckpoint.save(
+        dir,
+        "omnibiota_64",
+        model,
+        optimizer,
         TrainingCheckpoint.captureState(1, 64, 4, 1, CONFIG, SCHEDULE, run));
     TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest("omnibiota_64"));
     loaded.requireSameRun(run);
-    UserError e = assertThrows(UserError.class, () -> loaded.requireSameRun(
-        Map.of("batch_size", "8", "ctx_len", "16", "train_type", "mixed")));
-    assertTrue(e.getMessage().contains(
-        "batch_size 4 -> 8, data abc123 -> (unset), train_type (unset) -> mixed"), e.getMessage());
+    UserError e =
+        assertThrows(
+            UserError.class,
+            () ->
+                loaded.requireSameRun(
+                    Map.of("batch_size", "8", "ctx_len", "16", "train_type", "mixed")));
+    assertTrue(
+        e.getMessage()
+            .contains("batch_size 4 -> 8, data abc123 -> (unset), train_type (unset) -> mixed"),
+        e.getMessage());
   }
 
   @Test
@@ -219,14 +256,17 @@ class TrainingCheckpointTest {
 
   static Path save(Path dir, OmniBioTA model, String name, long tokens) throws IOException {
     MuAdamW optimizer = new MuAdamW(model, SETTINGS, false);
-    TrainingState state = TrainingCheckpoint.captureState(tokens / 64, tokens, tokens / 16, 1, model.config(), SCHEDULE, Map.of());
+    TrainingState state =
+        TrainingCheckpoint.captureState(
+            tokens / 64, tokens, tokens / 16, 1, model.config(), SCHEDULE, Map.of());
     return TrainingCheckpoint.save(dir, name, model, optimizer, state);
   }
 
   /** One training step on a batch drawn from torch's generator (as dropout is). */
   private static void step(OmniBioTA model, MuAdamW optimizer, long step) {
     try (PointerScope scope = new PointerScope()) {
-      Tensor ids = torch.randint(20, 48, new long[] {4, 16}, new TensorOptions(torch.ScalarType.Long));
+      Tensor ids =
+          torch.randint(20, 48, new long[] {4, 16}, new TensorOptions(torch.ScalarType.Long));
       ids.select(1, 9).fill_(new Scalar(OmniBioTA.EOS));
       MaskedLm.Batch batch = MaskedLm.mask(ids, 0.3);
       optimizer.setLrFactor(SCHEDULE.factor(step));

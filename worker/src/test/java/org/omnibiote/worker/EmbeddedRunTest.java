@@ -1,7 +1,5 @@
 package org.omnibiote.worker;
 
-import org.omnibiote.metrics.MetricsLog;
-import org.omnibiote.settings.TrainSettings;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import org.omnibiote.cluster.RunCompletion;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -26,12 +23,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.UserError;
+import org.omnibiote.cluster.RunCompletion;
 import org.omnibiote.data.IngestOutputs;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.settings.TrainSettings;
 
 /**
- * Whole embedded runs (coordinator and one worker in this JVM, the path of `train`) on a real ingest of ../shared/data (original
- * mixed tokenizer, vocabulary 65,536) with a tiny model: the loss goes down, the run folder
- * holds what it should, and a resumed run ends bit-identical to an uninterrupted one.
+ * Whole embedded runs (coordinator and one worker in this JVM, the path of `train`) on a real
+ * ingest of ../shared/data (original mixed tokenizer, vocabulary 65,536) with a tiny model: the
+ * loss goes down, the run folder holds what it should, and a resumed run ends bit-identical to an
+ * uninterrupted one.
  */
 class EmbeddedRunTest {
   private static final int CTX = 64;
@@ -88,19 +89,36 @@ class EmbeddedRunTest {
     List<JsonNode> steps = metrics(run).stream().filter(j -> j.has("loss")).toList();
     assertEquals(24, steps.size());
     double first = steps.get(0).get("loss").asDouble();
-    double last = steps.subList(20, 24).stream().mapToDouble(j -> j.get("loss").asDouble()).average().orElseThrow();
+    double last =
+        steps.subList(20, 24).stream()
+            .mapToDouble(j -> j.get("loss").asDouble())
+            .average()
+            .orElseThrow();
     assertTrue(first > 10, "starts near ln(65536) = 11.09: " + first);
     assertTrue(last < first - 1, "the loss goes down: " + first + " -> " + last);
     JsonNode one = steps.get(5);
-    for (String key : List.of("step", "tokens", "samples", "loss", "lr", "batch", "tokens_per_s",
-        "mfu", "mfu_original", "rss_mb", "project")) {
+    for (String key :
+        List.of(
+            "step",
+            "tokens",
+            "samples",
+            "loss",
+            "lr",
+            "batch",
+            "tokens_per_s",
+            "mfu",
+            "mfu_original",
+            "rss_mb",
+            "project")) {
       assertTrue(one.has(key), key + " in " + one);
     }
     assertEquals(6, one.get("step").asLong());
     assertEquals(6L * BATCH, one.get("samples").asLong());
     List<JsonNode> evals = metrics(run).stream().filter(j -> j.has("val_loss")).toList();
     assertEquals(6, evals.size(), "every 4 steps: " + evals);
-    assertTrue(evals.get(0).get("val_loss").has("genbank") && evals.get(0).get("val_loss").has("uniref100"));
+    assertTrue(
+        evals.get(0).get("val_loss").has("genbank")
+            && evals.get(0).get("val_loss").has("uniref100"));
     assertTrue(Files.exists(run.resolve("omnibiota.safetensors")));
     assertTrue(Files.exists(run.resolve("omnibiota.checkpoint.json")));
   }
@@ -120,17 +138,31 @@ class EmbeddedRunTest {
         Files.copy(f, resumed.resolve(f.getFileName()));
       }
     }
-    RunCompletion.Result r = train(tiny(resumed, 10, Map.of("dropout", 0.1, "save_freq", 5.0 * BATCH * CTX,
-        "resume_from", "latest")));
+    RunCompletion.Result r =
+        train(
+            tiny(
+                resumed,
+                10,
+                Map.of("dropout", 0.1, "save_freq", 5.0 * BATCH * CTX, "resume_from", "latest")));
     assertEquals(10, r.steps());
-    assertArrayEquals(Files.readAllBytes(whole.resolve("omnibiota.safetensors")),
-        Files.readAllBytes(resumed.resolve("omnibiota.safetensors")), "weights");
-    assertArrayEquals(Files.readAllBytes(whole.resolve("omnibiota.optimizer.safetensors")),
-        Files.readAllBytes(resumed.resolve("omnibiota.optimizer.safetensors")), "AdamW moments");
-    List<Double> a = metrics(whole).stream().filter(j -> j.has("loss") && j.get("step").asLong() > 5)
-        .map(j -> j.get("loss").asDouble()).toList();
-    List<Double> b = metrics(resumed).stream().filter(j -> j.has("loss"))
-        .map(j -> j.get("loss").asDouble()).toList();
+    assertArrayEquals(
+        Files.readAllBytes(whole.resolve("omnibiota.safetensors")),
+        Files.readAllBytes(resumed.resolve("omnibiota.safetensors")),
+        "weights");
+    assertArrayEquals(
+        Files.readAllBytes(whole.resolve("omnibiota.optimizer.safetensors")),
+        Files.readAllBytes(resumed.resolve("omnibiota.optimizer.safetensors")),
+        "AdamW moments");
+    List<Double> a =
+        metrics(whole).stream()
+            .filter(j -> j.has("loss") && j.get("step").asLong() > 5)
+            .map(j -> j.get("loss").asDouble())
+            .toList();
+    List<Double> b =
+        metrics(resumed).stream()
+            .filter(j -> j.has("loss"))
+            .map(j -> j.get("loss").asDouble())
+            .toList();
     assertEquals(a, b, "the same losses after the resume point");
   }
 
@@ -140,19 +172,25 @@ class EmbeddedRunTest {
     train(tiny(run, 2, Map.of()));
     UserError again = assertThrows(UserError.class, () -> train(tiny(run, 2, Map.of())));
     assertTrue(again.getMessage().contains("--resume_from latest"), again.getMessage());
-    assertEquals(2, train(tiny(run, 2, Map.of("resume_from", "latest"))).steps(),
+    assertEquals(
+        2,
+        train(tiny(run, 2, Map.of("resume_from", "latest"))).steps(),
         "resuming a finished run does nothing");
-    UserError other = assertThrows(UserError.class,
-        () -> train(tiny(run, 2, Map.of("resume_from", "latest", "mini_batch_size", 8))));
+    UserError other =
+        assertThrows(
+            UserError.class,
+            () -> train(tiny(run, 2, Map.of("resume_from", "latest", "mini_batch_size", 8))));
     assertTrue(other.getMessage().contains("mini_batch_size"), other.getMessage());
   }
 
   @Test
   void shardsFromAnotherTokenizerAreRefusedBeforeAnyWork() {
-    Path nucleotide = Path.of(System.getProperty("omnibiote.shared"), "tokenizers", "nucleotide_bpe.model");
+    Path nucleotide =
+        Path.of(System.getProperty("omnibiote.shared"), "tokenizers", "nucleotide_bpe.model");
     Path run = dir.resolve("run");
-    UserError e = assertThrows(UserError.class,
-        () -> train(tiny(run, 2, Map.of("tokenizer", nucleotide.toString()))));
+    UserError e =
+        assertThrows(
+            UserError.class, () -> train(tiny(run, 2, Map.of("tokenizer", nucleotide.toString()))));
     assertTrue(e.getMessage().contains("not with --tokenizer"), e.getMessage());
     assertTrue(!Files.exists(run), "nothing written");
   }
