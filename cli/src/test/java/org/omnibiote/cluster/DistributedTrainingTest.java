@@ -177,9 +177,46 @@ class DistributedTrainingTest {
     }
     checkLedger(distributed, steps);
 
-    Path single = dir.resolve("one-process");
+    Comparison c = compareWithOneProcess(distributed, steps, 1000);
+    System.out.printf(
+        "2 workers x 2 micro-batches vs 1 process x 4: max |dw| %.3g (%s), max |dloss| %.3g%n",
+        c.maxWeightDiff(), c.where(), c.maxLossDiff());
+    c.assertWithin();
+  }
+
+  /**
+   * Weights: fp32 gradients summed in another order (over ranks, then micro-batches) differ in the
+   * last bits (relative 1e-7 of each element); AdamW's update m/sqrt(v) is scale-free, so a
+   * relative gradient error e moves an element by about lr * e per step, except where a gradient is
+   * near AdamW's epsilon (1e-8) and its update's size itself depends on the rounding. Measured
+   * here: 9e-6 after 6 steps, 2e-5 after 100 (see the issue note); the bound 5e-5 is 2.5x the
+   * largest seen. A loss scaled by a constant factor (the world size applied twice) moves the first
+   * step's update of small-gradient elements by up to lr (4e-3 here) and fails it. Losses: the same
+   * masked-token CE summed in another order: relative 1e-6.
+   */
+  static final double WEIGHT_TOLERANCE = 5e-5;
+
+  static final double LOSS_TOLERANCE = 1e-5;
+
+  /**
+   * How a finished run's weights and per-step losses differ from an uninterrupted one-process run.
+   */
+  record Comparison(double maxWeightDiff, String where, double maxLossDiff) {
+    void assertWithin() {
+      assertTrue(
+          maxWeightDiff < WEIGHT_TOLERANCE, "weights differ by " + maxWeightDiff + " at " + where);
+      assertTrue(maxLossDiff < LOSS_TOLERANCE, "per-step losses differ by " + maxLossDiff);
+    }
+  }
+
+  /**
+   * Runs the same settings in one process, uninterrupted (the embedded run, a world of one), and
+   * compares the final weights and every step's logged loss with {@code runDir}'s.
+   */
+  static Comparison compareWithOneProcess(Path runDir, int steps, int saveEvery) throws Exception {
+    Path single = runDir.resolveSibling(runDir.getFileName() + "-one-process");
     Map<String, Object> m = new HashMap<>();
-    List<String> f = flags(single, steps, 1000);
+    List<String> f = flags(single, steps, saveEvery);
     for (int i = 0; i < f.size(); i += 2) {
       m.put(f.get(i).substring(2), f.get(i + 1));
     }
@@ -187,27 +224,45 @@ class DistributedTrainingTest {
     EmbeddedRun.run(
         ConfigFactory.parseMap(m).atPath(TrainSettings.PATH).withFallback(ConfigFactory.load()),
         quiet);
-
+    Map<Long, Double> a = losses(runDir);
+    Map<Long, Double> b = losses(single);
+    assertEquals(b.keySet(), a.keySet(), "the same steps logged");
+    double lossDiff = 0;
+    for (long step : a.keySet()) {
+      lossDiff = Math.max(lossDiff, Math.abs(a.get(step) - b.get(step)) / Math.abs(b.get(step)));
+    }
     try (PointerScope scope = new PointerScope()) {
-      Map<String, Tensor> a =
-          SafeTensors.read(distributed.resolve("omnibiota.safetensors")).tensors();
-      Map<String, Tensor> b = SafeTensors.read(single.resolve("omnibiota.safetensors")).tensors();
-      assertEquals(b.keySet(), a.keySet());
+      Map<String, Tensor> wa = SafeTensors.read(runDir.resolve("omnibiota.safetensors")).tensors();
+      Map<String, Tensor> wb = SafeTensors.read(single.resolve("omnibiota.safetensors")).tensors();
+      assertEquals(wb.keySet(), wa.keySet());
       double worst = 0;
       String where = "";
-      for (String name : a.keySet()) {
-        double diff = a.get(name).sub(b.get(name)).abs().max().item_double();
+      for (String name : wa.keySet()) {
+        double diff = wa.get(name).sub(wb.get(name)).abs().max().item_double();
         if (diff > worst) {
           worst = diff;
           where = name;
         }
       }
-      System.out.printf(
-          "2 workers x 2 micro-batches vs 1 process x 4: max |dw| %.3g (%s)%n", worst, where);
-      // fp32 all-reduce tolerance: a different summation order of the same fp32 gradients,
-      // through 6 AdamW steps.
-      assertTrue(worst < 2e-5, "weights differ by " + worst + " at " + where);
+      return new Comparison(worst, where, lossDiff);
     }
+  }
+
+  /**
+   * The last logged loss of each step of a run (a resumed run rewrote the lines after its
+   * checkpoint).
+   */
+  static Map<Long, Double> losses(Path runDir) throws IOException {
+    Map<Long, Double> out = new java.util.TreeMap<>();
+    com.fasterxml.jackson.databind.ObjectMapper json =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+      var node = json.readTree(line);
+      if (node.has("loss")) {
+        out.put(node.get("step").asLong(), node.get("loss").asDouble());
+      }
+    }
+    return out;
   }
 
   @Test
@@ -242,6 +297,12 @@ class DistributedTrainingTest {
     assertTrue(
         entries.stream().mapToLong(Ledger.Entry::generation).distinct().count() > 1,
         "more than one world generation");
+    // The model state, not only the bookkeeping: the same weights as the run uninterrupted.
+    Comparison c = compareWithOneProcess(runDir, steps, 25);
+    System.out.printf(
+        "killed and replaced worker vs one process: max |dw| %.3g (%s), max |dloss| %.3g%n",
+        c.maxWeightDiff(), c.where(), c.maxLossDiff());
+    c.assertWithin();
   }
 
   @Test
@@ -425,6 +486,12 @@ class DistributedTrainingTest {
         TrainingCheckpoint.load(runDir.resolve("omnibiota" + Checkpoints.MANIFEST_SUFFIX)).state();
     assertEquals(steps, state.step());
     assertEquals((long) steps * BATCH, state.samples());
+    // The model state, not only the bookkeeping: the same weights as the run uninterrupted.
+    Comparison c = compareWithOneProcess(runDir, steps, 10);
+    System.out.printf(
+        "restarted coordinator vs one process: max |dw| %.3g (%s), max |dloss| %.3g%n",
+        c.maxWeightDiff(), c.where(), c.maxLossDiff());
+    c.assertWithin();
 
     // The same run folder with another model is another run: refused, naming the difference.
     try (NodeProcess wrong =

@@ -152,36 +152,59 @@ public final class RankMain {
     kept.add(group);
     reducer.moveTo(group);
     trainSteps(model, reducer, rank, size, out);
+    java.lang.ref.Reference.reachabilityFence(kept);
   }
 
-  /** {@link #STEPS} steps of {@link #MICRO_PER_RANK} micro-batches; writes the gradients. */
+  /**
+   * {@link #STEPS} steps of {@link #MICRO_PER_RANK} micro-batches through the production step
+   * ({@link TrainStep#accumulate} with a {@link WorldSync}: the step's masked count summed over the
+   * ranks, the Reducer armed on the last micro-batch); writes the gradients.
+   */
   private static void trainSteps(
       OmniBioTA model, GradientReducer reducer, int rank, int size, Path out) throws Exception {
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> all = microBatches(size * MICRO_PER_RANK);
-      // The Reducer averages over ranks: scale by the world size to get the global-mean gradient.
-      double scale = reducer.lossScale() / globalMasked(all);
+      List<MaskedLm.Batch> mine = all.subList(rank * MICRO_PER_RANK, (rank + 1) * MICRO_PER_RANK);
+      WorldSync world = WorldSync.overlapped(reducer.group(), reducer);
       // Two steps in a row, gradients reset between as MuAdamW.zeroGrad does: the second
       // step shows the Reducer re-arms cleanly; its gradients are the ones checked.
       for (int step = 0; step < STEPS; step++) {
         for (Tensor p : model.parameters().get()) {
           p.mutable_grad().reset();
         }
-        for (int k = 0; k < MICRO_PER_RANK; k++) {
-          MaskedLm.Batch b = all.get(rank * MICRO_PER_RANK + k);
-          Tensor loss =
-              TrainStep.maskedLossSum(model, b, TrainStep.Readout.MASKED, true)
-                  .mul(new Scalar(scale));
-          if (k == MICRO_PER_RANK - 1) {
-            reducer.syncNext(loss); // no-sync on all but the last micro-batch
-          }
-          loss.backward();
-          if (k == 0 && step == STEPS - 1) {
-            // Proof of no-sync: after the first micro-batch the gradients are still local.
-            SafeTensors.write(
-                firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
-          }
-        }
+        boolean last = step == STEPS - 1;
+        TrainStep.Sync sync =
+            new TrainStep.Sync() {
+              @Override
+              public long sumOverRanks(long local) {
+                return world.sumOverRanks(local);
+              }
+
+              @Override
+              public double lossScale() {
+                return world.lossScale();
+              }
+
+              @Override
+              public void beforeLastBackward(Tensor loss) {
+                if (last) {
+                  // Proof of no-sync: after the earlier micro-batches the gradients are local.
+                  try {
+                    SafeTensors.write(
+                        firstMicro(out), grads(model), Map.of("rank", Integer.toString(rank)));
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                }
+                world.beforeLastBackward(loss);
+              }
+
+              @Override
+              public void afterBackward() {
+                world.afterBackward();
+              }
+            };
+        TrainStep.accumulate(model, mine, size * MICRO_PER_RANK, TrainStep.Options.DEFAULT, sync);
       }
       SafeTensors.write(out, grads(model), Map.of("rank", Integer.toString(rank)));
     }
