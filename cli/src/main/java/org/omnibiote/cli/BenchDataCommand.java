@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
         "Open time of an ingest output and the time to build one [rows, ctx_len]"
             + " masked batch: ours (deterministic per-sample mask in Java) against torch masking"
             + " of the same rows, with the ratio.")
-public final class BenchDataCommand implements Callable<Integer> {
+public final class BenchDataCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Option(
       names = "--base_dir",
@@ -67,7 +67,6 @@ public final class BenchDataCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     if (rows < 1 || repeats < 1) {
       throw new UserError("--rows and --repeats must be positive");
     }

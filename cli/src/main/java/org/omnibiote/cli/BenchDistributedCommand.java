@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
       "On 2 cores 2 workers cannot be faster than 1; other load on the machine makes every"
           + " number noisy.",
     })
-public final class BenchDistributedCommand implements Callable<Integer> {
+public final class BenchDistributedCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Option(
       names = "--n_layer",
@@ -180,7 +180,6 @@ public final class BenchDistributedCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     new DistributedBenchmark(options(), System.out, System.err).run();
     return 0;
   }

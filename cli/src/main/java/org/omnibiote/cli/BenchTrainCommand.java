@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
           + " code 0 only when every goal measured is met (3 otherwise; 1 on a loss mismatch)."
           + " Run with nothing else on the machine: other load lowers every number.",
     })
-public final class BenchTrainCommand implements Callable<Integer> {
+public final class BenchTrainCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Option(
       names = "--configs",
@@ -110,7 +110,6 @@ public final class BenchTrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     return exitCode(new TrainBenchmark(options(), System.out, System.err).run());
   }
 

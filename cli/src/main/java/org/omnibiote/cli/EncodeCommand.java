@@ -44,7 +44,7 @@ import picocli.CommandLine.Option;
           + " right-padded; padding does not change any result. Several documents in one"
           + " ids line (each ending in <EOS>, id 3) do not see each other."
     })
-public final class EncodeCommand implements Callable<Integer> {
+public final class EncodeCommand implements Callable<Integer>, NeedsLibtorch {
   enum InputFormat {
     fasta,
     ids
@@ -129,7 +129,6 @@ public final class EncodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     PrintStream err = System.err;
     Pooling pooling = Pooling.parse(method);
     checkArguments();

@@ -40,6 +40,20 @@ public final class Main implements Runnable {
   public static int execute(String... args) {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(new UserErrors());
+    cli.setExecutionStrategy(
+        parsed -> {
+          // The one place the command line loads libtorch: before a command that uses it, and
+          // never for the others (a coordinator node runs without it).
+          for (CommandLine c : parsed.asCommandLineList()) {
+            if (c.getCommand() instanceof NeedsLibtorch
+                && !c.isUsageHelpRequested()
+                && !c.isVersionHelpRequested()) {
+              org.omnibiote.model.TorchNatives.load();
+              break;
+            }
+          }
+          return new CommandLine.RunLast().execute(parsed);
+        });
     return cli.execute(args);
   }
 

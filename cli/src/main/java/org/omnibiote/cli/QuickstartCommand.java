@@ -63,7 +63,7 @@ import picocli.CommandLine.Option;
       "Offline, on the data beside the checkout:",
       "  bin/omnibiote quickstart --data ../shared/data"
     })
-public final class QuickstartCommand implements Callable<Integer> {
+public final class QuickstartCommand implements Callable<Integer>, NeedsLibtorch {
   private static final Logger log = LoggerFactory.getLogger(QuickstartCommand.class);
   private static final int EXAMPLES_PER_KIND = 4;
   private static final int MAX_EXAMPLE_LENGTH = 2000;
@@ -94,7 +94,6 @@ public final class QuickstartCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException, InterruptedException {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     Config config = configOption.load();
     Path out = output != null ? output : Path.of(config.getString("omnibiote.quickstart.output"));
     Files.createDirectories(out);

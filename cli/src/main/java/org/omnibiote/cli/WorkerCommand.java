@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
       "Example:",
       "  bin/omnibiote worker --seed-nodes 10.0.0.1:2551 --host 10.0.0.2 --port 2552 --devices cpu"
     })
-final class WorkerCommand implements Callable<Integer> {
+final class WorkerCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Mixin ClusterOptions cluster = new ClusterOptions();
 
@@ -70,7 +70,6 @@ final class WorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    org.omnibiote.model.TorchNatives.load(); // before any libtorch class: see TorchNatives
     ClusterNode.Settings s = cluster.settings();
     String spec =
         devices != null
