@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -470,18 +469,13 @@ public final class Coordinator {
     afterAbort = false;
     final long now = schedule.counters().step();
     long at = now;
-    List<ActorRef<WorkerProtocol.Command>> previous = world;
-    List<ActorRef<WorkerProtocol.Command>> ranks = new ArrayList<>(cands.keySet());
-    ranks.sort(
-        Comparator.<ActorRef<WorkerProtocol.Command>>comparingInt(
-                w -> previous.contains(w) ? previous.indexOf(w) : Integer.MAX_VALUE)
-            .thenComparing(w -> w.path().toString()));
-    ActorRef<WorkerProtocol.Command> root =
-        ranks.stream().filter(w -> validAt.getOrDefault(w, -1L) == now).findFirst().orElse(null);
+    WorldChoice<ActorRef<WorkerProtocol.Command>> choice =
+        WorldChoice.choose(
+            new ArrayList<>(cands.keySet()), world, validAt, now, w -> w.path().toString());
+    ActorRef<WorkerProtocol.Command> root = choice.root();
+    List<ActorRef<WorkerProtocol.Command>> ranks = choice.ranks();
     WorkerProtocol.Restore restore;
-    if (root != null) {
-      ranks.remove(root);
-      ranks.add(0, root);
+    if (choice.keepsState()) {
       restore = new WorkerProtocol.KeepState();
     } else {
       restore = rewindToCheckpoint();

@@ -407,6 +407,12 @@ class CoordinatorTest {
         List.of(j.generation(), 1L, name, (long) BATCH * CTX, (long) BATCH),
         List.of(again.generation(), again.step(), again.name(), again.tokens(), again.samples()));
     r1.probe.expectNoMessage(Duration.ofMillis(200)); // still no step before it is saved
+    // The departed rank 0's answer to the first order arrives late: it is not this world's
+    // checkpoint (the survivor deletes that manifest before writing it again) and counts for
+    // nothing.
+    save.replyTo()
+        .tell(new Coordinator.Saved(save.generation(), save.step(), "/nowhere/stale.json"));
+    r1.probe.expectNoMessage(Duration.ofMillis(200));
     r1.saved(again, spec.runDir().resolve(name + Checkpoints.MANIFEST_SUFFIX));
 
     RunStep next = r1.expect(RunStep.class);
