@@ -33,10 +33,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.model.Pooling;
 import org.omnibiote.records.RecordSource;
-import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
 import org.omnibiote.settings.OmniBioTAConfig;
+import org.omnibiote.sources.RecordSources;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.weights.ModelWeights;
 

@@ -20,10 +20,10 @@ import org.omnibiote.io.ProgressLine;
 import org.omnibiote.records.ParseCounts;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.RecordSource;
-import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqRecord;
 import org.omnibiote.shards.NpyDtype;
 import org.omnibiote.shards.ShardLayout;
+import org.omnibiote.sources.RecordSources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -11,9 +11,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.omnibiote.UserError;
-import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.shards.Dataset;
+import org.omnibiote.sources.RecordSources;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -25,11 +25,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.records.RecordSource;
-import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
 import org.omnibiote.shards.Manifest;
 import org.omnibiote.shards.NpyReader;
+import org.omnibiote.sources.RecordSources;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import org.omnibiote.tokenizer.Tokenizer;
 

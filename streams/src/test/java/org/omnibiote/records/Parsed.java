@@ -3,6 +3,7 @@ package org.omnibiote.records;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.omnibiote.sources.RecordSources;
 
 /** Everything our parser made of one file: records, problems and counts. */
 public record Parsed(List<SeqRecord> records, List<Problem> problems, ParseCounts counts) {

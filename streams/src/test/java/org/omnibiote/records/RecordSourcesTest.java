@@ -14,6 +14,7 @@ import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.UserError;
+import org.omnibiote.sources.RecordSources;
 
 /** Opening plain and gzip files (by content, not name), broken gzip, format sniffing. */
 class RecordSourcesTest {

@@ -10,9 +10,9 @@ import java.util.Locale;
 import org.omnibiote.UserError;
 import org.omnibiote.ingest.DocumentTokenizer;
 import org.omnibiote.records.RecordSource;
-import org.omnibiote.records.RecordSources;
 import org.omnibiote.records.SeqFormat;
 import org.omnibiote.records.SeqRecord;
+import org.omnibiote.sources.RecordSources;
 
 /**
  * A FASTA file (plain or gzip) as encode inputs: each record becomes {@code <tag>SEQUENCE<EOS>}

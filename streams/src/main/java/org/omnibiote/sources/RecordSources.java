@@ -1,4 +1,4 @@
-package org.omnibiote.records;
+package org.omnibiote.sources;
 
 import java.io.EOFException;
 import java.io.FilterInputStream;
@@ -16,6 +16,10 @@ import org.omnibiote.fasta.FastaParser;
 import org.omnibiote.genbank.GenBankParser;
 import org.omnibiote.io.Compressed;
 import org.omnibiote.io.CountingInputStream;
+import org.omnibiote.records.LineReader;
+import org.omnibiote.records.Problem;
+import org.omnibiote.records.RecordSource;
+import org.omnibiote.records.SeqFormat;
 
 /** Opens record files (plain or gzip, told apart by their first bytes) and sniffs formats. */
 public final class RecordSources {
