@@ -90,6 +90,7 @@ public final class Coordinator {
       long stepMasked,
       double seconds,
       double waitSeconds,
+      double gradNorm,
       double rssMb,
       String valJson)
       implements Command, ClusterMessage {}
@@ -671,6 +672,8 @@ public final class Coordinator {
     m.put("tokens", at.tokens());
     m.put("samples", at.samples());
     m.put("loss", loss);
+    // The global gradient norm before the clip, as every rank computed it after the all-reduce.
+    m.put("grad_norm", reports.values().iterator().next().gradNorm());
     m.put("lr", lr);
     m.put("batch", order.rows());
     m.put("masked_tokens", masked);

@@ -833,6 +833,7 @@ class CoordinatorTest {
                   100,
                   0.5,
                   0.01,
+                  0.75,
                   300,
                   valJson));
     }

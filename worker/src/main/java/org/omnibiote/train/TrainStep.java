@@ -106,8 +106,10 @@ public final class TrainStep {
    * @param loss this rank's part of the step's loss (the parts add up to it)
    * @param masked this rank's masked tokens
    * @param stepMasked the step's masked tokens over every rank
+   * @param gradNorm the global gradient norm before the clip (the same on every rank once the
+   *     gradients are summed; NaN from {@link #accumulate}, which does not clip)
    */
-  public record Result(double loss, long masked, long stepMasked) {}
+  public record Result(double loss, long masked, long stepMasked, double gradNorm) {}
 
   /**
    * The whole step on this rank: zero the gradients, {@link #accumulate}, clip the global grad norm
@@ -125,11 +127,12 @@ public final class TrainStep {
     model.train(true);
     optimizer.setLrFactor(lrFactor);
     Result r = accumulate(model, microBatches, stepMicroBatches, o, sync);
+    double norm;
     try (PointerScope scope = new PointerScope()) {
-      torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
+      norm = torch.clip_grad_norm_(model.parameters(), CLIP_NORM);
     }
     optimizer.step();
-    return r;
+    return new Result(r.loss(), r.masked(), r.stepMasked(), norm);
   }
 
   /** {@link #run} in a world of one, every micro-batch of the step here. */
@@ -195,7 +198,7 @@ public final class TrainStep {
       }
     }
     sync.afterBackward();
-    return new Result(total, local, stepMasked);
+    return new Result(total, local, stepMasked, Double.NaN);
   }
 
   /**

@@ -82,7 +82,8 @@ public final class DataParallelReplica implements AutoCloseable {
       long nonPad,
       long stepMasked,
       double seconds,
-      double waitSeconds) {}
+      double waitSeconds,
+      double gradNorm) {}
 
   /**
    * Opens the data of {@code settings}, measures this device's matmul rate (for the mfu) and builds
@@ -300,7 +301,13 @@ public final class DataParallelReplica implements AutoCloseable {
       TrainStep.Result r =
           TrainStep.run(model, optimizer, batches, stepMicroBatches, lrFactor, options, sync);
       return new StepReport(
-          r.loss(), r.masked(), nonPad, r.stepMasked(), (System.nanoTime() - start) / 1e9, wait);
+          r.loss(),
+          r.masked(),
+          nonPad,
+          r.stepMasked(),
+          (System.nanoTime() - start) / 1e9,
+          wait,
+          r.gradNorm());
     }
   }
 

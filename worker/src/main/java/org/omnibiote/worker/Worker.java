@@ -277,6 +277,7 @@ public final class Worker {
                   rep.stepMasked(),
                   rep.seconds(),
                   rep.waitSeconds(),
+                  rep.gradNorm(),
                   ResidentMemory.megabytes(),
                   val));
     } catch (InterruptedException e) {
