@@ -10,6 +10,7 @@ import static org.omnibiote.cluster.DistributedTrainingTest.flags;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -26,7 +27,7 @@ import org.omnibiote.schedule.Ledger;
  * comings and goings (with the Split Brain Resolver's keep-oldest it was: "double
  * DownIndirectlyConnected decision, downing all instead", exit 1).
  *
- * <p>About eight minutes: tagged {@code long}, left out of {@code mvn verify} and run by {@code mvn
+ * <p>About eleven minutes: tagged {@code long}, left out of {@code mvn verify} and run by {@code mvn
  * verify -Plong} (CI runs both).
  */
 @Tag("long")
@@ -75,7 +76,9 @@ class WorkerChurnTest {
             kill, KILLS, victim.pid(), committed(runDir));
       }
       assertEquals(0, run.exitCode(600), run.output());
-      assertTrue(run.output().contains("trained " + STEPS + " steps"), run.output());
+      assertTrue(
+          run.output().contains(String.format(Locale.ROOT, "trained %,d steps", STEPS)),
+          run.output());
     }
     List<Ledger.Entry> entries = checkLedger(runDir, STEPS);
     long aborted = entries.stream().filter(e -> e.status().equals(Ledger.Entry.ABORTED)).count();
