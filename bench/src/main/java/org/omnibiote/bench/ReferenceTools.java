@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.List;
 import org.omnibiote.UserError;
 
@@ -25,25 +26,69 @@ public final class ReferenceTools {
    * dataDir} (as Biopython reads them) to {@code out}, one per line.
    */
   public static void biopythonDocuments(Path dataDir, Path out) throws IOException {
-    Path script = Files.createTempFile("omnibiote-documents", ".py");
+    runBiopython(
+        "biopython_documents.py",
+        List.of(dataDir.toString(), out.toString()),
+        "Biopython could not write the documents of " + dataDir);
+  }
+
+  /**
+   * What biopython_parse.py did: documents written, records skipped because their sequence is
+   * undefined, documents written with an empty sequence, and its time from opening the input to
+   * closing the output (imports not included).
+   */
+  public record BiopythonParse(long documents, long undefined, long empty, Timing timing) {}
+
+  /**
+   * Biopython's side of {@code bench parse}: parses the GenBank file {@code genbank} and writes the
+   * original's documents to {@code out}, one a line, timing itself.
+   */
+  public static BiopythonParse biopythonParse(Path genbank, Path out) throws IOException {
+    String report =
+        runBiopython(
+            "biopython_parse.py",
+            List.of(genbank.toString(), out.toString()),
+            "Biopython could not parse " + genbank);
+    String[] f = report.strip().split(" ", -1);
+    if (f.length != 5) {
+      throw new IllegalStateException("biopython_parse.py printed '" + report.strip() + "'");
+    }
+    return new BiopythonParse(
+        Long.parseLong(f[0]),
+        Long.parseLong(f[1]),
+        Long.parseLong(f[2]),
+        new Timing(
+            (long) (Double.parseDouble(f[3]) * 1e9), (long) (Double.parseDouble(f[4]) * 1e9)));
+  }
+
+  /** Runs a script of this package with Biopython's Python; returns what it printed. */
+  private static String runBiopython(String script, List<String> args, String failure)
+      throws IOException {
+    Path file = Files.createTempFile("omnibiote-" + script.replace(".py", "-"), ".py");
+    Path printed = Files.createTempFile("omnibiote-tool", ".out");
     try {
-      try (InputStream s = ReferenceTools.class.getResourceAsStream("biopython_documents.py")) {
-        Files.copy(s, script, StandardCopyOption.REPLACE_EXISTING);
+      try (InputStream s = ReferenceTools.class.getResourceAsStream(script)) {
+        if (s == null) {
+          throw new IllegalStateException(script + " is missing from the bench jar");
+        }
+        Files.copy(s, file, StandardCopyOption.REPLACE_EXISTING);
       }
-      Result r =
-          run(List.of(PYTHON, script.toString(), dataDir.toString(), out.toString()), null, null);
+      List<String> command = new ArrayList<>(List.of(PYTHON, file.toString()));
+      command.addAll(args);
+      Result r = run(command, null, printed);
       if (r.exitCode != 0) {
         throw new UserError(
-            "Biopython could not write the documents of "
-                + dataDir
+            failure
                 + " (exit "
                 + r.exitCode
                 + "): "
                 + r.stderr.strip()
                 + "\n  (install Debian's python3-biopython: apt-get install -y python3-biopython)");
       }
+      return Files.readString(printed, StandardCharsets.UTF_8);
     } finally {
-      Files.deleteIfExists(script);
+      Files.deleteIfExists(file);
+      Files.deleteIfExists(printed);
     }
   }
 

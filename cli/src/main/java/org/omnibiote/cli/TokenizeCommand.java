@@ -6,12 +6,11 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.omnibiote.UserError;
 import org.omnibiote.io.AtomicOutput;
-import org.omnibiote.io.ByteLines;
+import org.omnibiote.tokenizer.LineEncoder;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -90,37 +89,20 @@ public final class TokenizeCommand implements Callable<Integer> {
 
   private void encodeAll(SentencePieceTokenizer model, InputStream in, OutputStream out)
       throws IOException {
-    ByteLines lines = new ByteLines(in);
-    byte[] digits = new byte[12];
     long total = input == null ? -1 : java.nio.file.Files.size(input);
-    long done = 0;
     long start = System.nanoTime();
-    long nextReport = start + PROGRESS_EVERY_NANOS;
-    while (lines.next()) {
-      done += lines.length() + 1;
-      if (System.nanoTime() > nextReport) {
-        progress(done, total, start);
-        nextReport = System.nanoTime() + PROGRESS_EVERY_NANOS;
-      }
-      if (format == Format.id) {
-        int[] ids = model.encodeUtf8(lines.bytes(), 0, lines.length());
-        for (int i = 0; i < ids.length; i++) {
-          if (i > 0) {
-            out.write(' ');
+    long[] nextReport = {start + PROGRESS_EVERY_NANOS};
+    LineEncoder.encode(
+        model,
+        in,
+        out,
+        format == Format.id ? LineEncoder.Output.ID : LineEncoder.Output.PIECE,
+        done -> {
+          if (System.nanoTime() > nextReport[0]) {
+            progress(done, total, start);
+            nextReport[0] = System.nanoTime() + PROGRESS_EVERY_NANOS;
           }
-          writeInt(out, ids[i], digits);
-        }
-      } else {
-        String[] pieces = model.encodeUtf8AsPieces(lines.bytes(), 0, lines.length());
-        for (int i = 0; i < pieces.length; i++) {
-          if (i > 0) {
-            out.write(' ');
-          }
-          out.write(pieces[i].getBytes(StandardCharsets.UTF_8));
-        }
-      }
-      out.write('\n');
-    }
+        });
   }
 
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
@@ -135,23 +117,5 @@ public final class TokenizeCommand implements Callable<Integer> {
                 ", %.0f%%, ETA %.0fs", 100.0 * done / total, (total - done) / 1e6 / rate)
             : "";
     System.err.printf("tokenize: %.1f MB read, %.2f MB/s%s%n", done / 1e6, rate, eta);
-  }
-
-  private static void writeInt(OutputStream out, int v, byte[] digits) throws IOException {
-    if (v == 0) {
-      out.write('0');
-      return;
-    }
-    int n = digits.length;
-    boolean negative = v < 0;
-    long x = Math.abs((long) v);
-    while (x > 0) {
-      digits[--n] = (byte) ('0' + x % 10);
-      x /= 10;
-    }
-    if (negative) {
-      digits[--n] = '-';
-    }
-    out.write(digits, n, digits.length - n);
   }
 }

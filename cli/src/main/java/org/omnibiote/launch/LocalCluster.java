@@ -61,7 +61,8 @@ public final class LocalCluster {
     ActorSystem<Void> system = ClusterNode.coordinator(c, s, spec, completion);
     Files.createDirectories(spec.runDir().resolve("workers"));
     Thread supervisor =
-        new Thread(() -> supervise(spec.runDir(), port, devices), "omnibiote-local-workers");
+        new Thread(
+            () -> supervise(spec.runDir(), port, devices, completion), "omnibiote-local-workers");
     supervisor.setDaemon(true);
     try {
       for (int i = 0; i < workers; i++) {
@@ -113,11 +114,11 @@ public final class LocalCluster {
   }
 
   /** Restarts a worker JVM that exits before the run ends (killed, crashed, evicted as hung). */
-  private void supervise(Path runDir, int port, List<String> devices) {
+  private void supervise(Path runDir, int port, List<String> devices, RunCompletion completion) {
     while (!ending) {
       for (int i = 0; i < processes.size() && !ending; i++) {
         Process p = processes.get(i);
-        if (!p.isAlive() && !ending) {
+        if (!p.isAlive() && !ending && !completion.ended()) {
           int code = p.exitValue();
           if (code == 0) {
             continue; // the run told it to finish

@@ -45,7 +45,7 @@ class DistributedTrainingTest {
 
   @BeforeAll
   static void ingest() throws IOException {
-    IngestOutputs.realIngest(shards);
+    IngestOutputs.smallVocabularyIngest(shards, 512);
   }
 
   /** The training flags of a tiny run of {@code steps} steps of 8 rows in {@code runDir}. */
@@ -404,7 +404,9 @@ class DistributedTrainingTest {
   @Test
   @Timeout(value = 240, unit = TimeUnit.SECONDS)
   void aLateWorkerIsAdmittedAtAStepBoundaryAndAWorkerWithOtherSettingsIsRefused() throws Exception {
-    int steps = 150;
+    // Long enough for the late JVMs to start while it runs: the first worker alone takes about
+    // 40 ms a step here, so 500 steps give them 20 s.
+    int steps = 500;
     Path runDir = dir.resolve("late");
     int port = NodeProcess.freePort();
     String seed = "127.0.0.1:" + port;
@@ -423,7 +425,7 @@ class DistributedTrainingTest {
                     "--seed-nodes",
                     seed));
         NodeProcess first = worker("worker-1", seed)) {
-      awaitCommitted(runDir, 10, coordinator, 120);
+      awaitCommitted(runDir, 1, coordinator, 120);
       try (NodeProcess late = worker("worker-2", seed);
           NodeProcess wrong = worker("worker-other-settings", seed, "--config", other.toString())) {
         assertEquals(2, wrong.exitCode(60), wrong.output());

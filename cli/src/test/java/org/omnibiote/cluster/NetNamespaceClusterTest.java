@@ -34,7 +34,7 @@ class NetNamespaceClusterTest {
 
   @BeforeAll
   static void ingest() throws IOException {
-    IngestOutputs.realIngest(shards);
+    IngestOutputs.smallVocabularyIngest(shards, 512);
   }
 
   @Test

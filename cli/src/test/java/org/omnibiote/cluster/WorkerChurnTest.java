@@ -47,7 +47,7 @@ class WorkerChurnTest {
 
   @BeforeAll
   static void ingest() throws Exception {
-    IngestOutputs.realIngest(shards);
+    IngestOutputs.smallVocabularyIngest(shards, 512);
   }
 
   @Test

@@ -55,15 +55,20 @@ public final class RunCompletion implements Coordinator.RunListener {
     done.complete(userError ? 2 : 1);
   }
 
-  /**
-   * Waits for the run's end or the node's termination, then lets the workers' Finish go out,
-   * terminates the node and returns the exit code (a user error is thrown as a UserError).
-   */
   /** The finished run (after {@link #await} returned 0). */
   public Result result() {
     return result;
   }
 
+  /** Whether the run has ended (finished or failed); its workers exit then. */
+  public boolean ended() {
+    return done.isDone();
+  }
+
+  /**
+   * Waits for the run's end or the node's termination, then lets the workers' Finish go out,
+   * terminates the node and returns the exit code (a user error is thrown as a UserError).
+   */
   public int await(ActorSystem<Void> system, ClusterNode.Settings settings)
       throws InterruptedException {
     CompletableFuture.anyOf(done, system.getWhenTerminated().toCompletableFuture()).join();

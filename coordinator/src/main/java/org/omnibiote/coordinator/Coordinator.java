@@ -24,9 +24,6 @@ import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 import org.omnibiote.checkpoint.Checkpoints;
-import org.omnibiote.metrics.Flops;
-import org.omnibiote.metrics.MetricsLog;
-import org.omnibiote.metrics.TrainProgress;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule;
@@ -141,8 +138,6 @@ public final class Coordinator {
   }
 
   private static final Duration DESCRIBE_TIMEOUT = Duration.ofSeconds(10);
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
@@ -157,9 +152,7 @@ public final class Coordinator {
    */
   private final String runKey = Long.toHexString(new java.security.SecureRandom().nextLong());
 
-  private final Ledger ledger;
-  private final MetricsLog metrics;
-  private final TrainProgress progress;
+  private final RunRecords records;
 
   private final Map<ActorRef<WorkerProtocol.Command>, WorkerProtocol.Description> registered =
       new LinkedHashMap<>();
@@ -179,13 +172,14 @@ public final class Coordinator {
   /** The generation of {@code world} (the last one formed). */
   private long worldGeneration = -1;
 
-  private boolean afterAbort;
+  /** When the last world was aborted (System.nanoTime), while no new world has formed since. */
+  private Long abortedAt;
+
   private final Map<ActorRef<WorkerProtocol.Command>, Double> joined = new HashMap<>();
   private RunSchedule.StepOrder order;
   private final Map<ActorRef<WorkerProtocol.Command>, StepDone> reports = new LinkedHashMap<>();
   private final Set<ActorRef<WorkerProtocol.Command>> awaitingOutcome = new HashSet<>();
   private RunSchedule.StepOrder pendingSave;
-  private double lastLoss = Double.NaN;
   private String lastLogged = "";
 
   private Coordinator(
@@ -200,38 +194,14 @@ public final class Coordinator {
     RunSpec.ResumePoint at = spec.resumePoint();
     this.lastCheckpoint = at.manifest();
     this.lastCheckpointAt = at.counters();
+    this.records = RunRecords.open(spec, at.counters());
     this.schedule =
         new RunSchedule(
-            plan, spec.settings().miniBatchSize(), spec.checkpointName(), at.counters(), 0);
-    java.nio.file.Files.createDirectories(spec.runDir());
-    Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
-    long generation = 0;
-    if (java.nio.file.Files.exists(ledgerFile)) {
-      List<Ledger.Entry> before = Ledger.read(ledgerFile);
-      generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
-      this.schedule =
-          new RunSchedule(
-              plan,
-              spec.settings().miniBatchSize(),
-              spec.checkpointName(),
-              at.counters(),
-              generation);
-      this.ledger = Ledger.open(spec.runDir());
-      if (Ledger.stepsDone(before) > at.counters().step()) {
-        // Steps committed after the checkpoint are lost with the coordinator: train them again.
-        ledger.append(
-            new Ledger.Entry(at.counters().step(), generation, Ledger.Entry.RESTORED, List.of()));
-      }
-    } else {
-      this.ledger = Ledger.open(spec.runDir());
-    }
-    this.metrics = MetricsLog.open(spec.runDir(), at.counters().step());
-    this.progress =
-        new TrainProgress(
-            plan.totalSteps(),
-            at.counters().step(),
-            spec.settings().progressInterval(),
-            System.err);
+            plan,
+            spec.settings().miniBatchSize(),
+            spec.checkpointName(),
+            at.counters(),
+            records.lastGeneration());
     ctx.getLog()
         .info(
             "run {}: {} steps, at step {} ({})",
@@ -436,12 +406,15 @@ public final class Coordinator {
     if (phase == Phase.WAITING) {
       int needed = started ? 1 : dist.minWorkers();
       if (candidates().size() >= needed) {
-        // Debounced: workers starting together form one world. After an abort, give the
-        // failure detector time to mark a killed node unreachable first.
-        if (!(afterAbort && timers.isTimerActive("form"))) {
-          timers.startSingleTimer(
-              "form", new FormNow(), afterAbort ? dist.abortSettle() : dist.settle());
+        // Debounced: workers starting together form one world. After an abort, no sooner than
+        // abort-settle after it: the failure detector's time to mark a killed node unreachable
+        // (a recovery that already took that long, waiting for a hung worker, waits no more).
+        Duration delay = dist.settle();
+        if (abortedAt != null) {
+          Duration rest = dist.abortSettle().minus(Duration.ofNanos(System.nanoTime() - abortedAt));
+          delay = rest.compareTo(delay) > 0 ? rest : delay;
         }
+        timers.startSingleTimer("form", new FormNow(), delay);
       } else {
         timers.cancel("form");
       }
@@ -467,7 +440,7 @@ public final class Coordinator {
     if (cands.size() < (started ? 1 : dist.minWorkers()) || cands.isEmpty()) {
       return;
     }
-    afterAbort = false;
+    abortedAt = null;
     final long now = schedule.counters().step();
     long at = now;
     WorldChoice<ActorRef<WorkerProtocol.Command>> choice =
@@ -538,9 +511,7 @@ public final class Coordinator {
               schedule.counters().step(),
               point.counters().step(),
               point.manifest() == null ? "the start" : point.manifest());
-      ledger.append(
-          new Ledger.Entry(
-              point.counters().step(), schedule.generation(), Ledger.Entry.RESTORED, List.of()));
+      records.rewound(point.counters().step(), schedule.generation());
     }
     schedule =
         new RunSchedule(
@@ -637,18 +608,10 @@ public final class Coordinator {
   }
 
   private void commit() {
-    double loss = 0;
-    long masked = 0;
-    long nonPad = 0;
-    double slowest = 0;
-    for (StepDone d : reports.values()) {
-      loss += d.lossPart();
-      masked += d.masked();
-      nonPad += d.nonPad();
-      slowest = Math.max(slowest, d.seconds());
-    }
+    List<StepDone> byRank = world.stream().map(reports::get).toList();
+    double loss = byRank.stream().mapToDouble(StepDone::lossPart).sum();
     if (!Double.isFinite(loss)) {
-      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      records.aborted(entry(order, Ledger.Entry.ABORTED));
       fail(
           String.format(
               Locale.ROOT,
@@ -660,62 +623,20 @@ public final class Coordinator {
       return;
     }
     schedule.commit(order);
-    ledger.append(entry(order, Ledger.Entry.COMMITTED));
     Counters at = schedule.counters();
     for (ActorRef<WorkerProtocol.Command> w : world) {
       validAt.put(w, at.step());
     }
-    lastLoss = loss;
-    double lr = plan.peakLr() * order.lrFactor();
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("step", at.step());
-    m.put("tokens", at.tokens());
-    m.put("samples", at.samples());
-    m.put("loss", loss);
-    // The global gradient norm before the clip, as every rank computed it after the all-reduce.
-    m.put("grad_norm", reports.values().iterator().next().gradNorm());
-    m.put("lr", lr);
-    m.put("batch", order.rows());
-    m.put("masked_tokens", masked);
-    m.put("tokens_per_s", nonPad / slowest);
-    m.put("step_s", slowest);
-    // Against the world's summed matmul rate, each worker's measured when it started.
     double peak = joined.values().stream().mapToDouble(Double::doubleValue).sum();
-    m.put("mfu", Flops.mfu(Flops.perStepFlops(spec.model(), order.rows(), masked), slowest, peak));
-    m.put(
-        "mfu_original",
-        Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peak));
-    m.put("rss_mb", reports.values().stream().mapToDouble(StepDone::rssMb).max().orElse(0));
-    m.put("workers", world.size());
-    m.put("generation", order.generation());
-    m.put("worker_step_s", reports.values().stream().map(StepDone::seconds).toList());
-    m.put("worker_wait_s", reports.values().stream().map(StepDone::waitSeconds).toList());
-    m.put("project", spec.settings().projectName());
-    m.put("time", System.currentTimeMillis() / 1000.0);
-    metrics.write(m);
-    progress.update(at.step(), at.tokens(), loss, lr, order.rows(), nonPad / slowest);
-    String val = reports.get(world.get(0)) == null ? "" : reports.get(world.get(0)).valJson();
+    records.committed(entry(order, Ledger.Entry.COMMITTED), order, at, byRank, peak);
+    String val = byRank.get(0).valJson();
     if (val != null && !val.isEmpty()) {
-      Map<String, Object> e = new LinkedHashMap<>();
-      e.put("step", at.step());
-      e.put("tokens", at.tokens());
-      e.put("val_loss", readJson(val));
-      e.put("project", spec.settings().projectName());
-      metrics.write(e);
       ctx.getLog().info("step {} val loss {}", at.step(), val);
     }
     if (order.checkpoint() != null) {
       save(order);
     } else {
       nextStep();
-    }
-  }
-
-  private static Object readJson(String json) {
-    try {
-      return JSON.readValue(json, Map.class);
-    } catch (IOException e) {
-      return Map.of("unreadable", json);
     }
   }
 
@@ -809,7 +730,7 @@ public final class Coordinator {
     timers.cancel("join");
     awaitingOutcome.clear();
     if (phase == Phase.RUNNING && order != null && order.generation() == schedule.generation()) {
-      ledger.append(entry(order, Ledger.Entry.ABORTED));
+      records.aborted(entry(order, Ledger.Entry.ABORTED));
       schedule.abort(order);
       for (ActorRef<WorkerProtocol.Command> w : world) {
         if (reports.containsKey(w)) {
@@ -827,7 +748,7 @@ public final class Coordinator {
     }
     leaveWorld();
     phase = Phase.RECOVERING;
-    afterAbort = true;
+    abortedAt = System.nanoTime();
     timers.startSingleTimer(
         "outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
     maybeRecovered();
@@ -890,7 +811,8 @@ public final class Coordinator {
         Checkpoints.exists(spec.runDir(), spec.checkpointName())
             ? spec.runDir().resolve(spec.checkpointName() + Checkpoints.MANIFEST_SUFFIX)
             : lastCheckpoint;
-    progress.finish();
+    records.finished();
+    double lastLoss = records.lastLoss();
     String summary =
         Double.isNaN(lastLoss)
             ? String.format(
@@ -924,9 +846,7 @@ public final class Coordinator {
 
   private void closeRun() {
     try {
-      ledger.close();
-      metrics.close();
-      progress.close();
+      records.close();
     } catch (IOException e) {
       ctx.getLog().warn("closing the run files: {}", e.getMessage());
     }

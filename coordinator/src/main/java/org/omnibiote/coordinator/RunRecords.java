@@ -1,0 +1,180 @@
+package org.omnibiote.coordinator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.omnibiote.metrics.Flops;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.metrics.TrainProgress;
+import org.omnibiote.schedule.Ledger;
+import org.omnibiote.schedule.RunSchedule;
+import org.omnibiote.schedule.RunSchedule.Counters;
+
+/**
+ * What a run writes down as it goes, in its run folder: the ledger (every committed, aborted and
+ * rewound step, with who trained which samples), {@code metrics.jsonl} (a line per committed step
+ * and per evaluation) and the progress line. The {@link Coordinator} decides; this records.
+ */
+final class RunRecords implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final RunSpec spec;
+  private final Ledger ledger;
+  private final MetricsLog metrics;
+  private final TrainProgress progress;
+  private final long lastGeneration;
+  private double lastLoss = Double.NaN;
+
+  private RunRecords(
+      RunSpec spec,
+      Ledger ledger,
+      MetricsLog metrics,
+      TrainProgress progress,
+      long lastGeneration) {
+    this.spec = spec;
+    this.ledger = ledger;
+    this.metrics = metrics;
+    this.progress = progress;
+    this.lastGeneration = lastGeneration;
+  }
+
+  /**
+   * Opens the records of a run that starts (or resumes) at {@code at}. Steps an earlier coordinator
+   * committed after that checkpoint were lost with it: the ledger records the rewind, and they are
+   * trained again; metrics.jsonl drops their lines so that it tells one history.
+   */
+  static RunRecords open(RunSpec spec, Counters at) throws IOException {
+    Files.createDirectories(spec.runDir());
+    Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
+    long generation = 0;
+    long stepsDone = 0;
+    if (Files.exists(ledgerFile)) {
+      List<Ledger.Entry> before = Ledger.read(ledgerFile);
+      generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
+      stepsDone = Ledger.stepsDone(before);
+    }
+    Ledger ledger = Ledger.open(spec.runDir());
+    RunRecords records =
+        new RunRecords(
+            spec,
+            ledger,
+            MetricsLog.open(spec.runDir(), at.step()),
+            new TrainProgress(
+                spec.plan().totalSteps(),
+                at.step(),
+                spec.settings().progressInterval(),
+                System.err),
+            generation);
+    if (stepsDone > at.step()) {
+      records.rewound(at.step(), generation);
+    }
+    return records;
+  }
+
+  /** The highest world generation an earlier coordinator of this run folder formed (0: none). */
+  long lastGeneration() {
+    return lastGeneration;
+  }
+
+  /** The loss of the last step committed by this coordinator (NaN: none). */
+  double lastLoss() {
+    return lastLoss;
+  }
+
+  /** The run goes back to the state after {@code step} steps: later commits do not count. */
+  void rewound(long step, long generation) {
+    ledger.append(new Ledger.Entry(step, generation, Ledger.Entry.RESTORED, List.of()));
+  }
+
+  void aborted(Ledger.Entry entry) {
+    ledger.append(entry);
+  }
+
+  /**
+   * Step {@code o} is committed: the ledger entry, then its metrics line (and the validation line
+   * when rank 0 evaluated), then the progress line.
+   *
+   * @param reports the ranks' reports in rank order
+   * @param peakFlops the world's summed matmul rate, each worker's measured when it joined
+   */
+  void committed(
+      Ledger.Entry entry,
+      RunSchedule.StepOrder o,
+      Counters at,
+      List<Coordinator.StepDone> reports,
+      double peakFlops) {
+    ledger.append(entry);
+    double loss = 0;
+    long masked = 0;
+    long nonPad = 0;
+    double slowest = 0;
+    for (Coordinator.StepDone d : reports) {
+      loss += d.lossPart();
+      masked += d.masked();
+      nonPad += d.nonPad();
+      slowest = Math.max(slowest, d.seconds());
+    }
+    lastLoss = loss;
+    double lr = spec.plan().peakLr() * o.lrFactor();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("step", at.step());
+    m.put("tokens", at.tokens());
+    m.put("samples", at.samples());
+    m.put("loss", loss);
+    // The global gradient norm before the clip, as every rank computed it after the all-reduce.
+    m.put("grad_norm", reports.get(0).gradNorm());
+    m.put("lr", lr);
+    m.put("batch", o.rows());
+    m.put("masked_tokens", masked);
+    m.put("tokens_per_s", nonPad / slowest);
+    m.put("step_s", slowest);
+    m.put("mfu", Flops.mfu(Flops.perStepFlops(spec.model(), o.rows(), masked), slowest, peakFlops));
+    m.put(
+        "mfu_original",
+        Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peakFlops));
+    m.put("rss_mb", reports.stream().mapToDouble(Coordinator.StepDone::rssMb).max().orElse(0));
+    m.put("workers", reports.size());
+    m.put("generation", o.generation());
+    m.put("worker_step_s", reports.stream().map(Coordinator.StepDone::seconds).toList());
+    m.put("worker_wait_s", reports.stream().map(Coordinator.StepDone::waitSeconds).toList());
+    m.put("project", spec.settings().projectName());
+    m.put("time", System.currentTimeMillis() / 1000.0);
+    metrics.write(m);
+    String val = reports.get(0).valJson();
+    if (val != null && !val.isEmpty()) {
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("step", at.step());
+      e.put("tokens", at.tokens());
+      e.put("val_loss", readJson(val));
+      e.put("project", spec.settings().projectName());
+      metrics.write(e);
+    }
+    progress.update(at.step(), at.tokens(), loss, lr, o.rows(), nonPad / slowest);
+  }
+
+  /** Ends the progress line. */
+  void finished() {
+    progress.finish();
+  }
+
+  private static Object readJson(String json) {
+    try {
+      return JSON.readValue(json, Map.class);
+    } catch (IOException e) {
+      return Map.of("unreadable", json);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try (ledger;
+        metrics;
+        progress) {
+      // closes all three, the first failure thrown
+    }
+  }
+}
