@@ -24,6 +24,7 @@ public final class WorldSync implements TrainStep.Sync {
   private final CollectiveGroup group;
   private final GradientReducer reducer;
   private final OmniBioTA model;
+  // cpu-only: the step's token count is summed by Gloo, the group's backend for CPU tensors.
   private final Tensor scalar = Tensor.create(new long[] {0}, 1);
 
   private WorldSync(CollectiveGroup group, GradientReducer reducer, OmniBioTA model) {

@@ -109,7 +109,7 @@ public final class Encoder {
   private float[] run(long[] flat, int b, int t, Pooling method) {
     try (PointerScope scope = new PointerScope();
         NoGradGuard noGrad = new NoGradGuard()) {
-      Tensor ids = Tensor.create(flat, b, t);
+      Tensor ids = Tensor.create(flat, b, t); // cpu-only: host data, moved to the device below
       if (!device.is_cpu()) {
         ids = ids.to(device, ids.scalar_type());
       }

@@ -212,28 +212,34 @@ public final class OmniBioTA extends Module {
 
   /** Encodings of token ids [B, T], pooled over the non-PAD positions (see {@link Pooling}). */
   public Tensor encode(Tensor ids, Pooling method, boolean blockDiagonal) {
-    Tensor x = hidden(ids, blockDiagonal);
+    return pool(hidden(ids, blockDiagonal), ids, method);
+  }
+
+  /**
+   * {@code method} applied to hidden states x [B, T, N] of token ids [B, T]. Only ops that libtorch
+   * can also run on the meta device (no where, no logical_not), so MetaDeviceTest runs every
+   * pooling there.
+   */
+  static Tensor pool(Tensor x, Tensor ids, Pooling method) {
     long b = x.size(0);
     long t = x.size(1);
     long n = x.size(2);
-    Tensor valid = ids.ne(new Scalar(PAD));
-    Tensor validF = valid.unsqueeze(-1).to(x.scalar_type());
-    Tensor positions = torch.arange(new Scalar(t), new TensorOptions(Long)).unsqueeze(0);
+    Tensor pad = ids.eq(new Scalar(PAD));
+    Tensor validF = ids.ne(new Scalar(PAD)).unsqueeze(-1).to(x.scalar_type());
+    Tensor positions =
+        torch.arange(new Scalar(t), ids.options().dtype(new ScalarTypeOptional(Long))).unsqueeze(0);
     return switch (method) {
-      case ALL -> x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(0.0));
+      case ALL -> x.masked_fill(pad.unsqueeze(-1), new Scalar(0.0));
       case MEAN -> x.mul(validF).sum(1).div(validF.sum(1).clamp_min(new Scalar(1.0)));
       case MAX ->
-          x.masked_fill(valid.logical_not().unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
+          x.masked_fill(pad.unsqueeze(-1), new Scalar(Double.NEGATIVE_INFINITY))
               .amax(new long[] {1}, false);
       case FIRST ->
           gatherPosition(
-              x,
-              torch.where(valid, positions, new Scalar(t - 1)).amin(new long[] {1}, false),
-              b,
-              n);
+              x, positions.masked_fill(pad, new Scalar(t - 1)).amin(new long[] {1}, false), b, n);
       case LAST ->
           gatherPosition(
-              x, torch.where(valid, positions, new Scalar(0L)).amax(new long[] {1}, false), b, n);
+              x, positions.masked_fill(pad, new Scalar(0L)).amax(new long[] {1}, false), b, n);
     };
   }
 
@@ -341,7 +347,8 @@ public final class OmniBioTA extends Module {
       Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p) {
     Tensor scores = q.matmul(k.transpose(-2, -1)).mul(new Scalar(scale));
     if (mask != null) {
-      scores = scores.masked_fill(mask.logical_not(), new Scalar(Double.NEGATIVE_INFINITY));
+      // bitwise_not is logical not on a Bool tensor; libtorch has no meta kernel for logical_not.
+      scores = scores.masked_fill(mask.bitwise_not(), new Scalar(Double.NEGATIVE_INFINITY));
     }
     Tensor probs = torch.softmax(scores, -1);
     return probs.mul(keepScale(probs, p)).matmul(v);
@@ -353,17 +360,19 @@ public final class OmniBioTA extends Module {
   }
 
   /**
-   * Inverted dropout's multiplier for {@code like}: 0 with probability p, else 1/(1-p), from 16
-   * random bits per position (p rounded to a multiple of 2^-16, and the scale uses the rounded p,
-   * so the expectation stays exactly 1). The bits come from torch's default generator, so
-   * activation checkpointing replays them.
+   * Inverted dropout's multiplier for {@code like}, on its device: 0 with probability p, else
+   * 1/(1-p), from 16 random bits per position (p rounded to a multiple of 2^-16, and the scale uses
+   * the rounded p, so the expectation stays exactly 1). The bits come from the default generator of
+   * that device: on the CPU torch's default CPU generator, whose state activation checkpointing
+   * saves and restores, so it replays them; on CUDA the device's own generator, which it does not
+   * replay ({@link #hidden} refuses checkpointing with dropout there).
    */
   static Tensor keepScale(Tensor like, double p) {
     long n = like.numel();
     long dropped = Math.round(p * 65536);
     Tensor bits =
         torch
-            .zeros(new long[] {(n + 3) / 4}, new TensorOptions(Long))
+            .zeros(new long[] {(n + 3) / 4}, like.options().dtype(new ScalarTypeOptional(Long)))
             .random_(java.lang.Long.MIN_VALUE, new LongOptional());
     Tensor r = bits.view(ScalarType.Short).narrow(0, 0, n).view(like.shape());
     return r.ge(new Scalar(dropped - 32768))
@@ -398,6 +407,8 @@ public final class OmniBioTA extends Module {
 
     LayerNorm(long n) {
       this.n = n;
+      // cpu-only: parameters are made on the CPU, as LinearImpl's and EmbeddingImpl's; the
+      // caller moves the model with Module.to(device).
       weight = register_parameter("weight", torch.ones(n));
     }
 
@@ -435,9 +446,12 @@ public final class OmniBioTA extends Module {
       this(t, d, variant, new Device("cpu"));
     }
 
-    /** Tables for positions 0..t-1 of heads of size d, on {@code device}. */
+    /**
+     * Tables for positions 0..t-1 of heads of size d, on {@code device}: computed on the CPU (as
+     * the original's freqs_cis buffer, made at init and moved with the model), then copied there.
+     */
     Rope(long t, long d, OmniBioTAConfig.RopeVariant variant, Device device) {
-      TensorOptions f32 = new TensorOptions(Float);
+      TensorOptions f32 = new TensorOptions(Float); // cpu-only: tables copied to device below
       Tensor exponents =
           torch
               .arange(new Scalar(0), new Scalar(d), new Scalar(2), f32)
@@ -487,12 +501,16 @@ public final class OmniBioTA extends Module {
       if (blockDiagonal && ids.size(1) > 1) {
         // An EOS before the last position starts a second document in its row.
         Tensor split = ids.narrow(1, 0, ids.size(1) - 1).eq(new Scalar(EOS)).any();
-        needed = needed.logical_or(split);
+        needed = needed.bitwise_or(split);
       }
       return needed.item_bool() ? build(ids, blockDiagonal) : null;
     }
 
-    /** The mask itself, even where it allows everything. */
+    /**
+     * The mask itself, even where it allows everything. Bool tensors combined with bitwise_and and
+     * bitwise_or (the logical ops on Bool; libtorch has meta kernels for these only), so it builds
+     * on the meta device too (MetaDeviceTest).
+     */
     static Tensor build(Tensor ids, boolean blockDiagonal) {
       Tensor keyValid = ids.ne(new Scalar(PAD));
       long t = ids.size(1);
@@ -502,12 +520,12 @@ public final class OmniBioTA extends Module {
         // belongs to the document it ends. A row without EOS is one document.
         Tensor eos = ids.eq(new Scalar(EOS)).to(Long);
         Tensor doc = eos.cumsum(1).sub(eos);
-        allowed = allowed.logical_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
+        allowed = allowed.bitwise_and(doc.unsqueeze(2).eq(doc.unsqueeze(1)));
       }
       // A PAD query may see no key at all; letting it see itself keeps softmax finite.
       Tensor self =
           torch.eye(t, new TensorOptions(ids.device()).dtype(new ScalarTypeOptional(Bool)));
-      return allowed.logical_or(self).unsqueeze(1);
+      return allowed.bitwise_or(self).unsqueeze(1);
     }
   }
 }

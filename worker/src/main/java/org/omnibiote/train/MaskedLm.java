@@ -3,9 +3,9 @@ package org.omnibiote.train;
 import static org.bytedeco.pytorch.global.torch.ScalarType.Float;
 
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
-import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.omnibiote.data.TokenIds;
 import org.omnibiote.data.TrainingData;
@@ -45,22 +45,29 @@ public final class MaskedLm {
   /** Rows as [rows, ctxLen] int64 tensors in the caller's PointerScope. */
   public static Batch tensors(TrainingData.MaskedRows m) {
     // Tensor.create allocates the tensor and copies the whole array in one bulk put.
+    // cpu-only: host data; the trainer moves the batch to its device (DataParallelReplica).
     Tensor inputs = Tensor.create(m.inputs(), m.rows(), m.ctxLen());
+    // cpu-only: host data; the trainer moves the batch to its device (DataParallelReplica).
     Tensor targets = Tensor.create(m.targets(), m.rows(), m.ctxLen());
     return new Batch(inputs, targets);
   }
 
-  /** Masks with torch's default generator (seed it with torch.manual_seed for repeatability). */
+  /**
+   * Masks {@code ids} on their device with its default generator (seed it with torch.manual_seed
+   * for repeatability). Written with ops libtorch can also run on the meta device (bitwise_and on
+   * Bool, masked_fill), so MetaDeviceTest runs it there.
+   */
   public static Batch mask(Tensor ids, double probability) {
     Tensor eligible =
-        ids.ne(new Scalar(OmniBioTA.PAD)).logical_and(ids.ne(new Scalar(OmniBioTA.EOS)));
+        ids.ne(new Scalar(OmniBioTA.PAD)).bitwise_and(ids.ne(new Scalar(OmniBioTA.EOS)));
     Tensor masked =
         torch
-            .rand(ids.shape(), new TensorOptions(Float))
+            .rand(ids.shape(), ids.options().dtype(new ScalarTypeOptional(Float)))
             .lt(new Scalar(probability))
-            .logical_and(eligible);
+            .bitwise_and(eligible);
     return new Batch(
-        torch.where(masked, new Scalar(MASK), ids), torch.where(masked, ids, new Scalar(IGNORE)));
+        ids.masked_fill(masked, new Scalar(MASK)),
+        ids.masked_fill(masked.bitwise_not(), new Scalar(IGNORE)));
   }
 
   /** Mean cross-entropy over the masked positions; logits [B, T, V], targets [B, T]. */

@@ -47,7 +47,7 @@ public final class MatmulPeak {
 
   public static Rate measureRate(ScalarType dtype, int n, int repeats) {
     try (PointerScope scope = new PointerScope()) {
-      TensorOptions options = new TensorOptions(dtype);
+      TensorOptions options = new TensorOptions(dtype); // cpu-only: the CPU's rate, by design
       Tensor a = torch.randn(new long[] {n, n}, options);
       Tensor b = torch.randn(new long[] {n, n}, options);
       Tensor out = torch.zeros(new long[] {n, n}, options);

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntPredicate;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
@@ -80,19 +81,34 @@ public final class MuAdamW {
 
   private long steps;
 
+  private double lrFactor = 1.0;
+
   /**
    * The optimiser over the model's parameters; group 0 is the hidden matrices (absent with
    * forceLr), then the rest. {@code s.lr()} is the peak lr before µP's per-group scaling.
    */
-  private double lrFactor = 1.0;
-
   public MuAdamW(OmniBioTA model, Settings s, boolean forceLr) {
+    this(model::stateDict, model.config().nEmbd(), s, forceLr);
+  }
+
+  /**
+   * The optimiser over {@code parameters} by their names in the model (which decide the µP group)
+   * for a model of width {@code nEmbd}: tests give it parameters the model cannot hold (on the meta
+   * device, which {@code Module.to} refuses).
+   */
+  public static MuAdamW over(
+      Map<String, Tensor> parameters, int nEmbd, Settings s, boolean forceLr) {
+    return new MuAdamW(() -> parameters, nEmbd, s, forceLr);
+  }
+
+  private MuAdamW(
+      Supplier<Map<String, Tensor>> parameters, int nEmbd, Settings s, boolean forceLr) {
     this.settings = s;
     // Own handles made in an own scope and detached from it: what this object keeps must
     // outlive both the state dict they come from and any scope the caller has open.
     try (PointerScope scope = new PointerScope()) {
-      model
-          .stateDict()
+      parameters
+          .get()
           .forEach(
               (name, param) -> {
                 Tensor p = new Tensor(param);
@@ -120,7 +136,7 @@ public final class MuAdamW {
     if (forceLr) {
       groups.add(new Group(s.lr(), s.weightDecay(), indices(i -> true)));
     } else {
-      double width = model.config().nEmbd() / OmniBioTA.BASE_WIDTH;
+      double width = nEmbd / OmniBioTA.BASE_WIDTH;
       groups.add(
           new Group(s.lr() / width, s.weightDecay() * width, indices(i -> isHidden(names.get(i)))));
       groups.add(new Group(s.lr(), s.weightDecay(), indices(i -> !isHidden(names.get(i)))));

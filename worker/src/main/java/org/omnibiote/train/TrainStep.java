@@ -207,9 +207,16 @@ public final class TrainStep {
    */
   public static Tensor maskedLossSum(
       OmniBioTA model, MaskedLm.Batch b, Readout readout, boolean blockDiagonal) {
-    Tensor hidden = model.hidden(b.inputs(), blockDiagonal);
+    return lossSum(model, model.hidden(b.inputs(), blockDiagonal), b.targets(), readout);
+  }
+
+  /**
+   * {@link #maskedLossSum}'s loss from the final hidden states [B, T, N] and the targets [B, T]:
+   * the model's readout where {@code readout} says, then the summed cross-entropy.
+   */
+  public static Tensor lossSum(OmniBioTA model, Tensor hidden, Tensor allTargets, Readout readout) {
     Tensor flat = hidden.reshape(-1, hidden.size(-1));
-    Tensor targets = b.targets().reshape(-1);
+    Tensor targets = allTargets.reshape(-1);
     if (readout == Readout.MASKED) {
       Tensor at = targets.ne(new Scalar(MaskedLm.IGNORE)).nonzero().squeeze(1);
       flat = flat.index_select(0, at);

@@ -37,6 +37,7 @@ public final class CpuRng {
       throw new UserError("RNG state is not base64: " + e.getMessage());
     }
     try (PointerScope scope = new PointerScope()) {
+      // cpu-only: the CPU generator's state is a CPU byte tensor.
       Tensor t = torch.zeros(new long[] {bytes.length}, new TensorOptions(Byte));
       new BytePointer(t.data_ptr()).capacity(bytes.length).put(bytes);
       torch.getDefaultCPUGenerator().set_state(t);

@@ -131,6 +131,7 @@ public final class SafeTensors {
       checkLayout(entries, size - dataStart, path);
       Map<String, Tensor> tensors = new LinkedHashMap<>();
       for (Entry e : entries) {
+        // cpu-only: read from the file into host memory; loading copies it to the parameters.
         Tensor t = torch.zeros(e.shape, new TensorOptions(Float));
         readFully(channel, bytesOf(t), dataStart + e.begin, path);
         tensors.put(e.name, t);

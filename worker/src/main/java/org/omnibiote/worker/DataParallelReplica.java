@@ -187,7 +187,7 @@ public final class DataParallelReplica implements AutoCloseable {
     group = CollectiveGroup.open(at, worldKey, generation, rank, size, device.is_cuda());
     // Made outside the broadcast's scope and kept: a broadcast that timed out may still write into
     // it.
-    Tensor steps = Tensor.create(new long[] {0}, 1);
+    Tensor steps = Tensor.create(new long[] {0}, 1); // cpu-only: broadcast by Gloo (CPU tensors)
     NEVER_FREED.add(steps);
     try {
       broadcastState(steps);
