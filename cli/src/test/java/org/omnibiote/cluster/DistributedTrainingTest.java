@@ -458,7 +458,7 @@ class DistributedTrainingTest {
   @Timeout(value = 300, unit = TimeUnit.SECONDS)
   void aRestartedCoordinatorResumesTheRunFromItsCheckpointAndLedgerWithFewerWorkers()
       throws Exception {
-    int steps = 200;
+    int steps = 100;
     Path runDir = dir.resolve("restart");
     int port = NodeProcess.freePort();
     String seed = "127.0.0.1:" + port;
@@ -489,7 +489,7 @@ class DistributedTrainingTest {
           new NodeProcess("coordinator-2", coordinatorArgs.toArray(String[]::new))) {
         second.await(l -> l.contains("from checkpoint"), "the resume from a checkpoint", 60);
         assertEquals(0, second.exitCode(240), second.output());
-        assertTrue(second.output().contains("trained 200 steps"), second.output());
+        assertTrue(second.output().contains("trained " + steps + " steps"), second.output());
       }
       assertEquals(0, w1.exitCode(30), w1.output());
       assertTrue(w1.output().contains("joining again"), w1.output());
