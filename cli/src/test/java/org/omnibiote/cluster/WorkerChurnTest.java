@@ -27,8 +27,8 @@ import org.omnibiote.schedule.Ledger;
  * comings and goings (with the Split Brain Resolver's keep-oldest it was: "double
  * DownIndirectlyConnected decision, downing all instead", exit 1).
  *
- * <p>About eleven minutes: tagged {@code long}, left out of {@code mvn verify} and run by {@code
- * mvn verify -Plong} (CI runs both).
+ * <p>About six minutes: tagged {@code long}, left out of {@code mvn verify} and run by {@code mvn
+ * verify -Plong} (CI runs both).
  */
 @Tag("long")
 class WorkerChurnTest {
