@@ -274,7 +274,10 @@ class CoordinatorTest {
 
   @Test
   void aHungWorkerTimesTheStepOutAndIsEvictedWhenSilentPastTheOutcomeTimeout() throws Exception {
-    RunSpec spec = spec(10, Map.of(), 2);
+    // abort-settle (800 ms) is over by the eviction (outcome-timeout, 1 s after the abort).
+    RunSpec spec =
+        RunSpec.prepare(
+            config(10, Map.of(), 2, Map.of("abort-settle", "800ms")), RunSpec.Start.NEW_OR_RESUMED);
     start(spec);
     List<Worker> world = formWorldOfTwo();
     Worker hung = world.get(0);
@@ -293,10 +296,15 @@ class CoordinatorTest {
     // The hung one never answers: evicted once outcome-timeout (1 s) is over.
     hung.probe.expectNoMessage(Duration.ofMillis(300));
     Evicted ev = hung.expect(Evicted.class);
+    long evicted = System.nanoTime();
     assertFalse(ev.userError());
     assertTrue(ev.reason().contains("hung"), ev.reason());
 
     JoinWorld j = good.expect(JoinWorld.class);
+    // abort-settle counts from the abort, not from the end of the recovery: the new world forms
+    // a settle (100 ms) after the eviction, not another 800 ms later.
+    double formedAfter = (System.nanoTime() - evicted) / 1e9;
+    assertTrue(formedAfter < 0.5, "the new world formed " + formedAfter + " s after the eviction");
     assertTrue(j.generation() > 1);
     assertEquals(0, j.rank());
     assertEquals(1, j.size(), "the evicted worker is not in the new world");
@@ -654,6 +662,12 @@ class CoordinatorTest {
 
   /** Settings of a tiny run of {@code steps} steps in {@code dir}/run. */
   private Config config(int steps, Map<String, Object> more, int minWorkers) {
+    return config(steps, more, minWorkers, Map.of());
+  }
+
+  /** As above, with {@code distributed} over the test's omnibiote.distributed timeouts. */
+  private Config config(
+      int steps, Map<String, Object> more, int minWorkers, Map<String, Object> distributed) {
     Map<String, Object> m = new HashMap<>();
     m.put("base_dir", shards.toString());
     m.put("save_name", dir.resolve("run/omnibiota").toString());
@@ -676,6 +690,7 @@ class CoordinatorTest {
     d.put("outcome-timeout", "1s");
     d.put("collective-timeout", "1s");
     d.put("min-workers", minWorkers);
+    d.putAll(distributed);
     return ConfigFactory.parseMap(m)
         .atPath(TrainSettings.PATH)
         .withFallback(ConfigFactory.parseMap(d).atPath("omnibiote.distributed"))
