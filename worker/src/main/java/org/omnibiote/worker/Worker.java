@@ -279,6 +279,8 @@ public final class Worker {
                   rep.waitSeconds(),
                   rep.gradNorm(),
                   ResidentMemory.megabytes(),
+                  rep.gpu().allocatedMb(),
+                  rep.gpu().reservedMb(),
                   val));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
