@@ -77,6 +77,11 @@ public final class DataParallelReplica implements AutoCloseable {
   // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
   private static final List<Object> NEVER_FREED = Collections.synchronizedList(new ArrayList<>());
 
+  // World generations on a CUDA device that this process abandoned after a failure: what the
+  // worker's restart bound counts (Worker.Settings.gpuRestartAfterFailedGenerations).
+  private static final java.util.concurrent.atomic.AtomicInteger FAILED_GPU_GENERATIONS =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   // Measured matmul rates by device and precision ("cuda:0 BF16"): once per process each.
   private static final Map<String, Double> PEAK = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -229,10 +234,13 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /**
    * Leaves the current world, if any, after a healthy last step. The Reducer stays, to serve the
-   * next world; the group stays allocated (see GradientReducer).
+   * next world; the group stays allocated (see GradientReducer), but its NCCL communicators, if
+   * any, are aborted: that frees their GPU buffers, and no communicator of a past world is left to
+   * hold GPU memory.
    */
   public void leaveWorld() {
     if (group != null) {
+      group.abortNccl();
       NEVER_FREED.add(group);
       group = null;
     }
@@ -247,17 +255,45 @@ public final class DataParallelReplica implements AutoCloseable {
    * process, since Gloo may still write into a timed-out operation's buffers.
    */
   public void abandonWorld() {
+    boolean gpu = group != null && group.hasNccl();
+    if (group != null) {
+      group.abortNccl(); // first: no NCCL kernel writes into the world's buffers after this
+    }
     if (sync instanceof WorldSync w) {
       NEVER_FREED.add(w);
     }
     dropReducer();
     leaveWorld();
+    if (gpu) {
+      FAILED_GPU_GENERATIONS.incrementAndGet();
+      DeviceMemory.releaseCached(device); // what the world freed, back to the driver and NCCL
+    }
   }
 
-  /** Takes the Reducer's hooks off the model and keeps it allocated (see GradientReducer). */
+  /**
+   * World generations on a CUDA device this process abandoned after a failure. Each may have left
+   * GPU memory that could not be freed safely (bounded by the worker's restart after K of them).
+   */
+  public static int failedGpuGenerations() {
+    return FAILED_GPU_GENERATIONS.get();
+  }
+
+  /**
+   * Takes the Reducer's hooks off the model and keeps it allocated (see GradientReducer). On CUDA
+   * its bucket buffers go back to libtorch's allocator: every group it held has had its NCCL
+   * communicators aborted by then (leaveWorld, or abandonWorld before this), so no kernel writes
+   * into them; on the CPU they stay (Gloo threads may).
+   */
   private void dropReducer() {
     if (reducer != null) {
       reducer.close(); // only removes the autograd hooks
+      if (device.is_cuda()) {
+        try {
+          reducer.releaseBuckets();
+        } catch (RuntimeException e) {
+          log.warn("the dropped Reducer keeps its buckets: {}", e.getMessage());
+        }
+      }
       NEVER_FREED.add(reducer);
       reducer = null;
     }
