@@ -76,7 +76,12 @@ public final class Coordinator {
       long generation, int rank, ActorRef<WorkerProtocol.Command> worker, double peakFlops)
       implements Command, ClusterMessage {}
 
-  /** A worker's share of step {@code step} is done (its optimiser step included). */
+  /**
+   * A worker's share of step {@code step} is done (its optimiser step included). {@code
+   * gpuAllocatedMb} and {@code gpuReservedMb} are the peaks of the step on the worker's CUDA device
+   * (libtorch's caching allocator: bytes held by tensors, and bytes it took from the driver); 0 on
+   * the CPU.
+   */
   public record StepDone(
       long generation,
       long step,
@@ -89,6 +94,8 @@ public final class Coordinator {
       double waitSeconds,
       double gradNorm,
       double rssMb,
+      double gpuAllocatedMb,
+      double gpuReservedMb,
       String valJson)
       implements Command, ClusterMessage {}
 

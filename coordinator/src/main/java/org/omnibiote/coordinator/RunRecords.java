@@ -137,6 +137,13 @@ final class RunRecords implements AutoCloseable {
         "mfu_original",
         Flops.mfu(Flops.originalFlopsPerToken(spec.model()) * nonPad, slowest, peakFlops));
     m.put("rss_mb", reports.stream().mapToDouble(Coordinator.StepDone::rssMb).max().orElse(0));
+    // The largest worker's peak GPU memory of the step (0 on CPU workers).
+    double gpuMb =
+        reports.stream().mapToDouble(Coordinator.StepDone::gpuAllocatedMb).max().orElse(0);
+    m.put("gpu_mem_mb", gpuMb);
+    m.put(
+        "gpu_reserved_mb",
+        reports.stream().mapToDouble(Coordinator.StepDone::gpuReservedMb).max().orElse(0));
     m.put("workers", reports.size());
     m.put("generation", o.generation());
     m.put("worker_step_s", reports.stream().map(Coordinator.StepDone::seconds).toList());
@@ -153,7 +160,7 @@ final class RunRecords implements AutoCloseable {
       e.put("project", spec.settings().projectName());
       metrics.write(e);
     }
-    progress.update(at.step(), at.tokens(), loss, lr, o.rows(), nonPad / slowest);
+    progress.update(at.step(), at.tokens(), loss, lr, o.rows(), nonPad / slowest, gpuMb);
   }
 
   /** Ends the progress line. */

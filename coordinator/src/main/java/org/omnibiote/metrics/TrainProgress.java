@@ -4,9 +4,9 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * The training progress line on stderr: step, tokens, loss, lr, batch, tokens/s and ETA, printed
- * every interval (and at the end). The ETA comes from the mean step time of this session's steps,
- * so a resumed run estimates from its own pace.
+ * The training progress line on stderr: step, tokens, loss, lr, batch, tokens/s, the GPU memory (on
+ * GPUs) and ETA, printed every interval (and at the end). The ETA comes from the mean step time of
+ * this session's steps, so a resumed run estimates from its own pace.
  */
 public final class TrainProgress implements AutoCloseable {
   private final long totalSteps;
@@ -27,12 +27,27 @@ public final class TrainProgress implements AutoCloseable {
 
   public void update(
       long step, long tokens, double loss, double lr, int batch, double tokensPerSecond) {
+    update(step, tokens, loss, lr, batch, tokensPerSecond, 0);
+  }
+
+  /**
+   * As above, with the largest worker's peak GPU memory of the step in MB, shown when &gt; 0 (CPU
+   * workers report 0).
+   */
+  public void update(
+      long step,
+      long tokens,
+      double loss,
+      double lr,
+      int batch,
+      double tokensPerSecond,
+      double gpuMb) {
     long now = System.nanoTime();
     double perStep = (now - start) / 1e9 / Math.max(1, step - firstStep);
     line =
         String.format(
             Locale.ROOT,
-            "train: step %,d/%,d | tokens %s | loss %.4f | lr %.3g | batch %d | %,.0f tokens/s | ETA %s",
+            "train: step %,d/%,d | tokens %s | loss %.4f | lr %.3g | batch %d | %,.0f tokens/s%s | ETA %s",
             step,
             totalSteps,
             human(tokens),
@@ -40,6 +55,7 @@ public final class TrainProgress implements AutoCloseable {
             lr,
             batch,
             tokensPerSecond,
+            gpuMb > 0 ? String.format(Locale.ROOT, " | gpu %,.0f MB", gpuMb) : "",
             duration(perStep * (totalSteps - step)));
     printed = false;
     if (now - lastPrint >= intervalNanos || step == firstStep + 1) {

@@ -97,7 +97,20 @@ class KryoSerializerTest {
         new WorkerProtocol.Evicted("n_layer 4 (worker) vs 2 (run)", true),
         new Coordinator.Joined(3, 1, workers, 2.1e11),
         new Coordinator.StepDone(
-            3, 17, workers, 2.5, 100, 4000, 200, 0.25, 0.01, 0.83, 812.5, "{\"genbank\":2.4}"),
+            3,
+            17,
+            workers,
+            2.5,
+            100,
+            4000,
+            200,
+            0.25,
+            0.01,
+            0.83,
+            812.5,
+            30_517.5,
+            32_768.0,
+            "{\"genbank\":2.4}"),
         new Coordinator.Failed(
             3, 17, Coordinator.Operation.STEP, workers, "Connection closed by peer", false),
         new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));

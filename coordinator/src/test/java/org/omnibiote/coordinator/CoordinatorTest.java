@@ -174,10 +174,10 @@ class CoordinatorTest {
     assertEquals(1.0, s0.lrFactor());
     assertFalse(s0.evaluate() || s1.evaluate(), "test_freq is not reached");
 
-    r0.done(s0, 3.25, 70);
+    r0.done(s0, 3.25, 70, "", 1500, 2048);
     r1.probe.expectNoMessage(Duration.ofMillis(200));
     assertTrue(ledger(spec).isEmpty(), "nothing is committed before every rank reported");
-    r1.done(s1, 2.5, 30);
+    r1.done(s1, 2.5, 30, "", 1800, 1900);
 
     RunStep next0 = r0.expect(RunStep.class);
     RunStep next1 = r1.expect(RunStep.class);
@@ -211,6 +211,8 @@ class CoordinatorTest {
     assertEquals(100, m.get("masked_tokens").asLong());
     assertEquals(2, m.get("workers").asInt());
     assertEquals(1, m.get("generation").asLong());
+    assertEquals(1800, m.get("gpu_mem_mb").asDouble(), "the largest worker's peak allocated");
+    assertEquals(2048, m.get("gpu_reserved_mb").asDouble(), "the largest worker's peak reserved");
     assertNull(listener.outcome(), "the run goes on");
   }
 
@@ -836,6 +838,16 @@ class CoordinatorTest {
     }
 
     void done(RunStep r, double lossPart, long masked, String valJson) {
+      done(r, lossPart, masked, valJson, 0, 0);
+    }
+
+    void done(
+        RunStep r,
+        double lossPart,
+        long masked,
+        String valJson,
+        double gpuAllocatedMb,
+        double gpuReservedMb) {
       r.replyTo()
           .tell(
               new Coordinator.StepDone(
@@ -850,6 +862,8 @@ class CoordinatorTest {
                   0.01,
                   0.75,
                   300,
+                  gpuAllocatedMb,
+                  gpuReservedMb,
                   valJson));
     }
 

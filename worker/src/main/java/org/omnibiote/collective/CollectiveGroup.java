@@ -15,7 +15,9 @@ import org.bytedeco.pytorch.TCPStore;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.Work;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.DeviceType;
+import org.bytedeco.pytorch.global.torch.ErrorType;
 import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
 
 /**
@@ -29,6 +31,15 @@ import org.bytedeco.pytorch.nccl.ProcessGroupNCCL;
  * {@link #open}) throw a {@link RuntimeException} (from libtorch: "Connection closed by peer",
  * "Timed out waiting ...") within about the collective timeout; never a hang. The group is then
  * unusable: close it and open a new generation.
+ *
+ * <p>With NCCL (CUDA tensors) a collective only enqueues a kernel; a dead peer leaves that kernel
+ * spinning, and whatever waits on the GPU stream behind it would hang. So: the worker's {@link
+ * NcclEnvironment} makes ProcessGroupNCCL's watchdog abort the communicators of a collective that
+ * outlives the timeout, without taking the process down; every NCCL collective here is waited on
+ * with the timeout (a blocking wait that aborts and throws on a timeout or an NCCL error); {@link
+ * #fence} does the same for the Reducer's bucket all-reduces, which libtorch waits on without one;
+ * and {@link #abortNccl} frees the communicators of a generation that is left (not yet verified on
+ * a GPU: no GPU here).
  *
  * <p>Not thread-safe: one thread (the worker's training thread) drives it.
  */
@@ -63,7 +74,13 @@ public final class CollectiveGroup implements AutoCloseable {
   // the state broadcast go through it; Gloo keeps the small CPU collectives (as the original
   // kept a Gloo group for metadata beside its NCCL group).
   private final Backend nccl;
+  // The NCCL backend's own store view: held, as the Gloo one, so libtorch never sees it freed.
+  private final Store ncclStore;
   private final ProcessGroup processGroup;
+  // The fence's one-element CUDA tensor, kept with the world (a timed-out collective may still
+  // hold its address until its communicator is aborted).
+  private Tensor fenceTensor;
+  private boolean ncclAborted;
 
   private CollectiveGroup(
       int rank,
@@ -74,6 +91,7 @@ public final class CollectiveGroup implements AutoCloseable {
       Store store,
       ProcessGroupGloo gloo,
       Backend nccl,
+      Store ncclStore,
       ProcessGroup processGroup) {
     this.rank = rank;
     this.size = size;
@@ -83,6 +101,7 @@ public final class CollectiveGroup implements AutoCloseable {
     this.store = store;
     this.gloo = gloo;
     this.nccl = nccl;
+    this.ncclStore = ncclStore;
     this.processGroup = processGroup;
   }
 
@@ -128,15 +147,18 @@ public final class CollectiveGroup implements AutoCloseable {
       ProcessGroup group = new ProcessGroup(rank, size);
       group.setBackend(DeviceType.CPU, ProcessGroup.BackendType.GLOO, new BackendOptional(gloo));
       Backend nccl = null;
+      Store ncclStore = null;
       if (cuda) {
+        NcclEnvironment.apply(); // read by ProcessGroupNCCL's constructor
         ProcessGroupNCCL.Options ncclOptions = ProcessGroupNCCL.Options.create();
-        ncclOptions.timeout(ms);
+        ncclOptions.timeout(ms); // the watchdog's limit for every NCCL collective of the world
         // Its own prefix: the NCCL unique id exchange must not meet Gloo's keys.
-        nccl = new ProcessGroupNCCL(new PrefixStore(key + "-nccl", tcp), rank, size, ncclOptions);
+        ncclStore = new PrefixStore(key + "-nccl", tcp);
+        nccl = new ProcessGroupNCCL(ncclStore, rank, size, ncclOptions);
         group.setBackend(DeviceType.CUDA, ProcessGroup.BackendType.NCCL, new BackendOptional(nccl));
       }
       return new CollectiveGroup(
-          rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, group);
+          rank, size, generation, at.timeout(), tcp, prefixed, gloo, nccl, ncclStore, group);
     } catch (RuntimeException e) {
       tcp.close(); // a rank-0 store server must not keep the port after a failed rendezvous
       throw e;
@@ -164,7 +186,7 @@ public final class CollectiveGroup implements AutoCloseable {
   public void allReduceSum(Tensor t) {
     AllreduceOptions o = new AllreduceOptions();
     o.timeout(new Milliseconds(timeout.toMillis()));
-    finish(backendFor(t).allreduce(new TensorVector(t), o));
+    finish(backendFor(t).allreduce(new TensorVector(t), o), t.is_cuda());
   }
 
   /** Copies {@code root}'s {@code t} into every rank's {@code t}, in place. */
@@ -172,7 +194,52 @@ public final class CollectiveGroup implements AutoCloseable {
     BroadcastOptions o = new BroadcastOptions();
     o.rootRank(root);
     o.timeout(new Milliseconds(timeout.toMillis()));
-    finish(backendFor(t).broadcast(new TensorVector(t), o));
+    finish(backendFor(t).broadcast(new TensorVector(t), o), t.is_cuda());
+  }
+
+  /**
+   * Returns once every NCCL collective this rank has enqueued has finished, or throws a
+   * RuntimeException within about the collective timeout if one cannot (a dead or hung peer, an
+   * NCCL error, a communicator the watchdog aborted); a no-op without NCCL, where every collective
+   * is finished when it returns. How: one more all-reduce of one element on the same communicator,
+   * waited on with the timeout: NCCL runs a communicator's collectives in order, so it finishes
+   * only after the earlier ones. Every rank calls it at the same point of the step (after its last
+   * backward), so the collectives still match across ranks. {@code like}: any tensor on this rank's
+   * CUDA device.
+   */
+  public void fence(Tensor like) {
+    if (nccl == null) {
+      return;
+    }
+    if (fenceTensor == null) {
+      fenceTensor = torch.zeros(new long[] {1}, like.options());
+      // One reference more than the step's PointerScope takes back: the world owns the tensor.
+      fenceTensor.retainReference();
+    }
+    allReduceSum(fenceTensor);
+    ErrorType error = nccl.getError();
+    if (error.value != ErrorType.SUCCESS.value) {
+      throw new IllegalStateException(
+          "the NCCL backend of world generation " + generation + " reports " + error);
+    }
+  }
+
+  /**
+   * Aborts the NCCL communicators of this world (ncclCommAbort: local, never waits for a peer),
+   * which frees their GPU buffers and stops the backend's watchdog thread; the C++ objects stay
+   * allocated (see GradientReducer). Call it when the world is left, healthy or failed, before the
+   * next world's communicators are made. A no-op without NCCL, or when done already.
+   */
+  public void abortNccl() {
+    if (nccl != null && !ncclAborted) {
+      ncclAborted = true;
+      nccl.abort();
+    }
+  }
+
+  /** Whether this world has an NCCL backend (its ranks train on CUDA devices). */
+  public boolean hasNccl() {
+    return nccl != null;
   }
 
   private Backend backendFor(Tensor t) {
@@ -187,18 +254,38 @@ public final class CollectiveGroup implements AutoCloseable {
 
   /** Returns once every rank has called it. */
   public void barrier() {
-    finish(gloo.barrier());
+    finish(gloo.barrier(), false);
   }
 
-  private static void finish(Work work) {
-    work._wait();
+  /**
+   * Waits for {@code work}. Gloo's wait blocks, bounded by the group's timeout. NCCL's plain wait
+   * only makes the current CUDA stream wait; with a timeout it blocks this thread until the kernel
+   * finished, and on a timeout or an NCCL error aborts the communicator and throws.
+   */
+  private void finish(Work work, boolean onNccl) {
+    if (!onNccl) {
+      work._wait();
+      return;
+    }
+    work._wait(new Milliseconds(timeout.toMillis()));
+    if (!work.isCompleted()) { // not expected: libtorch throws first; never go on unfinished
+      abortNccl();
+      throw new IllegalStateException(
+          "an NCCL collective of world generation "
+              + generation
+              + " did not finish within "
+              + timeout.toMillis()
+              + " ms");
+    }
   }
 
   @Override
   public void close() {
+    abortNccl(); // a ProcessGroupNCCL freed with live communicators may wait on them
     processGroup.close();
     if (nccl != null) {
       nccl.close();
+      ncclStore.close();
     }
     gloo.close();
     store.close();

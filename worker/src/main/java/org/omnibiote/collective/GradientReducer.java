@@ -165,6 +165,32 @@ public final class GradientReducer implements AutoCloseable {
     this.group = next;
   }
 
+  /**
+   * Returns once the synced backward's bucket all-reduces have finished, or throws within about the
+   * collective timeout if they cannot: on CUDA the Reducer waits on NCCL's work without a timeout
+   * (the GPU stream waits, not this thread), so a dead peer would surface only as a hang at the
+   * next synchronisation, possibly after the optimiser step had used half-reduced gradients; this
+   * makes it an exception before the clip. On Gloo a no-op: the reduction had finished, or thrown,
+   * when backward returned.
+   */
+  public void awaitReduction() {
+    group.fence(params.get(0));
+  }
+
+  /**
+   * Drops the bucket buffers of a Reducer that will never run again (about the size of the
+   * gradients), back to libtorch's allocator. Only after the NCCL communicators of every group it
+   * held were aborted ({@link CollectiveGroup#abortNccl}), when no kernel can write into them any
+   * more; never on Gloo, whose threads may still write into a timed-out operation's buffers. The
+   * Reducer itself stays allocated (see the class comment): {@code reset_state} ends a backward the
+   * failure left half-way, and {@code initialize_buckets} with no bucket (the call DDP's
+   * rebuild_buckets makes with a new assignment) empties its bucket list.
+   */
+  public void releaseBuckets() {
+    reducer.reset_state();
+    reducer.initialize_buckets(new SizeTVectorVector());
+  }
+
   /** The factor each rank multiplies its loss by before backward (see the class comment). */
   public double lossScale() {
     return group.size();

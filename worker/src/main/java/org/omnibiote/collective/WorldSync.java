@@ -72,6 +72,7 @@ public final class WorldSync implements TrainStep.Sync {
   @Override
   public void afterBackward() {
     if (reducer != null) {
+      reducer.awaitReduction(); // on CUDA: a failed reduction throws here, before the update
       return;
     }
     try (PointerScope scope = new PointerScope()) {

@@ -320,21 +320,43 @@ public final class OmniBioTA extends Module {
       Tensor k = rope.apply(qkv.get(1).view(b, t, nHead, d)).transpose(1, 2);
       Tensor v = qkv.get(2).view(b, t, nHead, d).transpose(1, 2);
       double scale = 8.0 / nEmbd;
-      Tensor y =
-          is_training() && dropout > 0
-              ? attentionWithDropout(q, k, v, mask, scale, dropout)
-              : torch.scaled_dot_product_attention(
-                  q,
-                  k,
-                  v,
-                  mask == null ? new TensorOptional() : new TensorOptional(mask),
-                  0.0,
-                  false,
-                  new DoubleOptional(scale),
-                  false);
+      AttentionKernels.Path path = AttentionKernels.path(x.is_cuda(), is_training() && dropout > 0);
+      Tensor y = attend(path, q, k, v, mask, scale, dropout);
       y = y.transpose(1, 2).contiguous().view(b, t, nEmbd);
       return OmniBioTA.dropout(cProj.forward(y), dropout, is_training());
     }
+  }
+
+  /**
+   * Attention of q, k, v [B, H, T, d] by {@code path} ({@link AttentionKernels}), scaled by {@code
+   * scale}, under the boolean {@code mask} (null: none) and with dropout probability {@code p} on
+   * the attention probabilities for the dropout paths.
+   */
+  static Tensor attend(
+      AttentionKernels.Path path,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor mask,
+      double scale,
+      double p) {
+    return switch (path) {
+      case CHEAP_DROPOUT_MATH -> attentionWithDropout(q, k, v, mask, scale, p);
+      case SDPA -> sdpa(q, k, v, mask, scale, 0.0);
+      case SDPA_DROPOUT -> sdpa(q, k, v, mask, scale, p);
+    };
+  }
+
+  private static Tensor sdpa(Tensor q, Tensor k, Tensor v, Tensor mask, double scale, double p) {
+    return torch.scaled_dot_product_attention(
+        q,
+        k,
+        v,
+        mask == null ? new TensorOptional() : new TensorOptional(mask),
+        p,
+        false,
+        new DoubleOptional(scale),
+        false);
   }
 
   /**

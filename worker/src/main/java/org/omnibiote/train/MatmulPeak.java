@@ -2,17 +2,19 @@ package org.omnibiote.train;
 
 import java.lang.management.ManagementFactory;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
- * The matmul rate this process gets from libtorch on the CPU (the denominator of MFU): the best of
- * a few square {@code torch.mm} of size {@link #SIZE} in the given dtype, after one untimed
- * warm-up. Measured, not taken from a datasheet, so MFU is relative to what the same machine and
- * threads allow; under other load the best of several is the closest to the machine's real peak
- * (the MFU against it is then an underestimate, never flattering).
+ * The matmul rate this process gets from libtorch on its device (the denominator of MFU): on the
+ * CPU the best of a few square {@code torch.mm} of size {@link #SIZE} in the given dtype, after one
+ * untimed warm-up; on a CUDA device the same idea at a GPU's scale ({@link #measureCuda}).
+ * Measured, not taken from a datasheet, so MFU is relative to what the same machine and threads
+ * allow; under other load the best of several is the closest to the machine's real peak (the MFU
+ * against it is then an underestimate, never flattering).
  */
 public final class MatmulPeak {
   public static final int SIZE = 2048;
@@ -40,9 +42,62 @@ public final class MatmulPeak {
 
   private MatmulPeak() {}
 
+  /**
+   * On CUDA: the matrix size and the matmuls per timed window. A 2048 matmul takes tens of
+   * microseconds on a recent GPU, the order of a launch and a synchronisation, so the CPU's size
+   * would measure overheads; 8192 (1.1 TFLOP) keeps a window of 8 at several milliseconds even at
+   * the bf16 rate of an H100, where launches and the one synchronisation are a fraction of a
+   * percent.
+   */
+  public static final int CUDA_SIZE = 8192;
+
+  public static final int CUDA_MATMULS_PER_WINDOW = 8;
+
   /** FLOP/s (wall clock) of a SIZE x SIZE matmul in {@code dtype} (Float or BFloat16). */
   public static double measure(ScalarType dtype) {
     return measureRate(dtype, SIZE, REPEATS).wall();
+  }
+
+  /**
+   * FLOP/s of a square matmul in {@code dtype} on {@code device}: the CPU's as {@link
+   * #measure(ScalarType)}, a CUDA device's by {@link #measureCuda}, so the mfu of a GPU worker is a
+   * fraction of what its own GPU does in the run's precision (with libtorch's settings of this
+   * process: fp32 matmuls stay full fp32 unless TF32 was allowed).
+   */
+  public static double measure(ScalarType dtype, Device device) {
+    return device.is_cuda()
+        ? measureCuda(dtype, device, CUDA_SIZE, CUDA_MATMULS_PER_WINDOW, REPEATS)
+        : measure(dtype);
+  }
+
+  /**
+   * The best of {@code windows} timed windows of {@code perWindow} back-to-back n x n matmuls on a
+   * CUDA device, after an untimed warm-up (cuBLAS picks its kernel and allocates its workspace on
+   * the first call). Kernels run asynchronously: the device is synchronised before the clock starts
+   * and before it is read, so a window times the GPU's work, not the launches.
+   */
+  static double measureCuda(ScalarType dtype, Device device, int n, int perWindow, int windows) {
+    try (PointerScope scope = new PointerScope()) {
+      TensorOptions options =
+          new TensorOptions(device).dtype(new org.bytedeco.pytorch.ScalarTypeOptional(dtype));
+      Tensor a = torch.randn(new long[] {n, n}, options);
+      Tensor b = torch.randn(new long[] {n, n}, options);
+      Tensor out = torch.zeros(new long[] {n, n}, options);
+      torch.mm_out(out, a, b);
+      torch.mm_out(out, a, b);
+      long index = device.index();
+      torch.cuda_synchronize(index);
+      long best = Long.MAX_VALUE;
+      for (int w = 0; w < windows; w++) {
+        long start = System.nanoTime();
+        for (int i = 0; i < perWindow; i++) {
+          torch.mm_out(out, a, b);
+        }
+        torch.cuda_synchronize(index);
+        best = Math.min(best, System.nanoTime() - start);
+      }
+      return 2.0 * n * n * n * perWindow / (best / 1e9);
+    }
   }
 
   public static Rate measureRate(ScalarType dtype, int n, int repeats) {

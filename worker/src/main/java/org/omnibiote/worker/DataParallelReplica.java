@@ -23,12 +23,14 @@ import org.omnibiote.collective.WorldSync;
 import org.omnibiote.data.Prefetcher;
 import org.omnibiote.data.TokenIds;
 import org.omnibiote.data.TrainingData;
+import org.omnibiote.model.AttentionKernels;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.settings.OmniBioTAConfig;
 import org.omnibiote.settings.Precision;
 import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.train.Autocast;
+import org.omnibiote.train.DeviceMemory;
 import org.omnibiote.train.Devices;
 import org.omnibiote.train.MaskedLm;
 import org.omnibiote.train.MatmulPeak;
@@ -50,6 +52,8 @@ import org.omnibiote.weights.TrainingCheckpoint;
  * <p>Not thread-safe: one dedicated thread drives it (libtorch modules are not thread-safe).
  */
 public final class DataParallelReplica implements AutoCloseable {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(DataParallelReplica.class);
   private final TrainSettings s;
   private final Device device;
   private final TrainingData data;
@@ -73,7 +77,13 @@ public final class DataParallelReplica implements AutoCloseable {
   // Process-wide: a replica that is closed (its node's settings changed) must not free them either.
   private static final List<Object> NEVER_FREED = Collections.synchronizedList(new ArrayList<>());
 
-  private static final Map<Precision, Double> PEAK = new java.util.concurrent.ConcurrentHashMap<>();
+  // World generations on a CUDA device that this process abandoned after a failure: what the
+  // worker's restart bound counts (Worker.Settings.gpuRestartAfterFailedGenerations).
+  private static final java.util.concurrent.atomic.AtomicInteger FAILED_GPU_GENERATIONS =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  // Measured matmul rates by device and precision ("cuda:0 BF16"): once per process each.
+  private static final Map<String, Double> PEAK = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** What this rank did in a step; the coordinator sums the parts over ranks. */
   public record StepReport(
@@ -83,7 +93,8 @@ public final class DataParallelReplica implements AutoCloseable {
       long stepMasked,
       double seconds,
       double waitSeconds,
-      double gradNorm) {}
+      double gradNorm,
+      DeviceMemory.Peak gpu) {}
 
   /**
    * Opens the data of {@code settings}, measures this device's matmul rate (for the mfu) and builds
@@ -108,9 +119,18 @@ public final class DataParallelReplica implements AutoCloseable {
     this.plan = new RunPlan(settings);
     this.options = TrainStep.Options.of(settings.lossNorm(), settings.precision());
     // Before seeding: the measurement draws random matrices from torch's generator. Once per
-    // process and precision (about a second): the machine does not change between runs.
+    // process, device and precision (about a second): the machine does not change between runs.
     this.peakFlops =
-        PEAK.computeIfAbsent(settings.precision(), p -> MatmulPeak.measure(Autocast.matmulType(p)));
+        PEAK.computeIfAbsent(
+            settings.devices() + " " + settings.precision(),
+            k -> MatmulPeak.measure(Autocast.matmulType(settings.precision()), device));
+    if (device.is_cuda()) {
+      log.info(
+          AttentionKernels.describeCuda(
+              config.dropout() > 0,
+              settings.precision() != Precision.FP32,
+              torch.globalContext().userEnabledFlashSDP()));
+    }
     this.prefetcher = new Prefetcher(data, prefetchAhead, system);
     this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
     initialise();
@@ -214,10 +234,13 @@ public final class DataParallelReplica implements AutoCloseable {
 
   /**
    * Leaves the current world, if any, after a healthy last step. The Reducer stays, to serve the
-   * next world; the group stays allocated (see GradientReducer).
+   * next world; the group stays allocated (see GradientReducer), but its NCCL communicators, if
+   * any, are aborted: that frees their GPU buffers, and no communicator of a past world is left to
+   * hold GPU memory.
    */
   public void leaveWorld() {
     if (group != null) {
+      group.abortNccl();
       NEVER_FREED.add(group);
       group = null;
     }
@@ -232,17 +255,45 @@ public final class DataParallelReplica implements AutoCloseable {
    * process, since Gloo may still write into a timed-out operation's buffers.
    */
   public void abandonWorld() {
+    boolean gpu = group != null && group.hasNccl();
+    if (group != null) {
+      group.abortNccl(); // first: no NCCL kernel writes into the world's buffers after this
+    }
     if (sync instanceof WorldSync w) {
       NEVER_FREED.add(w);
     }
     dropReducer();
     leaveWorld();
+    if (gpu) {
+      FAILED_GPU_GENERATIONS.incrementAndGet();
+      DeviceMemory.releaseCached(device); // what the world freed, back to the driver and NCCL
+    }
   }
 
-  /** Takes the Reducer's hooks off the model and keeps it allocated (see GradientReducer). */
+  /**
+   * World generations on a CUDA device this process abandoned after a failure. Each may have left
+   * GPU memory that could not be freed safely (bounded by the worker's restart after K of them).
+   */
+  public static int failedGpuGenerations() {
+    return FAILED_GPU_GENERATIONS.get();
+  }
+
+  /**
+   * Takes the Reducer's hooks off the model and keeps it allocated (see GradientReducer). On CUDA
+   * its bucket buffers go back to libtorch's allocator: every group it held has had its NCCL
+   * communicators aborted by then (leaveWorld, or abandonWorld before this), so no kernel writes
+   * into them; on the CPU they stay (Gloo threads may).
+   */
   private void dropReducer() {
     if (reducer != null) {
       reducer.close(); // only removes the autograd hooks
+      if (device.is_cuda()) {
+        try {
+          reducer.releaseBuckets();
+        } catch (RuntimeException e) {
+          log.warn("the dropped Reducer keeps its buckets: {}", e.getMessage());
+        }
+      }
       NEVER_FREED.add(reducer);
       reducer = null;
     }
@@ -293,6 +344,7 @@ public final class DataParallelReplica implements AutoCloseable {
       rows.add(r);
     }
     double wait = (System.nanoTime() - waitStart) / 1e9;
+    DeviceMemory.resetPeak(device);
     try (PointerScope scope = new PointerScope()) {
       List<MaskedLm.Batch> batches = new ArrayList<>(microBatches);
       for (TrainingData.MaskedRows r : rows) {
@@ -307,7 +359,8 @@ public final class DataParallelReplica implements AutoCloseable {
           r.stepMasked(),
           (System.nanoTime() - start) / 1e9,
           wait,
-          r.gradNorm());
+          r.gradNorm(),
+          DeviceMemory.peak(device));
     }
   }
 

@@ -51,9 +51,20 @@ public final class Worker {
   /** Why a worker node stops: the command's exit code and message. */
   public record NodeExit(int code, String message) {}
 
-  /** What a worker needs from its node's config. */
+  /**
+   * What a worker needs from its node's config. {@code gpuRestartAfterFailedGenerations}: on a CUDA
+   * device, the failed world generations after which the worker exits for a fresh process (0:
+   * never).
+   */
   public record Settings(
-      int prefetch, Duration prefetchTimeout, int storePort, Duration storeTimeout) {}
+      int prefetch,
+      Duration prefetchTimeout,
+      int storePort,
+      Duration storeTimeout,
+      int gpuRestartAfterFailedGenerations) {}
+
+  /** The exit code of a worker that asks its launcher for a fresh process (EX_TEMPFAIL). */
+  public static final int RESTART_EXIT_CODE = 75;
 
   private final ActorContext<Command> ctx;
   // The compute thread uses these, never ctx (an ActorContext belongs to the actor's thread).
@@ -244,7 +255,29 @@ public final class Worker {
     } catch (RuntimeException | java.io.IOException e) {
       log.warn("joining world generation {} failed", j.generation(), e);
       fail(j.replyTo(), j.generation(), -1, Coordinator.Operation.JOIN, firstLine(e), false);
+      restartIfGpuGenerationsSpent();
     }
+  }
+
+  /**
+   * Exits for a fresh process once the failed generations on a GPU reach the node's bound (each may
+   * leave GPU memory behind that cannot be freed safely: see DataParallelReplica).
+   */
+  private void restartIfGpuGenerationsSpent() {
+    int failed = DataParallelReplica.failedGpuGenerations();
+    if (restartDue(failed, settings.gpuRestartAfterFailedGenerations())) {
+      String why =
+          failed
+              + " world generations failed on this worker's GPU"
+              + " (gpu-restart-after-failed-generations): exiting for a fresh process";
+      log.warn(why);
+      exit.accept(new NodeExit(RESTART_EXIT_CODE, why));
+    }
+  }
+
+  /** Whether {@code failed} failed GPU generations call for a restart under {@code bound}. */
+  static boolean restartDue(int failed, int bound) {
+    return bound > 0 && failed >= bound;
   }
 
   private void step(RunStep r) {
@@ -279,6 +312,8 @@ public final class Worker {
                   rep.waitSeconds(),
                   rep.gradNorm(),
                   ResidentMemory.megabytes(),
+                  rep.gpu().allocatedMb(),
+                  rep.gpu().reservedMb(),
                   val));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -294,6 +329,7 @@ public final class Worker {
           Coordinator.Operation.STEP,
           firstLine(e),
           e instanceof UserError);
+      restartIfGpuGenerationsSpent();
     }
   }
 

@@ -26,7 +26,8 @@ public final class WorkerNode {
         d.getInt("prefetch"),
         d.getDuration("prefetch-timeout"),
         d.getInt("store-port"),
-        d.getDuration("collective-timeout"));
+        d.getDuration("collective-timeout"),
+        d.getInt("gpu-restart-after-failed-generations"));
   }
 
   public static ActorSystem<Void> start(

@@ -109,6 +109,7 @@ class EmbeddedRunTest {
             "mfu",
             "mfu_original",
             "rss_mb",
+            "gpu_mem_mb",
             "project")) {
       assertTrue(one.has(key), key + " in " + one);
     }
