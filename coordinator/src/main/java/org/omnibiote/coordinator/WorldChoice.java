@@ -19,6 +19,8 @@ import java.util.function.Function;
 public record WorldChoice<W>(List<W> ranks, W root) {
 
   /**
+   * Chooses the next world.
+   *
    * @param candidates the workers that can be in the world
    * @param previous the previous world, in rank order
    * @param validAt after how many steps each worker's replica holds the run's state (absent:
