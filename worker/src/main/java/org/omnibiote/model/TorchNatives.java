@@ -171,7 +171,7 @@ public final class TorchNatives {
 
   /** libtorch cannot load here: one line for the user, who can install or rebuild. */
   public static final class Unavailable extends UserError {
-    Unavailable(String message) {
+    public Unavailable(String message) {
       super(message);
     }
 
