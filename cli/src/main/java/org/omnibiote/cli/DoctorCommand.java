@@ -88,7 +88,7 @@ public final class DoctorCommand implements Callable<Integer>, NeedsLibtorch {
     r.line(
         "Natives",
         (folder == null ? "none found" : folder)
-            + (gpuBuild ? ": the CUDA build (-Pgpu)" : ": the CPU build")
+            + (gpuBuild ? ": the CUDA build of -Pgpu" : ": the CPU build")
             + String.format(
                 Locale.ROOT,
                 " (Bytedeco pytorch %s, JavaCPP %s)",
@@ -197,7 +197,7 @@ public final class DoctorCommand implements Callable<Integer>, NeedsLibtorch {
     gpu.check(
         t != null && t.ncclLoaded(),
         "NCCL loads (runs on 2+ GPUs)",
-        t == null || !gpuBuild ? "needs the CUDA build" : t.nccl());
+        t == null ? "libtorch did not load" : !gpuBuild ? "needs the CUDA build" : t.nccl());
     for (int i = 0; t != null && i < Math.min(t.deviceCount(), smi.size()); i++) {
       String cc = smi.get(i).computeCapability();
       if (cc.matches("\\d+\\.\\d+") && Double.parseDouble(cc) < 8.0) {
@@ -236,7 +236,7 @@ public final class DoctorCommand implements Callable<Integer>, NeedsLibtorch {
       asked.check(
           t != null && t.ncclLoaded(),
           "NCCL for " + cuda.size() + " GPUs",
-          t == null || !gpuBuild ? "needs the CUDA build" : t.nccl());
+          t == null ? "libtorch did not load" : !gpuBuild ? "needs the CUDA build" : t.nccl());
     }
     if (asked.firstMissing == null) {
       out.println("ready: --devices " + devices + " can run here");
