@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       CoordinatorCommand.class,
       WorkerCommand.class,
+      DoctorCommand.class,
     })
 public final class Main implements Runnable {
 
@@ -45,10 +46,17 @@ public final class Main implements Runnable {
           // The one place the command line loads libtorch: before a command that uses it, and
           // never for the others (a coordinator node runs without it).
           for (CommandLine c : parsed.asCommandLineList()) {
-            if (c.getCommand() instanceof NeedsLibtorch
+            if (c.getCommand() instanceof NeedsLibtorch needs
                 && !c.isUsageHelpRequested()
                 && !c.isVersionHelpRequested()) {
-              org.omnibiote.model.TorchNatives.load();
+              try {
+                org.omnibiote.model.TorchNatives.load();
+              } catch (org.omnibiote.model.TorchNatives.Unavailable e) {
+                if (!needs.runsWithoutLibtorch(e)) {
+                  // Through the handler: the user's one line, as for the command's own errors.
+                  throw new CommandLine.ExecutionException(c, e.getMessage(), e);
+                }
+              }
               break;
             }
           }

@@ -180,6 +180,70 @@ class EncodeCommandTest {
   }
 
   @Test
+  void onCudaEveryMethodGivesTheCpuVectorsWhereCudaIsUsable() throws IOException {
+    if (!torch.cuda_is_available()) { // a CPU host, or the CPU natives: refused in one line
+      CliRun r =
+          encode(
+              "--input",
+              fasta.toString(),
+              "--tokenizer",
+              TOKENIZER.toString(),
+              "--method",
+              "mean",
+              "--devices",
+              "cuda:0",
+              "--output",
+              dir.resolve("no-cuda.npy").toString());
+      assertEquals(2, r.exitCode(), r.err());
+      assertTrue(
+          r.err().startsWith("error: --devices cuda:0: this host has no usable CUDA"), r.err());
+      assertFalse(Files.exists(dir.resolve("no-cuda.npy")));
+      return;
+    }
+    // A GPU host: cuda:0 is accepted and agrees with the CPU (float32 on both; what differs is
+    // the kernels' summation order, about 1e-6 relative, hence 1e-4).
+    for (Pooling method : Pooling.values()) {
+      String name = method.name().toLowerCase(Locale.ROOT);
+      Path cpu = dir.resolve("dev-cpu-" + name + ".npy");
+      Path gpu = dir.resolve("dev-cuda-" + name + ".npy");
+      for (String[] run : new String[][] {{"cpu", cpu.toString()}, {"cuda:0", gpu.toString()}}) {
+        CliRun r =
+            encode(
+                "--input",
+                fasta.toString(),
+                "--tokenizer",
+                TOKENIZER.toString(),
+                "--method",
+                name,
+                "--batch-size",
+                "3",
+                "--devices",
+                run[0],
+                "--output",
+                run[1]);
+        assertEquals(0, r.exitCode(), run[0] + ": " + r.err());
+      }
+      float[] expected = Npy.read(cpu).values();
+      float[] actual = Npy.read(gpu).values();
+      assertEquals(expected.length, actual.length, name);
+      for (int i = 0; i < expected.length; i++) {
+        double tolerance = 1e-4 * Math.max(1, Math.abs(expected[i]));
+        if (!(Math.abs(expected[i] - actual[i]) <= tolerance)) {
+          fail(
+              name
+                  + ": element "
+                  + i
+                  + " is "
+                  + actual[i]
+                  + " on cuda:0, "
+                  + expected[i]
+                  + " on cpu");
+        }
+      }
+    }
+  }
+
+  @Test
   void idsInputGivesTheSameVectorsAsFastaInput() throws IOException {
     Path idsFile = dir.resolve("same.ids.txt");
     Files.write(
@@ -416,6 +480,7 @@ class EncodeCommandTest {
     OmniBioTA small = new OmniBioTA(new OmniBioTAConfig(101, N, 1, 2, 16, 0.0));
     Path smallWeights = bad.resolve("small.safetensors");
     ModelWeights.save(small, smallWeights);
+    String absentCuda = torch.cuda_is_available() ? "cuda:" + torch.cuda_device_count() : "cuda:0";
     String[][] cases = {
       {
         "missing.safetensors: no weights file",
@@ -539,7 +604,10 @@ class EncodeCommandTest {
         "nucleotides"
       },
       {
-        "--devices cuda:0: this host has no usable CUDA",
+        // A CPU host (or the CPU natives) has no CUDA; a GPU host has no device past its last.
+        torch.cuda_is_available()
+            ? "--devices " + absentCuda + ": this host has " + torch.cuda_device_count() + " CUDA"
+            : "--devices cuda:0: this host has no usable CUDA",
         "--checkpoint",
         w,
         "--input",
@@ -549,7 +617,7 @@ class EncodeCommandTest {
         "--method",
         "mean",
         "--devices",
-        "cuda:0"
+        absentCuda
       },
       {
         "--batch-size must be at least 1",

@@ -20,8 +20,10 @@ class DevicesTest {
       assertTrue(
           e.getMessage().contains("no usable CUDA") && e.getMessage().contains("--devices cpu"),
           e.getMessage());
-    } else { // a GPU host: an index past the last device
+    } else { // a GPU host: its devices are accepted, an index past the last one is not
       int count = torch.cuda_device_count();
+      assertTrue(Devices.parse("cuda:0").is_cuda());
+      assertTrue(Devices.parse("cuda:" + (count - 1)).is_cuda());
       UserError e = assertThrows(UserError.class, () -> Devices.parse("cuda:" + count));
       assertTrue(e.getMessage().contains("has " + count + " CUDA device(s)"), e.getMessage());
     }
