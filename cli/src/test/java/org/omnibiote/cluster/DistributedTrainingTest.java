@@ -204,12 +204,12 @@ class DistributedTrainingTest {
    * elements differ by more than 1e-7 after 6 steps, 3 by more than 1e-6). Which elements sit there
    * depends on the data, the settings and the summation order, so the maximum moves by an order of
    * magnitude with any of them, and it grows with the run as differences feed back. Measured
-   * 2026-12-07 on this test's 512-piece vocabulary: 3.6e-7 after 6 steps, 1.8e-6 after 100 steps
-   * with a worker killed, 4.1e-6 after 200 steps with a coordinator restart (2.2e-6, 4.1e-6 and
-   * 2.9e-5 with the 65,536-piece one). The bound, 5e-6 per step (1e-3 for 200 steps), stays far
-   * above that and below what a real recovery bug costs: a sample trained twice or skipped, or
-   * moments or the step count not restored, moves weights by a whole AdamW update, about the peak
-   * lr (4.4e-3 here) per affected element.
+   * 2026-12-07 on this test's 512-piece vocabulary: 3.6e-7 after 6 steps, 7.2e-7 to 1.8e-6 after
+   * 100 steps with a worker killed, 7.2e-7 after 100 steps with a coordinator restart (2.2e-6,
+   * 4.1e-6 and, after 200 steps, 2.9e-5 with the 65,536-piece one). The bound, 5e-6 per step (5e-4
+   * for 100 steps), stays far above that and below what a real recovery bug costs: a sample trained
+   * twice or skipped, or moments or the step count not restored, moves weights by a whole AdamW
+   * update, about the peak lr (4.4e-3 here) per affected element.
    */
   static final double LOSS_TOLERANCE = 1e-5;
 
