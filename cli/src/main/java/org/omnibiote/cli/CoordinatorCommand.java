@@ -41,6 +41,7 @@ final class CoordinatorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ClusterOptions cluster = new ClusterOptions();
   @Mixin TrainOptions trainOptions;
+  @Mixin ConsoleOptions console = new ConsoleOptions();
 
   @Option(
       names = "--min-workers",
@@ -52,7 +53,7 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ClusterNode.Settings s = cluster.settings();
-    Config c = TrainOptions.config(spec, cluster.loaded);
+    Config c = console.apply(TrainOptions.config(spec, cluster.loaded));
     if (minWorkers != null) {
       if (minWorkers < 1) {
         throw new org.omnibiote.UserError("--min-workers " + minWorkers + ": give at least 1");

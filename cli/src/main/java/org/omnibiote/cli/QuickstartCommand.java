@@ -129,6 +129,12 @@ public final class QuickstartCommand implements Callable<Integer>, NeedsLibtorch
       System.out.println("  tokenizer: " + model);
       System.out.println("  manifest:  " + shards.resolve("manifest.json"));
       Path checkpoint = trainedModel(config, shards, out.resolve("model"));
+      if (checkpoint == null) {
+        System.out.println(
+            "quickstart: the training was stopped from its console; the same quickstart command"
+                + " continues it from its last checkpoint, then encodes");
+        return 0;
+      }
       System.out.println("  model:     " + checkpoint);
       Path examples = exampleSequences(inputs, out.resolve("encode").resolve("examples.fasta"));
       Path encodings = out.resolve("encode").resolve("examples.npy");
@@ -191,7 +197,7 @@ public final class QuickstartCommand implements Callable<Integer>, NeedsLibtorch
         "quickstart: training a tiny OmniBioTA on the shards (omnibiote.quickstart.train)");
     RunCompletion.Result result =
         EmbeddedRun.run(train.atPath(TrainSettings.PATH).withFallback(config), System.out);
-    return result.runDir().resolve(name + ".safetensors");
+    return result.stopped() ? null : result.runDir().resolve(name + ".safetensors");
   }
 
   /**

@@ -39,6 +39,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin ConfigOption configOption;
+  @Mixin ConsoleOptions console = new ConsoleOptions();
   @Mixin TrainOptions trainOptions;
 
   @Option(
@@ -71,6 +72,6 @@ public final class TrainCommand implements Callable<Integer> {
 
   /** Reference defaults, under the profile of --config, under the flags given. */
   Config config() {
-    return TrainOptions.config(spec, configOption.load());
+    return console.apply(TrainOptions.config(spec, configOption.load()));
   }
 }

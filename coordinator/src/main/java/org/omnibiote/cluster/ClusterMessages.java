@@ -39,7 +39,11 @@ public final class ClusterMessages {
           new Entry(114, WorkerProtocol.KeepState.class),
           new Entry(115, WorkerProtocol.InitFromSeed.class),
           new Entry(116, WorkerProtocol.LoadCheckpoint.class),
-          new Entry(117, TrainSettings.class));
+          new Entry(117, TrainSettings.class),
+          new Entry(118, WorkerProtocol.Watch.class),
+          new Entry(119, Coordinator.Heartbeat.class),
+          new Entry(120, Coordinator.Admin.class),
+          new Entry(121, Coordinator.AdminReply.class));
 
   /** Enums inside messages, with their ids. */
   static final List<EnumEntry> ENUMS =

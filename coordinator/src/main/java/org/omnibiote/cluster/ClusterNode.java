@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -16,6 +17,9 @@ import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 import org.omnibiote.UserError;
+import org.omnibiote.console.ConsoleServer;
+import org.omnibiote.console.ConsoleSettings;
+import org.omnibiote.console.RunView;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.RunSpec;
 import org.slf4j.LoggerFactory;
@@ -123,19 +127,31 @@ public final class ClusterNode {
       RunSpec spec,
       Coordinator.RunListener listener,
       Consumer<ActorContext<Void>> alsoOnThisNode) {
+    ConsoleSettings console = ConsoleSettings.from(config);
+    RunView view = RunView.of(spec);
+    java.util.function.Function<ActorSystem<?>, SingletonActor<Coordinator.Command>> singleton =
+        system ->
+            SingletonActor.of(Coordinator.create(spec, listener, view), "coordinator")
+                .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator"));
     Behavior<Void> root =
         Behaviors.setup(
             ctx -> {
-              ClusterSingleton.get(ctx.getSystem())
-                  .init(
-                      SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
-                          .withSettings(
-                              ClusterSingletonSettings.create(ctx.getSystem())
-                                  .withRole("coordinator")));
+              ClusterSingleton.get(ctx.getSystem()).init(singleton.apply(ctx.getSystem()));
               alsoOnThisNode.accept(ctx);
               return Behaviors.empty();
             });
-    return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+    ActorSystem<Void> system =
+        ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+    try {
+      // init again returns the proxy of the singleton the guardian started.
+      ActorRef<Coordinator.Command> proxy =
+          ClusterSingleton.get(system).init(singleton.apply(system));
+      ConsoleServer.start(system, console, view, proxy, spec.runDir(), System.out);
+    } catch (RuntimeException e) {
+      system.terminate();
+      throw e;
+    }
+    return system;
   }
 
   /**

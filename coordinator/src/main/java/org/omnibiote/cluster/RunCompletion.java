@@ -22,7 +22,8 @@ public final class RunCompletion implements Coordinator.RunListener {
   private volatile Result result;
 
   /** Where a finished run left things; {@code loss} is NaN when there was nothing to train. */
-  public record Result(Path runDir, Path checkpoint, long steps, long tokens, double loss) {}
+  public record Result(
+      Path runDir, Path checkpoint, long steps, long tokens, double loss, boolean stopped) {}
 
   public RunCompletion(PrintStream out, Path runDir) {
     this.out = out;
@@ -31,7 +32,7 @@ public final class RunCompletion implements Coordinator.RunListener {
 
   @Override
   public void finished(Path checkpoint, long steps, long tokens, double loss) {
-    result = new Result(runDir, checkpoint, steps, tokens, loss);
+    result = new Result(runDir, checkpoint, steps, tokens, loss, false);
     if (Double.isNaN(loss)) {
       out.printf(
           Locale.ROOT,
@@ -43,6 +44,22 @@ public final class RunCompletion implements Coordinator.RunListener {
       out.printf(
           Locale.ROOT, "trained %,d steps, %,d tokens; final loss %.4f%n", steps, tokens, loss);
     }
+    out.println("  checkpoint: " + checkpoint);
+    out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
+    out.println("  ledger:     " + runDir.resolve(Ledger.FILE));
+    done.complete(0);
+  }
+
+  @Override
+  public void stopped(Path checkpoint, long steps, long tokens, String by) {
+    result = new Result(runDir, checkpoint, steps, tokens, Double.NaN, true);
+    out.printf(
+        Locale.ROOT,
+        "stopped by %s at step %,d, %,d tokens: nothing is lost; the same command with"
+            + " --resume_from latest continues it%n",
+        by,
+        steps,
+        tokens);
     out.println("  checkpoint: " + checkpoint);
     out.println("  metrics:    " + runDir.resolve(MetricsLog.FILE));
     out.println("  ledger:     " + runDir.resolve(Ledger.FILE));

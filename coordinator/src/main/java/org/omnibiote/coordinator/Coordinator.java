@@ -24,6 +24,7 @@ import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 import org.omnibiote.checkpoint.Checkpoints;
+import org.omnibiote.console.RunView;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule;
@@ -58,7 +59,9 @@ public final class Coordinator {
           FormNow,
           JoinTimedOut,
           StepTimedOut,
-          OutcomesTimedOut {}
+          OutcomesTimedOut,
+          Heartbeat,
+          Admin {}
 
   /** What a worker was doing when it failed. */
   public enum Operation {
@@ -92,6 +95,7 @@ public final class Coordinator {
       long stepMasked,
       double seconds,
       double waitSeconds,
+      double commSeconds,
       double gradNorm,
       double rssMb,
       double gpuAllocatedMb,
@@ -113,6 +117,35 @@ public final class Coordinator {
   public record Saved(long generation, long step, String manifest)
       implements Command, ClusterMessage {}
 
+  /**
+   * A watched worker is alive: its memory and the lines its node logged since the last beat ({@code
+   * log}: newline-separated, "" for none).
+   */
+  public record Heartbeat(
+      ActorRef<WorkerProtocol.Command> worker,
+      double rssMb,
+      double gpuAllocatedMb,
+      double gpuReservedMb,
+      String log)
+      implements Command, ClusterMessage {}
+
+  /**
+   * An operator's action (from the console or {@code admin}), applied at the next step boundary:
+   * {@code action} is pause, resume, checkpoint, stop, evict (of worker {@code target}) or set
+   * ({@code key} to {@code value}); {@code by} is the id of the token that asked.
+   */
+  public record Admin(
+      String action,
+      String target,
+      String key,
+      String value,
+      String by,
+      ActorRef<AdminReply> replyTo)
+      implements Command, ClusterMessage {}
+
+  /** The answer to an {@link Admin}: an HTTP status (202 accepted, 400, 404, 409) and a message. */
+  public record AdminReply(int status, String message) implements ClusterMessage {}
+
   record WorkersChanged(Receptionist.Listing listing) implements Command {}
 
   record Membership(ClusterEvent.ClusterDomainEvent event) implements Command {}
@@ -132,6 +165,14 @@ public final class Coordinator {
   public interface RunListener {
     void finished(Path checkpoint, long steps, long tokens, double loss);
 
+    /**
+     * An operator stopped the run at a step boundary after {@code checkpoint} was committed (the
+     * state after {@code steps} steps): resuming continues from it.
+     */
+    default void stopped(Path checkpoint, long steps, long tokens, String by) {
+      finished(checkpoint, steps, tokens, Double.NaN);
+    }
+
     void failed(String message, boolean userError);
   }
 
@@ -141,6 +182,7 @@ public final class Coordinator {
     RUNNING,
     SAVING,
     RECOVERING,
+    PAUSED,
     DONE
   }
 
@@ -150,8 +192,18 @@ public final class Coordinator {
   private final TimerScheduler<Command> timers;
   private final RunSpec spec;
   private final RunSpec.Distributed dist;
-  private final RunPlan plan;
+  private RunPlan plan;
   private final RunListener listener;
+  private final RunView view;
+
+  // What operators asked for, applied at the next step boundary (see atBoundary).
+  private boolean paused;
+  private String pausedBy;
+  private boolean pauseRecorded;
+  private String checkpointAskedBy;
+  private boolean checkpointAsked;
+  private String stopAskedBy;
+  private final List<Admin> pendingActions = new ArrayList<>();
 
   /**
    * Tells this coordinator's worlds apart in the workers' rendezvous stores, whatever their
@@ -165,6 +217,9 @@ public final class Coordinator {
       new LinkedHashMap<>();
   private final Set<Address> unreachable = new HashSet<>();
   private final Set<ActorRef<WorkerProtocol.Command>> evicted = new HashSet<>();
+
+  /** Why a worker may be gone (its node unreachable ...): what the console says when it leaves. */
+  private final Map<ActorRef<WorkerProtocol.Command>, String> trouble = new HashMap<>();
 
   /** Steps after which a worker's replica holds the run's state; absent: unknown. */
   private final Map<ActorRef<WorkerProtocol.Command>, Long> validAt = new HashMap<>();
@@ -190,18 +245,24 @@ public final class Coordinator {
   private String lastLogged = "";
 
   private Coordinator(
-      ActorContext<Command> ctx, TimerScheduler<Command> timers, RunSpec spec, RunListener listener)
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      RunSpec spec,
+      RunListener listener,
+      RunView view)
       throws IOException {
     this.ctx = ctx;
     this.timers = timers;
     this.spec = spec;
     this.dist = spec.distributed();
-    this.plan = spec.plan();
     this.listener = listener;
+    this.view = view;
     RunSpec.ResumePoint at = spec.resumePoint();
     this.lastCheckpoint = at.manifest();
     this.lastCheckpointAt = at.counters();
-    this.records = RunRecords.open(spec, at.counters());
+    this.records = RunRecords.open(spec, at.counters(), view);
+    // An operator's changes of an earlier coordinator of this run folder hold on.
+    this.plan = spec.plan().with(records.changes());
     this.schedule =
         new RunSchedule(
             plan,
@@ -209,6 +270,20 @@ public final class Coordinator {
             spec.checkpointName(),
             at.counters(),
             records.lastGeneration());
+    view.start(at.counters().step(), plan.totalSteps(), at.counters().tokens(), totalTokens(plan));
+    for (RunPlan.Change c : plan.changes()) {
+      view.plan(plan.totalSteps(), totalTokens(plan), c.key(), c.value());
+    }
+    if (at.manifest() != null) {
+      view.checkpoint(
+          at.manifest().getFileName().toString(), at.counters().step(), at.counters().tokens());
+    }
+    event(
+        "run",
+        at.manifest() == null
+            ? "new run: " + plan.totalSteps() + " steps"
+            : "resumed from " + at.manifest().getFileName() + " at step " + at.counters().step(),
+        null);
     ctx.getLog()
         .info(
             "run {}: {} steps, at step {} ({})",
@@ -219,15 +294,21 @@ public final class Coordinator {
   }
 
   public static Behavior<Command> create(RunSpec spec, RunListener listener) {
+    return create(spec, listener, RunView.of(spec));
+  }
+
+  /** As above, and what the run does is shown on {@code view} (the admin console reads it). */
+  public static Behavior<Command> create(RunSpec spec, RunListener listener, RunView view) {
     return Behaviors.setup(
         ctx ->
             Behaviors.withTimers(
                 timers -> {
                   Coordinator c;
                   try {
-                    c = new Coordinator(ctx, timers, spec, listener);
+                    c = new Coordinator(ctx, timers, spec, listener, view);
                   } catch (RuntimeException | IOException e) {
                     ctx.getLog().error("cannot start the run: {}", e.getMessage());
+                    view.phase(RunView.Phase.FAILED, String.valueOf(e.getMessage()));
                     listener.failed(e.getMessage(), e instanceof org.omnibiote.UserError);
                     return Behaviors.stopped();
                   }
@@ -298,6 +379,8 @@ public final class Coordinator {
               return Behaviors.same();
             })
         .onMessage(OutcomesTimedOut.class, this::onOutcomesTimedOut)
+        .onMessage(Heartbeat.class, this::onHeartbeat)
+        .onMessage(Admin.class, this::onAdmin)
         .onSignal(
             PostStop.class,
             s -> {
@@ -314,7 +397,13 @@ public final class Coordinator {
         changed.listing().getServiceInstances(WorkerProtocol.KEY);
     for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(registered.keySet())) {
       if (!now.contains(w)) {
-        registered.remove(w);
+        WorkerProtocol.Description d = registered.remove(w);
+        String why = trouble.getOrDefault(w, "it left the cluster (its node stopped)");
+        if (!evicted.contains(w)) {
+          view.departed(w.path().toString(), why);
+          event("membership", "worker " + (d == null ? w.path() : d) + " left: " + why, null);
+        }
+        trouble.remove(w);
         lost(w, "worker " + w.path() + " deregistered");
       }
     }
@@ -353,6 +442,23 @@ public final class Coordinator {
     } else {
       return Behaviors.same();
     }
+    String what =
+        e instanceof ClusterEvent.UnreachableMember
+            ? "unreachable (killed, crashed, or cut off)"
+            : e instanceof ClusterEvent.ReachableMember
+                ? "reachable again"
+                : e instanceof ClusterEvent.MemberRemoved ? "removed from the cluster" : "up";
+    event(
+        "membership",
+        "node " + ((ClusterEvent.MemberEvent) e).member().address() + " " + what,
+        null);
+    if (lostAt != null) {
+      for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
+        if (address(w).equals(lostAt)) {
+          trouble.putIfAbsent(w, "its node " + lostAt + " became " + what);
+        }
+      }
+    }
     if (lostAt != null) {
       for (ActorRef<WorkerProtocol.Command> w : new ArrayList<>(world)) {
         if (address(w).equals(lostAt)) {
@@ -388,6 +494,10 @@ public final class Coordinator {
       return Behaviors.same();
     }
     registered.put(d.worker(), d.description());
+    WorkerProtocol.Description me = d.description();
+    view.worker(d.worker().path().toString(), me.device(), me.host(), me.pid());
+    d.worker().tell(new WorkerProtocol.Watch(ctx.getSelf()));
+    event("membership", "worker " + me + " registered", null);
     membershipChanged();
     return Behaviors.same();
   }
@@ -399,7 +509,7 @@ public final class Coordinator {
       return;
     }
     switch (phase) {
-      case FORMING, RUNNING, SAVING -> abort(why);
+      case FORMING, RUNNING, SAVING, PAUSED -> abort(why);
       case RECOVERING -> {
         awaitingOutcome.remove(w);
         maybeRecovered();
@@ -490,7 +600,8 @@ public final class Coordinator {
                   spec.dataFingerprint(),
                   ctx.getSelf()));
     }
-    phase = Phase.FORMING;
+    setPhase(Phase.FORMING);
+    view.world(generation, world.stream().map(w -> w.path().toString()).toList());
     timers.startSingleTimer("join", new JoinTimedOut(generation), dist.joinTimeout());
     ctx.getLog()
         .info(
@@ -519,6 +630,13 @@ public final class Coordinator {
               point.counters().step(),
               point.manifest() == null ? "the start" : point.manifest());
       records.rewound(point.counters().step(), schedule.generation());
+      event(
+          "restore",
+          "no worker holds the state after step "
+              + schedule.counters().step()
+              + ": back to step "
+              + point.counters().step(),
+          null);
     }
     schedule =
         new RunSchedule(
@@ -545,8 +663,18 @@ public final class Coordinator {
         validAt.put(w, schedule.counters().step());
       }
       started = true;
-      phase = Phase.RUNNING;
+      setPhase(Phase.RUNNING);
       ctx.getLog().info("world generation {} formed: {}", schedule.generation(), describe(world));
+      view.worldState("training");
+      event(
+          "generation",
+          "world generation "
+              + schedule.generation()
+              + " formed at step "
+              + schedule.counters().step()
+              + ": "
+              + describe(world),
+          null);
       if (pendingSave != null) {
         save(pendingSave);
       } else {
@@ -559,6 +687,9 @@ public final class Coordinator {
   // ---- steps ----------------------------------------------------------------------------------
 
   private void nextStep() {
+    if (atBoundary()) {
+      return;
+    }
     if (schedule.finished()) {
       finish();
       return;
@@ -568,7 +699,7 @@ public final class Coordinator {
     if (!newcomers.isEmpty()) {
       ctx.getLog().info("admitting {} at the step boundary", describe(new ArrayList<>(newcomers)));
       leaveWorld();
-      phase = Phase.WAITING;
+      setPhase(Phase.WAITING);
       form();
       return;
     }
@@ -588,7 +719,7 @@ public final class Coordinator {
                   order.evaluate() && share.rank() == 0,
                   ctx.getSelf()));
     }
-    phase = Phase.RUNNING;
+    setPhase(Phase.RUNNING);
     timers.startSingleTimer(
         "step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
   }
@@ -636,6 +767,10 @@ public final class Coordinator {
     }
     double peak = joined.values().stream().mapToDouble(Double::doubleValue).sum();
     records.committed(entry(order, Ledger.Entry.COMMITTED), order, at, byRank, peak);
+    for (StepDone d : byRank) {
+      view.workerStep(
+          d.worker().path().toString(), d.seconds(), d.waitSeconds(), d.commSeconds(), d.rssMb());
+    }
     String val = byRank.get(0).valJson();
     if (val != null && !val.isEmpty()) {
       ctx.getLog().info("step {} val loss {}", at.step(), val);
@@ -663,7 +798,7 @@ public final class Coordinator {
 
   private void save(RunSchedule.StepOrder o) {
     pendingSave = o;
-    phase = Phase.SAVING;
+    setPhase(Phase.SAVING);
     Counters after = o.after();
     world
         .get(0)
@@ -691,12 +826,18 @@ public final class Coordinator {
     lastCheckpoint = Path.of(s.manifest());
     lastCheckpointAt = o.after();
     ctx.getLog().info("checkpoint {} at step {}", s.manifest(), o.after().step());
+    view.checkpoint(lastCheckpoint.getFileName().toString(), o.after().step(), o.after().tokens());
+    event(
+        "checkpoint",
+        "checkpoint " + lastCheckpoint.getFileName() + " at step " + o.after().step(),
+        null);
     try {
-      Checkpoints.prune(spec.runDir(), spec.checkpointName(), spec.settings().keepCheckpoints());
+      Checkpoints.prune(
+          spec.runDir(), spec.checkpointName(), plan.keepCheckpoints(o.after().step()));
     } catch (IOException e) {
       ctx.getLog().warn("pruning old checkpoints failed: {}", e.getMessage());
     }
-    phase = Phase.RUNNING;
+    setPhase(Phase.RUNNING);
     nextStep();
     return Behaviors.same();
   }
@@ -733,6 +874,7 @@ public final class Coordinator {
    */
   private void abort(String why) {
     ctx.getLog().warn("aborting world generation {}: {}", schedule.generation(), why);
+    event("abort", "world generation " + schedule.generation() + " aborted: " + why, null);
     timers.cancel("step");
     timers.cancel("join");
     awaitingOutcome.clear();
@@ -754,7 +896,7 @@ public final class Coordinator {
       }
     }
     leaveWorld();
-    phase = Phase.RECOVERING;
+    setPhase(Phase.RECOVERING);
     abortedAt = System.nanoTime();
     timers.startSingleTimer(
         "outcomes", new OutcomesTimedOut(schedule.generation()), dist.outcomeTimeout());
@@ -794,11 +936,18 @@ public final class Coordinator {
       return;
     }
     timers.cancel("outcomes");
-    phase = Phase.WAITING;
+    setPhase(Phase.WAITING);
     membershipChanged();
   }
 
   private void evict(ActorRef<WorkerProtocol.Command> w, String reason, boolean userError) {
+    evict(w, reason, userError, false);
+  }
+
+  private void evict(
+      ActorRef<WorkerProtocol.Command> w, String reason, boolean userError, boolean byOperator) {
+    view.departed(w.path().toString(), reason);
+    event("membership", "worker " + registered.get(w) + " evicted: " + reason, null);
     if (userError) {
       ctx.getLog().error("refusing worker: {}", reason);
     } else {
@@ -806,13 +955,13 @@ public final class Coordinator {
     }
     evicted.add(w);
     validAt.remove(w);
-    w.tell(new WorkerProtocol.Evicted(reason, userError));
+    w.tell(new WorkerProtocol.Evicted(reason, userError, byOperator));
   }
 
   // ---- the end --------------------------------------------------------------------------------
 
   private void finish() {
-    phase = Phase.DONE;
+    setPhase(Phase.DONE);
     Counters at = schedule.counters();
     Path last =
         Checkpoints.exists(spec.runDir(), spec.checkpointName())
@@ -836,14 +985,18 @@ public final class Coordinator {
     for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
       w.tell(new WorkerProtocol.Finish(summary));
     }
+    view.phase(RunView.Phase.DONE, summary);
+    event("run", summary, null);
     closeRun();
     ctx.getLog().info(summary);
     listener.finished(last, at.step(), at.tokens(), lastLoss);
   }
 
   private void fail(String message, boolean userError) {
-    phase = Phase.DONE;
+    setPhase(Phase.DONE);
     ctx.getLog().error("the run failed: {}", message);
+    view.phase(RunView.Phase.FAILED, message);
+    event("run", "the run failed: " + message, null);
     for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
       w.tell(new WorkerProtocol.Finish("the run failed: " + message));
     }
@@ -857,6 +1010,296 @@ public final class Coordinator {
     } catch (IOException e) {
       ctx.getLog().warn("closing the run files: {}", e.getMessage());
     }
+  }
+
+  // ---- operators: the console and admin ------------------------------------------------------
+
+  private Behavior<Command> onHeartbeat(Heartbeat h) {
+    view.heartbeat(
+        h.worker().path().toString(),
+        h.rssMb(),
+        h.gpuAllocatedMb(),
+        h.gpuReservedMb(),
+        h.log().isEmpty() ? List.of() : List.of(h.log().split("\n")));
+    return Behaviors.same();
+  }
+
+  /**
+   * Checks an operator's action now (a bad value or an unknown worker is refused at once, with
+   * 400/404), then applies it at the next step boundary: at once when the run is paused, which is a
+   * boundary.
+   */
+  private Behavior<Command> onAdmin(Admin a) {
+    if (phase == Phase.DONE) {
+      a.replyTo().tell(new AdminReply(409, "the run has ended"));
+      return Behaviors.same();
+    }
+    String refused = refusal(a);
+    if (refused != null) {
+      a.replyTo().tell(new AdminReply(refused.startsWith("no worker") ? 404 : 400, refused));
+      return Behaviors.same();
+    }
+    String message =
+        switch (a.action()) {
+          case "pause" -> paused ? "already paused" : "pausing at the next step boundary";
+          case "resume" -> paused ? "resuming" : "not paused";
+          case "checkpoint" -> "a checkpoint at the next step boundary";
+          case "stop" -> "stopping at the next step boundary, after a checkpoint";
+          case "evict" -> "evicting " + a.target() + " at the next step boundary";
+          default -> a.key() + " = " + a.value() + " from the next step boundary";
+        };
+    event("action", a.action() + " asked: " + message, a.by());
+    switch (a.action()) {
+      case "pause" -> {
+        paused = true;
+        pausedBy = a.by();
+      }
+      case "resume" -> {
+        if (paused) {
+          paused = false;
+          pauseRecorded = false;
+          records.action(schedule.counters().step(), schedule.generation(), a, null);
+          event("action", "resumed", a.by());
+        }
+      }
+      case "checkpoint" -> {
+        checkpointAsked = true;
+        checkpointAskedBy = a.by();
+      }
+      case "stop" -> stopAskedBy = a.by() == null ? "an operator" : a.by();
+      default -> pendingActions.add(a);
+    }
+    showControl();
+    a.replyTo().tell(new AdminReply(202, message));
+    if (phase == Phase.PAUSED) {
+      nextStep(); // a paused run is at a boundary: apply now (or resume)
+    }
+    return Behaviors.same();
+  }
+
+  /** Why {@code a} cannot be applied (400/404), or null. */
+  private String refusal(Admin a) {
+    switch (a.action()) {
+      case "pause", "resume", "checkpoint", "stop" -> {
+        return null;
+      }
+      case "evict" -> {
+        return workerOf(a.target()) == null ? "no worker " + a.target() + " in the run" : null;
+      }
+      case "set" -> {
+        double v;
+        try {
+          v = Double.parseDouble(a.value());
+        } catch (NumberFormatException | NullPointerException e) {
+          return a.key() + ": '" + a.value() + "' is not a number";
+        }
+        try {
+          plan.with(new RunPlan.Change(schedule.counters().step(), a.key(), v));
+          return null;
+        } catch (IllegalArgumentException e) {
+          return e.getMessage();
+        }
+      }
+      default -> {
+        return "unknown action '" + a.action() + "'";
+      }
+    }
+  }
+
+  private ActorRef<WorkerProtocol.Command> workerOf(String id) {
+    String path = view.pathOf(id);
+    for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
+      if (w.path().toString().equals(path) && !evicted.contains(w)) {
+        return w;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A step boundary: applies what operators asked for, in this order: settings, evictions (a new
+   * world forms), a checkpoint, a stop (after its checkpoint), a pause. Returns true when it took
+   * the run over (no step is ordered now).
+   */
+  private boolean atBoundary() {
+    long step = schedule.counters().step();
+    for (Admin a : List.copyOf(pendingActions)) {
+      pendingActions.remove(a);
+      if (a.action().equals("set")) {
+        applySetting(a, step);
+      }
+    }
+    boolean reform = false;
+    for (Admin a : List.copyOf(pendingActions)) {
+      pendingActions.remove(a);
+      ActorRef<WorkerProtocol.Command> w = workerOf(a.target());
+      if (w == null) {
+        continue; // it left meanwhile
+      }
+      String why = "evicted by an operator (token " + a.by() + ")";
+      records.action(step, schedule.generation(), a, String.valueOf(registered.get(w)));
+      event("action", "evicted " + registered.get(w), a.by());
+      evict(w, why, false, true);
+      reform |= world.contains(w);
+    }
+    showControl();
+    if (reform) {
+      leaveWorld();
+      world = List.of();
+      setPhase(Phase.WAITING);
+      form();
+      return true;
+    }
+    boolean atCheckpoint = lastCheckpoint != null && lastCheckpointAt.step() == step;
+    if ((checkpointAsked || stopAskedBy != null) && !atCheckpoint && step > 0) {
+      records.action(
+          step,
+          schedule.generation(),
+          new Admin(
+              "checkpoint",
+              null,
+              null,
+              null,
+              checkpointAsked ? checkpointAskedBy : stopAskedBy,
+              null),
+          null);
+      checkpointAsked = false;
+      save(savedNow(step));
+      return true;
+    }
+    checkpointAsked = false;
+    if (stopAskedBy != null) {
+      stop();
+      return true;
+    }
+    if (paused) {
+      if (!pauseRecorded) {
+        pauseRecorded = true;
+        records.action(
+            step,
+            schedule.generation(),
+            new Admin("pause", null, null, null, pausedBy, null),
+            null);
+        event("action", "paused at step " + step, pausedBy);
+        ctx.getLog().info("paused at step {}: no step runs until resumed", step);
+      }
+      setPhase(Phase.PAUSED);
+      return true;
+    }
+    return false;
+  }
+
+  private void applySetting(Admin a, long step) {
+    RunPlan.Change c = new RunPlan.Change(step, a.key(), Double.parseDouble(a.value()));
+    try {
+      plan = plan.with(c);
+    } catch (IllegalArgumentException e) {
+      event(
+          "action", "set " + a.key() + " refused at step " + step + ": " + e.getMessage(), a.by());
+      return;
+    }
+    schedule.replan(plan);
+    records.action(step, schedule.generation(), a, null);
+    view.plan(plan.totalSteps(), totalTokens(plan), a.key(), c.value());
+    String what =
+        a.key().equals("token_budget")
+            ? String.format(
+                Locale.ROOT,
+                "token_budget %s from step %d: %d steps, lr decays linearly from %.4g to 0 at the"
+                    + " new end",
+                a.value(),
+                step,
+                plan.totalSteps(),
+                plan.peakLr() * plan.lrFactor(step))
+            : a.key() + " " + a.value() + " from step " + step;
+    ctx.getLog().info("an operator set {}", what);
+    event("action", "set " + what, a.by());
+  }
+
+  /** The order that saves the state after {@code step} steps now, as a periodic checkpoint. */
+  private RunSchedule.StepOrder savedNow(long step) {
+    Counters at = schedule.counters();
+    return new RunSchedule.StepOrder(
+        step - 1,
+        worldGeneration,
+        0,
+        0,
+        List.of(),
+        false,
+        spec.checkpointName() + "_" + at.tokens(),
+        false,
+        at);
+  }
+
+  /** Ends the run at this boundary: its last checkpoint holds the state (nothing is lost). */
+  private void stop() {
+    String by = stopAskedBy;
+    Counters at = schedule.counters();
+    setPhase(Phase.DONE);
+    view.phase(RunView.Phase.STOPPED, "stopped at step " + at.step() + " by " + by);
+    records.action(
+        at.step(), schedule.generation(), new Admin("stop", null, null, null, by, null), null);
+    event("run", "stopped at step " + at.step() + "; checkpoint " + lastCheckpoint, by);
+    records.finished();
+    String summary =
+        String.format(
+            Locale.ROOT,
+            "the run was stopped at step %,d (%,d tokens); its checkpoint %s resumes it",
+            at.step(),
+            at.tokens(),
+            lastCheckpoint);
+    for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
+      w.tell(new WorkerProtocol.Finish(summary));
+    }
+    closeRun();
+    ctx.getLog().info(summary);
+    listener.stopped(lastCheckpoint, at.step(), at.tokens(), by);
+  }
+
+  private void showControl() {
+    List<String> pending = new ArrayList<>();
+    for (Admin a : pendingActions) {
+      pending.add(
+          a.action().equals("set")
+              ? "set " + a.key() + "=" + a.value()
+              : a.action() + " " + a.target());
+    }
+    if (checkpointAsked) {
+      pending.add("checkpoint");
+    }
+    if (stopAskedBy != null) {
+      pending.add("stop");
+    }
+    if (paused && phase != Phase.PAUSED) {
+      pending.add("pause");
+    }
+    view.control(paused, pending);
+  }
+
+  private void setPhase(Phase p) {
+    phase = p;
+    RunView.Phase shown =
+        switch (p) {
+          case WAITING -> RunView.Phase.WAITING;
+          case FORMING -> RunView.Phase.FORMING;
+          case RUNNING -> RunView.Phase.RUNNING;
+          case SAVING -> RunView.Phase.SAVING;
+          case RECOVERING -> RunView.Phase.RECOVERING;
+          case PAUSED -> RunView.Phase.PAUSED;
+          case DONE -> RunView.Phase.DONE;
+        };
+    if (p != Phase.DONE) {
+      view.phase(shown, "");
+    }
+    showControl();
+  }
+
+  private void event(String kind, String message, String by) {
+    records.event(view.event(kind, message, by));
+  }
+
+  private long totalTokens(RunPlan p) {
+    return (long) p.tokenBudget();
   }
 
   // ---- helpers --------------------------------------------------------------------------------

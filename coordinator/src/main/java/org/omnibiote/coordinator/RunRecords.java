@@ -7,10 +7,12 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.omnibiote.console.RunView;
 import org.omnibiote.metrics.Flops;
 import org.omnibiote.metrics.MetricsLog;
 import org.omnibiote.metrics.TrainProgress;
 import org.omnibiote.schedule.Ledger;
+import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule;
 import org.omnibiote.schedule.RunSchedule.Counters;
 
@@ -27,19 +29,36 @@ final class RunRecords implements AutoCloseable {
   private final MetricsLog metrics;
   private final TrainProgress progress;
   private final long lastGeneration;
+  private final List<RunPlan.Change> changes;
+  private final RunView view;
+  private final java.io.BufferedWriter events;
   private double lastLoss = Double.NaN;
+
+  /** The run folder's log of what happened ({@link RunView.Event}s), one JSON line each. */
+  static final String EVENTS_FILE = "events.jsonl";
 
   private RunRecords(
       RunSpec spec,
       Ledger ledger,
       MetricsLog metrics,
       TrainProgress progress,
-      long lastGeneration) {
+      long lastGeneration,
+      List<RunPlan.Change> changes,
+      RunView view)
+      throws IOException {
     this.spec = spec;
     this.ledger = ledger;
     this.metrics = metrics;
     this.progress = progress;
     this.lastGeneration = lastGeneration;
+    this.changes = changes;
+    this.view = view;
+    this.events =
+        Files.newBufferedWriter(
+            spec.runDir().resolve(EVENTS_FILE),
+            java.nio.charset.StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.APPEND);
   }
 
   /**
@@ -47,15 +66,17 @@ final class RunRecords implements AutoCloseable {
    * committed after that checkpoint were lost with it: the ledger records the rewind, and they are
    * trained again; metrics.jsonl drops their lines so that it tells one history.
    */
-  static RunRecords open(RunSpec spec, Counters at) throws IOException {
+  static RunRecords open(RunSpec spec, Counters at, RunView view) throws IOException {
     Files.createDirectories(spec.runDir());
     Path ledgerFile = spec.runDir().resolve(Ledger.FILE);
     long generation = 0;
     long stepsDone = 0;
+    List<RunPlan.Change> changes = List.of();
     if (Files.exists(ledgerFile)) {
       List<Ledger.Entry> before = Ledger.read(ledgerFile);
       generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
       stepsDone = Ledger.stepsDone(before);
+      changes = Ledger.changes(before);
     }
     Ledger ledger = Ledger.open(spec.runDir());
     RunRecords records =
@@ -68,7 +89,9 @@ final class RunRecords implements AutoCloseable {
                 at.step(),
                 spec.settings().progressInterval(),
                 System.err),
-            generation);
+            generation,
+            changes,
+            view);
     if (stepsDone > at.step()) {
       records.rewound(at.step(), generation);
     }
@@ -78,6 +101,33 @@ final class RunRecords implements AutoCloseable {
   /** The highest world generation an earlier coordinator of this run folder formed (0: none). */
   long lastGeneration() {
     return lastGeneration;
+  }
+
+  /** The settings operators changed during the run, from the ledger (see {@link RunPlan#with}). */
+  List<RunPlan.Change> changes() {
+    return changes;
+  }
+
+  /** An operator's action, applied before step {@code step}. */
+  void action(long step, long generation, Coordinator.Admin a, String detail) {
+    ledger.append(
+        new Ledger.Entry(
+            step,
+            generation,
+            Ledger.Entry.ACTION,
+            null,
+            new Ledger.Action(a.action(), a.by(), a.key(), a.value(), detail)));
+  }
+
+  /** Appends an event to the run folder's events.jsonl (flushed: a tail -f shows it). */
+  void event(RunView.Event e) {
+    try {
+      events.write(JSON.writeValueAsString(e));
+      events.newLine();
+      events.flush();
+    } catch (IOException x) {
+      // the console still has it; a full disk shows in the checkpoints first
+    }
   }
 
   /** The loss of the last step committed by this coordinator (NaN: none). */
@@ -148,17 +198,29 @@ final class RunRecords implements AutoCloseable {
     m.put("generation", o.generation());
     m.put("worker_step_s", reports.stream().map(Coordinator.StepDone::seconds).toList());
     m.put("worker_wait_s", reports.stream().map(Coordinator.StepDone::waitSeconds).toList());
+    // The step's critical path split: data wait and exposed communication of the slowest rank,
+    // the rest computing.
+    Coordinator.StepDone slow =
+        reports.stream()
+            .max(java.util.Comparator.comparingDouble(Coordinator.StepDone::seconds))
+            .orElseThrow();
+    m.put("wait_s", slow.waitSeconds());
+    m.put("comm_s", slow.commSeconds());
+    m.put("compute_s", Math.max(0, slow.seconds() - slow.waitSeconds() - slow.commSeconds()));
     m.put("project", spec.settings().projectName());
     m.put("time", System.currentTimeMillis() / 1000.0);
     metrics.write(m);
+    view.committed(m);
     String val = reports.get(0).valJson();
     if (val != null && !val.isEmpty()) {
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("step", at.step());
       e.put("tokens", at.tokens());
-      e.put("val_loss", readJson(val));
+      Object losses = readJson(val);
+      e.put("val_loss", losses);
       e.put("project", spec.settings().projectName());
       metrics.write(e);
+      view.evaluated(at.step(), at.tokens(), (Map<?, ?>) losses);
     }
     progress.update(at.step(), at.tokens(), loss, lr, o.rows(), nonPad / slowest, gpuMb);
   }
@@ -168,7 +230,7 @@ final class RunRecords implements AutoCloseable {
     progress.finish();
   }
 
-  private static Object readJson(String json) {
+  private static Map<?, ?> readJson(String json) {
     try {
       return JSON.readValue(json, Map.class);
     } catch (IOException e) {
@@ -180,7 +242,8 @@ final class RunRecords implements AutoCloseable {
   public void close() throws IOException {
     try (ledger;
         metrics;
-        progress) {
+        progress;
+        events) {
       // closes all three, the first failure thrown
     }
   }

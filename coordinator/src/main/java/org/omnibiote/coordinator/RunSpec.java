@@ -16,6 +16,7 @@ import java.util.TreeMap;
 import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.checkpoint.TrainingState;
+import org.omnibiote.data.DataSummary;
 import org.omnibiote.data.TrainingData;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule.Counters;
@@ -35,6 +36,7 @@ public record RunSpec(
     OmniBioTAConfig model,
     String dataFingerprint,
     String dataDescription,
+    DataSummary data,
     String resumeFrom,
     Distributed distributed) {
 
@@ -130,6 +132,7 @@ public record RunSpec(
               model,
               data.fingerprint(),
               data.describe(),
+              data.summary(),
               resumeFrom,
               Distributed.from(root));
       spec.resumePoint(); // a checkpoint of another run is refused now, before any node starts

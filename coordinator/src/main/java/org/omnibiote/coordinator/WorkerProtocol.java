@@ -19,10 +19,18 @@ public final class WorkerProtocol {
 
   /** What a worker receives. */
   public sealed interface Command
-      permits Describe, JoinWorld, RunStep, Save, LeaveWorld, Finish, Evicted {}
+      permits Describe, Watch, JoinWorld, RunStep, Save, LeaveWorld, Finish, Evicted {}
 
   /** Asks for the worker's {@link Description}. */
   public record Describe(ActorRef<Description> replyTo) implements Command, ClusterMessage {}
+
+  /**
+   * The coordinator knows this worker: send it a {@link Coordinator.Heartbeat} every second
+   * (memory, the new lines of the node's log), so the console shows a live worker's state and a
+   * departed one's last words.
+   */
+  public record Watch(ActorRef<Coordinator.Command> coordinator)
+      implements Command, ClusterMessage {}
 
   /**
    * Who a worker is: its device, host and process id, the training settings its node was started
@@ -108,6 +116,11 @@ public final class WorkerProtocol {
   /** The run is over: the node leaves the cluster and its command exits 0. */
   public record Finish(String summary) implements Command, ClusterMessage {}
 
-  /** The coordinator will not use this worker (a user error, or it hung): the node exits. */
-  public record Evicted(String reason, boolean userError) implements Command, ClusterMessage {}
+  /**
+   * The coordinator will not use this worker (a user error, it hung, or an operator removed it):
+   * the node exits, with 2 for a user error, 0 when an operator removed it (a launcher does not
+   * start it again), 1 otherwise (a launcher starts a fresh one).
+   */
+  public record Evicted(String reason, boolean userError, boolean byOperator)
+      implements Command, ClusterMessage {}
 }

@@ -1,5 +1,6 @@
 package org.omnibiote.schedule;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,14 +33,34 @@ public final class Ledger implements AutoCloseable {
       @JsonProperty("first_sample") long firstSample,
       @JsonProperty("rows") int rows) {}
 
-  /** One step attempt. */
+  /**
+   * What an operator did, at a step boundary (from the console or {@code admin}): {@code name} is
+   * pause, resume, checkpoint, stop, evict or set (of {@code key} to {@code value}); {@code by} the
+   * id of the token that asked (never the token).
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Action(
+      @JsonProperty("name") String name,
+      @JsonProperty("by") String by,
+      @JsonProperty("key") String key,
+      @JsonProperty("value") String value,
+      @JsonProperty("detail") String detail) {}
+
+  /** One step attempt, or (status {@code action}) an operator's action before step {@code step}. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Entry(
       @JsonProperty("step") long step,
       @JsonProperty("generation") long generation,
       @JsonProperty("status") String status,
-      @JsonProperty("parts") List<Part> parts) {
+      @JsonProperty("parts") List<Part> parts,
+      @JsonProperty("action") Action action) {
     public static final String COMMITTED = "committed";
     public static final String ABORTED = "aborted";
+    public static final String ACTION = "action";
+
+    public Entry(long step, long generation, String status, List<Part> parts) {
+      this(step, generation, status, parts, null);
+    }
 
     /**
      * The run went back to the state after {@code step} steps (a checkpoint): committed steps from
@@ -193,6 +214,23 @@ public final class Ledger implements AutoCloseable {
     }
     return done;
   }
+
+  /**
+   * The settings an operator changed during the run (set actions, in order), which a resumed run
+   * applies again: each takes effect from the step it was made before, whatever was rewound.
+   */
+  public static List<RunPlan.Change> changes(List<Entry> entries) {
+    List<RunPlan.Change> out = new ArrayList<>();
+    for (Entry e : entries) {
+      if (ACTION_SET.equals(e.action() == null ? null : e.action().name())) {
+        out.add(
+            new RunPlan.Change(e.step(), e.action().key(), Double.parseDouble(e.action().value())));
+      }
+    }
+    return out;
+  }
+
+  private static final String ACTION_SET = "set";
 
   @Override
   public void close() throws IOException {

@@ -11,7 +11,7 @@ import java.util.List;
  * it.
  */
 public final class RunSchedule {
-  private final RunPlan plan;
+  private RunPlan plan;
   private final int miniBatch;
   private final String saveName;
   private Counters at;
@@ -64,6 +64,11 @@ public final class RunSchedule {
     return plan;
   }
 
+  /** Continues with {@code changed} (an operator's change, effective from the next step). */
+  public void replan(RunPlan changed) {
+    this.plan = changed;
+  }
+
   /** The order for the next step in a world of {@code worldSize} ranks. */
   public StepOrder next(int worldSize) {
     if (finished()) {
@@ -76,7 +81,7 @@ public final class RunSchedule {
     String checkpoint =
         last
             ? saveName
-            : plan.checkpointDue(at.tokens(), after.tokens())
+            : plan.checkpointDue(step, at.tokens(), after.tokens())
                 ? saveName + "_" + after.tokens()
                 : null;
     return new StepOrder(
@@ -85,7 +90,7 @@ public final class RunSchedule {
         rows,
         plan.lrFactor(step),
         StepSplit.split(at.samples(), rows, miniBatch, worldSize),
-        last || plan.evaluationDue(at.tokens(), after.tokens()),
+        last || plan.evaluationDue(step, at.tokens(), after.tokens()),
         checkpoint,
         last,
         after);

@@ -94,7 +94,7 @@ class KryoSerializerTest {
         new WorkerProtocol.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
         new WorkerProtocol.LeaveWorld(3),
         new WorkerProtocol.Finish("trained 18 steps"),
-        new WorkerProtocol.Evicted("n_layer 4 (worker) vs 2 (run)", true),
+        new WorkerProtocol.Evicted("n_layer 4 (worker) vs 2 (run)", true, false),
         new Coordinator.Joined(3, 1, workers, 2.1e11),
         new Coordinator.StepDone(
             3,
@@ -106,6 +106,7 @@ class KryoSerializerTest {
             200,
             0.25,
             0.01,
+            0.04,
             0.83,
             812.5,
             30_517.5,
@@ -113,7 +114,12 @@ class KryoSerializerTest {
             "{\"genbank\":2.4}"),
         new Coordinator.Failed(
             3, 17, Coordinator.Operation.STEP, workers, "Connection closed by peer", false),
-        new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"));
+        new Coordinator.Saved(3, 17, "/runs/x/omnibiota_1000.checkpoint.json"),
+        new WorkerProtocol.Watch(coordinators),
+        new Coordinator.Heartbeat(
+            workers, 812.5, 0, 0, "12:00:01.000 INFO Worker - hi\n12:00:01.5 WARN Worker - there"),
+        new Coordinator.Admin("set", null, "save_freq", "2e6", "a1b2c3d4", null),
+        new Coordinator.AdminReply(400, "save_freq: 'x' is not a number"));
   }
 
   @Test

@@ -49,6 +49,8 @@ public final class TrainingData implements AutoCloseable {
   private final Map<Dataset, RowOrder> orders = new EnumMap<>(Dataset.class);
   private final SampleMix mix;
   private final String fingerprint;
+  private final Map<Dataset, Integer> trainShards = new EnumMap<>(Dataset.class);
+  private final Map<Dataset, Integer> valShards = new EnumMap<>(Dataset.class);
   private volatile boolean closed;
 
   private TrainingData(
@@ -118,6 +120,10 @@ public final class TrainingData implements AutoCloseable {
             train,
             val,
             fingerprint(settings, info, banned, trainListed, valListed));
+    for (Dataset d : type.datasets()) {
+      data.trainShards.put(d, trainListed.get(d).size());
+      data.valShards.put(d, valListed.get(d).size());
+    }
     log.info("{} (opened in {} ms)", data.describe(), (System.nanoTime() - t0) / 1_000_000);
     return data;
   }
@@ -212,6 +218,25 @@ public final class TrainingData implements AutoCloseable {
           targets);
     }
     return new MaskedRows(rows, ctx, ids, inputs, targets);
+  }
+
+  /** Per dataset: shards, rows, tokens and documents; and the mix (see {@link DataSummary}). */
+  public DataSummary summary() {
+    List<DataSummary.Dataset> out = new java.util.ArrayList<>();
+    for (Dataset d : train.keySet()) {
+      PackedRows.Index t = train.get(d).index();
+      out.add(
+          new DataSummary.Dataset(
+              d.folder(),
+              trainShards.getOrDefault(d, 0),
+              valShards.getOrDefault(d, 0),
+              t.starts().length,
+              val.get(d).rows(),
+              t.documentTokens(),
+              t.documents()));
+    }
+    return new DataSummary(
+        List.copyOf(out), settings.trainType().genbankNum(), settings.trainType().genbankDen());
   }
 
   /** Packed train rows of {@code dataset} (one epoch of it). */

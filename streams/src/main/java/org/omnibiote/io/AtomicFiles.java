@@ -37,7 +37,18 @@ public final class AtomicFiles {
 
   /** Writes {@code content} to {@code target} through a temp file in {@code tempFolder}. */
   public static void write(Path target, byte[] content, Path tempFolder) throws IOException {
-    Path temp = createTemp(target, tempFolder);
+    write(createTemp(target, tempFolder), target, content);
+  }
+
+  /** As {@link #write(Path, byte[])}, readable and writable by the owner only (0600): secrets. */
+  public static void writeOwnerOnly(Path target, byte[] content) throws IOException {
+    Path folder = target.toAbsolutePath().getParent();
+    Files.createDirectories(folder);
+    // createTempFile makes it 0600 (where the file system has POSIX permissions).
+    write(Files.createTempFile(folder, "." + target.getFileName() + ".", ".tmp"), target, content);
+  }
+
+  private static void write(Path temp, Path target, byte[] content) throws IOException {
     try {
       try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
         ByteBuffer buf = ByteBuffer.wrap(content);

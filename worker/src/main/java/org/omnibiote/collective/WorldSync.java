@@ -27,6 +27,9 @@ public final class WorldSync implements TrainStep.Sync {
   // cpu-only: the step's token count is summed by Gloo, the group's backend for CPU tensors.
   private final Tensor scalar = Tensor.create(new long[] {0}, 1);
 
+  /** Time spent waiting on collectives since the last {@link #takeCommSeconds}. */
+  private long commNanos;
+
   private WorldSync(CollectiveGroup group, GradientReducer reducer, OmniBioTA model) {
     this.group = group;
     this.reducer = reducer;
@@ -48,12 +51,25 @@ public final class WorldSync implements TrainStep.Sync {
     return scalar;
   }
 
+  /**
+   * Seconds this rank waited on collectives since the last call: the communication a step did not
+   * hide behind its backward (the reducer's buckets overlap it; what is left is waited for here).
+   */
+  public double takeCommSeconds() {
+    double s = commNanos / 1e9;
+    commNanos = 0;
+    return s;
+  }
+
   @Override
   public long sumOverRanks(long local) {
+    long t0 = System.nanoTime();
     try (PointerScope scope = new PointerScope()) {
       scalar.fill_(new Scalar(local));
       group.allReduceSum(scalar);
       return scalar.item_long();
+    } finally {
+      commNanos += System.nanoTime() - t0;
     }
   }
 
@@ -71,6 +87,15 @@ public final class WorldSync implements TrainStep.Sync {
 
   @Override
   public void afterBackward() {
+    long t0 = System.nanoTime();
+    try {
+      reduce();
+    } finally {
+      commNanos += System.nanoTime() - t0;
+    }
+  }
+
+  private void reduce() {
     if (reducer != null) {
       reducer.awaitReduction(); // on CUDA: a failed reduction throws here, before the update
       return;

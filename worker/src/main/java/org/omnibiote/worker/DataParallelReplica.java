@@ -93,6 +93,7 @@ public final class DataParallelReplica implements AutoCloseable {
       long stepMasked,
       double seconds,
       double waitSeconds,
+      double commSeconds,
       double gradNorm,
       DeviceMemory.Peak gpu) {}
 
@@ -359,6 +360,7 @@ public final class DataParallelReplica implements AutoCloseable {
           r.stepMasked(),
           (System.nanoTime() - start) / 1e9,
           wait,
+          sync instanceof WorldSync w ? w.takeCommSeconds() : 0,
           r.gradNorm(),
           DeviceMemory.peak(device));
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,6 +33,7 @@ import org.omnibiote.coordinator.WorkerProtocol.LeaveWorld;
 import org.omnibiote.coordinator.WorkerProtocol.LoadCheckpoint;
 import org.omnibiote.coordinator.WorkerProtocol.RunStep;
 import org.omnibiote.coordinator.WorkerProtocol.Save;
+import org.omnibiote.coordinator.WorkerProtocol.Watch;
 import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.train.ResidentMemory;
 import org.slf4j.Logger;
@@ -76,6 +78,19 @@ public final class Worker {
   private final RendezvousStore store;
 
   private final ExecutorService compute;
+
+  // Sends the heartbeat to the coordinator that watches this worker (the last one to ask).
+  private final java.util.concurrent.ScheduledExecutorService heartbeat =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "omnibiote-heartbeat");
+            t.setDaemon(true);
+            return t;
+          });
+  private volatile ActorRef<Coordinator.Command> watcher;
+  private volatile double lastGpuMb;
+  private volatile double lastGpuReservedMb;
+  private long logCursor;
   private final Consumer<NodeExit> exit;
   private final Settings settings;
   // Touched only by the compute thread.
@@ -155,6 +170,12 @@ public final class Worker {
               d.replyTo().tell(me);
               return Behaviors.same();
             })
+        .onMessage(
+            Watch.class,
+            w -> {
+              watchedBy(w.coordinator());
+              return Behaviors.same();
+            })
         .onMessage(JoinWorld.class, j -> run(() -> join(j)))
         .onMessage(RunStep.class, r -> run(() -> step(r)))
         .onMessage(Save.class, s -> run(() -> save(s)))
@@ -179,12 +200,13 @@ public final class Worker {
             Evicted.class,
             e -> {
               ctx.getLog().error("the coordinator evicted this worker: {}", e.reason());
-              exit.accept(new NodeExit(e.userError() ? 2 : 1, e.reason()));
+              exit.accept(new NodeExit(e.userError() ? 2 : e.byOperator() ? 0 : 1, e.reason()));
               return Behaviors.same();
             })
         .onSignal(
             PostStop.class,
             s -> {
+              heartbeat.shutdownNow();
               run(this::close);
               compute.shutdown();
               // Free the native side before the JVM exits: libtorch objects freed by a thread that
@@ -280,6 +302,40 @@ public final class Worker {
     return bound > 0 && failed >= bound;
   }
 
+  /**
+   * Every second, memory and the log lines since the last beat to {@code coordinator} (the console
+   * shows them; a worker that dies keeps its last words there). A restarted coordinator asks again.
+   */
+  private void watchedBy(ActorRef<Coordinator.Command> coordinator) {
+    boolean first = watcher == null;
+    watcher = coordinator;
+    if (!first) {
+      return;
+    }
+    LogTail tail = LogTail.get();
+    logCursor = Math.max(0, tail.cursor() - 20); // what it said before it was watched, too
+    heartbeat.scheduleAtFixedRate(
+        () -> {
+          try {
+            long now = tail.cursor();
+            List<String> lines = tail.since(logCursor, 40);
+            logCursor = now;
+            watcher.tell(
+                new Coordinator.Heartbeat(
+                    self,
+                    ResidentMemory.megabytes(),
+                    lastGpuMb,
+                    lastGpuReservedMb,
+                    String.join("\n", lines)));
+          } catch (RuntimeException e) {
+            log.debug("heartbeat: {}", e.toString());
+          }
+        },
+        0,
+        1,
+        TimeUnit.SECONDS);
+  }
+
   private void step(RunStep r) {
     if (replica == null || replica.generation() != r.generation()) {
       fail(
@@ -294,6 +350,8 @@ public final class Worker {
     try {
       DataParallelReplica.StepReport rep =
           replica.step(r.firstSample(), r.microBatches(), r.stepMicroBatches(), r.lrFactor());
+      lastGpuMb = rep.gpu().allocatedMb();
+      lastGpuReservedMb = rep.gpu().reservedMb();
       String val = "";
       if (r.evaluate()) {
         val = JSON.writeValueAsString(replica.evaluate());
@@ -310,6 +368,7 @@ public final class Worker {
                   rep.stepMasked(),
                   rep.seconds(),
                   rep.waitSeconds(),
+                  rep.commSeconds(),
                   rep.gradNorm(),
                   ResidentMemory.megabytes(),
                   rep.gpu().allocatedMb(),
