@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       CoordinatorCommand.class,
       WorkerCommand.class,
       DoctorCommand.class,
+      AdminCommand.class,
     })
 public final class Main implements Runnable {
 

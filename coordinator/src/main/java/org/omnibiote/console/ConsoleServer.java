@@ -439,7 +439,10 @@ public final class ConsoleServer {
           return done(
               error(
                   StatusCodes.BAD_REQUEST,
-                  f.getKey() + ": '" + f.getValue() + "' is not a number"));
+                  f.getKey()
+                      + ": '"
+                      + (f.getValue().isTextual() ? f.getValue().asText() : f.getValue().toString())
+                      + "' is not a number"));
         }
       }
       // One action per setting, each checked by the coordinator; the first refusal answers.

@@ -1124,8 +1124,8 @@ public final class Coordinator {
   private boolean atBoundary() {
     long step = schedule.counters().step();
     for (Admin a : List.copyOf(pendingActions)) {
-      pendingActions.remove(a);
       if (a.action().equals("set")) {
+        pendingActions.remove(a);
         applySetting(a, step);
       }
     }
