@@ -100,6 +100,9 @@ final class WorkerCommand implements Callable<Integer>, NeedsLibtorch {
               + ds.size()
               + " devices: each worker hosts a store, give 0 (any free port)");
     }
+    // SIGTERM: leave the world at the next step boundary, exit 0; the run goes on without it.
+    org.omnibiote.cluster.GracefulStop.onSigterm(
+        "worker", node.getDuration("omnibiote.distributed.stop-timeout"), Worker::leaveAll);
     long lostAt = -1;
     while (true) {
       AtomicReference<Worker.NodeExit> exit = new AtomicReference<>();

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,60 +39,12 @@ class AdminCommandTest {
   @Timeout(value = 180, unit = TimeUnit.SECONDS)
   void adminWatchesAndSteersATwoWorkerRun() throws Exception {
     Path runDir = dir.resolve("run");
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g",
-                "-Domnibiote.distributed.settle=500ms",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "org.omnibiote.cli.Main",
-                "train",
-                "--workers",
-                "2",
-                "--console-port",
-                String.valueOf(port),
-                "--base_dir",
-                shards.toString(),
-                "--save_name",
-                runDir.resolve("omnibiota").toString(),
-                "--n_layer",
-                "1",
-                "--n_embd",
-                "32",
-                "--n_head",
-                "2",
-                "--ctx_len",
-                "64",
-                "--batch_size",
-                "8",
-                "--mini_batch_size",
-                "2",
-                "--token_budget",
-                "1e9",
-                "--save_freq",
-                "1e12",
-                "--test_freq",
-                "1e12"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.redirectOutput(dir.resolve("train.log").toFile());
-    pb.environment().keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    Process train = pb.start();
+    Process train = startTrain(dir, shards, runDir);
+    int port =
+        Integer.parseInt(awaitFile(runDir.resolve("console-url")).replaceAll(".*:(\\d+)/$", "$1"));
     try {
       String run = runDir.toString();
-      await(
-          () -> CliRun.run("admin", "status", "--run", run),
-          r ->
-              r.exitCode() == 0
-                  && r.out().contains("world:       generation 1, 2 workers")
-                  && stepOf(r.out()) >= 2,
-          "a world of 2 workers training");
+      awaitTraining(run, 2);
       CliRun status = CliRun.run("admin", "status", "--run", run);
       assertTrue(status.out().contains("phase:       running"), status.out());
       assertTrue(status.out().contains("last step:   loss"), status.out());
@@ -188,6 +139,79 @@ class AdminCommandTest {
       train.destroyForcibly();
       train.waitFor(30, TimeUnit.SECONDS);
     }
+  }
+
+  /** {@code train --workers 2} of a long run in a child JVM, its output in DIR/train.log. */
+  static Process startTrain(Path dir, Path shards, Path runDir) throws java.io.IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g",
+                "-Domnibiote.distributed.settle=500ms",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "org.omnibiote.cli.Main",
+                "train",
+                "--workers",
+                "2",
+                "--base_dir",
+                shards.toString(),
+                "--save_name",
+                runDir.resolve("omnibiota").toString(),
+                "--n_layer",
+                "1",
+                "--n_embd",
+                "32",
+                "--n_head",
+                "2",
+                "--ctx_len",
+                "64",
+                "--batch_size",
+                "8",
+                "--mini_batch_size",
+                "2",
+                "--token_budget",
+                "1e9",
+                "--save_freq",
+                "1e12",
+                "--test_freq",
+                "1e12"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.redirectOutput(dir.resolve("train.log").toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
+    pb.environment().put("OMP_NUM_THREADS", "1");
+    return pb.start();
+  }
+
+  /** Waits until the run's console shows a world of {@code workers} past step 2 (or later). */
+  static void awaitTraining(String run, int workers) throws InterruptedException {
+    await(
+        () -> CliRun.run("admin", "status", "--run", run),
+        r -> {
+          long at = stepOf(r.out());
+          return r.exitCode() == 0
+              && r.out().contains("phase:       running")
+              && r.out().contains(", " + workers + " workers")
+              && at >= 2;
+        },
+        "a world of " + workers + " workers training");
+    long now = stepOf(CliRun.run("admin", "status", "--run", run).out());
+    await(
+        () -> CliRun.run("admin", "status", "--run", run),
+        r -> stepOf(r.out()) > now + 1,
+        "steps with " + workers + " workers");
+  }
+
+  private static String awaitFile(Path f) throws Exception {
+    long end = System.nanoTime() + 90_000_000_000L;
+    while (System.nanoTime() < end) {
+      if (Files.exists(f)) {
+        return Files.readString(f).trim();
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("no " + f);
   }
 
   private static long stepOf(String status) {

@@ -43,7 +43,8 @@ public final class ClusterMessages {
           new Entry(118, WorkerProtocol.Watch.class),
           new Entry(119, Coordinator.Heartbeat.class),
           new Entry(120, Coordinator.Admin.class),
-          new Entry(121, Coordinator.AdminReply.class));
+          new Entry(121, Coordinator.AdminReply.class),
+          new Entry(122, Coordinator.Leave.class));
 
   /** Enums inside messages, with their ids. */
   static final List<EnumEntry> ENUMS =

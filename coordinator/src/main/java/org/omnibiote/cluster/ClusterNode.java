@@ -147,6 +147,12 @@ public final class ClusterNode {
       ActorRef<Coordinator.Command> proxy =
           ClusterSingleton.get(system).init(singleton.apply(system));
       ConsoleServer.start(system, console, view, proxy, spec.runDir(), System.out);
+      GracefulStop.onSigterm(
+          "coordinator",
+          config.getDuration("omnibiote.distributed.stop-timeout"),
+          () ->
+              proxy.tell(
+                  new Coordinator.Admin("stop", null, null, null, "SIGTERM", system.ignoreRef())));
     } catch (RuntimeException e) {
       system.terminate();
       throw e;

@@ -332,10 +332,12 @@ public final class RunView {
     return w == null ? null : w.id;
   }
 
-  /** The path of the live worker the console calls {@code id} (or a rank number), or null. */
+  /** The path of the live worker the console calls {@code id} (or a rank, or a path), or null. */
   public synchronized String pathOf(String id) {
     for (WorkerState w : workers.values()) {
-      if (w.id.equals(id) || (w.rank != null && String.valueOf(w.rank).equals(id))) {
+      if (w.id.equals(id)
+          || w.path.equals(id)
+          || (w.rank != null && String.valueOf(w.rank).equals(id))) {
         return w.path;
       }
     }

@@ -61,6 +61,7 @@ public final class Coordinator {
           StepTimedOut,
           OutcomesTimedOut,
           Heartbeat,
+          Leave,
           Admin {}
 
   /** What a worker was doing when it failed. */
@@ -128,6 +129,12 @@ public final class Coordinator {
       double gpuReservedMb,
       String log)
       implements Command, ClusterMessage {}
+
+  /**
+   * A worker asks to leave the run at the next step boundary (its node was sent SIGTERM): it is
+   * taken out as an operator's eviction would, and its node exits 0.
+   */
+  public record Leave(ActorRef<WorkerProtocol.Command> worker) implements Command, ClusterMessage {}
 
   /**
    * An operator's action (from the console or {@code admin}), applied at the next step boundary:
@@ -381,6 +388,17 @@ public final class Coordinator {
         .onMessage(OutcomesTimedOut.class, this::onOutcomesTimedOut)
         .onMessage(Heartbeat.class, this::onHeartbeat)
         .onMessage(Admin.class, this::onAdmin)
+        .onMessage(
+            Leave.class,
+            l ->
+                onAdmin(
+                    new Admin(
+                        "evict",
+                        l.worker().path().toString(),
+                        null,
+                        null,
+                        "SIGTERM",
+                        ctx.getSystem().ignoreRef())))
         .onSignal(
             PostStop.class,
             s -> {
@@ -1036,6 +1054,7 @@ public final class Coordinator {
     }
     String refused = refusal(a);
     if (refused != null) {
+      ctx.getLog().warn("refused {} from {}: {}", a.action(), a.by(), refused);
       a.replyTo().tell(new AdminReply(refused.startsWith("no worker") ? 404 : 400, refused));
       return Behaviors.same();
     }
@@ -1106,6 +1125,7 @@ public final class Coordinator {
     }
   }
 
+  /** The live worker the console calls {@code id} (or its rank, or its path). */
   private ActorRef<WorkerProtocol.Command> workerOf(String id) {
     String path = view.pathOf(id);
     for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
@@ -1136,9 +1156,12 @@ public final class Coordinator {
       if (w == null) {
         continue; // it left meanwhile
       }
-      String why = "evicted by an operator (token " + a.by() + ")";
+      String why =
+          "SIGTERM".equals(a.by())
+              ? "it was sent SIGTERM and left at a step boundary"
+              : "evicted by an operator (token " + a.by() + ")";
       records.action(step, schedule.generation(), a, String.valueOf(registered.get(w)));
-      event("action", "evicted " + registered.get(w), a.by());
+      event("action", "evicted " + registered.get(w) + ": " + why, a.by());
       evict(w, why, false, true);
       reform |= world.contains(w);
     }

@@ -119,6 +119,7 @@ class KryoSerializerTest {
         new Coordinator.Heartbeat(
             workers, 812.5, 0, 0, "12:00:01.000 INFO Worker - hi\n12:00:01.5 WARN Worker - there"),
         new Coordinator.Admin("set", null, "save_freq", "2e6", "a1b2c3d4", null),
+        new Coordinator.Leave(workers),
         new Coordinator.AdminReply(400, "save_freq: 'x' is not a number"));
   }
 

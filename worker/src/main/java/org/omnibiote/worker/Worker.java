@@ -65,6 +65,32 @@ public final class Worker {
       Duration storeTimeout,
       int gpuRestartAfterFailedGenerations) {}
 
+  // The workers of this JVM, for SIGTERM (leaveAll).
+  private static final java.util.Set<Worker> LIVE =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * SIGTERM: every worker of this JVM asks its coordinator to take it out of the run at the next
+   * step boundary (its Evicted then ends the node with exit 0, and the run goes on without it). A
+   * worker no coordinator watches yet holds no part of a run: the node exits 0 now.
+   */
+  public static void leaveAll() {
+    boolean asked = false;
+    for (Worker w : LIVE) {
+      ActorRef<Coordinator.Command> c = w.watcher;
+      if (c != null) {
+        log.info("asking the coordinator to take {} out at the next step boundary", w.me);
+        c.tell(new Coordinator.Leave(w.self));
+        asked = true;
+      } else {
+        w.exit.accept(new NodeExit(0, "SIGTERM before any run"));
+      }
+    }
+    if (!asked && LIVE.isEmpty()) {
+      System.exit(0);
+    }
+  }
+
   /** The exit code of a worker that asks its launcher for a fresh process (EX_TEMPFAIL). */
   public static final int RESTART_EXIT_CODE = 75;
 
@@ -158,7 +184,9 @@ public final class Worker {
                   me,
                   store.hostName(),
                   store.port());
-          return new Worker(ctx, me, store, exit, settings).behavior();
+          Worker w = new Worker(ctx, me, store, exit, settings);
+          LIVE.add(w);
+          return w.behavior();
         });
   }
 
@@ -206,6 +234,7 @@ public final class Worker {
         .onSignal(
             PostStop.class,
             s -> {
+              LIVE.remove(this);
               heartbeat.shutdownNow();
               run(this::close);
               compute.shutdown();
