@@ -30,8 +30,8 @@ public final class GueTask {
   private GueTask() {}
 
   /**
-   * Reads the folder {@code dir}. {@code kind} null: classification when every label is a whole
-   * number of at least 0, else regression; the kind used is returned with the splits.
+   * Reads the folder {@code dir}: {@code fixedTag} for every sequence (null: chosen per sequence),
+   * inputs longer than {@code maxLength} tokens keep their first ones.
    */
   public static Splits read(Path dir, DocumentTokenizer tokens, String fixedTag, int maxLength)
       throws IOException {
