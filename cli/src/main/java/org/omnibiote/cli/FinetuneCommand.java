@@ -52,7 +52,7 @@ import picocli.CommandLine.Option;
           + " keeps the weights of its best dev evaluation and scores them on test.",
       "A .json --task is the ProNAB file of the original repository (pronab_no_mutations.json):"
           + " each measurement is read as <protein>PROTEIN<EOS><DNA|RNA>NUCLEIC ACID<EOS> and its"
-          + " dG (or log10 Kd, --target Kd) predicted. It is scored by --folds-fold"
+          + " dG (or log10 Kd, --target Kd) predicted. It is scored by K-fold (--folds K)"
           + " cross-validation grouped by protein: no protein is in two folds, so every score is"
           + " for proteins the model never saw. Reported per fold and pooled over the folds.",
       "The recipe (defaults): first-token pooling; a linear head times 1024/N; AdamW with three"
@@ -481,6 +481,18 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
         } else {
           train.add(all.get(i));
         }
+      }
+      if (test.size() < 2 || train.size() < 2 || (best && dev.size() < 2)) {
+        throw new UserError(
+            "--folds "
+                + folds
+                + ": fold "
+                + (f + 1)
+                + " has "
+                + test.size()
+                + " test measurements; choose fewer folds for "
+                + all.size()
+                + " measurements");
       }
       trainSets.add(train);
       devSets.add(best ? dev : null);
