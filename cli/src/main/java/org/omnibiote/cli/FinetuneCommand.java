@@ -453,7 +453,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     err.printf(
         Locale.ROOT,
         "finetune: ProNAB %s, %s: %,d measurements of %,d proteins (%,d dropped for Kd or dG 0,"
-            + " %,d neither DNA nor RNA, %,d with the protein cut to %d tokens); %d folds by"
+            + " %,d neither DNA nor RNA, %,d without a nucleic acid, %,d with the protein cut to"
+            + " %d tokens); %d folds by"
             + " protein%n",
         task,
         target,
@@ -461,6 +462,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
         proteins,
         data.droppedZero(),
         data.droppedType(),
+        data.droppedEmpty(),
         data.truncated(),
         limit,
         folds);
@@ -511,6 +513,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     counts.put("proteins", proteins);
     counts.put("dropped_kd_or_dg_zero", data.droppedZero());
     counts.put("dropped_not_dna_or_rna", data.droppedType());
+    counts.put("dropped_no_nucleic_acid", data.droppedEmpty());
     counts.put("protein_cut", data.truncated());
     ObjectNode settingsNode = json.putObject("settings");
     ArrayNode foldsNode = json.putArray("folds");

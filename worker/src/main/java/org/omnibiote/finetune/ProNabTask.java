@@ -22,10 +22,11 @@ import org.omnibiote.ingest.DocumentTokenizer;
  * data}, rows {@code [nucleic acid, "DNA"|"RNA"|..., Kd (M), dG (kcal/mol), ...]}), as paired
  * inputs {@code <protein>P<EOS><DNA|RNA>N<EOS>}. As the original: rows with Kd or dG equal to 0 are
  * dropped, the target is dG or log10(Kd). Unlike it, rows whose type is neither DNA nor RNA are
- * dropped (the original tagged them {@code <DNA>}), and an input longer than the maximum length
- * loses the end of its protein, never the nucleic acid (the original cut the row's end, which for a
- * long protein removed the nucleic acid altogether). The group of a row is its protein sequence
- * (two accessions with one sequence are one protein).
+ * dropped (the original tagged them {@code <DNA>}), and so are rows without a nucleic acid
+ * sequence; an input longer than the maximum length loses the end of its protein, never the nucleic
+ * acid (the original cut the row's end, which for a long protein removed the nucleic acid
+ * altogether). The group of a row is its protein sequence (two accessions with one sequence are one
+ * protein).
  */
 public final class ProNabTask {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,7 +48,8 @@ public final class ProNabTask {
   }
 
   /** The measurements kept, and how many rows were dropped for each reason. */
-  public record Data(List<Example> examples, int droppedZero, int droppedType, int truncated) {}
+  public record Data(
+      List<Example> examples, int droppedZero, int droppedType, int droppedEmpty, int truncated) {}
 
   private ProNabTask() {}
 
@@ -72,6 +74,7 @@ public final class ProNabTask {
     List<Example> out = new ArrayList<>();
     int zero = 0;
     int type = 0;
+    int empty = 0;
     int truncated = 0;
     for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
@@ -110,7 +113,8 @@ public final class ProNabTask {
           continue;
         }
         if (na.isEmpty()) {
-          throw new UserError(at + ": empty nucleic acid sequence");
+          empty++; // a few rows of the real file have no sequence
+          continue;
         }
         if (target == Target.KD && kd < 0) {
           throw new UserError(at + ": negative Kd " + kd);
@@ -130,7 +134,7 @@ public final class ProNabTask {
     if (out.isEmpty()) {
       throw new UserError(file + ": no usable measurements (DNA or RNA, Kd and dG not 0)");
     }
-    return new Data(out, zero, type, truncated);
+    return new Data(out, zero, type, empty, truncated);
   }
 
   /**
