@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
       IngestCommand.class,
       TrainCommand.class,
       EncodeCommand.class,
+      EvalCommand.class,
+      FinetuneCommand.class,
       BenchCommand.class,
       CoordinatorCommand.class,
       WorkerCommand.class,

@@ -120,6 +120,12 @@ final class IngestFolder {
     return listed;
   }
 
+  /** Whether the manifest lists any {@code dataset}/{@code split} shard. */
+  boolean has(Dataset dataset, Split split) {
+    return manifest.shards().stream()
+        .anyMatch(s -> dataset.folder().equals(s.dataset()) && split.folder().equals(s.split()));
+  }
+
   /** Maps each listed shard, checking it against its manifest entry. */
   List<ShardFile> open(List<Manifest.Shard> listed) {
     List<ShardFile> files = new ArrayList<>();

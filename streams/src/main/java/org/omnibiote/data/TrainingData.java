@@ -35,7 +35,6 @@ import org.slf4j.LoggerFactory;
 public final class TrainingData implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TrainingData.class);
   private static final long TRAIN_MASK = 0x7472616eL;
-  private static final long VAL_MASK = 0x76616cL;
 
   /** Ids and masked inputs/targets of {@code rows} rows, row-major [rows, ctxLen]. */
   public record MaskedRows(int rows, int ctxLen, long[] ids, long[] inputs, long[] targets) {}
@@ -201,23 +200,8 @@ public final class TrainingData implements AutoCloseable {
       throw new IllegalArgumentException("bad row count " + rows);
     }
     Dataset d = valSet(dataset);
-    PackedRows packed = val.get(d);
-    int ctx = settings.ctxLen();
-    long[] ids = new long[Math.multiplyExact(rows, ctx)];
-    long[] inputs = new long[ids.length];
-    long[] targets = new long[ids.length];
-    for (int r = 0; r < rows; r++) {
-      packed.read(r % packed.rows(), ids, r * ctx);
-      MlmMask.apply(
-          Seeds.mix(settings.seed(), VAL_MASK, d.seedStream(), r),
-          ids,
-          r * ctx,
-          ctx,
-          tokenizer.eosId(),
-          inputs,
-          targets);
-    }
-    return new MaskedRows(rows, ctx, ids, inputs, targets);
+    return ValidationData.masked(
+        val.get(d), d, settings.seed(), tokenizer.eosId(), settings.ctxLen(), 0, rows);
   }
 
   /** Per dataset: shards, rows, tokens and documents; and the mix (see {@link DataSummary}). */
