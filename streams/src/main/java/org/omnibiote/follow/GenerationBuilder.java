@@ -228,7 +228,9 @@ final class GenerationBuilder {
       Folders.deleteTree(folder);
       if (e instanceof UserError u) {
         throw new UserError(
-            u.getMessage()
+            source.origin()
+                + ": "
+                + u.getMessage()
                 + (lastRecord[0] == null
                     ? " (before its first record)"
                     : " (after line " + lastLine[0] + ", record " + lastRecord[0] + ")")
@@ -274,6 +276,9 @@ final class GenerationBuilder {
       while ((r = src.next()) != null) {
         newest.merge(IdentityIndex.accession(r.id()), IdentityIndex.version(r.id()), Math::max);
       }
+    } catch (UserError e) {
+      // A file that breaks off: the main pass meets the same error and reports where.
+      return newest;
     }
     return newest;
   }
