@@ -186,6 +186,31 @@ class FollowerTest {
         assertTrue(again.pollOnce().isEmpty());
       }
     }
+    // What a reader sees: generation by generation, the superseded documents leave the live set.
+    var gens = org.omnibiote.data.DataGenerations.list(out);
+    assertEquals(List.of(0L, 1L, 2L, 3L, 4L), gens.stream().map(g -> g.generation()).toList());
+    String z78533 =
+        Files.readAllLines(out.resolve("generations/000001/records.tsv")).stream()
+            .filter(l -> l.endsWith("\tZ78533.1"))
+            .findFirst()
+            .orElseThrow();
+    String shard = z78533.split("\t")[0];
+    int doc = Integer.parseInt(z78533.split("\t")[1]);
+    assertTrue(org.omnibiote.data.DataGenerations.liveDocuments(gens, 2).get(shard).get(doc));
+    var afterUpdate = org.omnibiote.data.DataGenerations.liveDocuments(gens, 3);
+    assertFalse(afterUpdate.get(shard).get(doc), "Z78533.1 is not sampled from generation 3 on");
+    assertEquals(
+        94 - 1,
+        gens.get(1).shards().stream()
+            .mapToInt(sh -> afterUpdate.get(sh.path()).cardinality())
+            .sum());
+    var afterRelease = org.omnibiote.data.DataGenerations.liveDocuments(gens, 4);
+    assertEquals(
+        0,
+        gens.get(2).shards().stream()
+            .mapToInt(sh -> afterRelease.get(sh.path()).cardinality())
+            .sum(),
+        "UniRef100 2024_01 is superseded by 2024_02");
     List<Generation> committed = new GenerationStore(new ShardLayout(out)).committed();
     assertEquals(4, committed.size());
     // Every shard a generation lists is in place and matches its SHA-256.
