@@ -49,7 +49,7 @@ final class ShardVerifier implements AutoCloseable {
     }
   }
 
-  private final Map<ShardFile, Check> checks = new IdentityHashMap<>();
+  private final IdentityHashMap<ShardFile, Check> checks = new IdentityHashMap<>();
   private final List<Check> order = new ArrayList<>();
   private volatile UserError failure;
   private volatile boolean closed;
@@ -68,6 +68,9 @@ final class ShardVerifier implements AutoCloseable {
   }
 
   /** Starts the background checking (a daemon thread of the lowest priority). */
+  // The priority is a hint (Linux ignores it without -XX:ThreadPriorityPolicy); correctness never
+  // depends on it: a read waits for or does the check itself.
+  @SuppressWarnings("ThreadPriorityCheck")
   synchronized void start() {
     if (background != null || order.isEmpty()) {
       return;
