@@ -31,8 +31,9 @@ import picocli.CommandLine.Option;
           + " shards in the layout the original trainer reads: DIR/genbank/{train,val}/,"
           + " DIR/uniref100/{train,val}/, with DIR/manifest.json.",
       "PATHS are files (taken whatever their name; format sniffed from the content) or"
-          + " folders (searched for .seq .gb .gbk .gbff .gp / .fasta .fa .faa, plain or .gz;"
-          + " other files are reported and skipped).",
+          + " folders, searched recursively: a file is GenBank or FASTA by its content (a LOCUS"
+          + " line; a first line starting with '>'), else by its name (.seq .gb .gbk .gbff .gp /"
+          + " .fasta .fa .faa, plain or .gz); what is left out is summed up in one line.",
       "A re-run skips the input files finished before; a killed run is completed by the next.",
       "Defaults come from omnibiote.ingest in reference.conf; override one with"
           + " OMNIBIOTE_JAVA_OPTS=\"-Xmx4g -Domnibiote.ingest.KEY=VALUE\"."

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       TrainTokenizerCommand.class,
       TokenizeCommand.class,
       IngestCommand.class,
+      FollowCommand.class,
       TrainCommand.class,
       EncodeCommand.class,
       EvalCommand.class,

@@ -72,8 +72,10 @@ public final class QuickstartCommand implements Callable<Integer>, NeedsLibtorch
       names = "--data",
       paramLabel = "DIR",
       description =
-          "Folder of GenBank (.seq .gb .gbk .gbff .gp) and FASTA (.fasta .fa .faa)"
-              + " files, plain or .gz, searched recursively. Default: download the sample.")
+          "Folder of GenBank and FASTA files, plain or .gz, searched recursively; each file"
+              + " is recognised by its content (a LOCUS line; a first line starting with '>'),"
+              + " else by its name (.seq .gb .gbk .gbff .gp / .fasta .fa .faa)."
+              + " Default: download the sample.")
   Path data;
 
   @Option(
@@ -105,8 +107,9 @@ public final class QuickstartCommand implements Callable<Integer>, NeedsLibtorch
       if (inputs.isEmpty()) {
         throw new UserError(
             dataDir
-                + " holds no GenBank (.seq .gb .gbk .gbff .gp) or FASTA"
-                + " (.fasta .fa .faa) files");
+                + " holds no GenBank or FASTA files (by content: a LOCUS line, or a first"
+                + " line starting with '>'; or by name: .seq .gb .gbk .gbff .gp / .fasta .fa"
+                + " .faa)");
       }
       Path model = tokenizer != null ? tokenizer : trainedTokenizer(config, inputs, out);
       Path shards = out.resolve("shards");

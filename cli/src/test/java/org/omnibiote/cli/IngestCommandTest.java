@@ -104,4 +104,44 @@ class IngestCommandTest {
       assertTrue(help.contains(flag), flag + " in " + help);
     }
   }
+
+  @Test
+  void foldersAreSearchedByContentAndWhatIsSkippedIsOneLine() {
+    Path hmmer = shared().resolve("data/deb-hmmer-examples_3.3.2+dfsg-1");
+    Path csvs = shared().resolve("data/gh-MAGICS-LAB-DNABERT_2");
+    Path output = dir.resolve("by-content");
+    CliRun r =
+        run(
+            "ingest",
+            "--tokenizer",
+            shared().resolve("tokenizers/mixed_bpe.model").toString(),
+            "--genbank",
+            hmmer.toString(),
+            csvs.toString(),
+            "--uniref",
+            hmmer.toString(),
+            "--output",
+            output.toString());
+    assertEquals(0, r.exitCode(), r.err());
+    java.util.List<String> skipped =
+        r.err().lines().filter(l -> l.contains("skipped") && l.contains("file")).toList();
+    assertEquals(
+        java.util.List.of(
+            "skipped 3 files: 3 neither GenBank nor FASTA by content or name (dev.csv, test.csv,"
+                + " train.csv)"),
+        skipped.stream().map(l -> l.substring(l.indexOf("skipped"))).toList(),
+        r.err());
+    // easel-formats/genbank (GenBank, no extension) and PAX8_HUMAN (FASTA) were ingested.
+    String manifest = readString(output.resolve("manifest.json"));
+    assertTrue(manifest.contains("easel-formats/genbank\""), manifest);
+    assertTrue(manifest.contains("PAX8_HUMAN\""), manifest);
+  }
+
+  private static String readString(Path p) {
+    try {
+      return Files.readString(p);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }

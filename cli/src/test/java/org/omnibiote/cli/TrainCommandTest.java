@@ -7,6 +7,7 @@ import static org.omnibiote.cli.CliRun.run;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.omnibiote.settings.LossNorm;
@@ -91,6 +92,65 @@ class TrainCommandTest {
     assertEquals(2, none.exitCode(), none.err());
     assertTrue(none.err().contains("empty"), none.err());
     assertFalse(Files.exists(dir.resolve("run")), "nothing written");
+  }
+
+  @Test
+  void aShardWithFourBytesOverwrittenStopsTheRunWithOneLineNamingItAndTheRepair() throws Exception {
+    Path shards = dir.resolve("shards");
+    org.omnibiote.shards.Manifest m =
+        org.omnibiote.data.IngestOutputs.smallVocabularyIngest(shards, 512);
+    String relative =
+        m.shards().stream()
+            .filter(s -> s.split().equals("train") && s.dataset().equals("genbank"))
+            .findFirst()
+            .orElseThrow()
+            .path();
+    Path shard = shards.resolve(relative);
+    byte[] bytes = Files.readAllBytes(shard);
+    for (int i = 200; i < 204; i++) {
+      bytes[i] ^= 1; // neighbouring ids: inside the vocabulary, so only the SHA-256 tells
+    }
+    Files.write(shard, bytes);
+    String[] tiny = {
+      "train",
+      "--base_dir",
+      shards.toString(),
+      "--save_name",
+      dir.resolve("run/m").toString(),
+      "--n_layer",
+      "1",
+      "--n_embd",
+      "32",
+      "--n_head",
+      "2",
+      "--ctx_len",
+      "64",
+      "--batch_size",
+      "8",
+      "--mini_batch_size",
+      "8",
+      "--token_budget",
+      "5120",
+      "--test_freq",
+      "1e9",
+      "--save_freq",
+      "1e9"
+    };
+    CliRun r = run(tiny);
+    assertEquals(2, r.exitCode(), r.err());
+    List<String> errors = r.err().lines().filter(l -> l.startsWith("error:")).toList();
+    assertEquals(1, errors.size(), r.err());
+    assertTrue(errors.get(0).contains("shard " + shard + " is damaged"), errors.get(0));
+    assertTrue(errors.get(0).contains("rm " + shard + " && bin/omnibiote ingest"), errors.get(0));
+    assertFalse(r.err().contains("\tat org."), "no stack trace: " + r.err());
+
+    // The same run on the intact folder trains to its end.
+    Path intact = dir.resolve("intact");
+    org.omnibiote.data.IngestOutputs.smallVocabularyIngest(intact, 512);
+    tiny[2] = intact.toString();
+    tiny[4] = dir.resolve("run2/m").toString();
+    CliRun ok = run(tiny);
+    assertEquals(0, ok.exitCode(), ok.err());
   }
 
   @Test

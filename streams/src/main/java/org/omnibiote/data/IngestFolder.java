@@ -139,6 +139,32 @@ final class IngestFolder {
     return files;
   }
 
+  /**
+   * What {@code s} must hash to, and how a damaged copy is remade: an ingest re-run redoes a source
+   * one of whose shards is missing, so the repair is to delete the shard and re-run the ingest of
+   * its sources into the folder.
+   */
+  ShardVerifier.Expected expected(Manifest.Shard s) {
+    Path p = layout.root().resolve(s.path()).normalize();
+    String flag = Dataset.GENBANK.folder().equals(s.dataset()) ? "--genbank" : "--uniref";
+    List<String> sources = s.sources() == null ? List.of() : s.sources();
+    String repair =
+        sources.isEmpty()
+            ? "delete it and re-run the ingest that made " + layout.root()
+            : "run: rm "
+                + p
+                + " && bin/omnibiote ingest --tokenizer "
+                + manifest.tokenizer().file()
+                + " "
+                + flag
+                + " "
+                + String.join(" ", sources)
+                + " --output "
+                + layout.root()
+                + " (the ingest remakes the shards of a source with one missing)";
+    return new ShardVerifier.Expected(s.sha256(), p.toString(), repair);
+  }
+
   private static NpyDtype dtype(String name, Path manifest) {
     for (NpyDtype d : NpyDtype.values()) {
       if (d.name().equalsIgnoreCase(name)) {

@@ -107,7 +107,7 @@ final class PackedRows {
     int[] buf = new int[want];
     int filled = 0;
     while (filled < want) {
-      int n = stream.read(pos, buf, 0, want - filled);
+      int n = stream.readVerified(pos, buf, 0, want - filled);
       if (n == 0) {
         throw new IllegalStateException("row " + row + " runs past the end of its shards");
       }

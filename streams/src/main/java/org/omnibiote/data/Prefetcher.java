@@ -86,6 +86,10 @@ public final class Prefetcher implements AutoCloseable {
       return next.get((long) (timeoutSeconds * 1000), TimeUnit.MILLISECONDS)
           .orElseThrow(() -> new IllegalStateException("the prefetch stream has ended"));
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof org.omnibiote.UserError u) {
+        // Damaged data (a shard that fails its SHA-256 check) is the user's to repair: one line.
+        throw new org.omnibiote.UserError(u.getMessage(), u);
+      }
       throw new IllegalStateException(
           "building a micro-batch failed: " + e.getCause().getMessage(), e.getCause());
     }

@@ -38,6 +38,9 @@ final class ShardFile {
   private final ShortBuffer[] shorts;
   private final IntBuffer[] ints;
 
+  /** Set once the file matched its manifest SHA-256 (see {@link ShardVerifier}). */
+  volatile boolean verified;
+
   private ShardFile(
       Path path, long tokens, int segmentShift, ShortBuffer[] shorts, IntBuffer[] ints) {
     this.path = path;
@@ -168,6 +171,15 @@ final class ShardFile {
 
   long tokens() {
     return tokens;
+  }
+
+  /** The size of the file on disk, header included (what its SHA-256 covers). */
+  long fileBytes() {
+    try {
+      return Files.size(path);
+    } catch (IOException e) {
+      return 0;
+    }
   }
 
   /**

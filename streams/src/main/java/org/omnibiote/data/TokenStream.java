@@ -10,16 +10,32 @@ import java.util.List;
  */
 final class TokenStream {
   private final ShardFile[] shards;
+  private final ShardVerifier verifier;
 
   /** starts[s] = offset of shard s's first token; starts[shards.length] = length. */
   private final long[] starts;
 
   TokenStream(List<ShardFile> shards) {
+    this(shards, null);
+  }
+
+  /** A stream whose {@link #readVerified} reads only shards {@code verifier} found good. */
+  TokenStream(List<ShardFile> shards, ShardVerifier verifier) {
+    this.verifier = verifier;
     this.shards = shards.toArray(new ShardFile[0]);
     this.starts = new long[this.shards.length + 1];
     for (int s = 0; s < this.shards.length; s++) {
       starts[s + 1] = starts[s] + this.shards[s].tokens();
     }
+  }
+
+  int shardCount() {
+    return shards.length;
+  }
+
+  /** The folder of the first shard (for messages). */
+  java.nio.file.Path firstShardFolder() {
+    return shards.length == 0 ? null : shards[0].path().getParent();
   }
 
   long length() {
@@ -31,6 +47,18 @@ final class TokenStream {
    * and segment boundaries; returns how many (fewer only at the end of the stream).
    */
   int read(long from, int[] dst, int off, int len) {
+    return read(from, dst, off, len, false);
+  }
+
+  /**
+   * As {@link #read}, but each shard is first checked against its manifest SHA-256 (once; see
+   * {@link ShardVerifier}): what rows are built from. The scan at open reads unchecked.
+   */
+  int readVerified(long from, int[] dst, int off, int len) {
+    return read(from, dst, off, len, verifier != null);
+  }
+
+  private int read(long from, int[] dst, int off, int len, boolean verify) {
     int copied = 0;
     long pos = from;
     int s = shardOf(pos);
@@ -39,6 +67,9 @@ final class TokenStream {
       if (inShard >= shards[s].tokens()) {
         s++;
         continue;
+      }
+      if (verify) {
+        verifier.ensure(shards[s]);
       }
       int n = shards[s].read(inShard, dst, off + copied, len - copied);
       copied += n;

@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.EnumMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,6 +48,7 @@ public final class TrainingData implements AutoCloseable {
   private final Map<Dataset, PackedRows> val;
   private final Map<Dataset, RowOrder> orders = new EnumMap<>(Dataset.class);
   private final SampleMix mix;
+  private final ShardVerifier verifier;
   private final String fingerprint;
   private final Map<Dataset, Integer> trainShards = new EnumMap<>(Dataset.class);
   private final Map<Dataset, Integer> valShards = new EnumMap<>(Dataset.class);
@@ -59,6 +61,7 @@ public final class TrainingData implements AutoCloseable {
       List<Integer> banned,
       Map<Dataset, PackedRows> train,
       Map<Dataset, PackedRows> val,
+      ShardVerifier verifier,
       String fingerprint) {
     this.baseDir = baseDir;
     this.settings = settings;
@@ -66,6 +69,7 @@ public final class TrainingData implements AutoCloseable {
     this.banned = banned;
     this.train = train;
     this.val = val;
+    this.verifier = verifier;
     this.fingerprint = fingerprint;
     this.mix = new SampleMix(settings.trainType());
     for (Map.Entry<Dataset, PackedRows> e : train.entrySet()) {
@@ -101,15 +105,44 @@ public final class TrainingData implements AutoCloseable {
       trainFiles.put(d, folder.open(trainListed.get(d)));
       valFiles.put(d, folder.open(valListed.get(d)));
     }
+    // The SHA-256 checks run in the background from now on; val shards first (the first
+    // evaluation needs them whole), then train shards in manifest order.
+    Map<ShardFile, ShardVerifier.Expected> expected = new LinkedHashMap<>();
+    for (Map<Dataset, List<Manifest.Shard>> listed : List.of(valListed, trainListed)) {
+      Map<Dataset, List<ShardFile>> files = listed == valListed ? valFiles : trainFiles;
+      for (Dataset d : type.datasets()) {
+        for (int i = 0; i < listed.get(d).size(); i++) {
+          expected.put(files.get(d).get(i), folder.expected(listed.get(d).get(i)));
+        }
+      }
+    }
+    ShardVerifier verifier = new ShardVerifier(verifyShards() ? expected : Map.of());
     // Every check has passed: now the one scan of the shards.
     boolean[] bannedTable = new boolean[info.vocabSize()];
     banned.forEach(b -> bannedTable[b] = true);
     Map<Dataset, PackedRows> train = new EnumMap<>(Dataset.class);
     Map<Dataset, PackedRows> val = new EnumMap<>(Dataset.class);
     for (Dataset d : type.datasets()) {
-      train.put(d, packed(trainFiles.get(d), settings, bannedTable, info.eosId(), d, Split.TRAIN));
-      val.put(d, packed(valFiles.get(d), settings, bannedTable, info.eosId(), d, Split.VAL));
+      train.put(
+          d,
+          packed(
+              new TokenStream(trainFiles.get(d), verifier),
+              settings,
+              bannedTable,
+              info.eosId(),
+              d,
+              Split.TRAIN));
+      val.put(
+          d,
+          packed(
+              new TokenStream(valFiles.get(d), verifier),
+              settings,
+              bannedTable,
+              info.eosId(),
+              d,
+              Split.VAL));
     }
+    verifier.start();
     TrainingData data =
         new TrainingData(
             folder.root(),
@@ -118,6 +151,7 @@ public final class TrainingData implements AutoCloseable {
             banned,
             train,
             val,
+            verifier,
             fingerprint(settings, info, banned, trainListed, valListed));
     for (Dataset d : type.datasets()) {
       data.trainShards.put(d, trainListed.get(d).size());
@@ -165,6 +199,7 @@ public final class TrainingData implements AutoCloseable {
     if (firstSample < 0 || rows < 1) {
       throw new IllegalArgumentException("bad sample range " + firstSample + " + " + rows);
     }
+    verifier.throwIfDamaged();
     int ctx = settings.ctxLen();
     long[] ids = new long[Math.multiplyExact(rows, ctx)];
     long[] inputs = new long[ids.length];
@@ -199,6 +234,7 @@ public final class TrainingData implements AutoCloseable {
     if (rows < 1) {
       throw new IllegalArgumentException("bad row count " + rows);
     }
+    verifier.throwIfDamaged();
     Dataset d = valSet(dataset);
     return ValidationData.masked(
         val.get(d), d, settings.seed(), tokenizer.eosId(), settings.ctxLen(), 0, rows);
@@ -284,6 +320,23 @@ public final class TrainingData implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    verifier.close();
+  }
+
+  /**
+   * Waits until every shard has been checked against its manifest SHA-256 (done in the background
+   * from open; see {@link ShardVerifier}); throws the first damaged one as a {@link UserError}.
+   */
+  public void awaitVerified() {
+    verifier.awaitAll();
+  }
+
+  /**
+   * Whether shards are checked against the manifest's SHA-256: yes, unless the system property
+   * {@code omnibiote.data.verify-shards} is false (for measuring what the checks cost).
+   */
+  static boolean verifyShards() {
+    return !"false".equalsIgnoreCase(System.getProperty("omnibiote.data.verify-shards", "true"));
   }
 
   /** Which row of which dataset global sample {@code sample} is (for tests and ledgers). */
@@ -315,18 +368,17 @@ public final class TrainingData implements AutoCloseable {
   }
 
   private static PackedRows packed(
-      List<ShardFile> files, DataSettings s, boolean[] banned, int eos, Dataset d, Split split) {
+      TokenStream stream, DataSettings s, boolean[] banned, int eos, Dataset d, Split split) {
     String what =
         d.folder()
             + "/"
             + split.folder()
             + " ("
-            + files.size()
+            + stream.shardCount()
             + " shards from "
-            + files.get(0).path().getParent()
+            + stream.firstShardFolder()
             + ")";
-    PackedRows rows =
-        PackedRows.pack(new TokenStream(files), s.ctxLen(), s.usePadding(), banned, eos, what);
+    PackedRows rows = PackedRows.pack(stream, s.ctxLen(), s.usePadding(), banned, eos, what);
     if (rows.rows() == 0) {
       throw new UserError(what + " holds no tokens once the banned ids are deleted");
     }

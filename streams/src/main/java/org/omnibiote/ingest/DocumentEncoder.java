@@ -11,27 +11,27 @@ import org.omnibiote.tokenizer.Tokenizer;
  * Record to shard document: its ids from {@link DocumentTokenizer} (tag first, banned {@code ▁}
  * removed, EOS last), its split and split hash, and whether its tag is a single piece. Thread-safe.
  */
-final class DocumentEncoder {
+public final class DocumentEncoder {
   private final DocumentTokenizer tokens;
   private final SplitRule splitRule;
   private final Map<String, Boolean> singlePieceTags = new ConcurrentHashMap<>();
 
-  DocumentEncoder(Tokenizer tokenizer, SplitRule splitRule) {
+  public DocumentEncoder(Tokenizer tokenizer, SplitRule splitRule) {
     this.tokens = new DocumentTokenizer(tokenizer);
     this.splitRule = splitRule;
   }
 
   /** The EOS id every document ends with; a vocabulary without {@code <EOS>} is refused. */
-  static int eosId(Tokenizer tokenizer) {
+  public static int eosId(Tokenizer tokenizer) {
     return DocumentTokenizer.eosId(tokenizer);
   }
 
   /** The banned id ({@code ▁}), or -1 when the vocabulary has no such piece. */
-  int bannedId() {
+  public int bannedId() {
     return tokens.bannedId();
   }
 
-  List<EncodedDocument> encodeAll(List<SeqRecord> records) {
+  public List<EncodedDocument> encodeAll(List<SeqRecord> records) {
     List<EncodedDocument> out = new ArrayList<>(records.size());
     for (SeqRecord r : records) {
       out.add(encode(r));
@@ -39,7 +39,7 @@ final class DocumentEncoder {
     return out;
   }
 
-  EncodedDocument encode(SeqRecord record) {
+  public EncodedDocument encode(SeqRecord record) {
     String tag = "<" + record.moleculeType() + ">";
     DocumentTokenizer.Ids ids = tokens.encode(record.document());
     if (ids == null) {

@@ -7,5 +7,5 @@ import org.omnibiote.shards.Split;
  * removed (the first {@code length} entries of {@code ids}), its split and split hash, and whether
  * its tag is a single piece of the vocabulary.
  */
-record EncodedDocument(
+public record EncodedDocument(
     String tag, int[] ids, int length, Split split, long splitHash, boolean tagSinglePiece) {}

@@ -154,11 +154,11 @@ public final class Ingest {
     return failure instanceof RuntimeException r ? r : new IllegalStateException(failure);
   }
 
-  private SplitRule splitRule() {
+  public SplitRule splitRule() {
     return new SplitRule(settings.splitSeed(), settings.valFraction());
   }
 
-  Manifest.Settings manifestSettings() {
+  public Manifest.Settings manifestSettings() {
     return new Manifest.Settings(
         settings.valFraction(),
         settings.splitSeed(),
@@ -178,7 +178,7 @@ public final class Ingest {
     return ShardWriter.sha256(modelFile);
   }
 
-  private Manifest.TokenizerInfo tokenizerInfo(DocumentEncoder encoder) {
+  public Manifest.TokenizerInfo tokenizerInfo(DocumentEncoder encoder) {
     try {
       int banned = encoder.bannedId();
       return new Manifest.TokenizerInfo(

@@ -9,6 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.omnibiote.UserError;
 import org.omnibiote.records.SeqFormat;
@@ -19,8 +22,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns the PATHS of --genbank and --uniref into input files. A file named explicitly is taken
- * whatever its name (its format sniffed from its content); a folder is searched recursively for the
- * dataset's file names, and every other file in it is reported as skipped.
+ * whatever its name (its format sniffed from its content). A folder is searched recursively and
+ * each file is recognised by its content first (a LOCUS line: GenBank; a first line starting with
+ * '>': FASTA), by its name when the content says neither (.seq .gb .gbk .gbff .gp / .fasta .fa
+ * .faa, plain or .gz), so {@code titin_hum.aa} is FASTA and an extension-less release excerpt is
+ * GenBank. What a folder search leaves out is reported in one summary line per run, grouped by
+ * reason, not one line per file.
  */
 public final class Inputs {
   private static final Logger log = LoggerFactory.getLogger(Inputs.class);
@@ -28,87 +35,181 @@ public final class Inputs {
   static final List<String> GENBANK_SUFFIXES = List.of(".seq", ".gb", ".gbk", ".gbff", ".gp");
   static final List<String> FASTA_SUFFIXES = List.of(".fasta", ".fa", ".faa");
 
+  /** How many file names a summary line shows per reason. */
+  private static final int NAMES_SHOWN = 3;
+
+  /**
+   * The input files found and the files a folder search left out, by reason (reason to paths, in
+   * path order).
+   */
+  public record Scan(List<InputFile> files, SortedMap<String, List<Path>> skipped) {
+    /** Files left out, all reasons. */
+    public int skippedCount() {
+      return skipped.values().stream().mapToInt(List::size).sum();
+    }
+
+    /**
+     * One line: how many files were left out, why, and a few of their names; empty when none, e.g.
+     * {@code skipped 7 files: 5 neither GenBank nor FASTA by content or name (MANIFEST.tsv,
+     * PROVENANCE.md, dev.csv and 2 more); 2 FASTA in a --genbank folder, give them to --uniref (
+     * titin_hum.aa, PAX8_HUMAN)}.
+     */
+    public String summary() {
+      if (skipped.isEmpty()) {
+        return "";
+      }
+      StringBuilder sb =
+          new StringBuilder("skipped ")
+              .append(skippedCount())
+              .append(skippedCount() == 1 ? " file: " : " files: ");
+      String sep = "";
+      for (Map.Entry<String, List<Path>> e : skipped.entrySet()) {
+        List<Path> paths = e.getValue();
+        sb.append(sep).append(paths.size()).append(' ').append(e.getKey()).append(" (");
+        for (int i = 0; i < Math.min(NAMES_SHOWN, paths.size()); i++) {
+          sb.append(i > 0 ? ", " : "").append(paths.get(i).getFileName());
+        }
+        if (paths.size() > NAMES_SHOWN) {
+          sb.append(" and ").append(paths.size() - NAMES_SHOWN).append(" more");
+        }
+        sb.append(')');
+        sep = "; ";
+      }
+      return sb.toString();
+    }
+  }
+
   private Inputs() {}
 
-  /** The input files of both datasets, in a stable order, each file once. */
+  /** The input files of both datasets, in a stable order, each file once; logs what it skipped. */
   public static List<InputFile> resolve(List<Path> genbank, List<Path> uniref) {
+    Scan scan = scan(genbank, uniref);
+    logSkipped(scan);
+    return scan.files();
+  }
+
+  /** As {@link #resolve}, returning what was skipped instead of logging it. */
+  public static Scan scan(List<Path> genbank, List<Path> uniref) {
     Map<Path, InputFile> byPath = new LinkedHashMap<>();
-    collect(genbank, Dataset.GENBANK, byPath);
-    collect(uniref, Dataset.UNIREF100, byPath);
-    return new ArrayList<>(byPath.values());
+    Map<Path, String> skipped = new TreeMap<>();
+    collect(genbank, Dataset.GENBANK, byPath, skipped);
+    collect(uniref, Dataset.UNIREF100, byPath, skipped);
+    return new Scan(new ArrayList<>(byPath.values()), byReason(skipped, byPath));
   }
 
   /**
    * The GenBank and FASTA files of one folder holding both (quickstart's --data): each file goes to
-   * the dataset its name says; files named neither way are reported and skipped.
+   * the dataset its content (else its name) says; the rest is reported in one line and skipped.
    */
   public static List<InputFile> resolveFolder(Path folder) {
+    Scan scan = scanFolder(folder);
+    logSkipped(scan);
+    return scan.files();
+  }
+
+  /** As {@link #resolveFolder}, returning what was skipped instead of logging it. */
+  public static Scan scanFolder(Path folder) {
     Path root = folder.toAbsolutePath().normalize();
     if (!Files.isDirectory(root)) {
       throw new UserError(folder + ": no such folder");
     }
     Map<Path, InputFile> byPath = new LinkedHashMap<>();
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path f : walk.filter(Files::isRegularFile).sorted().toList()) {
-        if (matches(f, GENBANK_SUFFIXES)) {
-          add(f, Dataset.GENBANK, SeqFormat.GENBANK, byPath);
-        } else if (matches(f, FASTA_SUFFIXES)) {
-          add(f, Dataset.UNIREF100, SeqFormat.FASTA, byPath);
-        } else {
-          log.info(
-              "skipping {}: neither a GenBank ({}) nor a FASTA ({}) file name",
-              f,
-              String.join(" ", GENBANK_SUFFIXES),
-              String.join(" ", FASTA_SUFFIXES));
-        }
+    Map<Path, String> skipped = new TreeMap<>();
+    for (Path f : walk(root)) {
+      Recognised r = recognise(f);
+      if (r.format() == null) {
+        skipped.put(f, r.why());
+      } else {
+        add(
+            f,
+            r.format() == SeqFormat.GENBANK ? Dataset.GENBANK : Dataset.UNIREF100,
+            r.format(),
+            byPath);
       }
+    }
+    return new Scan(new ArrayList<>(byPath.values()), byReason(skipped, byPath));
+  }
+
+  private static void logSkipped(Scan scan) {
+    if (!scan.skipped().isEmpty()) {
+      log.info("{}", scan.summary());
+    }
+  }
+
+  /** What a file is: its format by content, else by name; null with the reason when neither. */
+  record Recognised(SeqFormat format, String why) {}
+
+  static Recognised recognise(Path file) {
+    Optional<SeqFormat> byContent;
+    try {
+      byContent = RecordSources.sniffContent(file);
+    } catch (UserError e) {
+      return new Recognised(null, "unreadable (" + e.getMessage() + ")");
+    }
+    if (byContent.isPresent()) {
+      return new Recognised(byContent.get(), null);
+    }
+    if (matches(file, GENBANK_SUFFIXES)) {
+      return new Recognised(SeqFormat.GENBANK, null);
+    }
+    if (matches(file, FASTA_SUFFIXES)) {
+      return new Recognised(SeqFormat.FASTA, null);
+    }
+    return new Recognised(null, "neither GenBank nor FASTA by content or name");
+  }
+
+  /** Skip reasons to paths, leaving out files another PATH took. */
+  private static SortedMap<String, List<Path>> byReason(
+      Map<Path, String> skipped, Map<Path, InputFile> taken) {
+    SortedMap<String, List<Path>> out = new TreeMap<>();
+    skipped.forEach(
+        (p, why) -> {
+          if (!taken.containsKey(p)) {
+            out.computeIfAbsent(why, k -> new ArrayList<>()).add(p);
+          }
+        });
+    return out;
+  }
+
+  private static List<Path> walk(Path folder) {
+    try (Stream<Path> walk = Files.walk(folder)) {
+      return walk.filter(Files::isRegularFile).sorted().toList();
     } catch (IOException | UncheckedIOException e) {
       throw new UserError("cannot search " + folder + ": " + e.getMessage());
     }
-    return new ArrayList<>(byPath.values());
   }
 
-  private static void collect(List<Path> paths, Dataset dataset, Map<Path, InputFile> into) {
+  private static void collect(
+      List<Path> paths, Dataset dataset, Map<Path, InputFile> into, Map<Path, String> skipped) {
     for (Path given : paths) {
       Path path = given.toAbsolutePath().normalize();
       if (!Files.exists(path)) {
         throw new UserError(flag(dataset) + " " + given + ": no such file or folder");
       }
       if (Files.isDirectory(path)) {
-        for (Path f : search(path, dataset)) {
-          add(f, dataset, formatOf(dataset), into);
+        int found = 0;
+        for (Path f : walk(path)) {
+          Recognised r = recognise(f);
+          if (r.format() == formatOf(dataset)) {
+            add(f, dataset, r.format(), into);
+            found++;
+          } else if (r.format() != null) {
+            skipped.putIfAbsent(
+                f,
+                r.format() == SeqFormat.GENBANK
+                    ? "GenBank in a --uniref folder, give them to --genbank"
+                    : "FASTA in a --genbank folder, give them to --uniref");
+          } else {
+            skipped.putIfAbsent(f, r.why());
+          }
+        }
+        if (found == 0) {
+          log.warn("{} holds no {} files", path, dataset.folder());
         }
       } else {
         add(path, dataset, sniff(path, dataset), into);
       }
     }
-  }
-
-  private static List<Path> search(Path folder, Dataset dataset) {
-    List<String> suffixes = dataset == Dataset.GENBANK ? GENBANK_SUFFIXES : FASTA_SUFFIXES;
-    List<Path> found = new ArrayList<>();
-    try (Stream<Path> walk = Files.walk(folder)) {
-      walk.filter(Files::isRegularFile)
-          .sorted()
-          .forEach(
-              f -> {
-                if (matches(f, suffixes)) {
-                  found.add(f);
-                } else {
-                  log.info(
-                      "skipping {}: not a {} file name ({}, plain or .gz)",
-                      f,
-                      dataset.folder(),
-                      String.join(" ", suffixes));
-                }
-              });
-    } catch (IOException | UncheckedIOException e) {
-      throw new UserError("cannot search " + folder + ": " + e.getMessage());
-    }
-    if (found.isEmpty()) {
-      log.warn("{} holds no {} files", folder, dataset.folder());
-    }
-    return found;
   }
 
   static boolean matches(Path file, List<String> suffixes) {

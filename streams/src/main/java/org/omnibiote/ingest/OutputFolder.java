@@ -138,6 +138,7 @@ final class OutputFolder implements AutoCloseable {
    */
   List<InputFile> pending(List<InputFile> inputs) throws IOException {
     List<InputFile> todo = new ArrayList<>();
+    List<String> finishedBefore = new ArrayList<>();
     for (InputFile f : inputs) {
       Manifest.Source done = sources.get(f.path().toString());
       if (done != null
@@ -145,7 +146,7 @@ final class OutputFolder implements AutoCloseable {
           && done.mtimeMillis() == f.mtimeMillis()
           && done.dataset().equals(f.dataset().folder())
           && done.shards().stream().allMatch(p -> Files.isRegularFile(layout.root().resolve(p)))) {
-        log.info("skipping {}: finished in an earlier run", f.path());
+        finishedBefore.add(f.path().getFileName().toString());
         continue;
       }
       if (done != null) {
@@ -153,6 +154,14 @@ final class OutputFolder implements AutoCloseable {
         forget(done);
       }
       todo.add(f);
+    }
+    if (!finishedBefore.isEmpty()) {
+      log.info(
+          "skipped {} input file{} finished in an earlier run ({}{})",
+          finishedBefore.size(),
+          finishedBefore.size() == 1 ? "" : "s",
+          String.join(", ", finishedBefore.subList(0, Math.min(3, finishedBefore.size()))),
+          finishedBefore.size() > 3 ? " and " + (finishedBefore.size() - 3) + " more" : "");
     }
     return todo;
   }

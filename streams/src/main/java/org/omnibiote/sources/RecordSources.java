@@ -68,6 +68,23 @@ public final class RecordSources {
    * @throws UserError for anything else
    */
   public static SeqFormat sniff(Path file) {
+    return sniffContent(file)
+        .orElseThrow(
+            () ->
+                new UserError(
+                    "not a GenBank or FASTA file: "
+                        + file
+                        + " (no LOCUS line in its first "
+                        + SNIFF_BYTES / 1024
+                        + " KiB, and it does not start"
+                        + " with '>')"));
+  }
+
+  /**
+   * The format of a file from its content as {@link #sniff} tells it, or empty when the content is
+   * neither (a file that cannot be read is a {@link UserError}).
+   */
+  public static java.util.Optional<SeqFormat> sniffContent(Path file) {
     byte[] head = new byte[SNIFF_BYTES];
     int n = 0;
     try (InputStream in = decompressed(Files.newInputStream(file), file)) {
@@ -87,20 +104,14 @@ public final class RecordSources {
         continue;
       }
       if (line.startsWith("LOCUS ")) {
-        return SeqFormat.GENBANK;
+        return java.util.Optional.of(SeqFormat.GENBANK);
       }
       if (firstNonBlank && line.startsWith(">")) {
-        return SeqFormat.FASTA;
+        return java.util.Optional.of(SeqFormat.FASTA);
       }
       firstNonBlank = false;
     }
-    throw new UserError(
-        "not a GenBank or FASTA file: "
-            + file
-            + " (no LOCUS line in its first "
-            + SNIFF_BYTES / 1024
-            + " KiB, and it does not start"
-            + " with '>')");
+    return java.util.Optional.empty();
   }
 
   /** Gunzips when the stream starts with the gzip magic bytes; a broken gzip is a UserError. */
