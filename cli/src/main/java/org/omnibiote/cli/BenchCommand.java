@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
       BenchIngestCommand.class,
       BenchDataCommand.class,
       BenchTrainCommand.class,
-      BenchDistributedCommand.class
+      BenchDistributedCommand.class,
+      BenchConsoleCommand.class
     })
 public final class BenchCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,279 @@
+package org.omnibiote.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.omnibiote.UserError;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.settings.TrainSettings;
+import org.omnibiote.worker.EmbeddedRun;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench console}: what the admin console costs a run. The same tiny embedded run (same data,
+ * seed and steps, so the same work: the final losses are checked equal) is trained with the console
+ * off and with the console on and watched (a headless Chromium on the page, when there is one, and
+ * SSE clients reading the stream, each polling /api/v1/workers and /metrics every second),
+ * alternating off/on; the median step time of each is compared.
+ */
+@Command(
+    name = "console",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure what the admin console adds to step time: the same tiny embedded run with the"
+          + " console off, then on with a browser (headless Chromium, if installed) and SSE"
+          + " clients watching it, alternated --pairs times; prints the median step time of"
+          + " each and their ratio. The runs do the same work (the final losses must match)."
+    },
+    footer = {"", "Example:", "  bin/omnibiote bench console --base_dir runs/quickstart/shards"})
+final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Option(names = "--base_dir", required = true, paramLabel = "DIR", description = "Shards.")
+  Path baseDir;
+
+  @Option(
+      names = "--steps",
+      defaultValue = "300",
+      description = "Steps per run (default: ${DEFAULT-VALUE}).")
+  int steps;
+
+  @Option(
+      names = "--pairs",
+      defaultValue = "3",
+      description = "Off/on pairs (default: ${DEFAULT-VALUE}).")
+  int pairs;
+
+  @Option(
+      names = "--clients",
+      defaultValue = "2",
+      description = "SSE clients besides the browser (default: ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(
+      names = "--n_embd",
+      defaultValue = "64",
+      description = "Model width (default: ${DEFAULT-VALUE}; 2 layers, ctx 128, batch 16).")
+  int nEmbd;
+
+  @Option(
+      names = "--output",
+      defaultValue = "runs/bench-console",
+      description = "Where the runs go (default: ${DEFAULT-VALUE}).")
+  Path output;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isDirectory(baseDir)) {
+      throw new UserError("--base_dir " + baseDir + " is not a folder of shards");
+    }
+    String chromium = Files.isExecutable(Path.of("/usr/bin/chromium")) ? "/usr/bin/chromium" : null;
+    System.out.printf(
+        Locale.ROOT,
+        "bench console: %d steps per run, %d pairs; watchers: %s%d SSE clients%n",
+        steps,
+        pairs,
+        chromium == null ? "no browser (chromium not installed), " : "headless Chromium, ",
+        clients);
+    List<Double> off = new ArrayList<>();
+    List<Double> on = new ArrayList<>();
+    double lossOff = Double.NaN;
+    for (int p = 0; p < pairs; p++) {
+      Run a = run(output.resolve("off-" + p), false, null);
+      Run b = run(output.resolve("on-" + p), true, chromium);
+      off.add(a.median);
+      on.add(b.median);
+      if (a.loss != b.loss) {
+        throw new IllegalStateException(
+            "the runs did different work: final loss " + a.loss + " (off) vs " + b.loss + " (on)");
+      }
+      lossOff = a.loss;
+      System.out.printf(
+          Locale.ROOT,
+          "  pair %d: median step %.2f ms off, %.2f ms on (%d SSE messages read), ratio %.4f%n",
+          p + 1,
+          a.median * 1e3,
+          b.median * 1e3,
+          b.messages,
+          b.median / a.median);
+    }
+    double mOff = median(off);
+    double mOn = median(on);
+    System.out.printf(
+        Locale.ROOT,
+        "console on / off: %.4f (median step %.2f ms vs %.2f ms over %d pairs; same final loss"
+            + " %.6f)%n",
+        mOn / mOff,
+        mOn * 1e3,
+        mOff * 1e3,
+        pairs,
+        lossOff);
+    return 0;
+  }
+
+  private record Run(double median, double loss, long messages) {}
+
+  private Run run(Path runDir, boolean console, String chromium) throws Exception {
+    deleteTree(runDir);
+    int port = 0;
+    if (console) {
+      try (ServerSocket s = new ServerSocket(0)) {
+        port = s.getLocalPort();
+      }
+    }
+    Map<String, Object> t = new HashMap<>();
+    t.put("base_dir", baseDir.toAbsolutePath().toString());
+    t.put("save_name", runDir.resolve("omnibiota").toAbsolutePath().toString());
+    t.put("n_layer", 2);
+    t.put("n_embd", nEmbd);
+    t.put("n_head", 4);
+    t.put("ctx_len", 128);
+    t.put("batch_size", 16);
+    t.put("mini_batch_size", 8);
+    t.put("token_budget", (double) steps * 16 * 128);
+    t.put("test_freq", 1e15);
+    t.put("save_freq", 1e15);
+    t.put("progress_interval", 0);
+    Config c =
+        ConfigFactory.parseMap(t)
+            .atPath(TrainSettings.PATH)
+            .withFallback(
+                ConfigFactory.parseMap(Map.of("port", port, "token", "bench"))
+                    .atPath("omnibiote.console"))
+            .withFallback(ConfigFactory.load());
+    AtomicBoolean done = new AtomicBoolean();
+    List<Thread> watchers = new ArrayList<>();
+    long[] messages = new long[1];
+    Process browser = null;
+    if (console) {
+      String base = "http://127.0.0.1:" + port + "/";
+      for (int i = 0; i < clients; i++) {
+        watchers.add(watcher(base, done, messages));
+      }
+      if (chromium != null) {
+        browser =
+            new ProcessBuilder(
+                    chromium,
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--user-data-dir=" + runDir.resolve("chromium").toAbsolutePath(),
+                    "--remote-debugging-port=0",
+                    base)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+      }
+    }
+    try {
+      EmbeddedRun.run(c, new PrintStream(new ByteArrayOutputStream()));
+    } finally {
+      done.set(true);
+      for (Thread w : watchers) {
+        w.interrupt();
+      }
+      if (browser != null) {
+        browser.destroy();
+        browser.waitFor();
+      }
+    }
+    List<Double> stepTimes = new ArrayList<>();
+    double loss = Double.NaN;
+    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
+      JsonNode m = JSON.readTree(line);
+      if (m.has("step_s")) {
+        stepTimes.add(m.get("step_s").asDouble());
+        loss = m.get("loss").asDouble();
+      }
+    }
+    // The first steps warm the JIT and allocator up: left out of both.
+    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
+    return new Run(median(steady), loss, messages[0]);
+  }
+
+  /** Reads the stream and polls the workers and /metrics every second, as a dashboard does. */
+  private static Thread watcher(String base, AtomicBoolean done, long[] messages) {
+    Thread t =
+        new Thread(
+            () -> {
+              HttpClient http = HttpClient.newHttpClient();
+              while (!done.get()) {
+                try {
+                  HttpResponse<InputStream> r =
+                      http.send(
+                          HttpRequest.newBuilder(URI.create(base + "api/v1/stream")).build(),
+                          HttpResponse.BodyHandlers.ofInputStream());
+                  try (var in =
+                      new java.io.BufferedReader(new java.io.InputStreamReader(r.body()))) {
+                    long lastPoll = 0;
+                    for (String line; !done.get() && (line = in.readLine()) != null; ) {
+                      if (line.startsWith("event:")) {
+                        synchronized (messages) {
+                          messages[0]++;
+                        }
+                      }
+                      if (System.currentTimeMillis() - lastPoll > 1000) {
+                        lastPoll = System.currentTimeMillis();
+                        http.send(
+                            HttpRequest.newBuilder(URI.create(base + "api/v1/workers")).build(),
+                            HttpResponse.BodyHandlers.discarding());
+                        http.send(
+                            HttpRequest.newBuilder(URI.create(base + "metrics")).build(),
+                            HttpResponse.BodyHandlers.discarding());
+                      }
+                    }
+                  }
+                } catch (InterruptedException e) {
+                  return;
+                } catch (Exception e) {
+                  try {
+                    Thread.sleep(100); // the console is not up yet
+                  } catch (InterruptedException x) {
+                    return;
+                  }
+                }
+              }
+            },
+            "bench-console-watcher");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private static double median(List<Double> xs) {
+    double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(a);
+    return a.length == 0 ? Double.NaN : a[a.length / 2];
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (var s = Files.walk(p)) {
+      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+}
