@@ -18,7 +18,6 @@ public final class MetricHistory {
   private final int limit;
   private final List<Point> points = new ArrayList<>();
   private long stride = 1;
-  private long seen;
   private long seq;
   private Point pendingLast;
 
@@ -41,21 +40,16 @@ public final class MetricHistory {
 
   public void add(Map<String, Object> values) {
     Point p = new Point(++seq, values);
-    if (seen++ % stride != 0) {
+    // Kept: the points whose sequence number falls on the stride, counted from the first.
+    if ((p.seq() - 1) % stride != 0) {
       pendingLast = p;
       return;
     }
     pendingLast = null;
     points.add(p);
     if (points.size() >= limit) {
-      List<Point> kept = new ArrayList<>(limit / 2 + 1);
-      for (int i = 0; i < points.size(); i += 2) {
-        kept.add(points.get(i));
-      }
-      points.clear();
-      points.addAll(kept);
       stride *= 2;
-      seen = (seen + stride - 1) / stride * stride; // next kept point on the new stride
+      points.removeIf(q -> (q.seq() - 1) % stride != 0);
     }
   }
 
