@@ -359,6 +359,7 @@ public final class FineTuner {
   private Tensor outputs(List<Example> examples, int[] idx, Tensor features) {
     Tensor x;
     if (features != null) {
+      // cpu-only: the indices are made from a Java array, then moved to the device (onDevice).
       x = features.index_select(0, onDevice(Tensor.create(asLongs(idx), idx.length)));
     } else {
       try (Autocast cast = Autocast.open(s.precision(), device.type())) {
