@@ -450,7 +450,14 @@ public final class Coordinator {
                 : e instanceof ClusterEvent.MemberRemoved ? "removed from the cluster" : "up";
     event(
         "membership",
-        "node " + ((ClusterEvent.MemberEvent) e).member().address() + " " + what,
+        "node "
+            // (un)reachability events are not MemberEvents: casting them stopped the coordinator
+            + (e instanceof ClusterEvent.ReachabilityEvent r
+                    ? r.member()
+                    : ((ClusterEvent.MemberEvent) e).member())
+                .address()
+            + " "
+            + what,
         null);
     if (lostAt != null) {
       for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
