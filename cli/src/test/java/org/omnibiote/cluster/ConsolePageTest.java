@@ -37,6 +37,7 @@ import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.data.IngestOutputs;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -92,7 +93,7 @@ class ConsolePageTest {
         "the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)");
     Path runDir = dir.resolve("run");
     int port = NodeProcess.freePort();
-    // No periodic checkpoint (the ones in the table are the page's); an evaluation every 100
+    // No periodic checkpoint (the ones in the table are the page's); an evaluation every 50
     // steps, so that the validation chart has points.
     List<String> flags =
         flags(
@@ -101,7 +102,7 @@ class ConsolePageTest {
             STEPS,
             STEPS,
             "--test_freq",
-            Integer.toString(100 * 8 * 64),
+            Integer.toString(50 * 8 * 64),
             "--lr",
             "0.02");
     try (NodeProcess run =
@@ -117,7 +118,7 @@ class ConsolePageTest {
       try {
         steer(run, runDir, token);
       } catch (Exception | AssertionError e) {
-        screenshot(Path.of("target", "console-failure.png"));
+        screenshot(Path.of("target", "console-failure.png"), null, 1);
         throw new AssertionError(
             e.getMessage()
                 + "\nthe page said: "
@@ -132,7 +133,7 @@ class ConsolePageTest {
   /** What a person does on the page, and what is checked after each step. */
   private void steer(NodeProcess run, Path runDir, String token) throws Exception {
     driver.get(url);
-    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(60));
+    WebDriverWait wait = waitUpTo(60);
 
     // ---- the run trains: the loss chart gains points, both workers are listed ----
     wait.until(d -> text("phase").equals("running") && points("chart-loss") > 0);
@@ -169,6 +170,28 @@ class ConsolePageTest {
     confirm(wait, "Resume");
     wait.until(d -> text("phase").equals("running") && pageStep() > pausedStep + 5);
 
+    // ---- Settings: the form asks to confirm, then shows the API's refusal or its answer ----
+    click("settings-toggle");
+    type("set-keep_checkpoints", "1.5");
+    click("settings-apply");
+    confirm(wait, "Apply");
+    wait.until(d -> text("action-result").startsWith("Settings refused (HTTP 400)"));
+    assertTrue(
+        text("action-result").contains("keep_checkpoints must be a whole number"),
+        text("action-result"));
+    type("set-keep_checkpoints", "3");
+    click("settings-apply");
+    confirm(wait, "Apply");
+    wait.until(d -> text("action-result").startsWith("Settings: keep_checkpoints"));
+    wait.until(
+        d ->
+            textOf(
+                    d.findElement(
+                        By.cssSelector("#settings-table tr[data-key=keep_checkpoints] td + td")))
+                .equals("3"));
+    assertEquals(3, apiGet("settings").get("keep_checkpoints").asDouble());
+    click("settings-toggle"); // folded again
+
     // ---- Checkpoint now: listed with what is on disk ----
     long askedAt = pageStep();
     click("act-checkpoint");
@@ -190,8 +213,11 @@ class ConsolePageTest {
     assertEquals(sha256(cm.file(manifest, Checkpoints.WEIGHTS)), shownSha, "the weights' SHA");
 
     // ---- the full picture: charts with points, both workers, the checkpoint ----
-    wait.until(d -> points("chart-val") >= 2);
-    screenshot(Path.of("target", "console.png"));
+    wait.until(d -> points("chart-val") >= 3);
+    wait.until(d -> d.findElements(By.cssSelector("#toasts .toast")).isEmpty());
+    screenshot(Path.of("target", "console.png"), null, 1);
+    // README's copy: the top of the page down to the checkpoints, smaller.
+    screenshot(Path.of("target", "console-readme.png"), ".two-col", 0.75);
 
     // ---- kill -9 a worker: it is listed as departed with its last log lines ----
     WebElement victimRow =
@@ -220,8 +246,7 @@ class ConsolePageTest {
         workerLog(runDir, victim).contains(squeeze(joined)),
         "the departed worker's log line is not in its log file: " + joined);
     // The run goes on without it (a new world; the launcher starts another worker).
-    new WebDriverWait(driver, Duration.ofSeconds(120))
-        .until(d -> text("phase").equals("running") && pageStep() > stepAtKill + 20);
+    waitUpTo(120).until(d -> text("phase").equals("running") && pageStep() > stepAtKill + 20);
     assertTrue(committed(runDir) > stepAtKill, "the ledger stopped at the kill");
 
     // ---- Stop: the run ends with a checkpoint, and the command exits 0 ----
@@ -258,6 +283,13 @@ class ConsolePageTest {
             .usingAnyFreePort()
             .build();
     return new ChromeDriver(service, options);
+  }
+
+  /** A wait that looks again when the page replaced an element it was reading. */
+  private WebDriverWait waitUpTo(long seconds) {
+    WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(seconds));
+    wait.ignoring(StaleElementReferenceException.class);
+    return wait;
   }
 
   private Object js(String script, Object... args) {
@@ -304,6 +336,12 @@ class ConsolePageTest {
     e.click();
   }
 
+  private void type(String id, String value) {
+    WebElement e = driver.findElement(By.id(id));
+    e.clear();
+    e.sendKeys(value);
+  }
+
   /** The page's confirmation dialog is open for {@code action}: confirm it. */
   private void confirm(WebDriverWait wait, String action) {
     wait.until(d -> isOpen("confirm-dialog"));
@@ -323,9 +361,20 @@ class ConsolePageTest {
         });
   }
 
-  private void screenshot(Path file) throws IOException {
+  /**
+   * Saves the page from its top down to the bottom of {@code until} (a CSS selector; null: the
+   * whole page), 1280 CSS pixels wide, times {@code scale}.
+   */
+  private void screenshot(Path file, String until, double scale) throws IOException {
     js("window.scrollTo(0, 0);");
-    long height = ((Number) js("return document.documentElement.scrollHeight;")).longValue();
+    long height =
+        ((Number)
+                js(
+                    "const e = arguments[0] && document.querySelector(arguments[0]);"
+                        + " return e ? Math.ceil(e.getBoundingClientRect().bottom) + 12"
+                        + " : document.documentElement.scrollHeight;",
+                    until))
+            .longValue();
     Map<String, Object> shot =
         ((ChromeDriver) driver)
             .executeCdpCommand(
@@ -336,7 +385,7 @@ class ConsolePageTest {
                     "captureBeyondViewport",
                     true,
                     "clip",
-                    Map.of("x", 0, "y", 0, "width", 1280, "height", height, "scale", 1)));
+                    Map.of("x", 0, "y", 0, "width", 1280, "height", height, "scale", scale)));
     Files.createDirectories(file.getParent());
     Files.write(file, Base64.getDecoder().decode((String) shot.get("data")));
     System.out.println("console screenshot: " + file.toAbsolutePath());
@@ -345,9 +394,13 @@ class ConsolePageTest {
   // ---- independent references ---------------------------------------------------------------
 
   private JsonNode apiRun() throws IOException, InterruptedException {
+    return apiGet("run");
+  }
+
+  private JsonNode apiGet(String resource) throws IOException, InterruptedException {
     HttpResponse<String> r =
         http.send(
-            HttpRequest.newBuilder(URI.create(url + "api/v1/run")).build(),
+            HttpRequest.newBuilder(URI.create(url + "api/v1/" + resource)).build(),
             HttpResponse.BodyHandlers.ofString());
     assertEquals(200, r.statusCode(), r.body());
     return JSON.readTree(r.body());

@@ -119,6 +119,10 @@
     if (ms == null) return '';
     return fmtDuration((Date.now() - ms) / 1000) + ' ago';
   }
+  /** A setting's value: whole numbers in full (102,400,000), others as they are. */
+  function fmtSetting(v) {
+    return v == null ? '–' : Number.isInteger(v) ? fmtInt(v) : fmtNum(v, 6);
+  }
   function num(v) {
     if (v == null || v === '') return null;
     const n = Number(v);
@@ -139,7 +143,7 @@
   function toast(text, error) {
     const t = el('div', 'toast' + (error ? ' error' : ''), text);
     $('toasts').appendChild(t);
-    setTimeout(() => t.remove(), error ? 8000 : 4500);
+    setTimeout(() => t.remove(), error ? 6000 : 3000);
   }
   function showResult(kind, text) {
     const r = $('action-result');
@@ -370,6 +374,7 @@
     tbody.textContent = '';
     for (const k of Object.keys(settings).sort()) {
       const tr = el('tr', CHANGEABLE.indexOf(k) >= 0 ? 'changeable' : '');
+      tr.dataset.key = k;
       tr.appendChild(el('td', '', k));
       tr.appendChild(el('td', '', settings[k]));
       tbody.appendChild(tr);
@@ -377,7 +382,7 @@
     const tps = tokensPerStep();
     for (const k of CHANGEABLE) {
       const v = num(settings[k]);
-      $('set-' + k).placeholder = v == null ? '' : 'now ' + (k === 'keep_checkpoints' ? fmtInt(v) : fmtNum(v, 6));
+      $('set-' + k).placeholder = v == null ? '' : 'now ' + fmtSetting(v);
       let hint = '';
       if ((k === 'save_freq' || k === 'test_freq') && v != null && tps) {
         hint = v > 0 ? 'now every ' + fmtInt(v / tps) + ' steps' : 'now off';
@@ -679,9 +684,16 @@
         const name = tr.querySelector('.c-name');
         if (!name.firstChild) {
           name.appendChild(el('span', 'mono', c.name));
-          name.appendChild(el('span', 'tag' + (c.periodic ? '' : ' tag-final'), c.periodic ? 'periodic' : 'final'));
+          name.appendChild(el('span', 'tag'));
           name.title = c.manifest || '';
         }
+        // The run's final checkpoint, and the one it would resume from now.
+        const last = S.run && S.run.last_checkpoint && String(S.run.last_checkpoint.name).replace(/\.checkpoint\.json$/, '');
+        const tag = !c.periodic ? 'final' : c.name === last ? 'latest' : '';
+        const t = name.querySelector('.tag');
+        setText(t, tag);
+        t.hidden = !tag;
+        t.className = 'tag' + (tag ? ' tag-' + tag : '');
         setText(tr.querySelector('.c-step'), fmtInt(c.step));
         setText(tr.querySelector('.c-tokens'), fmtSI(c.tokens));
         tr.querySelector('.c-tokens').title = fmtInt(c.tokens) + ' tokens';
@@ -930,6 +942,7 @@
       },
       y: 'si',
       yFrom0: true,
+      robust: true,
     },
     mfu: {
       series: () => [line('MFU', faint(PALETTE[1]), 1, fmtPct), line('smoothed', PALETTE[1], 2, fmtPct)],
@@ -939,6 +952,7 @@
       },
       y: 'pct',
       yFrom0: true,
+      robust: true,
     },
     // Stacked: compute at the bottom, data wait on it, communication on top (each smoothed);
     // the legend shows each part, not the running sums drawn.
@@ -971,8 +985,34 @@
       },
       y: 'ms',
       yFrom0: true,
+      robust: true,
     },
   };
+
+  /**
+   * The top of a chart that starts at 0. Robust charts (times, rates) are not flattened by a few
+   * outliers (the first steps, a recovery): above the 98th percentile by a fifth, spikes are cut.
+   */
+  function yTop(u, max, robust) {
+    if (!(max > 0)) return 1;
+    if (robust) {
+      const all = [];
+      for (let i = 1; i < u.data.length; i++) for (const v of u.data[i]) if (v != null && isFinite(v)) all.push(v);
+      if (all.length >= 50) {
+        all.sort((a, b) => a - b);
+        const q = all[Math.floor(all.length * 0.98)] * 1.2;
+        if (q > 0 && q < max) return q;
+      }
+    }
+    return max * 1.08;
+  }
+
+  /** Clock times on one line: seconds only when the ticks are under a minute apart. */
+  function timeLabels(u, vals, axisIdx, space, incr) {
+    const opts = { hour12: false, hour: '2-digit', minute: '2-digit' };
+    if (incr < 60) opts.second = '2-digit';
+    return vals.map((v) => (v == null ? '' : new Date(v * 1000).toLocaleTimeString('en-GB', opts)));
+  }
 
   function chartOptions(name, def, width) {
     const time = S.xMode === 'time';
@@ -991,7 +1031,7 @@
           grid: grid,
           ticks: ticks,
           size: 28,
-          values: time ? undefined : (u, vals) => vals.map((v) => fmtSI(v)),
+          values: time ? timeLabels : (u, vals) => vals.map((v) => fmtSI(v)),
         },
         {
           stroke: '#6b7584',
@@ -1023,7 +1063,7 @@
     };
     if (def.bands) opts.bands = def.bands;
     if (def.yIntegers) opts.axes[1].incrs = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
-    if (def.yFrom0) opts.scales.y = { range: (u, min, max) => [0, max > 0 ? max * 1.08 : 1] };
+    if (def.yFrom0) opts.scales.y = { range: (u, min, max) => [0, yTop(u, max, def.robust)] };
     return opts;
   }
 
@@ -1138,7 +1178,6 @@
     if (r.ok) {
       const by = r.json && r.json.by ? ' (token ' + r.json.by + ')' : '';
       showResult('ok', label + ': ' + (msg || 'accepted') + by);
-      toast(label + ': ' + (msg || 'accepted'));
       if (path.indexOf('checkpoint') >= 0 || path.indexOf('stop') >= 0) loadCheckpoints();
     } else {
       showResult('error', label + ' refused (HTTP ' + r.status + '): ' + (msg || 'no reason given'));
@@ -1241,8 +1280,8 @@
       for (const k of keys) {
         const tr = document.createElement('tr');
         tr.appendChild(el('td', '', k));
-        tr.appendChild(el('td', 'muted', fmtNum(num(settings[k]), 8)));
-        tr.appendChild(el('td', '', '→ ' + fmtNum(sc.changes[k], 8)));
+        tr.appendChild(el('td', 'muted', fmtSetting(num(settings[k]))));
+        tr.appendChild(el('td', '', '→ ' + fmtSetting(sc.changes[k])));
         table.appendChild(tr);
       }
       body.appendChild(table);
