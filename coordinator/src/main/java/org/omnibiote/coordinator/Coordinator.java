@@ -1131,8 +1131,8 @@ public final class Coordinator {
   private boolean atBoundary() {
     long step = schedule.counters().step();
     for (Admin a : List.copyOf(pendingActions)) {
-      pendingActions.remove(a);
-      if (a.action().equals("set")) {
+      if (a.action().equals("set")) { // the evictions stay for the loop below
+        pendingActions.remove(a);
         applySetting(a, step);
       }
     }
