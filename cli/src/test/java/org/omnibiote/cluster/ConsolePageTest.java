@@ -26,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -49,14 +51,17 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The admin console's page in a real browser (Debian's chromium, driven through its chromedriver by
  * Selenium) on a real 2-worker run ({@code train --workers 2}: a coordinator JVM and two worker
  * JVMs), checked as a person would: the loss chart grows, both workers are listed, Pause (asked for
- * the token on the way, as the page is opened without one) holds every step until Resume,
- * Checkpoint now lists a checkpoint that is on disk with the SHA-256 shown, a worker killed with
- * kill -9 is listed as departed with its last log lines while the run goes on, and Stop ends the
- * run with a checkpoint and exit 0. Each action goes through the page's own confirmation dialog.
+ * the token on the way, as the page is opened without one) holds every step until Resume, the
+ * settings form shows the API's refusal of a bad value and applies a good one, Checkpoint now lists
+ * a checkpoint that is on disk with the SHA-256 shown, a worker killed with kill -9 is listed as
+ * departed with its last log lines while the run goes on, Evict lists the evicted worker with the
+ * token that asked, and Stop ends the run with a checkpoint and exit 0. Each action goes through
+ * the page's own confirmation dialog.
  *
  * <p>The facts are checked against what the page cannot make up: the ledger on disk, the JSON API,
- * the OS's process tree, the worker's own log file and a SHA-256 computed here. It saves a
- * screenshot to {@code target/console.png}.
+ * the OS's process tree, the worker's own log file and a SHA-256 computed here. It saves
+ * screenshots to {@code target/console.png} (the whole page) and {@code target/console-readme.png}
+ * (docs/console.png is a copy).
  */
 class ConsolePageTest {
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
@@ -248,6 +253,30 @@ class ConsolePageTest {
     // The run goes on without it (a new world; the launcher starts another worker).
     waitUpTo(120).until(d -> text("phase").equals("running") && pageStep() > stepAtKill + 20);
     assertTrue(committed(runDir) > stepAtKill, "the ledger stopped at the kill");
+
+    // ---- Evict (once the restarted worker is back): listed as evicted, by whom ----
+    List<WebElement> again = waitForWorkers(waitUpTo(120), 2);
+    WebElement evictRow =
+        again.stream().filter(r -> cell(r, "rank").equals("1")).findFirst().orElseThrow();
+    long evicted = Long.parseLong(cell(evictRow, "pid"));
+    js("arguments[0].scrollIntoView({block: 'center'});", evictRow);
+    evictRow.findElement(By.cssSelector(".evict")).click();
+    confirm(wait, "Evict");
+    WebElement gone =
+        wait.until(
+            d ->
+                d.findElements(By.cssSelector("#departed-list details")).stream()
+                    .filter(e -> String.valueOf(evicted).equals(e.getDomAttribute("data-pid")))
+                    .findFirst()
+                    .orElse(null));
+    // by the token the page sent (the API's answer names it)
+    Matcher by = Pattern.compile("\\(token (tok-[0-9a-f]+)\\)$").matcher(text("action-result"));
+    assertTrue(by.find(), text("action-result"));
+    assertEquals(
+        "evicted by an operator (token " + by.group(1) + ")",
+        textOf(gone.findElement(By.cssSelector(".reason"))));
+    long stepAtEvict = pageStep();
+    wait.until(d -> text("phase").equals("running") && pageStep() > stepAtEvict + 10);
 
     // ---- Stop: the run ends with a checkpoint, and the command exits 0 ----
     click("act-stop");
