@@ -468,7 +468,14 @@ public final class Coordinator {
                 : e instanceof ClusterEvent.MemberRemoved ? "removed from the cluster" : "up";
     event(
         "membership",
-        "node " + ((ClusterEvent.MemberEvent) e).member().address() + " " + what,
+        "node "
+            // (un)reachability events are not MemberEvents: casting them stopped the coordinator
+            + (e instanceof ClusterEvent.ReachabilityEvent r
+                    ? r.member()
+                    : ((ClusterEvent.MemberEvent) e).member())
+                .address()
+            + " "
+            + what,
         null);
     if (lostAt != null) {
       for (ActorRef<WorkerProtocol.Command> w : registered.keySet()) {
@@ -1144,7 +1151,7 @@ public final class Coordinator {
   private boolean atBoundary() {
     long step = schedule.counters().step();
     for (Admin a : List.copyOf(pendingActions)) {
-      if (a.action().equals("set")) {
+      if (a.action().equals("set")) { // the evictions stay for the loop below
         pendingActions.remove(a);
         applySetting(a, step);
       }
