@@ -10,6 +10,10 @@ import java.util.function.Consumer;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BehaviorInterceptor;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Signal;
+import org.apache.pekko.actor.typed.TypedActorContext;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -18,6 +22,7 @@ import org.apache.pekko.cluster.typed.SingletonActor;
 import org.omnibiote.UserError;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.RunSpec;
+import org.omnibiote.runlock.RunLock;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -128,7 +133,7 @@ public final class ClusterNode {
             ctx -> {
               ClusterSingleton.get(ctx.getSystem())
                   .init(
-                      SingletonActor.of(Coordinator.create(spec, listener), "coordinator")
+                      SingletonActor.of(lockedCoordinator(config, spec, listener), "coordinator")
                           .withSettings(
                               ClusterSingletonSettings.create(ctx.getSystem())
                                   .withRole("coordinator")));
@@ -136,6 +141,53 @@ public final class ClusterNode {
               return Behaviors.empty();
             });
     return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+  }
+
+  /**
+   * The coordinator singleton, holding the run folder's {@link RunLock} while it runs: taken when
+   * the singleton starts on this node (so a standby coordinator node, whose singleton never
+   * started, does not hold it, and takes it at hand-over), released when it stops. A folder locked
+   * by another live run fails the run as a user error naming that run's owner. (train takes the
+   * lock before it starts anything; the singleton of its own JVM finds it held.)
+   */
+  private static Behavior<Coordinator.Command> lockedCoordinator(
+      Config config, RunSpec spec, Coordinator.RunListener listener) {
+    return Behaviors.setup(
+        ctx -> {
+          RunLock lock;
+          try {
+            // May block up to omnibiote.run-lock.stale-after when another host's lock is
+            // watched; nothing else runs on this node before the coordinator anyway.
+            lock = RunLock.acquire(spec.runDir(), "coordinator", RunLock.Timing.from(config));
+          } catch (UserError e) {
+            listener.failed(e.getMessage(), true);
+            return Behaviors.stopped();
+          }
+          return Behaviors.intercept(
+              () ->
+                  new BehaviorInterceptor<Coordinator.Command, Coordinator.Command>(
+                      Coordinator.Command.class) {
+                    @Override
+                    public Behavior<Coordinator.Command> aroundReceive(
+                        TypedActorContext<Coordinator.Command> c,
+                        Coordinator.Command msg,
+                        ReceiveTarget<Coordinator.Command> target) {
+                      return target.apply(c, msg);
+                    }
+
+                    @Override
+                    public Behavior<Coordinator.Command> aroundSignal(
+                        TypedActorContext<Coordinator.Command> c,
+                        Signal signal,
+                        SignalTarget<Coordinator.Command> target) {
+                      if (signal instanceof PostStop) {
+                        lock.close();
+                      }
+                      return target.apply(c, signal);
+                    }
+                  },
+              Coordinator.create(spec, listener));
+        });
   }
 
   /**
