@@ -19,6 +19,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.omnibiote.UserError;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.RunSpec;
@@ -33,11 +35,21 @@ import org.slf4j.LoggerFactory;
 public final class ClusterNode {
 
   /** Where this node is and whom it joins; each field already resolved flag > env > config. */
-  public record Settings(String name, String host, int port, List<String> seedNodes) {
+  public record Settings(
+      String name, String host, int port, List<String> seedNodes, String discovery) {
+
+    /** How nodes join when no seed nodes are configured: Pekko Management's Cluster Bootstrap. */
+    public static final String SEED_NODES = "seed-nodes";
+
+    /** Whether this node finds the others through Cluster Bootstrap rather than seed nodes. */
+    public boolean bootstrap() {
+      return !discovery.equals(SEED_NODES);
+    }
 
     /** Flags (null when not given) over OMNIBIOTE_HOST/PORT/SEED_NODES over the config. */
     public static Settings resolve(Config config, String host, Integer port, String seeds) {
       Config c = config.getConfig("omnibiote.cluster");
+      String discovery = c.getString("discovery").trim();
       Map<String, String> env = System.getenv();
       String h = first(host, env.get("OMNIBIOTE_HOST"), c.getString("host"));
       String p =
@@ -60,6 +72,16 @@ public final class ClusterNode {
         throw new UserError("port: " + portNumber + " is outside 0-65535");
       }
       String name = c.getString("name");
+      if (!discovery.equals(SEED_NODES)) {
+        // Cluster Bootstrap finds the contact points; given seed nodes would bypass it.
+        if (seeds != null && !seeds.isBlank()) {
+          throw new UserError(
+              "--seed-nodes with omnibiote.cluster.discovery = "
+                  + discovery
+                  + ": nodes find each other through Cluster Bootstrap; give one or the other");
+        }
+        return new Settings(name, h, portNumber, List.of(), discovery);
+      }
       List<String> seedUris = new ArrayList<>();
       for (String seed : s.split(",", -1)) {
         String hp = seed.trim();
@@ -79,7 +101,7 @@ public final class ClusterNode {
       if (seedUris.isEmpty()) {
         throw new UserError("no seed nodes: give --seed-nodes host:port[,host:port...]");
       }
-      return new Settings(name, h, portNumber, List.copyOf(seedUris));
+      return new Settings(name, h, portNumber, List.copyOf(seedUris), SEED_NODES);
     }
 
     private static String first(String... values) {
@@ -96,8 +118,19 @@ public final class ClusterNode {
 
   /** The ActorSystem config of a node with the given role. */
   public static Config systemConfig(Config config, Settings s, String role) {
-    return ConfigFactory.empty()
-        .withValue(
+    Config own = ConfigFactory.empty();
+    if (s.bootstrap()) {
+      // Pekko Management HTTP on this node's address: Cluster Bootstrap's contact point (the
+      // others probe it) and the /alive and /ready probes.
+      own =
+          own.withValue("pekko.discovery.method", ConfigValueFactory.fromAnyRef(s.discovery()))
+              .withValue("pekko.management.http.hostname", ConfigValueFactory.fromAnyRef(s.host()))
+              .withValue(
+                  "pekko.management.http.port",
+                  ConfigValueFactory.fromAnyRef(
+                      config.getInt("omnibiote.cluster.management-port")));
+    }
+    return own.withValue(
             "pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(s.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(s.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(s.seedNodes()))
@@ -140,7 +173,28 @@ public final class ClusterNode {
               alsoOnThisNode.accept(ctx);
               return Behaviors.empty();
             });
-    return ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+    return started(ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator")), s);
+  }
+
+  /**
+   * With Cluster Bootstrap ({@link Settings#bootstrap}): starts Pekko Management's HTTP endpoint
+   * and the bootstrap, which finds the other nodes through Pekko Discovery (on Kubernetes, the API
+   * server's pod list), probes their management endpoints and joins or forms the cluster. With seed
+   * nodes: nothing (the ActorSystem joins them itself).
+   */
+  public static <T> ActorSystem<T> started(ActorSystem<T> system, Settings s) {
+    if (s.bootstrap()) {
+      org.apache.pekko.actor.ActorSystem classic = system.classicSystem();
+      PekkoManagement.get(classic).start();
+      ClusterBootstrap.get(classic).start();
+      LoggerFactory.getLogger(ClusterNode.class)
+          .info(
+              "finding the cluster through Cluster Bootstrap ({} discovery); management on {}:{}",
+              s.discovery(),
+              s.host(),
+              system.settings().config().getInt("pekko.management.http.port"));
+    }
+    return system;
   }
 
   /**
