@@ -29,7 +29,10 @@ import picocli.CommandLine.Option;
           + " {save_name}: .safetensors weights with the original parameter names plus the"
           + " training state) and metrics.jsonl to the folder of --save_name.",
       "Settings come from the defaults (shown), then --config FILE (keys under"
-          + " omnibiote.train), then the flags given."
+          + " omnibiote.train), then the flags given.",
+      "One run per run folder: the run locks it (RUN/run.lock: host, pid, start time) before"
+          + " writing anything; a second run on it is refused naming the first, and the lock of a"
+          + " run that is gone (killed) is taken over."
     },
     footer = {
       "",

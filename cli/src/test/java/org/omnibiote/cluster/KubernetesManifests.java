@@ -76,10 +76,14 @@ final class KubernetesManifests {
 
   /** The objects {@code kubectl kustomize deploy/k8s/<dir>} renders, parsed strictly. */
   static KubernetesManifests render(String dir) throws IOException, InterruptedException {
-    Process p =
-        new ProcessBuilder("kubectl", "kustomize", K8S.resolve(dir).toString())
-            .redirectErrorStream(false)
-            .start();
+    Process p;
+    try {
+      p = new ProcessBuilder("kubectl", "kustomize", K8S.resolve(dir).toString()).start();
+    } catch (IOException e) {
+      throw new AssertionError(
+          "kubectl (with kustomize v4 or newer) is needed to render deploy/k8s: " + e.getMessage(),
+          e);
+    }
     String yaml = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || !err.isBlank()) {
