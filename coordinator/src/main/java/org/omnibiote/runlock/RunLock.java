@@ -14,8 +14,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -144,6 +146,7 @@ public final class RunLock implements AutoCloseable {
 
   private final Path file;
   private final Path runDir;
+  private final List<Path> created = new ArrayList<>();
   private final boolean owning;
   private volatile Owner self;
   private final ScheduledExecutorService beat;
@@ -186,14 +189,21 @@ public final class RunLock implements AutoCloseable {
       return new RunLock(dir, held.self, false, timing.heartbeat);
     }
     Owner me = ownerNow(command);
+    // The folders this lock creates: removed again on release if the run left them empty (a
+    // run refused after the lock, e.g. for a missing --base_dir, leaves nothing behind).
+    List<Path> created = new ArrayList<>();
+    for (Path p = dir; p != null && !Files.exists(p); p = p.getParent()) {
+      created.add(p);
+    }
     try {
       Files.createDirectories(dir);
       Path file = dir.resolve(FILE);
       for (int attempt = 0; attempt < 10; attempt++) {
         if (createExclusive(file, me.text())) {
           RunLock lock = new RunLock(dir, me, true, timing.heartbeat);
+          lock.created.addAll(created);
           HELD.put(dir, lock);
-          log.info("locked the run folder {} ({})", dir, file);
+          log.debug("locked the run folder {} ({})", dir, file);
           return lock;
         }
         String seen = readOrNull(file);
@@ -346,6 +356,13 @@ public final class RunLock implements AutoCloseable {
       String now = readOrNull(file);
       if (now != null && Owner.parse(now).map(o -> o.sameProcess(self)).orElse(false)) {
         Files.deleteIfExists(file);
+      }
+      for (Path p : created) { // innermost first
+        try {
+          Files.deleteIfExists(p);
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+          break; // the run wrote there: keep it and its parents
+        }
       }
     } catch (IOException e) {
       log.warn("cannot remove the run lock {}: {}", file, e.toString());

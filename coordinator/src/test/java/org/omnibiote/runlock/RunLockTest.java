@@ -42,10 +42,26 @@ class RunLockTest {
         assertTrue(Files.exists(dir.resolve(RunLock.FILE)));
       }
       assertTrue(Files.exists(dir.resolve(RunLock.FILE)), "the inner handle released nothing");
-      Thread.sleep(350);
-      assertTrue(RunLock.owner(dir).orElseThrow().heartbeat() >= 2, "the owner beats");
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (RunLock.owner(dir).orElseThrow().heartbeat() < 2) {
+        assertTrue(System.nanoTime() < deadline, "the owner beats");
+        Thread.sleep(50);
+      }
     }
     assertFalse(Files.exists(dir.resolve(RunLock.FILE)));
+  }
+
+  @Test
+  void foldersTheLockCreatedAreRemovedWhenTheRunLeftThemEmpty() throws Exception {
+    Path refused = dir.resolve("a/b/run");
+    RunLock.acquire(refused, "train", FAST).close();
+    assertFalse(Files.exists(dir.resolve("a")), "a refused run leaves no folder behind");
+    Path ran = dir.resolve("c/run");
+    try (RunLock lock = RunLock.acquire(ran, "train", FAST)) {
+      Files.writeString(ran.resolve("metrics.jsonl"), "{}\n");
+    }
+    assertTrue(Files.exists(ran.resolve("metrics.jsonl")));
+    assertFalse(Files.exists(ran.resolve(RunLock.FILE)));
   }
 
   @Test
