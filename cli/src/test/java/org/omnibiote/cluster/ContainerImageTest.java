@@ -25,7 +25,7 @@ import org.omnibiote.data.IngestOutputs;
  *
  * <p>Needs root, podman, runc and debootstrap (.ci/run installs them) and the distribution in
  * cli/target/omnibiote (any earlier {@code mvn package}; CI's first {@code mvn verify} makes it).
- * About three minutes (two for the image): tagged {@code long}.
+ * 122 s from nothing here (33 s with the base and layers cached): tagged {@code long}.
  */
 @Tag("long")
 class ContainerImageTest {

@@ -29,7 +29,9 @@ import org.omnibiote.data.IngestOutputs;
  * stops the coordinator, the job requeues itself, and the requeued job resumes the run from its
  * last checkpoint to the end, every sample trained exactly once.
  *
- * <p>Needs root, slurm-wlm and munge (.ci/run installs them). About two minutes: tagged long.
+ * <p>Needs root, slurm-wlm and munge (.ci/run installs them). About 45 s (SLURM holds a requeued
+ * job 2 minutes before it is eligible again; the test moves its start to now): tagged long with the
+ * other tests that need system daemons.
  */
 @Tag("long")
 class SlurmJobTest {
