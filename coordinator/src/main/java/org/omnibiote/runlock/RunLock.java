@@ -170,7 +170,8 @@ public final class RunLock implements AutoCloseable {
               return t;
             });
     long ms = heartbeat.toMillis();
-    beat.scheduleWithFixedDelay(this::heartbeat, ms, ms, TimeUnit.MILLISECONDS);
+    // Never completes: heartbeat() catches its own failures (logged) and the executor ends it.
+    var unused = beat.scheduleWithFixedDelay(this::heartbeat, ms, ms, TimeUnit.MILLISECONDS);
     // SIGTERM ends the JVM through System.exit: the commands' finally blocks may not run.
     hook = new Thread(this::release, "omnibiote-run-lock-release");
     Runtime.getRuntime().addShutdownHook(hook);
