@@ -31,7 +31,9 @@ final class ClusterOptions {
       paramLabel = "HOST:PORT[,...]",
       description =
           "Seed nodes to join, normally the coordinator(s) (env OMNIBIOTE_SEED_NODES;"
-              + " default omnibiote.cluster.seed-nodes, 127.0.0.1:2551).")
+              + " default omnibiote.cluster.seed-nodes, 127.0.0.1:2551). Not with"
+              + " omnibiote.cluster.discovery = kubernetes-api (Cluster Bootstrap finds the"
+              + " nodes; docs/cluster.md).")
   String seedNodes;
 
   Config loaded;

@@ -26,6 +26,11 @@ import picocli.CommandLine.Option;
       "The run folder (the folder of --save_name) and --base_dir must be the same files on every"
           + " node (shared storage). A coordinator always continues the run of its run folder from"
           + " the latest checkpoint: restarting it resumes the run.",
+      "One run per run folder: while its coordinator runs, the folder's lock RUN/run.lock names"
+          + " it (host, pid, start time); another run on the folder is refused with that name, and"
+          + " a lock whose owner is gone is taken over (docs/cluster.md).",
+      "Nodes find each other through --seed-nodes, or with omnibiote.cluster.discovery ="
+          + " kubernetes-api through Pekko Management's Cluster Bootstrap (deploy/k8s).",
       "Training flags are those of `train`."
     },
     footer = {

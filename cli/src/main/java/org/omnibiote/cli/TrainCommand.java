@@ -1,7 +1,10 @@
 package org.omnibiote.cli;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.omnibiote.runlock.RunLock;
 import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.worker.EmbeddedRun;
 import picocli.CommandLine;
@@ -26,7 +29,10 @@ import picocli.CommandLine.Option;
           + " {save_name}: .safetensors weights with the original parameter names plus the"
           + " training state) and metrics.jsonl to the folder of --save_name.",
       "Settings come from the defaults (shown), then --config FILE (keys under"
-          + " omnibiote.train), then the flags given."
+          + " omnibiote.train), then the flags given.",
+      "One run per run folder: the run locks it (RUN/run.lock: host, pid, start time) before"
+          + " writing anything; a second run on it is refused naming the first, and the lock of a"
+          + " run that is gone (killed) is taken over."
     },
     footer = {
       "",
@@ -57,12 +63,26 @@ public final class TrainCommand implements Callable<Integer> {
       throw new org.omnibiote.UserError(
           "--workers " + workers + ": give 0 (this JVM) or a positive number");
     }
-    if (workers > 0) {
-      return new org.omnibiote.launch.LocalCluster(config(), workers, System.out, System.err).run();
+    Config c = config();
+    // The default save_name holds the date and time: fix it once, so that the folder locked is
+    // the folder the run writes.
+    Path saveName = TrainSettings.from(c).saveName().toAbsolutePath().normalize();
+    c =
+        c.withValue(
+            TrainSettings.PATH + ".save_name", ConfigValueFactory.fromAnyRef(saveName.toString()));
+    // One run per run folder, taken before anything is written (or libtorch loaded).
+    try (RunLock lock =
+        RunLock.acquire(
+            saveName.getParent(),
+            workers > 0 ? "train --workers " + workers : "train",
+            RunLock.Timing.from(c))) {
+      if (workers > 0) {
+        return new org.omnibiote.launch.LocalCluster(c, workers, System.out, System.err).run();
+      }
+      // The same coordinator and worker actors as --workers N, in this JVM (a one-node cluster).
+      EmbeddedRun.run(c, System.out);
+      return 0;
     }
-    // The same coordinator and worker actors as --workers N, in this JVM (a one-node cluster).
-    EmbeddedRun.run(config(), System.out);
-    return 0;
   }
 
   /** The settings of this command line (for tests of the flags). */

@@ -48,8 +48,10 @@ public final class LocalCluster {
     List<String> devices = devices();
     int port = freePort();
     Config c =
-        config.withValue(
-            "omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers));
+        config
+            .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(workers))
+            // Local workers join this JVM's node as a seed, whatever a profile says.
+            .withValue("omnibiote.cluster.discovery", ConfigValueFactory.fromAnyRef("seed-nodes"));
     // No libtorch in this JVM: the workers compute (each unpacks the natives under a lock).
     RunSpec spec = RunSpec.prepare(c, RunSpec.Start.NEW_OR_RESUMED);
     ClusterNode.Settings s = ClusterNode.Settings.resolve(c, host, port, host + ":" + port);

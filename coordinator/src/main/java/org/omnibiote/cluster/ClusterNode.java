@@ -11,17 +11,24 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.BehaviorInterceptor;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.Signal;
+import org.apache.pekko.actor.typed.TypedActorContext;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.omnibiote.UserError;
 import org.omnibiote.console.ConsoleServer;
 import org.omnibiote.console.ConsoleSettings;
 import org.omnibiote.console.RunView;
 import org.omnibiote.coordinator.Coordinator;
 import org.omnibiote.coordinator.RunSpec;
+import org.omnibiote.runlock.RunLock;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -32,11 +39,21 @@ import org.slf4j.LoggerFactory;
 public final class ClusterNode {
 
   /** Where this node is and whom it joins; each field already resolved flag > env > config. */
-  public record Settings(String name, String host, int port, List<String> seedNodes) {
+  public record Settings(
+      String name, String host, int port, List<String> seedNodes, String discovery) {
+
+    /** How nodes join when no seed nodes are configured: Pekko Management's Cluster Bootstrap. */
+    public static final String SEED_NODES = "seed-nodes";
+
+    /** Whether this node finds the others through Cluster Bootstrap rather than seed nodes. */
+    public boolean bootstrap() {
+      return !discovery.equals(SEED_NODES);
+    }
 
     /** Flags (null when not given) over OMNIBIOTE_HOST/PORT/SEED_NODES over the config. */
     public static Settings resolve(Config config, String host, Integer port, String seeds) {
       Config c = config.getConfig("omnibiote.cluster");
+      String discovery = c.getString("discovery").trim();
       Map<String, String> env = System.getenv();
       String h = first(host, env.get("OMNIBIOTE_HOST"), c.getString("host"));
       String p =
@@ -59,6 +76,16 @@ public final class ClusterNode {
         throw new UserError("port: " + portNumber + " is outside 0-65535");
       }
       String name = c.getString("name");
+      if (!discovery.equals(SEED_NODES)) {
+        // Cluster Bootstrap finds the contact points; given seed nodes would bypass it.
+        if (seeds != null && !seeds.isBlank()) {
+          throw new UserError(
+              "--seed-nodes with omnibiote.cluster.discovery = "
+                  + discovery
+                  + ": nodes find each other through Cluster Bootstrap; give one or the other");
+        }
+        return new Settings(name, h, portNumber, List.of(), discovery);
+      }
       List<String> seedUris = new ArrayList<>();
       for (String seed : s.split(",", -1)) {
         String hp = seed.trim();
@@ -78,7 +105,7 @@ public final class ClusterNode {
       if (seedUris.isEmpty()) {
         throw new UserError("no seed nodes: give --seed-nodes host:port[,host:port...]");
       }
-      return new Settings(name, h, portNumber, List.copyOf(seedUris));
+      return new Settings(name, h, portNumber, List.copyOf(seedUris), SEED_NODES);
     }
 
     private static String first(String... values) {
@@ -95,8 +122,19 @@ public final class ClusterNode {
 
   /** The ActorSystem config of a node with the given role. */
   public static Config systemConfig(Config config, Settings s, String role) {
-    return ConfigFactory.empty()
-        .withValue(
+    Config own = ConfigFactory.empty();
+    if (s.bootstrap()) {
+      // Pekko Management HTTP on this node's address: Cluster Bootstrap's contact point (the
+      // others probe it) and the /alive and /ready probes.
+      own =
+          own.withValue("pekko.discovery.method", ConfigValueFactory.fromAnyRef(s.discovery()))
+              .withValue("pekko.management.http.hostname", ConfigValueFactory.fromAnyRef(s.host()))
+              .withValue(
+                  "pekko.management.http.port",
+                  ConfigValueFactory.fromAnyRef(
+                      config.getInt("omnibiote.cluster.management-port")));
+    }
+    return own.withValue(
             "pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(s.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(s.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(s.seedNodes()))
@@ -131,7 +169,7 @@ public final class ClusterNode {
     RunView view = RunView.of(spec);
     java.util.function.Function<ActorSystem<?>, SingletonActor<Coordinator.Command>> singleton =
         system ->
-            SingletonActor.of(Coordinator.create(spec, listener, view), "coordinator")
+            SingletonActor.of(lockedCoordinator(config, spec, listener, view), "coordinator")
                 .withSettings(ClusterSingletonSettings.create(system).withRole("coordinator"));
     Behavior<Void> root =
         Behaviors.setup(
@@ -141,7 +179,7 @@ public final class ClusterNode {
               return Behaviors.empty();
             });
     ActorSystem<Void> system =
-        ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator"));
+        started(ActorSystem.create(root, s.name(), systemConfig(config, s, "coordinator")), s);
     try {
       // init again returns the proxy of the singleton the guardian started.
       ActorRef<Coordinator.Command> proxy =
@@ -158,6 +196,74 @@ public final class ClusterNode {
       throw e;
     }
     return system;
+  }
+
+  /**
+   * With Cluster Bootstrap ({@link Settings#bootstrap}): starts Pekko Management's HTTP endpoint
+   * and the bootstrap, which finds the other nodes through Pekko Discovery (on Kubernetes, the API
+   * server's pod list), probes their management endpoints and joins or forms the cluster. With seed
+   * nodes: nothing (the ActorSystem joins them itself).
+   */
+  public static <T> ActorSystem<T> started(ActorSystem<T> system, Settings s) {
+    if (s.bootstrap()) {
+      org.apache.pekko.actor.ActorSystem classic = system.classicSystem();
+      PekkoManagement.get(classic).start();
+      ClusterBootstrap.get(classic).start();
+      LoggerFactory.getLogger(ClusterNode.class)
+          .info(
+              "finding the cluster through Cluster Bootstrap ({} discovery); management on {}:{}",
+              s.discovery(),
+              s.host(),
+              system.settings().config().getInt("pekko.management.http.port"));
+    }
+    return system;
+  }
+
+  /**
+   * The coordinator singleton, holding the run folder's {@link RunLock} while it runs: taken when
+   * the singleton starts on this node (so a standby coordinator node, whose singleton never
+   * started, does not hold it, and takes it at hand-over), released when it stops. A folder locked
+   * by another live run fails the run as a user error naming that run's owner. (train takes the
+   * lock before it starts anything; the singleton of its own JVM finds it held.)
+   */
+  private static Behavior<Coordinator.Command> lockedCoordinator(
+      Config config, RunSpec spec, Coordinator.RunListener listener, RunView view) {
+    return Behaviors.setup(
+        ctx -> {
+          RunLock lock;
+          try {
+            // May block up to omnibiote.run-lock.stale-after when another host's lock is
+            // watched; nothing else runs on this node before the coordinator anyway.
+            lock = RunLock.acquire(spec.runDir(), "coordinator", RunLock.Timing.from(config));
+          } catch (UserError e) {
+            listener.failed(e.getMessage(), true);
+            return Behaviors.stopped();
+          }
+          return Behaviors.intercept(
+              () ->
+                  new BehaviorInterceptor<Coordinator.Command, Coordinator.Command>(
+                      Coordinator.Command.class) {
+                    @Override
+                    public Behavior<Coordinator.Command> aroundReceive(
+                        TypedActorContext<Coordinator.Command> c,
+                        Coordinator.Command msg,
+                        ReceiveTarget<Coordinator.Command> target) {
+                      return target.apply(c, msg);
+                    }
+
+                    @Override
+                    public Behavior<Coordinator.Command> aroundSignal(
+                        TypedActorContext<Coordinator.Command> c,
+                        Signal signal,
+                        SignalTarget<Coordinator.Command> target) {
+                      if (signal instanceof PostStop) {
+                        lock.close();
+                      }
+                      return target.apply(c, signal);
+                    }
+                  },
+              Coordinator.create(spec, listener, view));
+        });
   }
 
   /**

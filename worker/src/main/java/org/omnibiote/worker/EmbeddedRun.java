@@ -50,6 +50,8 @@ public final class EmbeddedRun {
     Config c =
         config
             .withValue("omnibiote.cluster.host", ConfigValueFactory.fromAnyRef(host))
+            // A one-node cluster: its own seed, whatever a profile says about discovery.
+            .withValue("omnibiote.cluster.discovery", ConfigValueFactory.fromAnyRef("seed-nodes"))
             .withValue("omnibiote.distributed.min-workers", ConfigValueFactory.fromAnyRef(1))
             // One worker, in this JVM: no other to wait for.
             .withValue("omnibiote.distributed.settle", ConfigValueFactory.fromAnyRef("100ms"))

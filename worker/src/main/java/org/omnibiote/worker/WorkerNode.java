@@ -57,6 +57,7 @@ public final class WorkerNode {
     ActorSystem<Void> system =
         ActorSystem.create(root, s.name(), ClusterNode.systemConfig(config, s, "worker"));
     self.set(system);
-    return system;
+    // After self is set: a worker that cannot start leaves through it.
+    return ClusterNode.started(system, s);
   }
 }
