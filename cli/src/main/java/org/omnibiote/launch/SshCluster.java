@@ -94,11 +94,15 @@ public final class SshCluster {
             + "  t=$(( $(nproc 2>/dev/null || echo 1) / slots )); [ \"$t\" -ge 1 ] || t=1\n"
             + "  OMP_NUM_THREADS=$t; export OMP_NUM_THREADS\n"
             + "fi\n"
-            // The JVM's pid goes to ssh on fd 3 (then closed, so ssh returns); the shell stays to
-            // write the exit code. nohup: the JVM keeps SIGHUP ignored when the session ends.
-            + "nohup sh -c '\"$@\" </dev/null 3>&- & pid=$!; echo \"$pid\" >&3; exec 3>&-;"
-            + " wait \"$pid\"; echo \"$?\" > \"$0\"' \"$exitf\" \"$@\" >\"$log\" 2>&1 </dev/null"
-            + " 3>&1 &\n";
+            // The shell that stays writes the exit code; the JVM's pid comes back through a FIFO
+            // (sshd does not wait for a background child's output once the session's shell has
+            // exited). nohup: the JVM keeps SIGHUP ignored when the session ends.
+            + "fifo=$(mktemp -u \"${TMPDIR:-/tmp}/omnibiote-launch.XXXXXX\") && mkfifo -m 600"
+            + " \"$fifo\" || exit 2\n"
+            + "nohup sh -c 'f=$1; x=$2; shift 2; \"$@\" </dev/null & pid=$!; echo \"$pid\" >\"$f\";"
+            + " wait \"$pid\"; echo \"$?\" >\"$x\"' sh \"$fifo\" \"$exitf\" \"$@\" >\"$log\" 2>&1"
+            + " </dev/null &\n"
+            + "read pid <\"$fifo\"; rm -f \"$fifo\"; echo \"$pid\"\n";
     Ssh.Result r = ssh.run(host, script);
     String pid = r.out().strip();
     if (r.exit() != 0 || !pid.matches("\\d+")) {
@@ -106,7 +110,7 @@ public final class SshCluster {
     }
     LaunchRecord.Node n = new LaunchRecord.Node(name, host, Long.parseLong(pid));
     record.add(n);
-    log.info("started {} on {}: pid {}, log {}", name, host, pid, logFile);
+    log.debug("started {} on {}: pid {}, log {}", name, host, pid, logFile);
     return n;
   }
 
