@@ -42,7 +42,9 @@ import picocli.CommandLine.Option;
           + " paths (shared storage), and accept ssh without a password (keys or an agent; your"
           + " ~/.ssh/config applies). Launching a run folder again resumes it from its latest"
           + " checkpoint.",
-      "Training flags are those of `train`; then:"
+      "The training flags are those of `train` and go to the coordinator; the launcher's own"
+          + " are --hosts, --run-dir, --coordinator, --port, --ssh, --omnibiote, --slot-device,"
+          + " --min-workers, --wait and --start-timeout. Subcommands: status, stop."
     },
     footer = {
       "",
