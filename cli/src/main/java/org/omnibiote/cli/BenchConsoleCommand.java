@@ -224,7 +224,9 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
                           HttpRequest.newBuilder(URI.create(base + "api/v1/stream")).build(),
                           HttpResponse.BodyHandlers.ofInputStream());
                   try (var in =
-                      new java.io.BufferedReader(new java.io.InputStreamReader(r.body()))) {
+                      new java.io.BufferedReader(
+                          new java.io.InputStreamReader(
+                              r.body(), java.nio.charset.StandardCharsets.UTF_8))) {
                     long lastPoll = 0;
                     for (String line; !done.get() && (line = in.readLine()) != null; ) {
                       if (line.startsWith("event:")) {

@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       DoctorCommand.class,
       AdminCommand.class,
+      LaunchCommand.class,
     })
 public final class Main implements Runnable {
 

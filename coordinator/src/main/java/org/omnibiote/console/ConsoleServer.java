@@ -431,7 +431,7 @@ public final class ConsoleServer {
                 "give the settings to change as a JSON object, e.g. {\"save_freq\": 2e6}"));
       }
       List<Map.Entry<String, JsonNode>> fields = new ArrayList<>();
-      o.fields().forEachRemaining(fields::add);
+      fields.addAll(o.properties());
       CompletionStage<HttpResponse> chain = done(null);
       for (Map.Entry<String, JsonNode> f : fields) {
         if (!f.getValue().isNumber()

@@ -18,14 +18,14 @@ final class PrometheusText {
     PrometheusText p = new PrometheusText();
     RunView.Run run = view.run();
     p.family("omnibiote_steps_total", "counter", "Optimiser steps committed.");
-    p.sample("omnibiote_steps_total", "", run.step());
+    p.sample("omnibiote_steps_total", "", (double) run.step());
     p.family(
         "omnibiote_tokens_total", "counter", "Tokens (rows x ctx_len) trained in committed steps.");
-    p.sample("omnibiote_tokens_total", "", run.tokens());
+    p.sample("omnibiote_tokens_total", "", (double) run.tokens());
     p.family("omnibiote_samples_total", "counter", "Rows (samples) trained in committed steps.");
-    p.sample("omnibiote_samples_total", "", run.samples());
+    p.sample("omnibiote_samples_total", "", (double) run.samples());
     p.family("omnibiote_planned_steps", "gauge", "Steps the run plans in all (its token budget).");
-    p.sample("omnibiote_planned_steps", "", run.totalSteps());
+    p.sample("omnibiote_planned_steps", "", (double) run.totalSteps());
     p.family("omnibiote_phase", "gauge", "1 for the phase the run is in, 0 for the others.");
     for (RunView.Phase ph : RunView.Phase.values()) {
       p.sample(
@@ -36,7 +36,7 @@ final class PrometheusText {
     p.family("omnibiote_paused", "gauge", "1 while an operator holds the run paused.");
     p.sample("omnibiote_paused", "", run.paused() ? 1 : 0);
     p.family("omnibiote_world_generation", "gauge", "The current world generation.");
-    p.sample("omnibiote_world_generation", "", run.generation());
+    p.sample("omnibiote_world_generation", "", (double) run.generation());
     p.family("omnibiote_world_size", "gauge", "Ranks of the current world.");
     p.sample("omnibiote_world_size", "", run.worldSize());
     if (run.etaSeconds() != null) {
