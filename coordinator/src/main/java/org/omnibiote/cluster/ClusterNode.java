@@ -188,14 +188,37 @@ public final class ClusterNode {
       GracefulStop.onSigterm(
           "coordinator",
           config.getDuration("omnibiote.distributed.stop-timeout"),
-          () ->
+          () -> {
+            if (otherCoordinatorUp(system)) {
+              // A standby coordinator node is up: this one leaves the cluster and the singleton
+              // (the run) moves there, as a rolling restart expects; the run goes on.
+              LoggerFactory.getLogger(ClusterNode.class)
+                  .info("SIGTERM: another coordinator node is up; leaving it the run");
+              new Thread(() -> System.exit(0), "omnibiote-leave").start();
+            } else {
               proxy.tell(
-                  new Coordinator.Admin("stop", null, null, null, "SIGTERM", system.ignoreRef())));
+                  new Coordinator.Admin("stop", null, null, null, "SIGTERM", system.ignoreRef()));
+            }
+          });
     } catch (RuntimeException e) {
       system.terminate();
       throw e;
     }
     return system;
+  }
+
+  /** Whether a coordinator node other than this one is Up in the cluster (a standby). */
+  private static boolean otherCoordinatorUp(ActorSystem<?> system) {
+    org.apache.pekko.cluster.typed.Cluster cluster =
+        org.apache.pekko.cluster.typed.Cluster.get(system);
+    for (org.apache.pekko.cluster.Member m : cluster.state().getMembers()) {
+      if (m.hasRole("coordinator")
+          && m.status() == org.apache.pekko.cluster.MemberStatus.up()
+          && !m.address().equals(cluster.selfMember().address())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
