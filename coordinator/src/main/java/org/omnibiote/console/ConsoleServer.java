@@ -120,7 +120,7 @@ public final class ConsoleServer {
     try {
       binding = bind(system, settings, settings.port(), server);
     } catch (CompletionException e) {
-      if (!(e.getCause() instanceof BindException)) {
+      if (!portTaken(e)) {
         throw new UserError(
             "the console cannot listen on "
                 + settings.host()
@@ -157,6 +157,21 @@ public final class ConsoleServer {
     out.flush();
     log.info("console on {}; actions need the token {}", url, token.id());
     return new Running(url, binding, token);
+  }
+
+  /**
+   * Whether binding failed because the port is taken: Pekko reports it as its own
+   * BindFailedException, with the JDK's BindException somewhere in the causes.
+   */
+  private static boolean portTaken(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException
+          || t.getClass().getSimpleName().equals("BindFailedException")
+          || String.valueOf(t.getMessage()).contains("Address already in use")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String tokenNote(ConsoleToken token, Path runDir) {
