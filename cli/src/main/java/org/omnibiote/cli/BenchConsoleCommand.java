@@ -41,8 +41,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = {
       "Measure what the admin console adds to step time: the same tiny embedded run with the"
-          + " console off, then on with a browser (headless Chromium, if installed) and SSE"
-          + " clients watching it, alternated --pairs times; prints the median step time of"
+          + " console off, then on with clients making the page's requests (the event stream,"
+          + " the workers and /metrics every second; --browser adds the page in a headless"
+          + " Chromium on this host), alternated --pairs times; prints the median step time of"
           + " each and their ratio. The runs do the same work (the final losses must match)."
     },
     footer = {"", "Example:", "  bin/omnibiote bench console --base_dir runs/quickstart/shards"})
@@ -71,6 +72,13 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
   int clients;
 
   @Option(
+      names = "--browser",
+      description =
+          "Also open the page in a headless Chromium on this host (its rendering then competes"
+              + " with training for this host's cores; a person's browser runs elsewhere).")
+  boolean browser;
+
+  @Option(
       names = "--n_embd",
       defaultValue = "64",
       description = "Model width (default: ${DEFAULT-VALUE}; 2 layers, ctx 128, batch 16).")
@@ -87,13 +95,14 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
     if (!Files.isDirectory(baseDir)) {
       throw new UserError("--base_dir " + baseDir + " is not a folder of shards");
     }
-    String chromium = Files.isExecutable(Path.of("/usr/bin/chromium")) ? "/usr/bin/chromium" : null;
+    String chromium =
+        browser && Files.isExecutable(Path.of("/usr/bin/chromium")) ? "/usr/bin/chromium" : null;
     System.out.printf(
         Locale.ROOT,
         "bench console: %d steps per run, %d pairs; watchers: %s%d SSE clients%n",
         steps,
         pairs,
-        chromium == null ? "no browser (chromium not installed), " : "headless Chromium, ",
+        chromium == null ? "no browser on this host, " : "headless Chromium on this host, ",
         clients);
     List<Double> off = new ArrayList<>();
     List<Double> on = new ArrayList<>();
