@@ -549,6 +549,39 @@ public final class ConsoleServer {
         .addHeader(CacheControl.create(CacheDirectives.NO_CACHE));
   }
 
+  /** The last state event built, and the view version it shows. */
+  private record StateEvent(long version, String text) {}
+
+  private volatile StateEvent lastState = new StateEvent(-1, "");
+
+  /**
+   * The {@code state} event of view version {@code v}: built once per change and shared by every
+   * open stream (each used to serialise the same run, workers and data for itself).
+   */
+  private String stateEvent(long v) {
+    StateEvent cached = lastState;
+    if (cached.version() == v) {
+      return cached.text();
+    }
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("run", view.run());
+    state.put("workers", view.workers());
+    state.put("data", view.data());
+    StringBuilder sb = new StringBuilder();
+    sse(sb, "state", state);
+    lastState = new StateEvent(v, sb.toString());
+    return sb.toString();
+  }
+
+  private static void sse(StringBuilder sb, String event, Object data) {
+    try {
+      sb.append("event: ").append(event).append('\n');
+      sb.append("data: ").append(JSON.writeValueAsString(data)).append("\n\n");
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** What one stream has sent so far. */
   private final class StreamCursor {
     long version = -1;
@@ -562,11 +595,7 @@ public final class ConsoleServer {
       long v = view.version();
       if (v != version) {
         version = v;
-        Map<String, Object> state = new LinkedHashMap<>();
-        state.put("run", view.run());
-        state.put("workers", view.workers());
-        state.put("data", view.data());
-        sse(sb, "state", state);
+        sb.append(stateEvent(v));
         Map<String, Object> m = metrics(trainSeq, valSeq);
         trainSeq = (Long) m.get("train_last");
         valSeq = (Long) m.get("val_last");
@@ -586,15 +615,6 @@ public final class ConsoleServer {
         lastSent = System.nanoTime();
       }
       return ByteString.fromString(sb.toString());
-    }
-
-    private void sse(StringBuilder sb, String event, Object data) {
-      try {
-        sb.append("event: ").append(event).append('\n');
-        sb.append("data: ").append(JSON.writeValueAsString(data)).append("\n\n");
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
     }
   }
 
