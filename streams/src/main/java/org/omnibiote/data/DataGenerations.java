@@ -28,7 +28,8 @@ public final class DataGenerations {
       String source,
       List<Manifest.Shard> shards,
       List<Generation.Superseded> superseded,
-      List<Long> supersededGenerations) {
+      List<Long> supersededGenerations,
+      String tokenizerSha256) {
     public long documents() {
       return shards.stream().mapToLong(Manifest.Shard::documents).sum();
     }
@@ -39,6 +40,11 @@ public final class DataGenerations {
   }
 
   private DataGenerations() {}
+
+  /** The newest committed generation of {@code baseDir} (0 when follow committed none). */
+  public static long latest(Path baseDir) {
+    return new GenerationStore(new ShardLayout(baseDir)).latest();
+  }
 
   /** Generation 0 (the ingest's shards, possibly none) and the committed ones, in order. */
   public static List<Info> list(Path baseDir) {
@@ -51,7 +57,8 @@ public final class DataGenerations {
             "manifest.json",
             m == null || m.shards() == null ? List.of() : m.shards(),
             List.of(),
-            List.of()));
+            List.of(),
+            m == null || m.tokenizer() == null ? null : m.tokenizer().sha256()));
     for (Generation g : new GenerationStore(layout).committed()) {
       out.add(
           new Info(
@@ -59,7 +66,8 @@ public final class DataGenerations {
               g.source() == null ? "" : g.source().origin(),
               g.shards(),
               g.superseded() == null ? List.of() : g.superseded(),
-              g.supersededGenerations() == null ? List.of() : g.supersededGenerations()));
+              g.supersededGenerations() == null ? List.of() : g.supersededGenerations(),
+              g.tokenizerSha256()));
     }
     return out;
   }

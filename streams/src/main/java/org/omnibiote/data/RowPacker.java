@@ -26,6 +26,9 @@ final class RowPacker {
   private final boolean usePadding;
   private long[] starts = new long[1024];
   private int[] lengths = new int[1024];
+  // The first document of each row: a row holds documents [firstDocs[r], firstDocs[r + 1]).
+  private long[] firstDocs = new long[1024];
+  private long rowFirstDoc;
   private int rows;
   private long rowStart;
   private long rowFill;
@@ -39,10 +42,12 @@ final class RowPacker {
 
   /** The next document: {@code length} tokens (banned ones not counted) from {@code start}. */
   void document(long start, long length) {
+    long doc = documents;
     documents++;
     documentTokens += length;
     if (rowFill == 0) {
       rowStart = start;
+      rowFirstDoc = doc;
     }
     if (rowFill + length <= ctxLen) {
       rowFill += length;
@@ -59,6 +64,7 @@ final class RowPacker {
     if (rowFill > 0) {
       emit(rowStart, (int) rowFill);
     }
+    rowFirstDoc = doc;
     if (length >= ctxLen) {
       emit(start, ctxLen);
     } else {
@@ -73,16 +79,22 @@ final class RowPacker {
       emit(rowStart, (int) rowFill);
     }
     return new PackedRows.Index(
-        Arrays.copyOf(starts, rows), Arrays.copyOf(lengths, rows), documents, documentTokens);
+        Arrays.copyOf(starts, rows),
+        Arrays.copyOf(lengths, rows),
+        Arrays.copyOf(firstDocs, rows),
+        documents,
+        documentTokens);
   }
 
   private void emit(long start, int length) {
     if (rows == starts.length) {
       starts = Arrays.copyOf(starts, rows * 2);
       lengths = Arrays.copyOf(lengths, rows * 2);
+      firstDocs = Arrays.copyOf(firstDocs, rows * 2);
     }
     starts[rows] = start;
     lengths[rows] = length;
+    firstDocs[rows] = rowFirstDoc;
     rows++;
     rowFill = 0;
   }

@@ -36,6 +36,12 @@ final class SampleMix {
     return new Pick(Dataset.UNIREF100, sample - before);
   }
 
+  /** How many of samples [0, sample) come from {@code dataset}. */
+  long before(Dataset dataset, long sample) {
+    long genbank = genbankBefore(sample);
+    return dataset == Dataset.GENBANK ? genbank : sample - genbank;
+  }
+
   /** floor(i * num / den) without overflow for any i below 2^62. */
   private long genbankBefore(long i) {
     return (i / den) * num + (i % den) * num / den;

@@ -38,6 +38,16 @@ final class TokenStream {
     return shards.length == 0 ? null : shards[0].path().getParent();
   }
 
+  /** The offset of shard {@code s}'s first token. */
+  long shardStart(int s) {
+    return starts[s];
+  }
+
+  /** Shard {@code s}'s file. */
+  ShardFile shard(int s) {
+    return shards[s];
+  }
+
   long length() {
     return starts[shards.length];
   }

@@ -46,9 +46,17 @@ public final class TrainingData implements AutoCloseable {
   private final List<Integer> banned;
   private final Map<Dataset, PackedRows> train;
   private final Map<Dataset, PackedRows> val;
-  private final Map<Dataset, RowOrder> orders = new EnumMap<>(Dataset.class);
   private final SampleMix mix;
   private final ShardVerifier verifier;
+  // What adopt() needs to pack a new generation's shards as open() packed the first ones.
+  private final IngestFolder folder;
+  private final boolean[] bannedTable;
+  // The train rows over the adopted generations, replaced whole by adopt() (readers take one
+  // snapshot per row), and the checks of the adopted generations' shards.
+  private volatile Map<Dataset, DatasetCorpus> corpora;
+  private volatile List<Adoption> adoptions = List.of();
+  private final List<ShardVerifier> adoptedVerifiers =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private final String fingerprint;
   private final Map<Dataset, Integer> trainShards = new EnumMap<>(Dataset.class);
   private final Map<Dataset, Integer> valShards = new EnumMap<>(Dataset.class);
@@ -62,7 +70,12 @@ public final class TrainingData implements AutoCloseable {
       Map<Dataset, PackedRows> train,
       Map<Dataset, PackedRows> val,
       ShardVerifier verifier,
-      String fingerprint) {
+      String fingerprint,
+      IngestFolder folder,
+      boolean[] bannedTable,
+      Map<Dataset, List<Manifest.Shard>> trainListed) {
+    this.folder = folder;
+    this.bannedTable = bannedTable;
     this.baseDir = baseDir;
     this.settings = settings;
     this.tokenizer = tokenizer;
@@ -72,11 +85,17 @@ public final class TrainingData implements AutoCloseable {
     this.verifier = verifier;
     this.fingerprint = fingerprint;
     this.mix = new SampleMix(settings.trainType());
+    Map<Dataset, DatasetCorpus> c = new EnumMap<>(Dataset.class);
     for (Map.Entry<Dataset, PackedRows> e : train.entrySet()) {
-      orders.put(
+      c.put(
           e.getKey(),
-          new RowOrder(settings.seed(), e.getKey().seedStream() + 1L, e.getValue().rows()));
+          DatasetCorpus.initial(
+              settings.seed(),
+              e.getKey().seedStream() + 1L,
+              e.getValue(),
+              trainListed.get(e.getKey()).stream().map(Manifest.Shard::path).toList()));
     }
+    this.corpora = c;
   }
 
   /**
@@ -152,7 +171,10 @@ public final class TrainingData implements AutoCloseable {
             train,
             val,
             verifier,
-            fingerprint(settings, info, banned, trainListed, valListed));
+            fingerprint(settings, info, banned, trainListed, valListed),
+            folder,
+            bannedTable,
+            trainListed);
     for (Dataset d : type.datasets()) {
       data.trainShards.put(d, trainListed.get(d).size());
       data.valShards.put(d, valListed.get(d).size());
@@ -200,6 +222,7 @@ public final class TrainingData implements AutoCloseable {
       throw new IllegalArgumentException("bad sample range " + firstSample + " + " + rows);
     }
     verifier.throwIfDamaged();
+    adoptedVerifiers.forEach(ShardVerifier::throwIfDamaged);
     int ctx = settings.ctxLen();
     long[] ids = new long[Math.multiplyExact(rows, ctx)];
     long[] inputs = new long[ids.length];
@@ -243,25 +266,185 @@ public final class TrainingData implements AutoCloseable {
   /** Per dataset: shards, rows, tokens and documents; and the mix (see {@link DataSummary}). */
   public DataSummary summary() {
     List<DataSummary.Dataset> out = new java.util.ArrayList<>();
+    Map<Dataset, DatasetCorpus> now = corpora;
     for (Dataset d : train.keySet()) {
-      PackedRows.Index t = train.get(d).index();
+      DatasetCorpus c = now.get(d);
+      long tokens = 0;
+      long documents = 0;
+      int shards = 0;
+      for (DatasetCorpus.Segment seg : c.segments()) {
+        if (seg.deathSample() == Long.MAX_VALUE) {
+          tokens += seg.rows().index().documentTokens();
+          documents += seg.rows().index().documents();
+          shards += seg.shardIndex().size();
+        }
+      }
       out.add(
           new DataSummary.Dataset(
               d.folder(),
-              trainShards.getOrDefault(d, 0),
+              shards,
               valShards.getOrDefault(d, 0),
-              t.starts().length,
+              c.liveRows(),
               val.get(d).rows(),
-              t.documentTokens(),
-              t.documents()));
+              tokens,
+              documents));
     }
     return new DataSummary(
         List.copyOf(out), settings.trainType().genbankNum(), settings.trainType().genbankDen());
   }
 
-  /** Packed train rows of {@code dataset} (one epoch of it). */
+  /** Live train rows of {@code dataset} (one epoch of it, as the corpus stands now). */
   public int trainRowCount(String dataset) {
-    return train.get(valSet(dataset)).rows();
+    return (int) corpora.get(valSet(dataset)).liveRows();
+  }
+
+  /** What a run adopted, in order (see {@link #adopt}). */
+  public List<Adoption> adoptions() {
+    return adoptions;
+  }
+
+  /**
+   * What one adoption did: documents and tokens added (in packed train rows) and superseded (no
+   * longer trained), over the datasets of the run's train_type, and where the generation came from.
+   */
+  public record AdoptionSummary(
+      long generation,
+      long firstSample,
+      String source,
+      long documentsAdded,
+      long tokensAdded,
+      long documentsSuperseded,
+      long tokensSuperseded) {}
+
+  /**
+   * Opens {@code baseDir} as {@link #open(Path, DataSettings)} does, then adopts {@code adoptions}
+   * in order: the data a resumed run (or a worker joining one) reads.
+   */
+  public static TrainingData open(Path baseDir, DataSettings settings, List<Adoption> adoptions) {
+    TrainingData data = open(baseDir, settings);
+    try {
+      for (Adoption a : adoptions) {
+        data.adopt(a);
+      }
+    } catch (RuntimeException e) {
+      data.close();
+      throw e;
+    }
+    return data;
+  }
+
+  /**
+   * Adopts data generation {@code a.generation()} (committed by {@code omnibiote follow}) from
+   * global sample {@code a.firstSample()} on: its train shards join the corpus (val stays as at the
+   * start, so val losses stay comparable over the run), the documents it supersedes are not trained
+   * from that sample on, and the order re-plans as {@link GrowingRowOrder} says. Samples before
+   * {@code a.firstSample()} are unchanged. The generation's shards are checked against its SHA-256s
+   * in the background, as the first ones are. Generations must be adopted in order, none twice; the
+   * caller must not read samples while this runs on another thread (a worker adopts between steps).
+   */
+  public synchronized AdoptionSummary adopt(Adoption a) {
+    checkOpen();
+    List<Adoption> before = adoptions;
+    if (!before.isEmpty()) {
+      Adoption last = before.get(before.size() - 1);
+      if (a.generation() <= last.generation() || a.firstSample() < last.firstSample()) {
+        throw new IllegalArgumentException("adoption " + a + " after " + last);
+      }
+    }
+    DataGenerations.Info info = null;
+    for (DataGenerations.Info g : DataGenerations.list(baseDir)) {
+      if (g.generation() == a.generation()) {
+        info = g;
+      }
+    }
+    if (info == null) {
+      throw new UserError(
+          baseDir + " has no committed data generation " + a.generation() + " (see generations/)");
+    }
+    if (info.tokenizerSha256() != null
+        && tokenizer.sha256() != null
+        && !info.tokenizerSha256().equals(tokenizer.sha256())) {
+      throw new UserError(
+          "data generation "
+              + a.generation()
+              + " of "
+              + baseDir
+              + " was tokenized with another tokenizer (sha256 "
+              + info.tokenizerSha256()
+              + ", the run's is "
+              + tokenizer.sha256()
+              + ")");
+    }
+    Map<String, List<Long>> superseded = new java.util.HashMap<>();
+    for (org.omnibiote.shards.Generation.Superseded s : info.superseded()) {
+      superseded.computeIfAbsent(s.shard(), k -> new java.util.ArrayList<>()).add(s.document());
+    }
+    java.util.Set<Long> gone = new java.util.HashSet<>(info.supersededGenerations());
+    Map<Dataset, DatasetCorpus> next = new EnumMap<>(Dataset.class);
+    List<ShardVerifier> checks = new java.util.ArrayList<>();
+    long[] delta = new long[4];
+    try {
+      for (Map.Entry<Dataset, DatasetCorpus> e : corpora.entrySet()) {
+        Dataset d = e.getKey();
+        List<Manifest.Shard> listed =
+            info.shards().stream()
+                .filter(
+                    s -> d.folder().equals(s.dataset()) && Split.TRAIN.folder().equals(s.split()))
+                .toList();
+        PackedRows added = null;
+        if (!listed.isEmpty()) {
+          List<ShardFile> files = folder.open(listed);
+          Map<ShardFile, ShardVerifier.Expected> expected = new LinkedHashMap<>();
+          for (int i = 0; i < listed.size(); i++) {
+            expected.put(files.get(i), folder.expected(listed.get(i)));
+          }
+          ShardVerifier v = new ShardVerifier(verifyShards() ? expected : Map.of());
+          checks.add(v);
+          added =
+              PackedRows.pack(
+                  new TokenStream(files, v),
+                  settings.ctxLen(),
+                  settings.usePadding(),
+                  bannedTable,
+                  tokenizer.eosId(),
+                  d.folder() + "/train of data generation " + a.generation());
+        }
+        next.put(
+            d,
+            e.getValue()
+                .adopt(
+                    a.generation(),
+                    a.firstSample(),
+                    mix.before(d, a.firstSample()),
+                    added,
+                    listed.stream().map(Manifest.Shard::path).toList(),
+                    superseded,
+                    gone,
+                    delta));
+      }
+    } catch (RuntimeException e) {
+      checks.forEach(ShardVerifier::close);
+      throw e;
+    }
+    checks.forEach(ShardVerifier::start);
+    adoptedVerifiers.addAll(checks);
+    List<Adoption> after = new java.util.ArrayList<>(before);
+    after.add(a);
+    corpora = next;
+    adoptions = List.copyOf(after);
+    AdoptionSummary summary =
+        new AdoptionSummary(
+            a.generation(), a.firstSample(), info.source(), delta[0], delta[1], delta[2], delta[3]);
+    log.info(
+        "adopted data generation {} from sample {}: {} documents ({} tokens) added, {} documents"
+            + " ({} tokens) superseded",
+        a.generation(),
+        a.firstSample(),
+        delta[0],
+        delta[1],
+        delta[2],
+        delta[3]);
+    return summary;
   }
 
   /** Packed val rows of {@code dataset}. */
@@ -321,6 +504,7 @@ public final class TrainingData implements AutoCloseable {
   public void close() {
     closed = true;
     verifier.close();
+    adoptedVerifiers.forEach(ShardVerifier::close);
   }
 
   /**
@@ -329,6 +513,7 @@ public final class TrainingData implements AutoCloseable {
    */
   public void awaitVerified() {
     verifier.awaitAll();
+    adoptedVerifiers.forEach(ShardVerifier::awaitAll);
   }
 
   /**
@@ -339,17 +524,21 @@ public final class TrainingData implements AutoCloseable {
     return !"false".equalsIgnoreCase(System.getProperty("omnibiote.data.verify-shards", "true"));
   }
 
+  /** The train corpus of {@code dataset} as it stands (for tests). */
+  DatasetCorpus corpusOf(String dataset) {
+    return corpora.get(valSet(dataset));
+  }
+
   /** Which row of which dataset global sample {@code sample} is (for tests and ledgers). */
   String trainRowOf(long sample) {
     SampleMix.Pick p = mix.pick(sample);
-    return p.dataset().folder() + ":" + orders.get(p.dataset()).row(p.index());
+    return p.dataset().folder() + ":" + corpora.get(p.dataset()).row(p.index());
   }
 
   private void readRow(long sample, long[] dst, int off) {
     checkOpen();
     SampleMix.Pick p = mix.pick(sample);
-    long row = orders.get(p.dataset()).row(p.index());
-    train.get(p.dataset()).read((int) row, dst, off);
+    corpora.get(p.dataset()).read(p.index(), sample, dst, off);
   }
 
   private Dataset valSet(String name) {

@@ -53,6 +53,22 @@ public final class GenerationStore {
     return String.format(Locale.ROOT, "%06d", g);
   }
 
+  /** The newest committed generation's number, 0 when none (a directory listing, no parsing). */
+  public long latest() {
+    if (!Files.isDirectory(folder())) {
+      return 0;
+    }
+    try (Stream<Path> list = Files.list(folder())) {
+      return list.map(p -> COMMITTED.matcher(p.getFileName().toString()))
+          .filter(java.util.regex.Matcher::matches)
+          .mapToLong(m -> Long.parseLong(m.group(1)))
+          .max()
+          .orElse(0);
+    } catch (IOException e) {
+      throw new UserError("cannot list " + folder() + ": " + e.getMessage(), e);
+    }
+  }
+
   /** The committed generations, in order (generation 0, the ingest, is not among them). */
   public List<Generation> committed() {
     List<Generation> out = new ArrayList<>();

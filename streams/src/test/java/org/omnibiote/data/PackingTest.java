@@ -67,6 +67,26 @@ class PackingTest {
   }
 
   @Test
+  void aSupersededDocumentLeavesItsRowAndTheRowsOtherDocumentsAreStillRead() throws IOException {
+    try (TrainingData data =
+        TrainingData.open(
+            sixDocuments(), new DataSettings(TrainType.NUCLEOTIDE, false, 8, null, 7))) {
+      PackedRows rows = data.corpusOf("genbank").segments().get(0).rows();
+      // Documents A..F are 0..5 in stream order; rows hold [A, B, C-prefix], [D, E-prefix], [F].
+      assertEquals(
+          List.of(0, 0, 0, 1, 1, 2),
+          List.of(0L, 1L, 2L, 3L, 4L, 5L).stream().map(rows::rowOf).toList());
+      assertEquals(1, rows.shardFirstDoc(0) + 1); // shard 0 starts with A
+      assertEquals(2, rows.shardFirstDoc(1)); // shard 1 starts with C
+      long[] row = new long[8];
+      assertEquals(4, rows.read(0, row, 0, doc -> doc == 1));
+      assertEquals(Arrays.toString(new long[] {4, 20, 3, 4, 1, 1, 1, 1}), Arrays.toString(row));
+      assertEquals(8, rows.read(0, row, 0, PackedRows.DeadDocuments.NONE));
+      assertEquals(Arrays.toString(new long[] {4, 20, 3, 4, 21, 22, 3, 4}), Arrays.toString(row));
+    }
+  }
+
+  @Test
   void withPaddingARowHoldsWholeDocumentsAndTheOneThatDidNotFitStartsTheNext() throws IOException {
     assertEquals(
         rows(
