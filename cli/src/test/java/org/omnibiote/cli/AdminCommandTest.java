@@ -143,40 +143,49 @@ class AdminCommandTest {
 
   /** {@code train --workers 2} of a long run in a child JVM, its output in DIR/train.log. */
   static Process startTrain(Path dir, Path shards, Path runDir) throws java.io.IOException {
+    return startTrain(dir, shards, runDir, List.of());
+  }
+
+  /** As {@link #startTrain(Path, Path, Path)}, with more system properties for the JVM. */
+  static Process startTrain(Path dir, Path shards, Path runDir, List<String> properties)
+      throws java.io.IOException {
     List<String> cmd =
         new ArrayList<>(
             List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g",
-                "-Domnibiote.distributed.settle=500ms",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "org.omnibiote.cli.Main",
-                "train",
-                "--workers",
-                "2",
-                "--base_dir",
-                shards.toString(),
-                "--save_name",
-                runDir.resolve("omnibiota").toString(),
-                "--n_layer",
-                "1",
-                "--n_embd",
-                "32",
-                "--n_head",
-                "2",
-                "--ctx_len",
-                "64",
-                "--batch_size",
-                "8",
-                "--mini_batch_size",
-                "2",
-                "--token_budget",
-                "1e9",
-                "--save_freq",
-                "1e12",
-                "--test_freq",
-                "1e12"));
+                "-Domnibiote.distributed.settle=500ms"));
+    cmd.addAll(properties);
+    cmd.addAll(
+        List.of(
+            "-cp",
+            System.getProperty("java.class.path"),
+            "org.omnibiote.cli.Main",
+            "train",
+            "--workers",
+            "2",
+            "--base_dir",
+            shards.toString(),
+            "--save_name",
+            runDir.resolve("omnibiota").toString(),
+            "--n_layer",
+            "1",
+            "--n_embd",
+            "32",
+            "--n_head",
+            "2",
+            "--ctx_len",
+            "64",
+            "--batch_size",
+            "8",
+            "--mini_batch_size",
+            "2",
+            "--token_budget",
+            "1e9",
+            "--save_freq",
+            "1e12",
+            "--test_freq",
+            "1e12"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.redirectOutput(dir.resolve("train.log").toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("OMNIBIOTE_"));
@@ -214,7 +223,7 @@ class AdminCommandTest {
     throw new AssertionError("no " + f);
   }
 
-  private static long stepOf(String status) {
+  static long stepOf(String status) {
     for (String line : status.lines().toList()) {
       if (line.startsWith("step:")) {
         return Long.parseLong(line.substring(5).trim().split(" ")[0].replace(",", ""));
@@ -223,8 +232,7 @@ class AdminCommandTest {
     return -1;
   }
 
-  private static void await(
-      Supplier<CliRun> call, java.util.function.Predicate<CliRun> ok, String what)
+  static void await(Supplier<CliRun> call, java.util.function.Predicate<CliRun> ok, String what)
       throws InterruptedException {
     long end = System.nanoTime() + 90_000_000_000L;
     CliRun last = null;

@@ -1,6 +1,7 @@
 package org.omnibiote.checkpoint;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.Collections;
 import java.util.Map;
@@ -24,6 +25,8 @@ import org.omnibiote.settings.OmniBioTAConfig;
  * @param totalIters optimiser steps of the whole run
  * @param run settings that must match on resume (the trainer's: data fingerprint, batch_size,
  *     ctx_len, ...); compared by the trainer, stored as given
+ * @param dataGenerations the data generations the run had adopted, {@code "1@0,2@4096"} (see {@code
+ *     org.omnibiote.data.Adoption}); null or "" when none
  */
 public record TrainingState(
     @JsonProperty("step") long step,
@@ -35,7 +38,24 @@ public record TrainingState(
     @JsonProperty("lr") double lr,
     @JsonProperty("batch_size") int batchSize,
     @JsonProperty("total_iters") long totalIters,
-    @JsonProperty("run") Map<String, String> run) {
+    @JsonProperty("run") Map<String, String> run,
+    @JsonProperty("data_generations") @JsonInclude(JsonInclude.Include.NON_EMPTY)
+        String dataGenerations) {
+
+  /** A state without adopted data generations. */
+  public TrainingState(
+      long step,
+      long tokens,
+      long samples,
+      long seed,
+      String rngState,
+      OmniBioTAConfig config,
+      double lr,
+      int batchSize,
+      long totalIters,
+      Map<String, String> run) {
+    this(step, tokens, samples, seed, rngState, config, lr, batchSize, totalIters, run, null);
+  }
 
   public TrainingState {
     // Sorted, so the same state always gives the same bytes.

@@ -156,7 +156,7 @@ public final class RunView {
 
   private final Path runDir;
   private final String checkpointName;
-  private final DataSummary data;
+  private DataSummary data;
   private final long startedAt = System.currentTimeMillis();
   private final MetricHistory train = new MetricHistory(MetricHistory.LIMIT);
   private final MetricHistory val = new MetricHistory(MetricHistory.LIMIT);
@@ -396,6 +396,12 @@ public final class RunView {
     }
     changed();
     return e;
+  }
+
+  /** The data as it stands after a data generation was adopted. */
+  public synchronized void data(DataSummary now) {
+    this.data = now;
+    changed();
   }
 
   private void changed() {

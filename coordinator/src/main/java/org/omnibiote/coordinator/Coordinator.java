@@ -23,8 +23,12 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
+import org.omnibiote.UserError;
 import org.omnibiote.checkpoint.Checkpoints;
 import org.omnibiote.console.RunView;
+import org.omnibiote.data.Adoption;
+import org.omnibiote.data.DataGenerations;
+import org.omnibiote.data.TrainingData;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.schedule.RunPlan;
 import org.omnibiote.schedule.RunSchedule;
@@ -231,6 +235,15 @@ public final class Coordinator {
   /** Steps after which a worker's replica holds the run's state; absent: unknown. */
   private final Map<ActorRef<WorkerProtocol.Command>, Long> validAt = new HashMap<>();
 
+  // The data generations the run adopted (with the seed they decide every sample), as workers get
+  // them with each step; generations refused (another tokenizer, damaged); when to look next; and
+  // the coordinator's own view of the grown corpus (opened at the first adoption, for the counts).
+  private final List<Adoption> adoptions = new ArrayList<>();
+  private String adoptionsText = "";
+  private final Set<Long> refusedGenerations = new HashSet<>();
+  private long nextAdoptPoll = System.nanoTime();
+  private TrainingData planningData;
+
   private RunSchedule schedule;
   private Path lastCheckpoint;
   private Counters lastCheckpointAt = Counters.START;
@@ -268,6 +281,16 @@ public final class Coordinator {
     this.lastCheckpoint = at.manifest();
     this.lastCheckpointAt = at.counters();
     this.records = RunRecords.open(spec, at.counters(), view);
+    // The checkpoint's adopted generations, then those an earlier coordinator of this run folder
+    // adopted after it (the ledger): the same list gives the same samples.
+    adoptions.addAll(at.adoptions());
+    for (Adoption a : records.adoptions()) {
+      if (adoptions.isEmpty()
+          || a.generation() > adoptions.get(adoptions.size() - 1).generation()) {
+        adoptions.add(a);
+      }
+    }
+    adoptionsText = Adoption.encode(adoptions);
     // An operator's changes of an earlier coordinator of this run folder hold on.
     this.plan = spec.plan().with(records.changes());
     this.schedule =
@@ -728,6 +751,7 @@ public final class Coordinator {
       form();
       return;
     }
+    adoptNewGenerations();
     order = schedule.next(world.size());
     reports.clear();
     for (StepSplit.Share share : order.shares()) {
@@ -742,11 +766,81 @@ public final class Coordinator {
                   order.rows() / spec.settings().miniBatchSize(),
                   order.lrFactor(),
                   order.evaluate() && share.rank() == 0,
+                  adoptionsText,
                   ctx.getSelf()));
     }
     setPhase(Phase.RUNNING);
     timers.startSingleTimer(
         "step", new StepTimedOut(order.generation(), order.step()), dist.stepTimeout());
+  }
+
+  /**
+   * At a step boundary, every poll interval: data generations that {@code omnibiote follow}
+   * committed to the run's base_dir since the last one adopted are adopted from the next sample on,
+   * in order; the ledger, the events and the console record each. A generation that cannot be
+   * adopted (another tokenizer, unreadable) is refused once, with its reason, and the run goes on.
+   */
+  private void adoptNewGenerations() {
+    if (dist.adoptPoll().isZero() || System.nanoTime() - nextAdoptPoll < 0) {
+      return;
+    }
+    nextAdoptPoll = System.nanoTime() + dist.adoptPoll().toNanos();
+    Path baseDir = spec.settings().baseDir();
+    long latest;
+    try {
+      latest = DataGenerations.latest(baseDir);
+    } catch (UserError e) {
+      ctx.getLog().warn("cannot look for new data generations: {}", e.getMessage());
+      return;
+    }
+    long last = adoptions.isEmpty() ? 0 : adoptions.get(adoptions.size() - 1).generation();
+    for (long g = last + 1; g <= latest; g++) {
+      if (refusedGenerations.contains(g)) {
+        continue;
+      }
+      Counters at = schedule.counters();
+      Adoption a = new Adoption(g, at.samples());
+      try {
+        if (planningData == null) {
+          planningData =
+              TrainingData.openUnverified(baseDir, spec.settings().dataSettings(), adoptions);
+        }
+        TrainingData.AdoptionSummary sum = planningData.adopt(a);
+        adoptions.add(a);
+        adoptionsText = Adoption.encode(adoptions);
+        records.adopted(
+            at.step(),
+            worldGeneration,
+            new Ledger.Adopted(
+                g,
+                a.firstSample(),
+                sum.source(),
+                sum.documentsAdded(),
+                sum.tokensAdded(),
+                sum.documentsSuperseded(),
+                sum.tokensSuperseded()));
+        view.data(planningData.summary());
+        String line =
+            String.format(
+                Locale.ROOT,
+                "adopted data generation %d (%s) before step %d: %,d documents (%,d tokens) added,"
+                    + " %,d documents (%,d tokens) superseded",
+                g,
+                sum.source(),
+                at.step() + 1,
+                sum.documentsAdded(),
+                sum.tokensAdded(),
+                sum.documentsSuperseded(),
+                sum.tokensSuperseded());
+        ctx.getLog().info(line);
+        event("data", line, null);
+      } catch (UserError | IllegalArgumentException e) {
+        refusedGenerations.add(g);
+        String line = "data generation " + g + " of " + baseDir + " refused: " + e.getMessage();
+        ctx.getLog().error(line);
+        event("data", line, null);
+      }
+    }
   }
 
   private Behavior<Command> onStepDone(StepDone d) {
@@ -1030,6 +1124,10 @@ public final class Coordinator {
   }
 
   private void closeRun() {
+    if (planningData != null) {
+      planningData.close();
+      planningData = null;
+    }
     try {
       records.close();
     } catch (IOException e) {

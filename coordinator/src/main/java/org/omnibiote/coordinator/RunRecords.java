@@ -72,11 +72,13 @@ final class RunRecords implements AutoCloseable {
     long generation = 0;
     long stepsDone = 0;
     List<RunPlan.Change> changes = List.of();
+    List<org.omnibiote.data.Adoption> adoptions = List.of();
     if (Files.exists(ledgerFile)) {
       List<Ledger.Entry> before = Ledger.read(ledgerFile);
       generation = before.stream().mapToLong(Ledger.Entry::generation).max().orElse(0);
       stepsDone = Ledger.stepsDone(before);
       changes = Ledger.changes(before);
+      adoptions = Ledger.adoptions(before);
     }
     Ledger ledger = Ledger.open(spec.runDir());
     RunRecords records =
@@ -92,15 +94,28 @@ final class RunRecords implements AutoCloseable {
             generation,
             changes,
             view);
+    records.adoptions = List.copyOf(adoptions);
     if (stepsDone > at.step()) {
       records.rewound(at.step(), generation);
     }
     return records;
   }
 
+  private List<org.omnibiote.data.Adoption> adoptions = List.of();
+
   /** The highest world generation an earlier coordinator of this run folder formed (0: none). */
   long lastGeneration() {
     return lastGeneration;
+  }
+
+  /** The data generations an earlier coordinator of this run folder adopted (from the ledger). */
+  List<org.omnibiote.data.Adoption> adoptions() {
+    return adoptions;
+  }
+
+  /** A data generation adopted before step {@code step} (after {@code step} steps). */
+  void adopted(long step, long generation, Ledger.Adopted a) {
+    ledger.append(new Ledger.Entry(step, generation, Ledger.Entry.ADOPTED, null, null, a));
   }
 
   /** The settings operators changed during the run, from the ledger (see {@link RunPlan#with}). */

@@ -55,7 +55,8 @@ public record RunSpec(
       Duration abortSettle,
       Duration stepTimeout,
       Duration joinTimeout,
-      Duration outcomeTimeout) {
+      Duration outcomeTimeout,
+      Duration adoptPoll) {
 
     static Distributed from(Config root) {
       Config c = root.getConfig("omnibiote.distributed");
@@ -66,7 +67,8 @@ public record RunSpec(
           c.getDuration("abort-settle"),
           c.getDuration("step-timeout"),
           c.getDuration("join-timeout"),
-          c.getDuration("outcome-timeout"));
+          c.getDuration("outcome-timeout"),
+          c.getDuration("adopt-poll"));
     }
   }
 
@@ -160,7 +162,16 @@ public record RunSpec(
   /**
    * Where the run stands on disk: the latest committed checkpoint (null: none) and its counters.
    */
-  public record ResumePoint(Path manifest, Counters counters) {}
+  /**
+   * Where a run starts: a checkpoint's manifest (null: a new run), its counters, and the data
+   * generations it had adopted.
+   */
+  public record ResumePoint(
+      Path manifest, Counters counters, List<org.omnibiote.data.Adoption> adoptions) {
+    public ResumePoint(Path manifest, Counters counters) {
+      this(manifest, counters, List.of());
+    }
+  }
 
   /** With --tokenizer M: the shards must have been made with M (same bytes). */
   private static void refuseOtherTokenizer(TrainSettings s, TrainingData data) {
@@ -243,7 +254,10 @@ public record RunSpec(
                 + " (the coordinator continues the run of its run"
                 + " folder: use another --save_name for a new run)");
       }
-      return new ResumePoint(manifest, new Counters(st.step(), st.tokens(), st.samples()));
+      return new ResumePoint(
+          manifest,
+          new Counters(st.step(), st.tokens(), st.samples()),
+          org.omnibiote.data.Adoption.decode(st.dataGenerations()));
     } catch (IOException e) {
       throw new UserError("cannot read the checkpoints of " + runDir() + ": " + e.getMessage());
     }

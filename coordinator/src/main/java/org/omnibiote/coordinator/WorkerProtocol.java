@@ -87,7 +87,9 @@ public final class WorkerProtocol {
   /**
    * Train this rank's share of global step {@code step}: {@code microBatches} micro-batches from
    * global sample {@code firstSample}, in a step of {@code stepMicroBatches} micro-batches over all
-   * ranks (the original's loss normalisation needs it), at peak lr * {@code lrFactor}.
+   * ranks (the original's loss normalisation needs it), at peak lr * {@code lrFactor}. {@code
+   * dataGenerations}: the data generations the run has adopted ({@code "1@0,2@4096"}, see {@code
+   * org.omnibiote.data.Adoption}); a worker adopts those it does not hold yet before it reads.
    */
   public record RunStep(
       long generation,
@@ -97,6 +99,7 @@ public final class WorkerProtocol {
       int stepMicroBatches,
       double lrFactor,
       boolean evaluate,
+      String dataGenerations,
       ActorRef<Coordinator.Command> replyTo)
       implements Command, ClusterMessage {}
 

@@ -46,20 +46,43 @@ public final class Ledger implements AutoCloseable {
       @JsonProperty("value") String value,
       @JsonProperty("detail") String detail) {}
 
-  /** One step attempt, or (status {@code action}) an operator's action before step {@code step}. */
+  /**
+   * A data generation the run adopted before step {@code step}: samples from {@code firstSample} on
+   * are drawn from the corpus it grew (see {@code TrainingData#adopt}); what it added and
+   * superseded over the run's datasets, and the source file it was made from.
+   */
+  public record Adopted(
+      @JsonProperty("data_generation") long dataGeneration,
+      @JsonProperty("first_sample") long firstSample,
+      @JsonProperty("source") String source,
+      @JsonProperty("documents_added") long documentsAdded,
+      @JsonProperty("tokens_added") long tokensAdded,
+      @JsonProperty("documents_superseded") long documentsSuperseded,
+      @JsonProperty("tokens_superseded") long tokensSuperseded) {}
+
+  /**
+   * One step attempt, or (status {@code action}) an operator's action before step {@code step}, or
+   * (status {@code adopted}) a data generation adopted before it.
+   */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record Entry(
       @JsonProperty("step") long step,
       @JsonProperty("generation") long generation,
       @JsonProperty("status") String status,
       @JsonProperty("parts") List<Part> parts,
-      @JsonProperty("action") Action action) {
+      @JsonProperty("action") Action action,
+      @JsonProperty("adopted") Adopted adopted) {
     public static final String COMMITTED = "committed";
     public static final String ABORTED = "aborted";
     public static final String ACTION = "action";
+    public static final String ADOPTED = "adopted";
 
     public Entry(long step, long generation, String status, List<Part> parts) {
-      this(step, generation, status, parts, null);
+      this(step, generation, status, parts, null, null);
+    }
+
+    public Entry(long step, long generation, String status, List<Part> parts, Action action) {
+      this(step, generation, status, parts, action, null);
     }
 
     /**
@@ -125,6 +148,23 @@ public final class Ledger implements AutoCloseable {
     } catch (IOException x) {
       throw new UncheckedIOException(x);
     }
+  }
+
+  /**
+   * The data generations the ledger's run adopted, in order: the list that, with the seed, decides
+   * every sample (a restarted coordinator continues with it).
+   */
+  public static List<org.omnibiote.data.Adoption> adoptions(List<Entry> entries) {
+    List<org.omnibiote.data.Adoption> out = new ArrayList<>();
+    for (Entry e : entries) {
+      if (Entry.ADOPTED.equals(e.status()) && e.adopted() != null) {
+        long g = e.adopted().dataGeneration();
+        if (out.isEmpty() || g > out.get(out.size() - 1).generation()) {
+          out.add(new org.omnibiote.data.Adoption(g, e.adopted().firstSample()));
+        }
+      }
+    }
+    return out;
   }
 
   /** Every complete line of a ledger, in order (a torn last line is ignored). */

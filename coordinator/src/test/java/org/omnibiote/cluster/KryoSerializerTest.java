@@ -90,7 +90,7 @@ class KryoSerializerTest {
         new WorkerProtocol.KeepState(),
         new WorkerProtocol.InitFromSeed(),
         new WorkerProtocol.LoadCheckpoint("/runs/x/omnibiota.checkpoint.json"),
-        new WorkerProtocol.RunStep(3, 17, 4096, 2, 5, 0.5, true, coordinators),
+        new WorkerProtocol.RunStep(3, 17, 4096, 2, 5, 0.5, true, "1@0,2@4096", coordinators),
         new WorkerProtocol.Save(3, 17, "omnibiota_1000", 1000, 64, coordinators),
         new WorkerProtocol.LeaveWorld(3),
         new WorkerProtocol.Finish("trained 18 steps"),

@@ -50,6 +50,7 @@ public final class TrainingData implements AutoCloseable {
   private final ShardVerifier verifier;
   // What adopt() needs to pack a new generation's shards as open() packed the first ones.
   private final IngestFolder folder;
+  private final boolean verify;
   private final boolean[] bannedTable;
   // The train rows over the adopted generations, replaced whole by adopt() (readers take one
   // snapshot per row), and the checks of the adopted generations' shards.
@@ -73,7 +74,9 @@ public final class TrainingData implements AutoCloseable {
       String fingerprint,
       IngestFolder folder,
       boolean[] bannedTable,
-      Map<Dataset, List<Manifest.Shard>> trainListed) {
+      Map<Dataset, List<Manifest.Shard>> trainListed,
+      boolean verify) {
+    this.verify = verify;
     this.folder = folder;
     this.bannedTable = bannedTable;
     this.baseDir = baseDir;
@@ -104,6 +107,28 @@ public final class TrainingData implements AutoCloseable {
    * before any scan), then builds the row indexes.
    */
   public static TrainingData open(Path baseDir, DataSettings settings) {
+    return open(baseDir, settings, verifyShards());
+  }
+
+  /**
+   * As {@link #open(Path, DataSettings, List)}, without checking the shards' SHA-256s: for a reader
+   * that only counts (the coordinator planning adoptions), never for one that trains.
+   */
+  public static TrainingData openUnverified(
+      Path baseDir, DataSettings settings, List<Adoption> adoptions) {
+    TrainingData data = open(baseDir, settings, false);
+    try {
+      for (Adoption a : adoptions) {
+        data.adopt(a);
+      }
+    } catch (RuntimeException e) {
+      data.close();
+      throw e;
+    }
+    return data;
+  }
+
+  private static TrainingData open(Path baseDir, DataSettings settings, boolean verify) {
     long t0 = System.nanoTime();
     if (settings == null) {
       throw new IllegalArgumentException("no data settings");
@@ -135,7 +160,7 @@ public final class TrainingData implements AutoCloseable {
         }
       }
     }
-    ShardVerifier verifier = new ShardVerifier(verifyShards() ? expected : Map.of());
+    ShardVerifier verifier = new ShardVerifier(verify ? expected : Map.of());
     // Every check has passed: now the one scan of the shards.
     boolean[] bannedTable = new boolean[info.vocabSize()];
     banned.forEach(b -> bannedTable[b] = true);
@@ -174,7 +199,8 @@ public final class TrainingData implements AutoCloseable {
             fingerprint(settings, info, banned, trainListed, valListed),
             folder,
             bannedTable,
-            trainListed);
+            trainListed,
+            verify);
     for (Dataset d : type.datasets()) {
       data.trainShards.put(d, trainListed.get(d).size());
       data.valShards.put(d, valListed.get(d).size());
@@ -398,7 +424,7 @@ public final class TrainingData implements AutoCloseable {
           for (int i = 0; i < listed.size(); i++) {
             expected.put(files.get(i), folder.expected(listed.get(i)));
           }
-          ShardVerifier v = new ShardVerifier(verifyShards() ? expected : Map.of());
+          ShardVerifier v = new ShardVerifier(verify ? expected : Map.of());
           checks.add(v);
           added =
               PackedRows.pack(

@@ -38,7 +38,8 @@ public final class TrainingCheckpoint {
       long seed,
       OmniBioTAConfig config,
       Schedule schedule,
-      Map<String, String> run) {
+      Map<String, String> run,
+      String dataGenerations) {
     return new TrainingState(
         step,
         tokens,
@@ -49,7 +50,8 @@ public final class TrainingCheckpoint {
         schedule.lr(),
         schedule.batchSize(),
         schedule.totalIters(),
-        run);
+        run,
+        dataGenerations);
   }
 
   /**

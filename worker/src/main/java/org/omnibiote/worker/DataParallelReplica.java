@@ -20,6 +20,7 @@ import org.omnibiote.checkpoint.TrainingState;
 import org.omnibiote.collective.CollectiveGroup;
 import org.omnibiote.collective.GradientReducer;
 import org.omnibiote.collective.WorldSync;
+import org.omnibiote.data.Adoption;
 import org.omnibiote.data.Prefetcher;
 import org.omnibiote.data.TokenIds;
 import org.omnibiote.data.TrainingData;
@@ -56,8 +57,10 @@ public final class DataParallelReplica implements AutoCloseable {
       org.slf4j.LoggerFactory.getLogger(DataParallelReplica.class);
   private final TrainSettings s;
   private final Device device;
-  private final TrainingData data;
-  private final Prefetcher prefetcher;
+  private TrainingData data;
+  private Prefetcher prefetcher;
+  private final ActorSystem system;
+  private final int prefetchAhead;
   private final OmniBioTAConfig config;
   private final RunPlan plan;
   private final double prefetchTimeoutSeconds;
@@ -132,6 +135,8 @@ public final class DataParallelReplica implements AutoCloseable {
               settings.precision() != Precision.FP32,
               torch.globalContext().userEnabledFlashSDP()));
     }
+    this.system = system;
+    this.prefetchAhead = prefetchAhead;
     this.prefetcher = new Prefetcher(data, prefetchAhead, system);
     this.prefetchTimeoutSeconds = prefetchTimeoutSeconds;
     initialise();
@@ -326,12 +331,18 @@ public final class DataParallelReplica implements AutoCloseable {
    * takes part in the sums, with zero gradients), then clip and AdamW at peak * {@code lrFactor}
    * ({@link TrainStep}).
    */
-  public StepReport step(long firstSample, int microBatches, int stepMicroBatches, double lrFactor)
+  public StepReport step(
+      long firstSample,
+      int microBatches,
+      int stepMicroBatches,
+      double lrFactor,
+      String dataGenerations)
       throws InterruptedException, TimeoutException {
     if (generation < 0) {
       throw new IllegalStateException("step outside a world");
     }
     long start = System.nanoTime();
+    adoptData(dataGenerations);
     int mini = s.miniBatchSize();
     prefetcher.request(firstSample, microBatches, mini);
     List<TrainingData.MaskedRows> rows = new ArrayList<>(microBatches);
@@ -366,6 +377,32 @@ public final class DataParallelReplica implements AutoCloseable {
     }
   }
 
+  /**
+   * Brings the data to the run's list of adopted generations before a step reads it (between steps:
+   * no prefetch is in flight). The list only grows, so the data normally adopts the new ones; a
+   * list that does not extend this one (a coordinator that started over from the ledger) reopens
+   * the data with it.
+   */
+  private void adoptData(String dataGenerations) {
+    List<Adoption> wanted = Adoption.decode(dataGenerations);
+    List<Adoption> held = data.adoptions();
+    if (wanted.equals(held)) {
+      return;
+    }
+    if (wanted.size() > held.size() && wanted.subList(0, held.size()).equals(held)) {
+      for (Adoption a : wanted.subList(held.size(), wanted.size())) {
+        data.adopt(a);
+      }
+      return;
+    }
+    log.info("reopening the data with the run's adopted generations {}", dataGenerations);
+    TrainingData fresh = TrainingData.open(s.baseDir(), s.dataSettings(), wanted);
+    prefetcher.close();
+    data.close();
+    data = fresh;
+    prefetcher = new Prefetcher(data, prefetchAhead, system);
+  }
+
   /** Masked-LM loss on the fixed val batch (mini_batch_size rows) of each dataset trained on. */
   public Map<String, Double> evaluate() {
     Map<String, Double> losses = new LinkedHashMap<>();
@@ -390,7 +427,14 @@ public final class DataParallelReplica implements AutoCloseable {
   public Path save(String name, long step, long tokens, long samples) throws IOException {
     TrainingState state =
         TrainingCheckpoint.captureState(
-            step, tokens, samples, s.seed(), config, plan.schedule(), invariants());
+            step,
+            tokens,
+            samples,
+            s.seed(),
+            config,
+            plan.schedule(),
+            invariants(),
+            Adoption.encode(data.adoptions()));
     return TrainingCheckpoint.save(s.runDir(), name, model, optimizer, state);
   }
 

@@ -378,7 +378,12 @@ public final class Worker {
     }
     try {
       DataParallelReplica.StepReport rep =
-          replica.step(r.firstSample(), r.microBatches(), r.stepMicroBatches(), r.lrFactor());
+          replica.step(
+              r.firstSample(),
+              r.microBatches(),
+              r.stepMicroBatches(),
+              r.lrFactor(),
+              r.dataGenerations());
       lastGpuMb = rep.gpu().allocatedMb();
       lastGpuReservedMb = rep.gpu().reservedMb();
       String val = "";

@@ -51,7 +51,7 @@ class TrainingCheckpointTest {
     }
     TrainingState state =
         TrainingCheckpoint.captureState(
-            3, 192, 12, 77, CONFIG, SCHEDULE, Map.of("ctx_len", "16", "batch_size", "4"));
+            3, 192, 12, 77, CONFIG, SCHEDULE, Map.of("ctx_len", "16", "batch_size", "4"), null);
     Path manifest = TrainingCheckpoint.save(dir, "omnibiota_192", model, optimizer, state);
     assertEquals(dir.resolve("omnibiota_192.checkpoint.json"), manifest);
     float[] randAfterSave = rand();
@@ -216,7 +216,7 @@ class TrainingCheckpointTest {
         "omnibiota_64",
         model,
         optimizer,
-        TrainingCheckpoint.captureState(1, 64, 4, 1, CONFIG, SCHEDULE, run));
+        TrainingCheckpoint.captureState(1, 64, 4, 1, CONFIG, SCHEDULE, run, null));
     TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.load(manifest("omnibiota_64"));
     loaded.requireSameRun(run);
     UserError e =
@@ -258,7 +258,7 @@ class TrainingCheckpointTest {
     MuAdamW optimizer = new MuAdamW(model, SETTINGS, false);
     TrainingState state =
         TrainingCheckpoint.captureState(
-            tokens / 64, tokens, tokens / 16, 1, model.config(), SCHEDULE, Map.of());
+            tokens / 64, tokens, tokens / 16, 1, model.config(), SCHEDULE, Map.of(), "");
     return TrainingCheckpoint.save(dir, name, model, optimizer, state);
   }
 
