@@ -237,6 +237,41 @@ class AdoptionTest {
     }
   }
 
+  @Test
+  void anAdoptedGenerationsDamagedShardStopsTrainingWithItsName(@TempDir Path copy)
+      throws Exception {
+    try (var files = Files.walk(out)) {
+      for (Path p : files.toList()) {
+        Path to = copy.resolve(out.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(to);
+        } else {
+          Files.copy(p, to);
+        }
+      }
+    }
+    Path shard;
+    try (var files = Files.walk(copy.resolve("generations/000001"))) {
+      shard =
+          files
+              .filter(p -> p.toString().contains("train") && p.toString().endsWith(".npy"))
+              .findFirst()
+              .orElseThrow();
+    }
+    byte[] bytes = Files.readAllBytes(shard);
+    for (int i = 0; i < 4; i++) {
+      bytes[bytes.length - 1 - 2 * i] ^= 0x5a;
+    }
+    Files.write(shard, bytes);
+    try (TrainingData data = TrainingData.open(copy, SETTINGS)) {
+      data.adopt(new Adoption(1, 0));
+      var e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              org.omnibiote.UserError.class, data::awaitVerified);
+      assertTrue(e.getMessage().contains(shard.getFileName().toString()), e.getMessage());
+    }
+  }
+
   static void assertThrowsIllegal(org.junit.jupiter.api.function.Executable e) {
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, e);
   }
