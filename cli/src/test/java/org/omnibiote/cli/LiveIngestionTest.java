@@ -215,6 +215,18 @@ class LiveIngestionTest {
           () -> CliRun.run("admin", "status", "--run", runDir.toString()),
           r -> AdminCommandTest.stepOf(r.out()) > stepAtLast + 40,
           "40 steps after the last adoption");
+      // The console shows the generations: committed by follow, adopted, the last one's counts.
+      String url = Files.readString(runDir.resolve("console-url")).trim();
+      String generations =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(url + "api/v1/data/generations"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertTrue(generations.contains("\"committed\":4,\"adopted\":4"), generations);
+      assertTrue(generations.contains("\"documents_superseded\":1"), generations);
       CliRun stop = CliRun.run("admin", "stop", "--run", runDir.toString());
       assertEquals(0, stop.exitCode(), stop.err());
       assertTrue(train.waitFor(90, TimeUnit.SECONDS), "the run ends after stop");

@@ -400,6 +400,9 @@ public final class ConsoleServer {
         return json(StatusCodes.OK, metrics(since, valSince));
       }
       case "data" -> {
+        if (p.length == 2 && p[1].equals("generations")) {
+          return json(StatusCodes.OK, view.generations());
+        }
         return p.length == 1 ? json(StatusCodes.OK, view.data()) : null;
       }
       case "settings" -> {
@@ -567,6 +570,7 @@ public final class ConsoleServer {
     state.put("run", view.run());
     state.put("workers", view.workers());
     state.put("data", view.data());
+    state.put("generations", view.generations());
     StringBuilder sb = new StringBuilder();
     sse(sb, "state", state);
     lastState = new StateEvent(v, sb.toString());

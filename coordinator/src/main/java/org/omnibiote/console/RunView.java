@@ -404,6 +404,51 @@ public final class RunView {
     changed();
   }
 
+  /**
+   * A data generation the run adopted before step {@code step} (from global sample {@code
+   * firstSample}): what it added and superseded over the run's datasets, and its source file.
+   */
+  public record Adopted(
+      long generation,
+      long step,
+      long firstSample,
+      String source,
+      long documentsAdded,
+      long tokensAdded,
+      long documentsSuperseded,
+      long tokensSuperseded,
+      long time) {}
+
+  /** The data generations of the run's base_dir: committed by follow, and adopted (the last 50). */
+  public record Generations(long committed, long adopted, List<Adopted> adoptions) {}
+
+  private long generationsCommitted;
+  private long generationsAdopted;
+  private final ArrayDeque<Adopted> adoptions = new ArrayDeque<>();
+
+  /** The newest generation follow committed, as the coordinator last saw it. */
+  public synchronized void generationsCommitted(long latest) {
+    if (latest != generationsCommitted) {
+      generationsCommitted = latest;
+      changed();
+    }
+  }
+
+  /** A data generation adopted. */
+  public synchronized void adopted(Adopted a) {
+    generationsAdopted = Math.max(generationsAdopted, a.generation());
+    generationsCommitted = Math.max(generationsCommitted, a.generation());
+    adoptions.addLast(a);
+    while (adoptions.size() > 50) {
+      adoptions.removeFirst();
+    }
+    changed();
+  }
+
+  public synchronized Generations generations() {
+    return new Generations(generationsCommitted, generationsAdopted, List.copyOf(adoptions));
+  }
+
   private void changed() {
     version++;
   }

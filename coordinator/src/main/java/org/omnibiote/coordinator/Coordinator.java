@@ -793,6 +793,7 @@ public final class Coordinator {
       ctx.getLog().warn("cannot look for new data generations: {}", e.getMessage());
       return;
     }
+    view.generationsCommitted(latest);
     long last = adoptions.isEmpty() ? 0 : adoptions.get(adoptions.size() - 1).generation();
     for (long g = last + 1; g <= latest; g++) {
       if (refusedGenerations.contains(g)) {
@@ -820,6 +821,17 @@ public final class Coordinator {
                 sum.documentsSuperseded(),
                 sum.tokensSuperseded()));
         view.data(planningData.summary());
+        view.adopted(
+            new RunView.Adopted(
+                g,
+                at.step(),
+                a.firstSample(),
+                sum.source(),
+                sum.documentsAdded(),
+                sum.tokensAdded(),
+                sum.documentsSuperseded(),
+                sum.tokensSuperseded(),
+                System.currentTimeMillis()));
         String line =
             String.format(
                 Locale.ROOT,

@@ -298,6 +298,7 @@
     S.run = run;
     S.workers = st.workers || [];
     S.data = st.data || [];
+    S.generations = st.generations || null;
     renderRun(run, prev);
     renderWorkers();
     renderData();
@@ -581,7 +582,28 @@
   }
 
   // ---- data -------------------------------------------------------------------------------------
+  function renderGenerations() {
+    const g = S.generations;
+    const line = $('data-generations');
+    if (!line) return;
+    if (!g || (g.committed === 0 && g.adopted === 0)) {
+      setText(line, 'Data generations: none committed by follow yet.');
+      return;
+    }
+    let text = 'Data generations: ' + fmtInt(g.committed) + ' committed by follow, ' + fmtInt(g.adopted) + ' adopted.';
+    const last = g.adoptions && g.adoptions.length ? g.adoptions[g.adoptions.length - 1] : null;
+    if (last) {
+      const file = String(last.source || '').split('/').pop();
+      text += ' Last: generation ' + last.generation + ' (' + file + ') before step ' + fmtInt(last.step + 1) +
+        ': +' + fmtInt(last.documents_added) + ' documents (' + fmtSI(last.tokens_added) + ' tokens), ' +
+        fmtInt(last.documents_superseded) + ' superseded.';
+    }
+    if (g.committed > g.adopted) text += ' Waiting to adopt ' + fmtInt(g.committed - g.adopted) + ' at a step boundary.';
+    setText(line, text);
+  }
+
   function renderData() {
+    renderGenerations();
     const items = S.data.map((d) => ({ key: d.name, d: d }));
     if (items.length === 0) items.push({ key: 'empty', empty: true });
     syncRows(
