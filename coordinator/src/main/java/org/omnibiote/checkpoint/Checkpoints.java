@@ -112,7 +112,13 @@ public final class Checkpoints {
   /** Parses a state part; a UserError names the file when it is not valid. */
   public static TrainingState parseState(Path stateFile) throws IOException {
     try {
-      return JSON.readValue(Files.readAllBytes(stateFile), TrainingState.class);
+      com.fasterxml.jackson.databind.JsonNode tree = JSON.readTree(Files.readAllBytes(stateFile));
+      if (tree instanceof com.fasterxml.jackson.databind.node.ObjectNode o
+          && !o.has("data_generations")) {
+        // Written before runs adopted data generations (or by a run that adopted none).
+        o.put("data_generations", "");
+      }
+      return JSON.treeToValue(tree, TrainingState.class);
     } catch (JsonProcessingException e) {
       throw new UserError(
           "checkpoint training state " + stateFile + " is not valid: " + e.getOriginalMessage());
