@@ -47,7 +47,7 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = {
       "Fine-tune a trained OmniBioTA on a downstream task and report how well it does, as the"
-          + " original's evals/gue.py and pronab.py do, without their leaks.",
+          + " original's evals/gue.py, proteinGLUE.py and pronab.py do, without their leaks.",
       "A folder --task is a GUE-layout task: train.csv, dev.csv and test.csv, each 'sequence,label'"
           + " (classification when every label is 0, 1, 2, ..., else regression). Each sequence is"
           + " read as <tag>SEQUENCE<EOS>, the tag chosen as encode chooses it (or --tag). The run"
@@ -81,7 +81,10 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote finetune --checkpoint runs/tiny/omnibiota"
           + " --tokenizer ../shared/tokenizers/mixed_bpe.model"
           + " --task ../shared/data/omnibiote-datasets/pronab_no_mutations.json --folds 10"
-          + " --output runs/ft-pronab"
+          + " --output runs/ft-pronab",
+      "  bin/omnibiote finetune --checkpoint runs/tiny/omnibiota"
+          + " --tokenizer ../shared/tokenizers/mixed_bpe.model --task proteinglue/SS3"
+          + " --output runs/ft-ss3    (a folder of 'sequence,labels' CSVs; see docs/evaluation.md)"
     })
 public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
