@@ -23,6 +23,7 @@ import org.omnibiote.finetune.GroupedFolds;
 import org.omnibiote.finetune.GueTask;
 import org.omnibiote.finetune.OneCycle;
 import org.omnibiote.finetune.ProNabTask;
+import org.omnibiote.finetune.ResidueTask;
 import org.omnibiote.finetune.TaskKind;
 import org.omnibiote.ingest.DocumentTokenizer;
 import org.omnibiote.model.OmniBioTA;
@@ -36,7 +37,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code omnibiote finetune}: a checkpoint fine-tuned with a linear head on a GUE-layout task
- * (train/dev/test CSV) or on ProNAB binding measurements (k-fold cross-validation grouped by
+ * (train/dev/test CSV), a per-residue task (ProteinGLUE: train/dev/test CSV with a label per
+ * residue, a per-token head) or on ProNAB binding measurements (k-fold cross-validation grouped by
  * protein), the original's recipe by default and every choice a flag.
  */
 @Command(
@@ -45,11 +47,17 @@ import picocli.CommandLine.Option;
     sortOptions = false,
     description = {
       "Fine-tune a trained OmniBioTA on a downstream task and report how well it does, as the"
-          + " original's evals/gue.py and pronab.py do, without their leaks.",
+          + " original's evals/gue.py, proteinGLUE.py and pronab.py do, without their leaks.",
       "A folder --task is a GUE-layout task: train.csv, dev.csv and test.csv, each 'sequence,label'"
           + " (classification when every label is 0, 1, 2, ..., else regression). Each sequence is"
           + " read as <tag>SEQUENCE<EOS>, the tag chosen as encode chooses it (or --tag). The run"
           + " keeps the weights of its best dev evaluation and scores them on test.",
+      "A folder whose CSVs are 'sequence,labels' is a per-residue task (ProteinGLUE's SS3, SS8,"
+          + " BUR, ASA, PPI, EPI, HPR): one label per residue, separated by spaces, '.' for a"
+          + " residue without one. Each token's hidden state goes through the head; a token"
+          + " covering several residues is trained on their most frequent class or mean value (as"
+          + " the original's proteinGLUE.py). Metrics over tokens (the original's) and over"
+          + " residues (each residue predicted as its token).",
       "A .json --task is the ProNAB file of the original repository (pronab_no_mutations.json):"
           + " each measurement is read as <protein>PROTEIN<EOS><DNA|RNA>NUCLEIC ACID<EOS> and its"
           + " dG (or log10 Kd, --target Kd) predicted. It is scored by K-fold (--folds K)"
@@ -73,7 +81,10 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote finetune --checkpoint runs/tiny/omnibiota"
           + " --tokenizer ../shared/tokenizers/mixed_bpe.model"
           + " --task ../shared/data/omnibiote-datasets/pronab_no_mutations.json --folds 10"
-          + " --output runs/ft-pronab"
+          + " --output runs/ft-pronab",
+      "  bin/omnibiote finetune --checkpoint runs/tiny/omnibiota"
+          + " --tokenizer ../shared/tokenizers/mixed_bpe.model --task proteinglue/SS3"
+          + " --output runs/ft-ss3    (a folder of 'sequence,labels' CSVs; see docs/evaluation.md)"
     })
 public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
@@ -91,7 +102,9 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       names = "--task",
       required = true,
       paramLabel = "DIR|FILE.json",
-      description = "A GUE-layout task folder, or the ProNAB .json file.")
+      description =
+          "A GUE-layout task folder ('sequence,label'), a per-residue task folder"
+              + " ('sequence,labels'), or the ProNAB .json file.")
   Path task;
 
   @Option(
@@ -111,14 +124,15 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
   @Option(
       names = "--task-type",
       paramLabel = "classification|regression",
-      description = "GUE tasks: what the labels are (default: from the labels).")
+      description = "GUE and per-residue tasks: what the labels are (default: from the labels).")
   String taskType;
 
   @Option(
       names = "--tag",
       paramLabel = "<DNA>|<protein>|...",
       description =
-          "GUE tasks: tag every sequence with this piece instead of choosing by alphabet.")
+          "GUE tasks: tag every sequence with this piece instead of choosing by alphabet;"
+              + " per-residue tasks: the tag (default <protein>, as the original).")
   String tag;
 
   @Option(
@@ -151,8 +165,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       names = "--steps",
       paramLabel = "N",
       description =
-          "Optimiser steps (default: GUE 30000, as gue.py; ProNAB --epochs over the training"
-              + " measurements).")
+          "Optimiser steps (default: GUE 30000, as gue.py; ProNAB and per-residue tasks --epochs"
+              + " over the training examples).")
   Long steps;
 
   @Option(
@@ -160,13 +174,14 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       paramLabel = "E",
       description =
           "Steps as passes over the training examples: E * examples / batch size (default:"
-              + " ProNAB 32, as pronab.py).")
+              + " ProNAB 32, as pronab.py; per-residue 64, as proteinGLUE.py, which used 16 for"
+              + " PPI and EPI).")
   Double epochs;
 
   @Option(
       names = "--batch-size",
       paramLabel = "B",
-      description = "Examples per optimiser step (default: GUE 32, ProNAB 256).")
+      description = "Examples per optimiser step (default: GUE 32, ProNAB 256, per-residue 32).")
   Integer batchSize;
 
   @Option(
@@ -180,13 +195,17 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
   @Option(
       names = "--lr",
       paramLabel = "LR",
-      description = "Peak lr of the encoder's body (default: GUE 1.5625e-4, ProNAB 1e-4).")
+      description =
+          "Peak lr of the encoder's body (default: GUE 1.5625e-4, ProNAB 1e-4, per-residue"
+              + " 2e-4).")
   Double lr;
 
   @Option(
       names = "--embed-lr",
       paramLabel = "LR",
-      description = "Peak lr of the token embeddings (default: GUE 1.5625e-4, ProNAB 1e-3).")
+      description =
+          "Peak lr of the token embeddings (default: GUE 1.5625e-4, ProNAB 1e-3, per-residue"
+              + " 1e-2).")
   Double embedLr;
 
   @Option(
@@ -240,7 +259,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       defaultValue = "first",
       description =
           "What the head reads: the first token (the tag), or a pooling over all"
-              + " (default: ${DEFAULT-VALUE}).")
+              + " (default: ${DEFAULT-VALUE}; per-residue tasks read every token).")
   String pooling;
 
   @Option(
@@ -252,7 +271,9 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
   @Option(
       names = "--head-scale",
       paramLabel = "S",
-      description = "Multiplier of the head's output (default: 1024/N, the original's).")
+      description =
+          "Multiplier of the head's output (default: 1024/N as gue.py and pronab.py; 1 for"
+              + " per-residue tasks, as proteinGLUE.py).")
   Double headScale;
 
   @Option(
@@ -275,7 +296,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       paramLabel = "NAME",
       description =
           "Dev metric for best: mcc, f1_weighted, accuracy, auroc; pearson, spearman, mse, mae"
-              + " (default: mcc, pearson).")
+              + " (default: mcc, pearson; per-residue accuracy, pearson: the original used"
+              + " auroc for PPI and EPI).")
   String selectMetric;
 
   @Option(
@@ -344,9 +366,164 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     width = probe.config().nEmbd();
     DocumentTokenizer tokens = new DocumentTokenizer(spm);
     Files.createDirectories(output);
-    return pronab
-        ? runProNab(weights, tokens, limit, device, p, pool)
+    if (pronab) {
+      return runProNab(weights, tokens, limit, device, p, pool);
+    }
+    return ResidueTask.isLayout(task)
+        ? runResidue(weights, tokens, limit, device, p)
         : runGue(weights, tokens, limit, device, p, pool);
+  }
+
+  private int runResidue(
+      Path weights, DocumentTokenizer tokens, int limit, Device device, Precision p)
+      throws IOException {
+    ResidueTask.Splits splits =
+        ResidueTask.read(
+            task,
+            tokens,
+            tag == null ? SequenceTag.PROTEIN : SequenceTag.normalise(tag),
+            limit,
+            taskType == null ? null : TaskKind.parse(taskType));
+    TaskKind kind = splits.kind();
+    int classes = splits.classes();
+    int b = batchSize == null ? 32 : batchSize;
+    long n = stepsFor(splits.train().size(), b, -1, 64);
+    FineTuner.Settings s =
+        settings(
+            kind,
+            classes,
+            Pooling.ALL,
+            n,
+            b,
+            lr == null ? 2e-4 : lr,
+            embedLr == null ? 1e-2 : embedLr,
+            FineTuner.HeadInit.DEFAULT,
+            FineTuner.Selection.BEST,
+            p,
+            width,
+            true);
+    ObjectNode json = FinetuneFiles.JSON.createObjectNode();
+    json.put("task", task.toString());
+    json.put("layout", "residue");
+    json.put("task_type", kind.flag());
+    if (kind == TaskKind.CLASSIFICATION) {
+      json.put("classes", classes);
+    }
+    settingsJson(json.putObject("settings"), s, weights);
+    ObjectNode data = json.putObject("examples");
+    List<List<Example>> sets = List.of(splits.train(), splits.dev(), splits.test());
+    List<String> names = List.of("train", "dev", "test");
+    for (int i = 0; i < 3; i++) {
+      data.set(names.get(i), ResidueCounts.of(sets.get(i)).json());
+    }
+    ResidueCounts train = ResidueCounts.of(splits.train());
+    err.printf(
+        Locale.ROOT,
+        "finetune: per-residue task %s, %s%s: %,d train, %,d dev, %,d test sequences; train %,d"
+            + " residues (%,d labelled) in %,d tokens (%.2f residues per token), %,d cut by"
+            + " --max-length %d; %,d steps of %d%n",
+        task,
+        kind.flag(),
+        kind == TaskKind.CLASSIFICATION ? " (" + classes + " classes)" : "",
+        splits.train().size(),
+        splits.dev().size(),
+        splits.test().size(),
+        train.residues(),
+        train.labelled(),
+        train.tokens(),
+        (double) (train.residues() - train.cut()) / Math.max(1, train.tokens()),
+        train.cut(),
+        limit,
+        n,
+        b);
+    FineTuner tuner = new FineTuner(encoder(weights), device, s);
+    Progress progress = new Progress("finetune", n);
+    FineTuner.Outcome outcome = tuner.train(splits.train(), splits.dev(), progress);
+    FineTuner.TokenPredictions dev = tuner.predictTokens(splits.dev());
+    FineTuner.TokenPredictions test = tuner.predictTokens(splits.test());
+    Map<String, Double> devMetrics = dev.metrics(splits.dev());
+    Map<String, Double> testMetrics = test.metrics(splits.test());
+    Map<String, Double> devResidues = dev.residueMetrics(splits.dev());
+    Map<String, Double> testResidues = test.residueMetrics(splits.test());
+    List<FinetuneFiles.ResidueRows> rows = new ArrayList<>();
+    for (int i = 0; i < splits.dev().size(); i++) {
+      rows.add(new FinetuneFiles.ResidueRows("dev", splits.dev().get(i), dev.values()[i]));
+    }
+    for (int i = 0; i < splits.test().size(); i++) {
+      rows.add(new FinetuneFiles.ResidueRows("test", splits.test().get(i), test.values()[i]));
+    }
+    if (!noSaveWeights) {
+      FinetuneFiles.saveWeights(
+          tuner, headJson(s, kind, classes, tuner), output.resolve("model.safetensors"));
+    }
+    FinetuneFiles.writeResiduePredictions(output.resolve("predictions.csv"), kind, classes, rows);
+    ObjectNode kept = json.putObject("kept");
+    kept.put("step", outcome.keptStep());
+    kept.put("metric", s.selectMetric());
+    kept.put("over", "tokens");
+    FinetuneFiles.putMetrics(json.putObject("dev"), devMetrics);
+    FinetuneFiles.putMetrics(json.putObject("test"), testMetrics);
+    FinetuneFiles.putMetrics(json.putObject("dev_residues"), devResidues);
+    FinetuneFiles.putMetrics(json.putObject("test_residues"), testResidues);
+    ArrayNode history = json.putArray("dev_history");
+    for (int i = 0; i < outcome.evalSteps().size(); i++) {
+      ObjectNode h = history.addObject();
+      h.put("step", outcome.evalSteps().get(i));
+      FinetuneFiles.putMetrics(h, outcome.devHistory().get(i));
+    }
+    FinetuneFiles.writeJson(output.resolve("metrics.json"), json);
+    err.printf(
+        Locale.ROOT,
+        "finetune: kept the weights of step %,d (dev %s %.4f over tokens); dev tokens %s;"
+            + " test tokens %s; test residues %s%n",
+        outcome.keptStep(),
+        s.selectMetric(),
+        outcome.keptMetric(),
+        brief(devMetrics),
+        brief(testMetrics),
+        brief(testResidues));
+    err.printf(Locale.ROOT, "finetune: wrote %s (%s)%n", output, progress.elapsed());
+    return 0;
+  }
+
+  /**
+   * A per-residue split's sequences, residues (labelled; under tokens cut by --max-length), the
+   * tokens that cover the kept residues and those with a label.
+   */
+  private record ResidueCounts(
+      long sequences, long residues, long labelled, long cut, long tokens, long labelledTokens) {
+    static ResidueCounts of(List<Example> set) {
+      long residues = 0;
+      long labelled = 0;
+      long cut = 0;
+      long tokenCount = 0;
+      long labelledTokens = 0;
+      for (Example e : set) {
+        Example.Residues r = e.residues();
+        int last = -1;
+        for (int k = 0; k < r.labels().length; k++) {
+          residues++;
+          labelled += Double.isNaN(r.labels()[k]) ? 0 : 1;
+          int t = r.tokenOf()[k];
+          cut += t < 0 ? 1 : 0;
+          tokenCount += t >= 0 && t != last ? 1 : 0;
+          last = t;
+        }
+        labelledTokens += r.labelledTokens();
+      }
+      return new ResidueCounts(set.size(), residues, labelled, cut, tokenCount, labelledTokens);
+    }
+
+    ObjectNode json() {
+      ObjectNode o = FinetuneFiles.JSON.createObjectNode();
+      o.put("sequences", sequences);
+      o.put("residues", residues);
+      o.put("labelled_residues", labelled);
+      o.put("residues_cut", cut);
+      o.put("tokens", tokens);
+      o.put("labelled_tokens", labelledTokens);
+      return o;
+    }
   }
 
   private int runGue(
@@ -357,7 +534,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     TaskKind kind = taskType == null ? GueTask.inferKind(splits) : TaskKind.parse(taskType);
     int classes = kind == TaskKind.CLASSIFICATION ? classes(splits) : 1;
     int b = batchSize == null ? 32 : batchSize;
-    long n = stepsFor(splits.train().size(), b, 30_000);
+    long n = stepsFor(splits.train().size(), b, 30_000, 32);
     FineTuner.Settings s =
         settings(
             kind,
@@ -370,7 +547,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
             FineTuner.HeadInit.DEFAULT,
             FineTuner.Selection.BEST,
             p,
-            width);
+            width,
+            false);
     err.printf(
         Locale.ROOT,
         "finetune: GUE task %s, %s%s: %,d train, %,d dev, %,d test; %,d steps of %d%n",
@@ -499,7 +677,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       trainSets.add(train);
       devSets.add(best ? dev : null);
       testSets.add(test);
-      totalSteps += stepsFor(train.size(), b, -1);
+      totalSteps += stepsFor(train.size(), b, -1, 32);
     }
     Progress progress = new Progress("finetune", totalSteps);
     List<FinetuneFiles.Row> rows = new ArrayList<>();
@@ -522,7 +700,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     FineTuner.Settings s = null;
     for (int f = 0; f < folds; f++) {
       List<Example> train = trainSets.get(f);
-      long n = stepsFor(train.size(), b, -1);
+      long n = stepsFor(train.size(), b, -1, 32);
       s =
           settings(
               TaskKind.REGRESSION,
@@ -535,7 +713,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
               FineTuner.HeadInit.ZERO,
               best ? FineTuner.Selection.BEST : FineTuner.Selection.LAST,
               p,
-              width);
+              width,
+              false);
       progress.fold = "fold " + (f + 1) + "/" + folds;
       err.printf(
           Locale.ROOT,
@@ -622,7 +801,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       FineTuner.HeadInit defaultInit,
       FineTuner.Selection defaultSelect,
       Precision p,
-      int width) {
+      int width,
+      boolean perToken) {
     FineTuner.HeadInit init =
         headInit == null
             ? defaultInit
@@ -651,7 +831,9 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
                   "--schedule: '" + schedule + "' is not onecycle, linear or constant");
         };
     String metric =
-        selectMetric != null ? selectMetric : kind == TaskKind.CLASSIFICATION ? "mcc" : "pearson";
+        selectMetric != null
+            ? selectMetric
+            : kind == TaskKind.REGRESSION ? "pearson" : perToken ? "accuracy" : "mcc";
     List<String> allowed =
         kind == TaskKind.CLASSIFICATION
             ? List.of("mcc", "f1_weighted", "accuracy", "auroc")
@@ -678,24 +860,26 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
         sched,
         pctStart,
         init,
-        headScale == null ? 1024.0 / width : headScale,
+        headScale == null ? (perToken ? 1.0 : 1024.0 / width) : headScale,
         evals,
         sel,
         metric,
         seed,
         p,
-        true);
+        true,
+        perToken);
   }
 
-  private long stepsFor(int examples, int b, long gueDefault) {
+  /** --steps, else --epochs, else {@code fixedDefault} steps, or (when -1) the default epochs. */
+  private long stepsFor(int examples, int b, long fixedDefault, double defaultEpochs) {
     if (steps != null) {
       return steps;
     }
-    if (epochs != null || gueDefault < 0) {
-      double e = epochs == null ? 32 : epochs;
+    if (epochs != null || fixedDefault < 0) {
+      double e = epochs == null ? defaultEpochs : epochs;
       return Math.max(1, (long) (e * examples / b));
     }
-    return gueDefault;
+    return fixedDefault;
   }
 
   /** The checkpoint's encoder, or (--random-init) a fresh one of its shape. */
@@ -746,7 +930,8 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     h.put("task", task.toString());
     h.put("task_type", kind.flag());
     h.put("outputs", kind == TaskKind.CLASSIFICATION ? classes : 1);
-    h.put("pooling", s.pooling().name().toLowerCase(Locale.ROOT));
+    h.put("pooling", pooling(s));
+    h.put("per_token", s.perToken());
     h.put("head_scale", s.headScale());
     h.put("target_mean", t.targetMean());
     h.put("target_std", t.targetStd());
@@ -758,7 +943,7 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     o.put("tokenizer", tokenizer.toString());
     o.put("random_init", randomInit);
     o.put("freeze", s.freeze());
-    o.put("pooling", s.pooling().name().toLowerCase(Locale.ROOT));
+    o.put("pooling", pooling(s));
     o.put("steps", s.steps());
     o.put("batch_size", s.batchSize());
     o.put("micro_batch", s.microBatch());
@@ -781,6 +966,10 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
     o.put("devices", devices);
     o.put("precision", s.precision().flag());
     o.put("standardize_targets", s.standardize());
+  }
+
+  private static String pooling(FineTuner.Settings s) {
+    return s.perToken() ? "none (per token)" : s.pooling().name().toLowerCase(Locale.ROOT);
   }
 
   private void checkArguments() {

@@ -36,6 +36,12 @@ import org.omnibiote.train.Autocast;
  * <p>With {@code freeze} (a linear probe) the encoder is never trained: its pooled outputs are
  * computed once, in eval mode, and only the head learns from them.
  *
+ * <p>With {@code perToken} (per-residue tasks, the original's proteinGLUE.py) the head reads every
+ * token's final hidden state instead of a pooled one and is trained on each token's label ({@link
+ * Example.Residues#tokenLabels}): an example's loss is the mean over its labelled tokens, a batch's
+ * the mean over its examples, as the original's per-sequence {@code CrossEntropyLoss}/{@code
+ * MSELoss} divided by the batch size; unlabelled tokens are ignored.
+ *
  * <p>Not thread-safe. Build the encoder outside any PointerScope.
  */
 public final class FineTuner {
@@ -78,7 +84,8 @@ public final class FineTuner {
       String selectMetric,
       long seed,
       Precision precision,
-      boolean standardize) {}
+      boolean standardize,
+      boolean perToken) {}
 
   /** Told about the run as it goes. */
   public interface Listener {
@@ -93,37 +100,99 @@ public final class FineTuner {
   public record Predictions(TaskKind kind, double[][] values) {
     /** The predicted class (argmax) or value of example i. */
     public double predicted(int i) {
-      if (kind == TaskKind.REGRESSION) {
-        return values[i][0];
-      }
-      int best = 0;
-      for (int c = 1; c < values[i].length; c++) {
-        if (values[i][c] > values[i][best]) {
-          best = c;
-        }
-      }
-      return best;
+      return kind == TaskKind.REGRESSION ? values[i][0] : argmax(values[i]);
     }
 
     public Map<String, Double> metrics(List<Example> examples) {
-      int n = examples.size();
-      if (kind == TaskKind.REGRESSION) {
-        double[] t = new double[n];
-        double[] p = new double[n];
-        for (int i = 0; i < n; i++) {
-          t[i] = examples.get(i).label();
-          p[i] = values[i][0];
-        }
-        return RegressionMetrics.of(t, p).asMap();
+      double[] t = new double[examples.size()];
+      for (int i = 0; i < t.length; i++) {
+        t[i] = examples.get(i).label();
       }
-      int[] t = new int[n];
-      int[] p = new int[n];
-      for (int i = 0; i < n; i++) {
-        t[i] = (int) examples.get(i).label();
-        p[i] = (int) predicted(i);
-      }
-      return ClassificationMetrics.of(t, p, values).asMap();
+      return score(kind, t, values);
     }
+  }
+
+  /**
+   * Per-token predictions: per example, per token position of its (possibly cut) input, the class
+   * probabilities or the value.
+   */
+  public record TokenPredictions(TaskKind kind, double[][][] values) {
+    /** The predicted class (argmax) or value of token {@code t} of example {@code i}. */
+    public double predicted(int i, int t) {
+      return kind == TaskKind.REGRESSION ? values[i][t][0] : argmax(values[i][t]);
+    }
+
+    /** Metrics over the labelled tokens, each scored against its token label (the original's). */
+    public Map<String, Double> metrics(List<Example> examples) {
+      List<Double> truth = new ArrayList<>();
+      List<double[]> out = new ArrayList<>();
+      for (int i = 0; i < examples.size(); i++) {
+        double[] labels = examples.get(i).residues().tokenLabels();
+        for (int t = 0; t < labels.length; t++) {
+          if (!Double.isNaN(labels[t])) {
+            truth.add(labels[t]);
+            out.add(values[i][t]);
+          }
+        }
+      }
+      return score(kind, truth, out);
+    }
+
+    /**
+     * Metrics over the labelled residues, each predicted as the token that covers it (residues
+     * under tokens cut off by the maximum length are left out).
+     */
+    public Map<String, Double> residueMetrics(List<Example> examples) {
+      List<Double> truth = new ArrayList<>();
+      List<double[]> out = new ArrayList<>();
+      for (int i = 0; i < examples.size(); i++) {
+        Example.Residues r = examples.get(i).residues();
+        for (int k = 0; k < r.labels().length; k++) {
+          if (!Double.isNaN(r.labels()[k]) && r.tokenOf()[k] >= 0) {
+            truth.add(r.labels()[k]);
+            out.add(values[i][r.tokenOf()[k]]);
+          }
+        }
+      }
+      return score(kind, truth, out);
+    }
+  }
+
+  private static Map<String, Double> score(TaskKind kind, List<Double> truth, List<double[]> out) {
+    return score(
+        kind,
+        truth.stream().mapToDouble(Double::doubleValue).toArray(),
+        out.toArray(new double[0][]));
+  }
+
+  /** The metrics of {@code values} (probabilities or [value] rows) against {@code truth}. */
+  private static Map<String, Double> score(TaskKind kind, double[] truth, double[][] values) {
+    int n = truth.length;
+    if (kind == TaskKind.REGRESSION) {
+      double[] p = new double[n];
+      for (int i = 0; i < n; i++) {
+        p[i] = values[i][0];
+      }
+      return RegressionMetrics.of(truth, p).asMap();
+    }
+    int[] t = new int[n];
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      t[i] = (int) truth[i];
+      p[i] = argmax(values[i]);
+    }
+    return ClassificationMetrics.of(t, p, values).asMap();
+  }
+
+  /** The first index of the largest value (as numpy's argmax). */
+  static int argmax(double[] v) {
+    int best = 0;
+    for (int c = 1; c < v.length; c++) {
+      if (v[c] > v[best]) {
+        best = c;
+      }
+    }
+    return best;
   }
 
   /** How the run went: the dev history and the evaluation whose weights it kept. */
@@ -133,6 +202,7 @@ public final class FineTuner {
       long keptStep,
       double keptMetric) {}
 
+  private static final long NONE = 0; // at::Reduction::None
   private static final long SUM = 2; // at::Reduction::Sum
 
   private final OmniBioTA model;
@@ -190,7 +260,7 @@ public final class FineTuner {
   /** Trains on {@code train}, evaluating on {@code dev} (may be null: no selection, last kept). */
   public Outcome train(List<Example> train, List<Example> dev, Listener listener) {
     if (s.kind() == TaskKind.REGRESSION && s.standardize()) {
-      double[] y = train.stream().mapToDouble(Example::label).toArray();
+      double[] y = targets(train);
       targetMean = RegressionMetrics.mean(y);
       double v = 0;
       for (double x : y) {
@@ -211,8 +281,8 @@ public final class FineTuner {
     }
     opt.addGroup("head", s.lrHead(), List.of(head.weight(), head.bias()));
     OneCycle schedule = new OneCycle(s.schedule(), s.steps(), s.pctStart(), s.beta1());
-    Tensor trainFeatures = s.freeze() ? features(train) : null;
-    Tensor devFeatures = s.freeze() && dev != null ? features(dev) : null;
+    Frozen trainFeatures = s.freeze() ? features(train) : null;
+    Frozen devFeatures = s.freeze() && dev != null ? features(dev) : null;
     long interval = Math.max(1, s.steps() / Math.max(1, s.evals()));
     boolean lowerIsBetter = s.selectMetric().equals("mse") || s.selectMetric().equals("mae");
     List<Long> evalSteps = new ArrayList<>();
@@ -226,7 +296,10 @@ public final class FineTuner {
     for (long step = 0; step <= s.steps(); step++) {
       boolean evaluate = dev != null && (step % interval == 0 || step == s.steps());
       if (evaluate) {
-        Map<String, Double> m = predict(dev, devFeatures).metrics(dev);
+        Map<String, Double> m =
+            s.perToken()
+                ? predictTokens(dev, devFeatures).metrics(dev)
+                : predict(dev, devFeatures).metrics(dev);
         double metric = m.getOrDefault(s.selectMetric(), Double.NaN);
         boolean better =
             !Double.isNaN(metric)
@@ -279,29 +352,63 @@ public final class FineTuner {
               ? Double.NaN
               : history.get(history.size() - 1).getOrDefault(s.selectMetric(), Double.NaN);
     }
-    if (trainFeatures != null) {
-      trainFeatures.close();
-    }
-    if (devFeatures != null) {
-      devFeatures.close();
-    }
+    close(trainFeatures);
+    close(devFeatures);
     return new Outcome(evalSteps, history, bestStep, bestMetric);
   }
 
   /** Predictions for {@code examples} with the weights as they are now. */
   public Predictions predict(List<Example> examples) {
-    if (!s.freeze()) {
-      return predict(examples, null);
-    }
-    Tensor f = features(examples);
+    Frozen f = s.freeze() ? features(examples) : null;
     try {
       return predict(examples, f);
     } finally {
-      f.close();
+      close(f);
     }
   }
 
-  private Predictions predict(List<Example> examples, Tensor features) {
+  /** Per-token predictions (a per-token head) for {@code examples} with the weights as they are. */
+  public TokenPredictions predictTokens(List<Example> examples) {
+    Frozen f = s.freeze() ? features(examples) : null;
+    try {
+      return predictTokens(examples, f);
+    } finally {
+      close(f);
+    }
+  }
+
+  private TokenPredictions predictTokens(List<Example> examples, Frozen features) {
+    model.eval();
+    double[][][] out = new double[examples.size()][][];
+    int[] order = byLength(examples);
+    for (int from = 0; from < order.length; from += s.microBatch()) {
+      int[] idx = Arrays.copyOfRange(order, from, Math.min(order.length, from + s.microBatch()));
+      try (PointerScope scope = new PointerScope();
+          NoGradGuard noGrad = new NoGradGuard()) {
+        Tensor o = outputs(examples, idx, features).to(Float); // [b, T, outputs]
+        o =
+            s.kind() == TaskKind.CLASSIFICATION
+                ? torch.softmax(o, -1)
+                : o.mul(new Scalar(targetStd)).add(new Scalar(targetMean));
+        float[] v = floats(o);
+        int t = (int) o.size(1);
+        int w = (int) o.size(2);
+        for (int k = 0; k < idx.length; k++) {
+          int length = examples.get(idx[k]).tokens().length;
+          double[][] rows = new double[length][w];
+          for (int j = 0; j < length; j++) {
+            for (int c = 0; c < w; c++) {
+              rows[j][c] = v[(k * t + j) * w + c];
+            }
+          }
+          out[idx[k]] = rows;
+        }
+      }
+    }
+    return new TokenPredictions(s.kind(), out);
+  }
+
+  private Predictions predict(List<Example> examples, Frozen features) {
     model.eval();
     double[][] out = new double[examples.size()][];
     int[] order = byLength(examples);
@@ -330,7 +437,10 @@ public final class FineTuner {
   }
 
   /** Forward and backward of one micro-batch; its loss is its share of the batch mean. */
-  private double backward(List<Example> train, int[] idx, Tensor features, int batch) {
+  private double backward(List<Example> train, int[] idx, Frozen features, int batch) {
+    if (s.perToken()) {
+      return backwardTokens(train, idx, features, batch);
+    }
     try (PointerScope scope = new PointerScope()) {
       Tensor o = outputs(train, idx, features).to(Float);
       Tensor sum;
@@ -355,26 +465,122 @@ public final class FineTuner {
     }
   }
 
-  /** The head's outputs [b, outputs] for examples {@code idx}, times the output scale. */
-  private Tensor outputs(List<Example> examples, int[] idx, Tensor features) {
+  /**
+   * Forward and backward of one micro-batch of a per-token head: each example's loss is the mean
+   * over its labelled tokens, weighted 1/batch (examples without a labelled token weigh nothing).
+   */
+  private double backwardTokens(List<Example> train, int[] idx, Frozen features, int batch) {
+    try (PointerScope scope = new PointerScope()) {
+      Tensor o = outputs(train, idx, features).to(Float); // [b, T, outputs]
+      int t = (int) o.size(1);
+      int cells = idx.length * t;
+      float[] weight = new float[cells];
+      long[] classes = new long[cells];
+      float[] values = new float[cells];
+      Arrays.fill(classes, -100);
+      for (int k = 0; k < idx.length; k++) {
+        double[] labels = train.get(idx[k]).residues().tokenLabels();
+        int labelled = train.get(idx[k]).residues().labelledTokens();
+        for (int j = 0; j < labels.length; j++) {
+          if (!Double.isNaN(labels[j])) {
+            weight[k * t + j] = (float) (1.0 / ((double) labelled * batch));
+            classes[k * t + j] = (long) labels[j];
+            values[k * t + j] = (float) ((labels[j] - targetMean) / targetStd);
+          }
+        }
+      }
+      Tensor w = onDevice(Tensor.create(weight, cells)); // cpu-only: host weights, moved
+      Tensor per;
+      if (s.kind() == TaskKind.CLASSIFICATION) {
+        Tensor target = onDevice(Tensor.create(classes, cells)); // cpu-only: host labels, moved
+        per =
+            torch.cross_entropy_loss(
+                o.reshape(cells, o.size(2)), target, new TensorOptional(), NONE, -100, 0.0);
+      } else {
+        Tensor target = onDevice(Tensor.create(values, cells)); // cpu-only: host labels, moved
+        per = o.reshape(cells).sub(target).square();
+      }
+      Tensor loss = per.mul(w).sum();
+      loss.backward();
+      return loss.item_double();
+    }
+  }
+
+  /**
+   * The head's outputs for examples {@code idx}, times the output scale: [b, outputs] pooled, or
+   * [b, T, outputs] per token (T the longest input of the micro-batch).
+   */
+  private Tensor outputs(List<Example> examples, int[] idx, Frozen features) {
     Tensor x;
-    if (features != null) {
+    if (features != null && s.perToken()) {
+      x = padded(examples, idx, features.tokens());
+    } else if (features != null) {
       // cpu-only: the indices are made from a Java array, then moved to the device (onDevice).
-      x = features.index_select(0, onDevice(Tensor.create(asLongs(idx), idx.length)));
+      x = features.pooled().index_select(0, onDevice(Tensor.create(asLongs(idx), idx.length)));
     } else {
       try (Autocast cast = Autocast.open(s.precision(), device.type())) {
-        x = model.encode(ids(examples, idx), s.pooling(), false).to(Float);
+        x = model.encode(ids(examples, idx), pooling(), false).to(Float);
       }
     }
     return head.forward(x).mul(new Scalar(s.headScale()));
   }
 
-  /** The pooled encoder outputs [n, N] of {@code examples}, in eval mode, without autograd. */
-  private Tensor features(List<Example> examples) {
+  private Pooling pooling() {
+    return s.perToken() ? Pooling.ALL : s.pooling();
+  }
+
+  /**
+   * The frozen per-token features of examples {@code idx}, zero-padded: [b, T, N] on the device.
+   */
+  private Tensor padded(List<Example> examples, int[] idx, float[][] tokens) {
+    int n = model.config().nEmbd();
+    int t = 0;
+    for (int i : idx) {
+      t = Math.max(t, examples.get(i).tokens().length);
+    }
+    float[] flat = new float[idx.length * t * n];
+    for (int k = 0; k < idx.length; k++) {
+      System.arraycopy(tokens[idx[k]], 0, flat, k * t * n, tokens[idx[k]].length);
+    }
+    return onDevice(Tensor.create(flat, idx.length, t, n)); // cpu-only: host data, moved
+  }
+
+  /**
+   * Frozen encodings: pooled [n, N] on the device, or (per token) each example's [length, N] on the
+   * host.
+   */
+  private record Frozen(Tensor pooled, float[][] tokens) {}
+
+  private static void close(Frozen f) {
+    if (f != null && f.pooled() != null) {
+      f.pooled().close();
+    }
+  }
+
+  /** The encoder outputs of {@code examples}, in eval mode, without autograd. */
+  private Frozen features(List<Example> examples) {
     model.eval();
     int n = model.config().nEmbd();
-    float[] all = new float[examples.size() * n];
     int[] order = byLength(examples);
+    if (s.perToken()) {
+      float[][] tokens = new float[examples.size()][];
+      for (int from = 0; from < order.length; from += s.microBatch()) {
+        int[] idx = Arrays.copyOfRange(order, from, Math.min(order.length, from + s.microBatch()));
+        try (PointerScope scope = new PointerScope();
+            NoGradGuard noGrad = new NoGradGuard();
+            Autocast cast = Autocast.open(s.precision(), device.type())) {
+          Tensor h = model.encode(ids(examples, idx), Pooling.ALL, false).to(Float);
+          int t = (int) h.size(1);
+          float[] v = floats(h);
+          for (int k = 0; k < idx.length; k++) {
+            int length = examples.get(idx[k]).tokens().length;
+            tokens[idx[k]] = Arrays.copyOfRange(v, k * t * n, (k * t + length) * n);
+          }
+        }
+      }
+      return new Frozen(null, tokens);
+    }
+    float[] all = new float[examples.size() * n];
     for (int from = 0; from < order.length; from += s.microBatch()) {
       int[] idx = Arrays.copyOfRange(order, from, Math.min(order.length, from + s.microBatch()));
       try (PointerScope scope = new PointerScope();
@@ -387,7 +593,18 @@ public final class FineTuner {
       }
     }
     Tensor t = Tensor.create(all, examples.size(), n); // cpu-only: host data, moved below
-    return device.is_cpu() ? t : t.to(device, Float);
+    return new Frozen(device.is_cpu() ? t : t.to(device, Float), null);
+  }
+
+  /** The regression targets of {@code train}: its labels, or (per token) every token label. */
+  private double[] targets(List<Example> train) {
+    if (!s.perToken()) {
+      return train.stream().mapToDouble(Example::label).toArray();
+    }
+    return train.stream()
+        .flatMapToDouble(e -> Arrays.stream(e.residues().tokenLabels()))
+        .filter(v -> !Double.isNaN(v))
+        .toArray();
   }
 
   /** Token ids of examples {@code idx}, right-padded with PAD, on the device. */

@@ -75,6 +75,58 @@ public final class FinetuneFiles {
     AtomicFiles.write(path, csv.toString().getBytes(StandardCharsets.UTF_8));
   }
 
+  /** One sequence of a per-residue task: its split, the example and its per-token outputs. */
+  public record ResidueRows(String split, Example example, double[][] tokenValues) {}
+
+  /**
+   * A CSV with a row per residue under a kept token: split, id, position (1-based), residue, token
+   * (its position in the input, the tag being 0), the residue's label and its token's label (empty
+   * when none), the prediction (the token's) and (classification) the probability of each class.
+   */
+  public static void writeResiduePredictions(
+      Path path, TaskKind kind, int classes, List<ResidueRows> sequences) throws IOException {
+    StringBuilder csv = new StringBuilder("split,id,position,residue,token,label,token_label,");
+    csv.append("prediction");
+    if (kind == TaskKind.CLASSIFICATION) {
+      for (int c = 0; c < classes; c++) {
+        csv.append(",p").append(c);
+      }
+    }
+    csv.append('\n');
+    for (ResidueRows r : sequences) {
+      Example.Residues res = r.example().residues();
+      for (int k = 0; k < res.labels().length; k++) {
+        int t = res.tokenOf()[k];
+        if (t < 0) {
+          continue;
+        }
+        double[] v = r.tokenValues()[t];
+        csv.append(r.split()).append(',').append(r.example().id()).append(',');
+        csv.append(k + 1).append(',').append(res.sequence().charAt(k)).append(',');
+        csv.append(t).append(',');
+        csv.append(label(kind, res.labels()[k])).append(',');
+        csv.append(label(kind, res.tokenLabels()[t])).append(',');
+        if (kind == TaskKind.CLASSIFICATION) {
+          csv.append(FineTuner.argmax(v));
+          for (double p : v) {
+            csv.append(',').append(number(p));
+          }
+        } else {
+          csv.append(number(v[0]));
+        }
+        csv.append('\n');
+      }
+    }
+    AtomicFiles.write(path, csv.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String label(TaskKind kind, double v) {
+    if (Double.isNaN(v)) {
+      return "";
+    }
+    return kind == TaskKind.CLASSIFICATION ? Long.toString((long) v) : number(v);
+  }
+
   public static void writeJson(Path path, ObjectNode json) throws IOException {
     AtomicFiles.write(path, JSON.writeValueAsBytes(json));
   }
