@@ -897,7 +897,7 @@ public final class Coordinator {
       validAt.put(w, at.step());
     }
     double peak = joined.values().stream().mapToDouble(Double::doubleValue).sum();
-    records.committed(entry(order, Ledger.Entry.COMMITTED), order, at, byRank, peak);
+    records.committed(entry(order, Ledger.Entry.COMMITTED), order, at, loss, byRank, peak);
     for (StepDone d : byRank) {
       view.workerStep(
           d.worker().path().toString(), d.seconds(), d.waitSeconds(), d.commSeconds(), d.rssMb());

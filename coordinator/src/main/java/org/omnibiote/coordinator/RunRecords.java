@@ -163,6 +163,7 @@ final class RunRecords implements AutoCloseable {
    * Step {@code o} is committed: the ledger entry, then its metrics line (and the validation line
    * when rank 0 evaluated), then the progress line.
    *
+   * @param loss the step's loss (the ranks' parts summed, as the coordinator checked it)
    * @param reports the ranks' reports in rank order
    * @param peakFlops the world's summed matmul rate, each worker's measured when it joined
    */
@@ -170,15 +171,14 @@ final class RunRecords implements AutoCloseable {
       Ledger.Entry entry,
       RunSchedule.StepOrder o,
       Counters at,
+      double loss,
       List<Coordinator.StepDone> reports,
       double peakFlops) {
     ledger.append(entry);
-    double loss = 0;
     long masked = 0;
     long nonPad = 0;
     double slowest = 0;
     for (Coordinator.StepDone d : reports) {
-      loss += d.lossPart();
       masked += d.masked();
       nonPad += d.nonPad();
       slowest = Math.max(slowest, d.seconds());
