@@ -44,20 +44,12 @@ import picocli.CommandLine.Option;
           + " right-padded; padding does not change any result. Several documents in one"
           + " ids line (each ending in <EOS>, id 3) do not see each other."
     })
-public final class EncodeCommand implements Callable<Integer>, NeedsLibtorch {
+public final class EncodeCommand extends PretrainedModelCommand
+    implements Callable<Integer>, NeedsLibtorch {
   enum InputFormat {
     fasta,
     ids
   }
-
-  @Option(
-      names = "--checkpoint",
-      required = true,
-      paramLabel = "C",
-      description =
-          "Model weights: a .safetensors file, or a run's checkpoint R/X"
-              + " (also R/X.safetensors or R/X.checkpoint.json).")
-  Path checkpoint;
 
   @Option(
       names = "--input",
@@ -109,13 +101,6 @@ public final class EncodeCommand implements Callable<Integer>, NeedsLibtorch {
       paramLabel = "<DNA>|<protein>|...",
       description = "Tag every FASTA record with this piece instead of choosing by alphabet.")
   String tag;
-
-  @Option(
-      names = "--devices",
-      paramLabel = "cpu|cuda:N",
-      defaultValue = "cpu",
-      description = "Where the model runs (default: ${DEFAULT-VALUE}).")
-  String devices;
 
   @Option(
       names = "--max-length",

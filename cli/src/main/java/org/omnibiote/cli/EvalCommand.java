@@ -55,19 +55,11 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote eval --checkpoint runs/tiny/omnibiota_1000000 --base_dir runs/shards"
           + " --workers 2 --output runs/tiny/eval-1M.json"
     })
-public final class EvalCommand implements Callable<Integer>, NeedsLibtorch {
+public final class EvalCommand extends PretrainedModelCommand
+    implements Callable<Integer>, NeedsLibtorch {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
-
-  @Option(
-      names = "--checkpoint",
-      required = true,
-      paramLabel = "C",
-      description =
-          "Model weights: a .safetensors file, or a run's checkpoint R/X"
-              + " (also R/X.safetensors or R/X.checkpoint.json).")
-  Path checkpoint;
 
   @Option(
       names = "--base_dir",
@@ -120,13 +112,6 @@ public final class EvalCommand implements Callable<Integer>, NeedsLibtorch {
       paramLabel = "N",
       description = "Evaluate only the first N rows of each dataset (default: all).")
   Long maxRows;
-
-  @Option(
-      names = "--devices",
-      paramLabel = "cpu|cuda:N",
-      defaultValue = "cpu",
-      description = "Where the model runs (default: ${DEFAULT-VALUE}).")
-  String devices;
 
   @Option(
       names = "--precision",

@@ -86,17 +86,9 @@ import picocli.CommandLine.Option;
           + " --tokenizer ../shared/tokenizers/mixed_bpe.model --task proteinglue/SS3"
           + " --output runs/ft-ss3    (a folder of 'sequence,labels' CSVs; see docs/evaluation.md)"
     })
-public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
+public final class FinetuneCommand extends PretrainedModelCommand
+    implements Callable<Integer>, NeedsLibtorch {
   private static final long PROGRESS_EVERY_NANOS = 5_000_000_000L;
-
-  @Option(
-      names = "--checkpoint",
-      required = true,
-      paramLabel = "C",
-      description =
-          "Model weights: a .safetensors file, or a run's checkpoint R/X"
-              + " (also R/X.safetensors or R/X.checkpoint.json).")
-  Path checkpoint;
 
   @Option(
       names = "--task",
@@ -311,13 +303,6 @@ public final class FinetuneCommand implements Callable<Integer>, NeedsLibtorch {
       defaultValue = "0",
       description = "Seed of the head, dropout, batches and folds (default: ${DEFAULT-VALUE}).")
   long seed;
-
-  @Option(
-      names = "--devices",
-      paramLabel = "cpu|cuda:N",
-      defaultValue = "cpu",
-      description = "Where the model runs (default: ${DEFAULT-VALUE}).")
-  String devices;
 
   @Option(
       names = "--precision",
