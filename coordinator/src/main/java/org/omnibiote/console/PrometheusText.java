@@ -35,6 +35,17 @@ final class PrometheusText {
     }
     p.family("omnibiote_paused", "gauge", "1 while an operator holds the run paused.");
     p.sample("omnibiote_paused", "", run.paused() ? 1 : 0);
+    RunView.Generations g = view.generations();
+    p.family(
+        "omnibiote_data_generations_committed",
+        "gauge",
+        "The newest data generation follow committed to the run's base_dir.");
+    p.sample("omnibiote_data_generations_committed", "", (double) g.committed());
+    p.family(
+        "omnibiote_data_generations_adopted",
+        "gauge",
+        "The newest data generation the run adopted.");
+    p.sample("omnibiote_data_generations_adopted", "", (double) g.adopted());
     p.family("omnibiote_world_generation", "gauge", "The current world generation.");
     p.sample("omnibiote_world_generation", "", (double) run.generation());
     p.family("omnibiote_world_size", "gauge", "Ranks of the current world.");

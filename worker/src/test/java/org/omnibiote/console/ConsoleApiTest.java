@@ -158,6 +158,9 @@ class ConsoleApiTest {
     JsonNode data = api.json("/api/v1/data");
     assertEquals(2, data.size(), "mixed: genbank and uniref100");
     assertTrue(data.get(0).get("train_rows").asLong() > 0);
+    JsonNode generations = api.json("/api/v1/data/generations");
+    assertEquals(0, generations.get("adopted").asLong(), "no data generation: " + generations);
+    assertEquals(0, generations.get("adoptions").size());
     assertTrue(api.json("/api/v1/events?since=0").size() > 0);
     assertEquals(0, api.json("/api/v1/checkpoints").size());
     assertEquals("1.0E12", api.json("/api/v1/settings").get("save_freq").asText());
@@ -196,6 +199,7 @@ class ConsoleApiTest {
             >= 3);
     assertEquals("gauge", families.get("omnibiote_train_loss").get("type").asText());
     assertTrue(families.has("omnibiote_step_seconds"));
+    assertEquals("gauge", families.get("omnibiote_data_generations_adopted").get("type").asText());
     assertTrue(families.has("omnibiote_worker_resident_memory_bytes"));
     assertTrue(
         families.get("omnibiote_phase").get("samples").toString().contains("running"),
