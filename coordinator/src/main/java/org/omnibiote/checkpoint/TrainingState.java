@@ -58,6 +58,7 @@ public record TrainingState(
   }
 
   public TrainingState {
+    dataGenerations = dataGenerations == null ? "" : dataGenerations;
     // Sorted, so the same state always gives the same bytes.
     run = Collections.unmodifiableSortedMap(new TreeMap<>(run));
   }
