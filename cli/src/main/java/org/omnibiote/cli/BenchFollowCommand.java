@@ -51,7 +51,8 @@ import picocli.CommandLine.Option;
           + " included), alternated --runs times; prints the median MB/s (wall and per CPU"
           + " second) of each and their ratio, and checks both made the same shards.",
       "(b) Step time: a small embedded training run on --base_dir, alone and with a follower"
-          + " publishing --follow-files such files into a folder of its own on this host"
+          + " publishing --follow-files such files (again and again, so it never idles) into a"
+          + " folder of its own on this host"
           + " (nice 10, as bin/omnibiote runs it), alternated --pairs times; prints the median step"
           + " time of each and their ratio. --pairs 0 skips (b)."
     },
@@ -120,10 +121,11 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Option(
       names = "--follow-files",
-      defaultValue = "6",
+      defaultValue = "4",
       description =
-          "Files the follower has to publish during each run of (b); it must still be busy when"
-              + " the run ends (default: ${DEFAULT-VALUE}).")
+          "Files in the follower's folder for (b); it publishes them again and again (each pass"
+              + " a fresh follow --once into a fresh folder) so it is busy the whole run"
+              + " (default: ${DEFAULT-VALUE}).")
   int followFiles;
 
   @Option(
@@ -328,7 +330,8 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
     System.out.printf(
         Locale.ROOT,
         "step time: %d steps per run (2 layers, n_embd %d, ctx 128, batch 16), %d pairs; the"
-            + " follower publishes %d files of %.0f MB (nice 10, %s tokenizer thread(s))%n",
+            + " follower publishes %d files of %.0f MB again and again (nice 10, %s tokenizer"
+            + " thread(s))%n",
         steps,
         nEmbd,
         pairs,
@@ -340,9 +343,6 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
     double loss = Double.NaN;
     for (int p = 0; p < pairs; p++) {
       Run a = train(work.resolve("train-off-" + p));
-      Path followOut = work.resolve("follow-b-" + p);
-      Folders.deleteTree(followOut);
-      Path log = work.resolve("follow-b-" + p + ".log");
       List<String> cmd =
           new ArrayList<>(
               List.of(
@@ -350,32 +350,26 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
                   "follow",
                   "--tokenizer",
                   model.toString(),
-                  "--output",
-                  followOut.toString(),
                   "--genbank-daily",
                   daily.toString(),
                   "--genbank-release",
                   "",
                   "--uniref",
                   "",
-                  "--interval",
-                  "2s"));
+                  "--once"));
       if (threads != null) {
         cmd.addAll(List.of("--threads", threads.toString()));
       }
-      Process follower =
-          new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       Run b;
-      int published;
-      try {
-        waitUntilPublishing(follower, log);
+      long published;
+      int processes;
+      try (BusyFollower follower =
+          new BusyFollower(
+              cmd, work.resolve("follow-b-" + p), work.resolve("follow-b-" + p + ".log"))) {
+        follower.waitUntilPublishing();
         b = train(work.resolve("train-on-" + p));
-        published = new GenerationStore(new ShardLayout(followOut)).committed().size();
-      } finally {
-        follower.destroy();
-        if (!follower.waitFor(60, TimeUnit.SECONDS)) {
-          follower.destroyForcibly();
-        }
+        published = follower.published();
+        processes = follower.processes();
       }
       if (a.loss != b.loss) {
         throw new IllegalStateException(
@@ -386,14 +380,14 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
       on.add(b.median);
       System.out.printf(
           Locale.ROOT,
-          "  pair %d: median step %.2f ms alone, %.2f ms with the follower (it published %d of %d"
-              + " files meanwhile%s), ratio %.4f%n",
+          "  pair %d: median step %.2f ms alone, %.2f ms with the follower (%d files of %.0f MB"
+              + " published meanwhile by %d follower processes), ratio %.4f%n",
           p + 1,
           a.median * 1e3,
           b.median * 1e3,
           published,
-          followFiles,
-          published >= followFiles ? "; IDLE before the run ended: raise --follow-files" : "",
+          sizeMb,
+          processes,
           b.median / a.median);
     }
     double mOff = median(off);
@@ -409,19 +403,107 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
         loss);
   }
 
-  /** Until the follower's first file is under way (its JVM start is not the run's cost). */
-  private static void waitUntilPublishing(Process follower, Path log) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      if (!follower.isAlive()) {
-        throw new UserError("the follower exited (" + follower.exitValue() + "); see " + log);
-      }
-      if (Files.exists(log) && Files.readString(log).contains("nc02")) {
-        return;
-      }
-      Thread.sleep(200);
+  /**
+   * A follower that is never idle: {@code follow --once} over the same daily folder into a fresh
+   * output folder, again and again, until closed (each pass is the whole work: download check,
+   * parse, tokenize, shards, commit). Its processes run as bin/omnibiote runs follow (nice 10).
+   */
+  private static final class BusyFollower implements AutoCloseable {
+    private final List<String> command;
+    private final Path base;
+    private final Path log;
+    private final Thread loop;
+    private volatile boolean stopping;
+    private volatile Process current;
+    private volatile Path currentOutput;
+    private long publishedBefore;
+    private int processes;
+
+    BusyFollower(List<String> command, Path base, Path log) throws IOException {
+      this.command = command;
+      this.base = base;
+      this.log = log;
+      Folders.deleteTree(base);
+      Files.createDirectories(base);
+      this.loop = new Thread(this::loop, "bench-follower");
+      loop.setDaemon(true);
+      loop.start();
     }
-    throw new UserError("the follower did not start publishing within 2 minutes; see " + log);
+
+    private void loop() {
+      try {
+        for (int k = 0; !stopping; k++) {
+          Path out = base.resolve("pass-" + k);
+          List<String> cmd = new ArrayList<>(command);
+          cmd.addAll(List.of("--output", out.toString()));
+          synchronized (this) {
+            if (stopping) {
+              return;
+            }
+            currentOutput = out;
+            processes++;
+            current =
+                new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+          }
+          current.waitFor();
+          synchronized (this) {
+            publishedBefore += committed(out);
+            currentOutput = null;
+          }
+          Folders.deleteTree(out);
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    private static long committed(Path out) {
+      return Files.isDirectory(out)
+          ? new GenerationStore(new ShardLayout(out)).committed().size()
+          : 0;
+    }
+
+    /** Files published so far, by every pass. */
+    synchronized long published() {
+      return publishedBefore + (currentOutput == null ? 0 : committed(currentOutput));
+    }
+
+    synchronized int processes() {
+      return processes;
+    }
+
+    /** Until the first file is under way (the first JVM start is not the run's cost). */
+    void waitUntilPublishing() throws Exception {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (System.nanoTime() < deadline) {
+        if (Files.exists(log) && Files.readString(log).contains("nc02")) {
+          return;
+        }
+        Thread.sleep(200);
+      }
+      throw new UserError("the follower did not start publishing within 2 minutes; see " + log);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      Process p;
+      synchronized (this) {
+        stopping = true;
+        p = current;
+      }
+      if (p != null) {
+        p.destroy();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      }
+      loop.join(TimeUnit.SECONDS.toMillis(60));
+    }
   }
 
   private record Run(double median, double loss) {}
