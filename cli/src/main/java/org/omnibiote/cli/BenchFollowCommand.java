@@ -38,8 +38,9 @@ import picocli.CommandLine.Option;
  * {@code bench follow}: what following costs. (a) The follower's throughput against {@code ingest}
  * on the same GenBank file, each a fresh process, alternated; the two must make the same shards
  * (same documents, same tokens, byte for byte). (b) The step time of a small embedded training run
- * with a follower publishing on the same host (as deployed: nice 10, its default threads) against
- * the same run without it, alternated in pairs; the runs do the same work (same final loss).
+ * with a follower publishing on the same host (as deployed: nice 10 and SCHED_IDLE, its default
+ * threads) against the same run without it, alternated in pairs; the runs do the same work (same
+ * final loss).
  */
 @Command(
     name = "follow",
@@ -53,7 +54,7 @@ import picocli.CommandLine.Option;
       "(b) Step time: a small embedded training run on --base_dir, alone and with a follower"
           + " publishing --follow-files such files (again and again, so it never idles) into a"
           + " folder of its own on this host"
-          + " (nice 10, as bin/omnibiote runs it), alternated --pairs times; prints the median step"
+          + " (as bin/omnibiote runs it; --sched), alternated --pairs times; prints the median step"
           + " time of each and their ratio. --pairs 0 skips (b)."
     },
     footer = {
@@ -127,6 +128,17 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
               + " a fresh follow --once into a fresh folder) so it is busy the whole run"
               + " (default: ${DEFAULT-VALUE}).")
   int followFiles;
+
+  @Option(
+      names = "--sched",
+      split = ",",
+      defaultValue = "idle",
+      paramLabel = "POLICY",
+      description =
+          "How the follower of (b) is scheduled, one run with it per policy and pair: idle (as"
+              + " deployed: nice 10 and SCHED_IDLE), normal (nice 10 only); e.g. normal,idle"
+              + " (default: ${DEFAULT-VALUE}).")
+  List<String> sched;
 
   @Option(
       names = "--output",
@@ -330,7 +342,7 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
     System.out.printf(
         Locale.ROOT,
         "step time: %d steps per run (2 layers, n_embd %d, ctx 128, batch 16), %d pairs; the"
-            + " follower publishes %d files of %.0f MB again and again (nice 10, %s tokenizer"
+            + " follower publishes %d files of %.0f MB again and again (%s tokenizer"
             + " thread(s))%n",
         steps,
         nEmbd,
@@ -338,75 +350,93 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
         followFiles,
         sizeMb,
         threads == null ? "1" : threads.toString());
+    for (String policy : sched) {
+      if (!policy.equals("idle") && !policy.equals("normal")) {
+        throw new UserError("--sched " + policy + ": give idle or normal");
+      }
+    }
     List<Double> off = new ArrayList<>();
-    List<Double> on = new ArrayList<>();
+    Map<String, List<Double>> on = new java.util.LinkedHashMap<>();
+    sched.forEach(s -> on.put(s, new ArrayList<>()));
     double loss = Double.NaN;
     for (int p = 0; p < pairs; p++) {
       Run a = train(work.resolve("train-off-" + p));
-      List<String> cmd =
-          new ArrayList<>(
-              List.of(
-                  home.resolve("bin/omnibiote").toString(),
-                  "follow",
-                  "--tokenizer",
-                  model.toString(),
-                  "--genbank-daily",
-                  daily.toString(),
-                  "--genbank-release",
-                  "",
-                  "--uniref",
-                  "",
-                  "--once"));
-      if (threads != null) {
-        cmd.addAll(List.of("--threads", threads.toString()));
-      }
-      Run b;
-      long published;
-      int processes;
-      try (BusyFollower follower =
-          new BusyFollower(
-              cmd, work.resolve("follow-b-" + p), work.resolve("follow-b-" + p + ".log"))) {
-        follower.waitUntilPublishing();
-        b = train(work.resolve("train-on-" + p));
-        published = follower.published();
-        processes = follower.processes();
-      }
-      if (a.loss != b.loss) {
-        throw new IllegalStateException(
-            "the runs did different work: final loss " + a.loss + " vs " + b.loss);
-      }
-      loss = a.loss;
       off.add(a.median);
-      on.add(b.median);
+      loss = a.loss;
+      StringBuilder line =
+          new StringBuilder(
+              String.format(
+                  Locale.ROOT, "  pair %d: median step %.2f ms alone", p + 1, a.median * 1e3));
+      for (String policy : sched) {
+        List<String> cmd =
+            new ArrayList<>(
+                List.of(
+                    "env",
+                    "OMNIBIOTE_FOLLOW_SCHED=" + policy,
+                    home.resolve("bin/omnibiote").toString(),
+                    "follow",
+                    "--tokenizer",
+                    model.toString(),
+                    "--genbank-daily",
+                    daily.toString(),
+                    "--genbank-release",
+                    "",
+                    "--uniref",
+                    "",
+                    "--once"));
+        if (threads != null) {
+          cmd.addAll(List.of("--threads", threads.toString()));
+        }
+        Run b;
+        long published;
+        int processes;
+        String name = "follow-b-" + policy + "-" + p;
+        try (BusyFollower follower =
+            new BusyFollower(cmd, work.resolve(name), work.resolve(name + ".log"))) {
+          follower.waitUntilPublishing();
+          b = train(work.resolve("train-" + policy + "-" + p));
+          published = follower.published();
+          processes = follower.processes();
+        }
+        if (a.loss != b.loss) {
+          throw new IllegalStateException(
+              "the runs did different work: final loss " + a.loss + " vs " + b.loss);
+        }
+        on.get(policy).add(b.median / a.median);
+        line.append(
+            String.format(
+                Locale.ROOT,
+                "; with a follower (%s) %.2f ms, ratio %.4f (%d files of %.0f MB published"
+                    + " meanwhile by %d processes)",
+                policy.equals("idle") ? "nice 10 + SCHED_IDLE" : "nice 10",
+                b.median * 1e3,
+                b.median / a.median,
+                published,
+                sizeMb,
+                processes));
+      }
+      System.out.println(line);
+    }
+    // The median of the pairs' ratios: the host's load drifts between pairs (others' work), and
+    // each pair's two runs are back to back.
+    for (String policy : sched) {
       System.out.printf(
           Locale.ROOT,
-          "  pair %d: median step %.2f ms alone, %.2f ms with the follower (%d files of %.0f MB"
-              + " published meanwhile by %d follower processes), ratio %.4f%n",
-          p + 1,
-          a.median * 1e3,
-          b.median * 1e3,
-          published,
-          sizeMb,
-          processes,
-          b.median / a.median);
+          "with follower (%s) / alone: %.4f (median of %d pairs' ratios; median step alone %.2f"
+              + " ms; same final loss %.6f)%n",
+          policy.equals("idle") ? "nice 10 + SCHED_IDLE, as deployed" : "nice 10 only",
+          median(on.get(policy)),
+          pairs,
+          median(off) * 1e3,
+          loss);
     }
-    double mOff = median(off);
-    double mOn = median(on);
-    System.out.printf(
-        Locale.ROOT,
-        "with follower / alone: %.4f (median step %.2f ms vs %.2f ms over %d pairs; same final"
-            + " loss %.6f)%n",
-        mOn / mOff,
-        mOn * 1e3,
-        mOff * 1e3,
-        pairs,
-        loss);
   }
 
   /**
    * A follower that is never idle: {@code follow --once} over the same daily folder into a fresh
    * output folder, again and again, until closed (each pass is the whole work: download check,
-   * parse, tokenize, shards, commit). Its processes run as bin/omnibiote runs follow (nice 10).
+   * parse, tokenize, shards, commit). Its processes run as bin/omnibiote runs follow (nice 10, and
+   * SCHED_IDLE unless OMNIBIOTE_FOLLOW_SCHED=normal).
    */
   private static final class BusyFollower implements AutoCloseable {
     private final List<String> command;

@@ -61,7 +61,7 @@ public final class Follower implements AutoCloseable {
    * @param threads tokenizer threads (of the lowest priority): the follower's bounded parallelism
    */
   // The thread priority is a hint only; what keeps the follower below training is the bounded
-  // thread count and bin/omnibiote's nice 10.
+  // thread count and bin/omnibiote's nice 10 and SCHED_IDLE.
   public Follower(
       Path output,
       Tokenizer tokenizer,
