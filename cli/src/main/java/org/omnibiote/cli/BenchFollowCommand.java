@@ -224,6 +224,7 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
                   "env",
                   // Like for like: ingest runs at the normal priority, so follow does too here.
                   "OMNIBIOTE_FOLLOW_NICE=0",
+                  "OMNIBIOTE_FOLLOW_SCHED=normal",
                   bin,
                   "follow",
                   "--tokenizer",
