@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       BenchParseCommand.class,
       BenchTrainTokenizerCommand.class,
       BenchIngestCommand.class,
+      BenchFollowCommand.class,
       BenchDataCommand.class,
       BenchTrainCommand.class,
       BenchDistributedCommand.class,

@@ -210,7 +210,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
     }
   }
 
-  private static Path home() {
+  static Path home() {
     String h = System.getProperty("omnibiote.home");
     if (h == null) {
       throw new UserError("run the benchmark through bin/omnibiote (omnibiote.home is not set)");
@@ -289,13 +289,13 @@ public final class BenchIngestCommand implements Callable<Integer> {
   }
 
   /** A finished command: its stdout, wall-clock seconds and CPU seconds (user + sys). */
-  private record Timed(String stdout, double wallSecs, double cpuSecs) {}
+  record Timed(String stdout, double wallSecs, double cpuSecs) {}
 
   /**
    * Runs a command under bash and reads its CPU time (it and every process it waited for,
    * spm_encode included) from bash's {@code times}, printed last on stderr.
    */
-  private static Timed timed(List<String> cmd, Path log) throws IOException, InterruptedException {
+  static Timed timed(List<String> cmd, Path log) throws IOException, InterruptedException {
     List<String> wrapped =
         new ArrayList<>(List.of("bash", "-c", "\"$@\"; rc=$?; times >&2; exit $rc", "bash"));
     wrapped.addAll(cmd);
@@ -309,7 +309,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
   }
 
   /** Runs a command (stderr to its log), returns stdout; a failure shows the log's tail. */
-  private static String run(List<String> cmd, Path log) throws IOException, InterruptedException {
+  static String run(List<String> cmd, Path log) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     byte[] out = p.getInputStream().readAllBytes();
     int rc = p.waitFor();

@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
           + " same version again adds nothing, a newer one supersedes the older, a new UniRef100"
           + " release supersedes the clusters of the last; a file whose content was published"
           + " before publishes nothing. A broken file is reported (file, line, record) and the"
-          + " follower goes on. Runs below training: nice 10, tokenizer threads of the lowest"
+          + " follower goes on. Runs below training: nice 10 and the SCHED_IDLE policy, tokenizer threads of the lowest"
           + " priority (--threads).",
       "Defaults come from omnibiote.follow in reference.conf."
     },

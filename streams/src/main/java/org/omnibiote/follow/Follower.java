@@ -61,8 +61,7 @@ public final class Follower implements AutoCloseable {
    * @param threads tokenizer threads (of the lowest priority): the follower's bounded parallelism
    */
   // The thread priority is a hint only; what keeps the follower below training is the bounded
-  // thread count and bin/omnibiote's nice 10.
-  @SuppressWarnings("ThreadPriorityCheck")
+  // thread count and bin/omnibiote's nice 10 and SCHED_IDLE.
   public Follower(
       Path output,
       Tokenizer tokenizer,
@@ -72,6 +71,24 @@ public final class Follower implements AutoCloseable {
       List<SourceFolder> sources,
       HttpDownloader http,
       int threads) {
+    this(output, tokenizer, modelFile, settings, config, sources, http, threads, System.err);
+  }
+
+  /**
+   * @param progressOut where the progress line of a file being published goes (every {@code
+   *     omnibiote.ingest.progress-interval})
+   */
+  @SuppressWarnings("ThreadPriorityCheck")
+  public Follower(
+      Path output,
+      Tokenizer tokenizer,
+      Path modelFile,
+      IngestSettings settings,
+      com.typesafe.config.Config config,
+      List<SourceFolder> sources,
+      HttpDownloader http,
+      int threads,
+      java.io.PrintStream progressOut) {
     this.layout = new ShardLayout(output);
     this.store = new GenerationStore(layout);
     this.sources = List.copyOf(sources);
@@ -122,7 +139,9 @@ public final class Follower implements AutoCloseable {
               folderSettings.shardTargetBytes(),
               tokenizers,
               n,
-              settings.testDelayPerRecord());
+              settings.testDelayPerRecord(),
+              progressOut,
+              settings.progressInterval());
       int removed = store.removeUnfinished();
       if (removed > 0) {
         log.warn(
@@ -132,7 +151,18 @@ public final class Follower implements AutoCloseable {
       clearTemporaryFiles();
       this.seenFile = layout.work().resolve("follow-seen.tsv");
       readSeen();
-      this.index = IdentityIndex.of(layout.root(), store.committed());
+      this.index =
+          IdentityIndex.of(
+              layout.root(), new ManifestStore(layout).read().orElse(null), store.committed());
+      if (!index.unknownSources().isEmpty()) {
+        log.warn(
+            "{} source(s) of {} (e.g. {}) have no record-id file (an ingest from before they"
+                + " existed): their records cannot be superseded; run the same ingest again to"
+                + " write them (it redoes only those sources)",
+            index.unknownSources().size(),
+            layout.manifest(),
+            index.unknownSources().get(0));
+      }
     } catch (IOException e) {
       throw new UserError("cannot use " + output + ": " + e.getMessage(), e);
     }
@@ -184,19 +214,49 @@ public final class Follower implements AutoCloseable {
     return made;
   }
 
-  /** Polls every {@code interval} until interrupted. */
+  /**
+   * Polls every {@code interval} until interrupted. Between polls one quiet "waiting" line per
+   * poll: what the poll found and when the next one is, never more often than the interval.
+   */
   public void run(Duration interval) throws InterruptedException {
     while (!Thread.currentThread().isInterrupted()) {
       List<Generation> made = pollOnce();
-      log.info(
-          "follow: {} new generation(s) this poll; {} live GenBank records, {} live UniRef100"
-              + " clusters; next poll in {}",
-          made.size(),
-          index.liveGenBank(),
-          index.liveUniRef(),
-          interval);
+      log.info("{}", waitingLine(made, interval, java.time.LocalTime.now()));
       Thread.sleep(interval.toMillis());
     }
+  }
+
+  /** The line logged after a poll, before the follower sleeps until the next. */
+  String waitingLine(List<Generation> made, Duration interval, java.time.LocalTime now) {
+    String next = now.plus(interval).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    return String.format(
+        Locale.ROOT,
+        "follow: waiting: %s; %,d live GenBank records, %,d live UniRef100 clusters; next poll at"
+            + " %s (every %s)",
+        made.isEmpty()
+            ? "nothing new"
+            : made.size()
+                + " new generation"
+                + (made.size() == 1 ? "" : "s")
+                + " ("
+                + made.get(0).generation()
+                + (made.size() == 1 ? "" : "-" + made.get(made.size() - 1).generation())
+                + ") this poll",
+        index.liveGenBank(),
+        index.liveUniRef(),
+        next,
+        humanDuration(interval));
+  }
+
+  private static String humanDuration(Duration d) {
+    long s = d.toSeconds();
+    if (s % 3600 == 0 && s >= 3600) {
+      return s / 3600 + "h";
+    }
+    if (s % 60 == 0 && s >= 60) {
+      return s / 60 + "m";
+    }
+    return s + "s";
   }
 
   private Generation follow(RemoteFile f) {
@@ -246,10 +306,12 @@ public final class Follower implements AutoCloseable {
       log.info(
           String.format(
               Locale.ROOT,
-              "follow: %s: generation %d: +%,d documents (%,d tokens), %,d superseded%s, %,d"
-                  + " already published or older, %,d problems; %.1f MB in %.1f s (%.2f MB/s)",
-              f.name(),
+              "follow: generation %d published from %s (%s): +%,d documents (%,d tokens), %,d"
+                  + " superseded%s, %,d already published or older, %,d problems; %.1f MB in %.1f"
+                  + " s (%.2f MB/s)",
               g,
+              f.name(),
+              f.kind().label(),
               gen.added().documents(),
               gen.added().tokens(),
               gen.superseded().size(),

@@ -1,6 +1,7 @@
 package org.omnibiote.follow;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +25,7 @@ import org.omnibiote.ingest.DocumentEncoder;
 import org.omnibiote.ingest.EncodedDocument;
 import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.io.Folders;
+import org.omnibiote.io.ProgressLine;
 import org.omnibiote.records.Problem;
 import org.omnibiote.records.RecordSource;
 import org.omnibiote.records.SeqFormat;
@@ -64,6 +66,8 @@ final class GenerationBuilder {
   private final ExecutorService tokenizers;
   private final int inFlight;
   private final Duration testDelayPerRecord;
+  private final PrintStream progressOut;
+  private final Duration progressInterval;
 
   GenerationBuilder(
       ShardLayout layout,
@@ -73,7 +77,9 @@ final class GenerationBuilder {
       long shardTargetBytes,
       ExecutorService tokenizers,
       int threads,
-      Duration testDelayPerRecord) {
+      Duration testDelayPerRecord,
+      PrintStream progressOut,
+      Duration progressInterval) {
     this.layout = layout;
     this.store = new GenerationStore(layout);
     this.encoder = encoder;
@@ -83,6 +89,8 @@ final class GenerationBuilder {
     this.tokenizers = tokenizers;
     this.inFlight = 2 * Math.max(1, threads);
     this.testDelayPerRecord = testDelayPerRecord;
+    this.progressOut = progressOut;
+    this.progressInterval = progressInterval;
   }
 
   /** What became of a file. */
@@ -98,6 +106,11 @@ final class GenerationBuilder {
     long[] problemCount = {0};
     long[] lastLine = {0};
     String[] lastRecord = {null};
+    // The main pass's progress (records/s, MB/s of the file, ETA); the parse-only scan before it
+    // for the newest version of each accession is quicker and not shown.
+    ProgressLine progress =
+        new ProgressLine(
+            "follow " + source.name(), Files.size(file), progressInterval, progressOut);
     try {
       SeqFormat format =
           source.kind() == SourceKind.UNIREF100 ? SeqFormat.FASTA : SeqFormat.GENBANK;
@@ -126,7 +139,11 @@ final class GenerationBuilder {
               },
               false)) {
         SeqRecord r;
+        long read = 0;
         while ((r = src.next()) != null) {
+          long now = src.bytesRead();
+          progress.record(now - read);
+          read = now;
           lastLine[0] = r.line();
           lastRecord[0] = r.id();
           pause();
@@ -165,6 +182,12 @@ final class GenerationBuilder {
                 || !addedHere.add(identity)) {
               duplicates++;
               continue;
+            }
+            if (live != null && live.generation() == 0) {
+              // An ingested cluster (its release unknown) in a followed release: this one replaces
+              // it, so the cluster is not trained twice.
+              superseded.add(
+                  new Generation.Superseded(identity, identity, 0, live.shard(), live.document()));
             }
           }
           kept++;
@@ -240,6 +263,8 @@ final class GenerationBuilder {
             u);
       }
       throw e;
+    } finally {
+      progress.stop();
     }
   }
 

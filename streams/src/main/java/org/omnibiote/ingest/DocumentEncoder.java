@@ -54,6 +54,7 @@ public final class DocumentEncoder {
     }
     long hash = splitRule.hash(record.id());
     boolean single = singlePieceTags.computeIfAbsent(tag, tokens::isSinglePiece);
-    return new EncodedDocument(tag, ids.ids(), ids.length(), splitRule.splitOf(hash), hash, single);
+    return new EncodedDocument(
+        tag, ids.ids(), ids.length(), splitRule.splitOf(hash), hash, single, record.id());
   }
 }

@@ -2,6 +2,8 @@ package org.omnibiote.ingest;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -12,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import org.omnibiote.io.AtomicFiles;
 import org.omnibiote.shards.FinishedShard;
 import org.omnibiote.shards.Manifest;
 import org.omnibiote.shards.NpyDtype;
@@ -38,6 +41,7 @@ final class FileSharder {
   private final SortedMap<String, Long> tagsNotSinglePiece = new TreeMap<>();
   private Manifest.DocumentRef fallbackCandidate;
   private long fallbackHash;
+  private java.io.Writer recordIds;
 
   FileSharder(InputFile input, ShardLayout layout, NpyDtype dtype, long targetBytes) {
     this.input = input;
@@ -75,6 +79,15 @@ final class FileSharder {
               d.tag(),
               Manifest.DocumentRef.hex(d.splitHash()));
     }
+    // The document's identity and place, for the source's record-id file (follow supersedes by it).
+    recordIds()
+        .write(
+            layout.relative(targetPath(d.split(), nextNumber.getOrDefault(d.split(), 0)))
+                + "\t"
+                + w.documents()
+                + "\t"
+                + d.id()
+                + "\n");
     w.append(d.ids(), d.length(), d.tag());
     if (!d.tagSinglePiece()) {
       tagsNotSinglePiece.merge(d.tag(), 1L, Long::sum);
@@ -89,6 +102,13 @@ final class FileSharder {
       }
     }
     List<String> paths = finished.stream().map(Manifest.Shard::path).toList();
+    recordIds().close();
+    recordIds = null;
+    Path temp = recordIdsTemp();
+    AtomicFiles.forceFile(temp);
+    String idsSha256 = ShardWriter.sha256(temp);
+    Path idsTarget = layout.recordIds(input.dataset(), baseName);
+    AtomicFiles.moveIntoPlace(temp, idsTarget);
     Manifest.Source source =
         new Manifest.Source(
             input.path().toString(),
@@ -101,7 +121,9 @@ final class FileSharder {
             counters.problems.get(),
             tagsNotSinglePiece,
             paths,
-            fallbackCandidate);
+            fallbackCandidate,
+            layout.relative(idsTarget),
+            idsSha256);
     return new FileResult(source, List.copyOf(finished));
   }
 
@@ -111,6 +133,26 @@ final class FileSharder {
       w.close();
     }
     open.clear();
+    if (recordIds != null) {
+      recordIds.close();
+      recordIds = null;
+    }
+    Files.deleteIfExists(recordIdsTemp());
+  }
+
+  /** The record-id file being written (in .work/tmp until the source is finished). */
+  private java.io.Writer recordIds() throws IOException {
+    if (recordIds == null) {
+      Files.createDirectories(layout.tempShards());
+      recordIds = Files.newBufferedWriter(recordIdsTemp(), StandardCharsets.UTF_8);
+    }
+    return recordIds;
+  }
+
+  private Path recordIdsTemp() {
+    return layout
+        .tempShards()
+        .resolve(input.dataset().folder() + "-records-" + baseName + ".tsv.tmp");
   }
 
   private void finishShard(Split split) throws IOException {

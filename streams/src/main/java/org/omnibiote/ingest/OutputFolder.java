@@ -145,11 +145,18 @@ final class OutputFolder implements AutoCloseable {
           && done.size() == f.size()
           && done.mtimeMillis() == f.mtimeMillis()
           && done.dataset().equals(f.dataset().folder())
-          && done.shards().stream().allMatch(p -> Files.isRegularFile(layout.root().resolve(p)))) {
+          && done.shards().stream().allMatch(p -> Files.isRegularFile(layout.root().resolve(p)))
+          && hasRecordIds(done)) {
         finishedBefore.add(f.path().getFileName().toString());
         continue;
       }
-      if (done != null) {
+      if (done != null && !hasRecordIds(done)) {
+        log.info(
+            "redoing {}: its record-id file is missing (made by an ingest before they existed;"
+                + " follow needs it to supersede its records)",
+            f.path());
+        forget(done);
+      } else if (done != null) {
         log.info("redoing {}: changed or incomplete since an earlier run", f.path());
         forget(done);
       }
@@ -166,8 +173,16 @@ final class OutputFolder implements AutoCloseable {
     return todo;
   }
 
+  private boolean hasRecordIds(Manifest.Source source) {
+    return source.recordIds() != null
+        && Files.isRegularFile(layout.root().resolve(source.recordIds()));
+  }
+
   private void forget(Manifest.Source source) throws IOException {
     sources.remove(source.path());
+    if (source.recordIds() != null) {
+      Files.deleteIfExists(layout.root().resolve(source.recordIds()));
+    }
     for (String p : source.shards()) {
       shards.remove(p);
       Files.deleteIfExists(layout.root().resolve(p));
@@ -184,6 +199,16 @@ final class OutputFolder implements AutoCloseable {
     for (Path p : layout.shardFiles()) {
       if (!listed.contains(layout.relative(p))) {
         log.warn("removing {}: not in the manifest (left by an unfinished run)", p);
+        Files.delete(p);
+      }
+    }
+    Set<String> listedIds = new HashSet<>();
+    sources.values().stream()
+        .map(Manifest.Source::recordIds)
+        .filter(java.util.Objects::nonNull)
+        .forEach(listedIds::add);
+    for (Path p : layout.recordIdFiles()) {
+      if (!listedIds.contains(layout.relative(p))) {
         Files.delete(p);
       }
     }

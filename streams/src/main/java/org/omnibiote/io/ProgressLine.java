@@ -23,6 +23,7 @@ public final class ProgressLine implements AutoCloseable {
   private final AtomicLong records = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
   private final ScheduledExecutorService timer;
+  private volatile boolean printed;
 
   /** {@code label} starts the line, e.g. "ingest". */
   public ProgressLine(String label, long totalBytes, Duration interval, PrintStream out) {
@@ -85,6 +86,7 @@ public final class ProgressLine implements AutoCloseable {
   }
 
   private void print() {
+    printed = true;
     if (terminal) {
       out.print("\r" + line());
     } else {
@@ -102,6 +104,18 @@ public final class ProgressLine implements AutoCloseable {
       out.println(line());
     }
     out.flush();
+  }
+
+  /**
+   * Stops the timer without a final line (a summary of its own follows); on a terminal the line
+   * rewritten so far is ended, so what is printed next starts on a line of its own.
+   */
+  public void stop() {
+    timer.shutdownNow();
+    if (terminal && printed) {
+      out.println();
+      out.flush();
+    }
   }
 
   /** Stops the timer; after a failure no final line, so the error is what the user sees last. */

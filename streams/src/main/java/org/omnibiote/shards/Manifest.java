@@ -96,6 +96,12 @@ public record Manifest(
    * (no sequence, or refused by the parser), problems reported, documents whose tag is not one
    * piece of the vocabulary, the shards made from it, and its train document of lowest split hash
    * (see {@link DocumentRef}).
+   *
+   * @param recordIds the source's record-id file (relative to the folder; absent in folders made
+   *     before it existed): one line per document of its shards, {@code shard TAB document TAB
+   *     identity} (ACCESSION.VERSION, or the FASTA id), written (temp, fsync, rename) before the
+   *     manifest lists the source. {@code omnibiote follow} learns generation 0's records from it.
+   * @param recordIdsSha256 its SHA-256
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
   @JsonPropertyOrder({
@@ -109,7 +115,9 @@ public record Manifest(
     "problems",
     "tagsNotSinglePiece",
     "shards",
-    "valFallbackCandidate"
+    "valFallbackCandidate",
+    "recordIds",
+    "recordIdsSha256"
   })
   public record Source(
       String path,
@@ -122,7 +130,9 @@ public record Manifest(
       long problems,
       SortedMap<String, Long> tagsNotSinglePiece,
       List<String> shards,
-      DocumentRef valFallbackCandidate) {}
+      DocumentRef valFallbackCandidate,
+      String recordIds,
+      String recordIdsSha256) {}
 
   /** A manifest over {@code sources} and their {@code shards}, both sorted by path. */
   public static Manifest of(

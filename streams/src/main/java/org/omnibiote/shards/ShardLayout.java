@@ -47,6 +47,29 @@ public final class ShardLayout {
     return root.relativize(shard.toAbsolutePath().normalize()).toString().replace('\\', '/');
   }
 
+  /**
+   * Where ingest keeps a source's record-id file ({@code DIR/records/DATASET/BASE.tsv}): beside the
+   * shard folders, not in them, which hold nothing but shards.
+   */
+  public Path recordIds(Dataset dataset, String baseName) {
+    return root.resolve("records").resolve(dataset.folder()).resolve(baseName + ".tsv");
+  }
+
+  /** Every record-id file under {@code DIR/records/}. */
+  public List<Path> recordIdFiles() throws IOException {
+    List<Path> all = new ArrayList<>();
+    Path folder = root.resolve("records");
+    if (Files.isDirectory(folder)) {
+      try (Stream<Path> files = Files.walk(folder)) {
+        files
+            .filter(p -> p.getFileName().toString().endsWith(".tsv") && Files.isRegularFile(p))
+            .sorted()
+            .forEach(all::add);
+      }
+    }
+    return all;
+  }
+
   /** Every {@code .npy} file currently in the four shard folders. */
   public List<Path> shardFiles() throws IOException {
     List<Path> all = new ArrayList<>();

@@ -73,7 +73,11 @@ class FollowerTest {
   }
 
   void publishUniRef(String release, Path fasta) throws Exception {
-    Path folder = Files.createDirectories(web.resolve("uniref100"));
+    publishUniRef(Files.createDirectories(web.resolve("uniref100")), release, fasta);
+  }
+
+  /** A UniRef100 folder: the release's FASTA gzipped, named with its MD5 by RELEASE.metalink. */
+  static void publishUniRef(Path folder, String release, Path fasta) throws Exception {
     byte[] gz = gzip(Files.readAllBytes(fasta));
     Files.write(folder.resolve("uniref100.fasta.gz"), gz);
     Files.writeString(

@@ -65,7 +65,10 @@ final class OutputChecks {
     try (Stream<Path> s = Files.list(dir)) {
       top = s.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
     }
-    assertTrue(Set.of("manifest.json", ".work", "genbank", "uniref100").containsAll(top), "" + top);
+    assertTrue(
+        Set.of("manifest.json", ".work", "genbank", "uniref100", "records").containsAll(top),
+        "" + top);
+    verifyRecordIds(dir, m);
     Set<String> listed =
         m.shards().stream()
             .map(Manifest.Shard::path)
@@ -153,6 +156,43 @@ final class OutputChecks {
     }
   }
 
+  /**
+   * Every source names its record-id file, which matches its SHA-256 and has one line per document
+   * of the source's shards (shard TAB document TAB identity), each shard's documents 0..n-1 once;
+   * DIR/records holds exactly those files.
+   */
+  static void verifyRecordIds(Path dir, Manifest m) throws IOException {
+    Map<String, Manifest.Shard> byPath = new HashMap<>();
+    m.shards().forEach(s -> byPath.put(s.path(), s));
+    Set<String> named = new TreeSet<>();
+    for (Manifest.Source src : m.sources()) {
+      assertTrue(src.recordIds() != null, src.path() + " names its record-id file");
+      named.add(src.recordIds());
+      Path file = dir.resolve(src.recordIds());
+      assertEquals(src.recordIdsSha256(), sha256(file), src.recordIds());
+      Map<String, Set<Long>> seen = new TreeMap<>();
+      for (String line : Files.readAllLines(file)) {
+        String[] f = line.split("\t", -1);
+        assertEquals(3, f.length, line);
+        assertTrue(src.shards().contains(f[0]), line);
+        assertTrue(seen.computeIfAbsent(f[0], k -> new TreeSet<>()).add(Long.parseLong(f[1])));
+      }
+      for (String shard : src.shards()) {
+        long n = byPath.get(shard).documents();
+        assertEquals(n, seen.getOrDefault(shard, Set.of()).size(), shard);
+        assertTrue(seen.getOrDefault(shard, Set.of()).stream().allMatch(d -> d >= 0 && d < n));
+      }
+    }
+    Set<String> present = new TreeSet<>();
+    if (Files.isDirectory(dir.resolve("records"))) {
+      try (Stream<Path> w = Files.walk(dir.resolve("records"))) {
+        w.filter(Files::isRegularFile)
+            .forEach(p -> present.add(dir.relativize(p).toString().replace('\\', '/')));
+      }
+    }
+    assertEquals(named, present, "DIR/records holds exactly the sources' record-id files");
+  }
+
   /** Relative path -> SHA-256 of every shard, plus the manifest's bytes' hash. */
   static Map<String, String> contentOf(Path dir) throws IOException {
     Map<String, String> content = new HashMap<>();
@@ -160,6 +200,13 @@ final class OutputChecks {
       content.put(f, sha256(dir.resolve(f)));
     }
     content.put("manifest.json", sha256(dir.resolve("manifest.json")));
+    if (Files.isDirectory(dir.resolve("records"))) {
+      try (Stream<Path> w = Files.walk(dir.resolve("records"))) {
+        for (Path p : w.filter(Files::isRegularFile).toList()) {
+          content.put(dir.relativize(p).toString(), sha256(p));
+        }
+      }
+    }
     return content;
   }
 }
