@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The watchers of {@code bench console}, in a process of their own (started at the lowest CPU
  * priority, as a browser elsewhere would take nothing from the training host): {@code N} clients
- * that each read the console's event stream and poll /api/v1/workers and /metrics every second, as
- * the page and a Prometheus scraper do. Writes the number of SSE events read to {@code FILE} every
- * second. Arguments: BASE_URL N FILE.
+ * that each do what the page does (read the event stream; fetch /api/v1/checkpoints when an event
+ * says a checkpoint was written) plus a Prometheus scrape of /metrics every 15 s (a common
+ * scrape_interval; Prometheus' default is 1 m). Writes the number of SSE events read to {@code
+ * FILE} every second. Arguments: BASE_URL N FILE.
  */
 final class ConsoleWatchers {
   private ConsoleWatchers() {}
@@ -48,16 +49,18 @@ final class ConsoleWatchers {
                 HttpResponse.BodyHandlers.ofInputStream());
         try (BufferedReader in =
             new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
-          long lastPoll = 0;
+          long lastScrape = 0;
           for (String line; (line = in.readLine()) != null; ) {
             if (line.startsWith("event:")) {
               events.incrementAndGet();
             }
-            if (System.currentTimeMillis() - lastPoll > 1000) {
-              lastPoll = System.currentTimeMillis();
+            if (line.startsWith("data:") && line.contains("\"kind\":\"checkpoint\"")) {
               http.send(
-                  HttpRequest.newBuilder(URI.create(base + "api/v1/workers")).build(),
+                  HttpRequest.newBuilder(URI.create(base + "api/v1/checkpoints")).build(),
                   HttpResponse.BodyHandlers.discarding());
+            }
+            if (System.currentTimeMillis() - lastScrape > 15_000) {
+              lastScrape = System.currentTimeMillis();
               http.send(
                   HttpRequest.newBuilder(URI.create(base + "metrics")).build(),
                   HttpResponse.BodyHandlers.discarding());

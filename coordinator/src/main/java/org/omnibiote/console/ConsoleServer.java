@@ -68,7 +68,9 @@ public final class ConsoleServer {
   private static final String UPLOT = "META-INF/resources/webjars/uplot/1.6.30/dist/";
 
   /** How often the stream looks for news: an update reaches the page within this of a step. */
-  static final Duration STREAM_POLL = Duration.ofMillis(250);
+  // Once a second: the page shows a step within 2 s of it, and on a host whose cores training keeps
+  // busy every wake-up of the console's threads takes time from libtorch's (bench console).
+  static final Duration STREAM_POLL = Duration.ofSeconds(1);
 
   private static final ContentType EVENT_STREAM = MediaTypes.TEXT_EVENT_STREAM.toContentType();
   private static final ContentType PROMETHEUS =
