@@ -25,16 +25,17 @@ import org.omnibiote.data.DataSettings;
 import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.data.TrainType;
 import org.omnibiote.data.TrainingData;
+import org.omnibiote.download.LocalHttpServer;
 import org.omnibiote.schedule.Ledger;
 import org.omnibiote.shards.NpyReader;
 
 /**
- * Live ingestion end to end: a 2-worker {@code train} runs while GenBank and UniProt publish (local
- * folders laid out as NCBI's and UniProt's, files from ../shared/data) and {@code follow} commits
- * data generations into the run's base_dir: a release, a UniRef100 release, a daily file repeating
- * records, one updating a record and adding another, a truncated one, and a new UniRef100 release.
- * The run adopts each at a step boundary; the ledger, the samples trained and exactly-once are
- * checked against the shards' tokens read with a plain .npy reader.
+ * Live ingestion end to end: a 2-worker {@code train} runs while GenBank and UniProt publish (a
+ * local HTTP server with folders laid out as NCBI's and UniProt's, files from ../shared/data) and
+ * {@code follow} commits data generations into the run's base_dir: a release, a UniRef100 release,
+ * a daily file repeating records, one updating a record and adding another, a truncated one, and a
+ * new UniRef100 release. The run adopts each at a step boundary; the ledger, the samples trained
+ * and exactly-once are checked against the shards' tokens read with a plain .npy reader.
  */
 class LiveIngestionTest {
   static final Path DATA = CliRun.shared().resolve("data");
@@ -129,7 +130,8 @@ class LiveIngestionTest {
     }
   }
 
-  CliRun follow(Path model, Path shards, Path release, Path daily, Path uniref) {
+  /** {@code follow --once} against the local server's NCBI and UniProt folders. */
+  CliRun follow(Path model, Path shards, LocalHttpServer server) {
     return CliRun.run(
         "follow",
         "--tokenizer",
@@ -137,11 +139,11 @@ class LiveIngestionTest {
         "--output",
         shards.toString(),
         "--genbank-release",
-        release.toString(),
+        server.url("ncbi/genbank/").toString(),
         "--genbank-daily",
-        daily.toString(),
+        server.url("ncbi/genbank/daily-nc/").toString(),
         "--uniref",
-        uniref.toString(),
+        server.url("uniprot/uniref100/").toString(),
         "--once");
   }
 
@@ -167,9 +169,12 @@ class LiveIngestionTest {
             "--output",
             shards.toString());
     assertEquals(0, ingest.exitCode(), ingest.err());
-    Path release = Files.createDirectories(dir.resolve("ncbi/genbank"));
-    Path daily = Files.createDirectories(dir.resolve("ncbi/genbank/daily-nc"));
-    Path uniref = Files.createDirectories(dir.resolve("uniprot/uniref100"));
+    // A local HTTP server plays NCBI and UniProt: their folders, filled as the test goes.
+    Path web = dir.resolve("web");
+    Path release = Files.createDirectories(web.resolve("ncbi/genbank"));
+    Path daily = Files.createDirectories(web.resolve("ncbi/genbank/daily-nc"));
+    Path uniref = Files.createDirectories(web.resolve("uniprot/uniref100"));
+    LocalHttpServer server = LocalHttpServer.serve(web);
 
     Path runDir = dir.resolve("run");
     Process train =
@@ -181,7 +186,7 @@ class LiveIngestionTest {
       Files.write(release.resolve("gbpln1.seq.gz"), gzip(Files.readAllBytes(ORCHIDS)));
       Files.writeString(release.resolve("GB_Release_Number"), "260\n");
       publishUniRef(uniref, "2024_01", ESM);
-      CliRun f1 = follow(model, shards, release, daily, uniref);
+      CliRun f1 = follow(model, shards, server);
       assertEquals(0, f1.exitCode(), f1.err());
       awaitAdopted(runDir, 2, train);
       // 2. A daily file repeating release records publishes nothing.
@@ -189,7 +194,7 @@ class LiveIngestionTest {
       String first = orchids.substring(0, orchids.indexOf("\n//") + 3) + "\n";
       Files.write(
           daily.resolve("nc0101.flat.gz"), gzip(first.getBytes(StandardCharsets.ISO_8859_1)));
-      assertEquals(0, follow(model, shards, release, daily, uniref).exitCode());
+      assertEquals(0, follow(model, shards, server).exitCode());
       // 3. Z78533 version 2, its first bases changed, and SARS-CoV-2 (new to the follower).
       String updated =
           first
@@ -198,16 +203,16 @@ class LiveIngestionTest {
               + Files.readString(SARS, StandardCharsets.ISO_8859_1);
       Files.write(
           daily.resolve("nc0102.flat.gz"), gzip(updated.getBytes(StandardCharsets.ISO_8859_1)));
-      assertEquals(0, follow(model, shards, release, daily, uniref).exitCode());
+      assertEquals(0, follow(model, shards, server).exitCode());
       awaitAdopted(runDir, 3, train);
       // 4. A truncated daily file: reported, nothing published, nothing adopted.
       byte[] whole = gzip(Files.readAllBytes(ORCHIDS));
       Files.write(daily.resolve("nc0103.flat.gz"), Arrays.copyOf(whole, whole.length / 2));
-      CliRun truncated = follow(model, shards, release, daily, uniref);
+      CliRun truncated = follow(model, shards, server);
       assertTrue(truncated.err().contains("nc0103.flat.gz"), truncated.err());
       // 5. UniRef100 2024_02 supersedes 2024_01's clusters.
       publishUniRef(uniref, "2024_02", PAX8);
-      assertEquals(0, follow(model, shards, release, daily, uniref).exitCode());
+      assertEquals(0, follow(model, shards, server).exitCode());
       awaitAdopted(runDir, 4, train);
       // Two more epochs of genbank after the last adoption, then stop.
       long stepAtLast = AdminCommandTest.stepOf(runStatus(runDir));
@@ -234,6 +239,7 @@ class LiveIngestionTest {
     } finally {
       train.destroyForcibly();
       train.waitFor(30, TimeUnit.SECONDS);
+      server.close();
     }
 
     // The ledger: four adoptions, in order, each before a step that then ran.
