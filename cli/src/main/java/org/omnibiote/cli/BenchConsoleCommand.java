@@ -1,24 +1,19 @@
 package org.omnibiote.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.omnibiote.UserError;
-import org.omnibiote.metrics.MetricsLog;
-import org.omnibiote.settings.TrainSettings;
+import org.omnibiote.io.Folders;
 import org.omnibiote.worker.EmbeddedRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -131,8 +126,8 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
           b.messages,
           b.median / a.median);
     }
-    double mOff = median(off);
-    double mOn = median(on);
+    double mOff = TinyBenchRun.median(off);
+    double mOn = TinyBenchRun.median(on);
     System.out.printf(
         Locale.ROOT,
         "console on / off: %.4f (median step %.2f ms vs %.2f ms over %d pairs; same final loss"
@@ -148,33 +143,15 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
   private record Run(double median, double loss, long messages) {}
 
   private Run run(Path runDir, boolean console, String chromium) throws Exception {
-    deleteTree(runDir);
+    Folders.deleteTree(runDir);
     int port = 0;
     if (console) {
       try (ServerSocket s = new ServerSocket(0)) {
         port = s.getLocalPort();
       }
     }
-    Map<String, Object> t = new HashMap<>();
-    t.put("base_dir", baseDir.toAbsolutePath().toString());
-    t.put("save_name", runDir.resolve("omnibiota").toAbsolutePath().toString());
-    t.put("n_layer", 2);
-    t.put("n_embd", nEmbd);
-    t.put("n_head", 4);
-    t.put("ctx_len", 128);
-    t.put("batch_size", 16);
-    t.put("mini_batch_size", 8);
-    t.put("token_budget", (double) steps * 16 * 128);
-    t.put("test_freq", 1e15);
-    t.put("save_freq", 1e15);
-    t.put("progress_interval", 0);
     Config c =
-        ConfigFactory.parseMap(t)
-            .atPath(TrainSettings.PATH)
-            .withFallback(
-                ConfigFactory.parseMap(Map.of("port", port, "token", "bench"))
-                    .atPath("omnibiote.console"))
-            .withFallback(ConfigFactory.load());
+        TinyBenchRun.config(baseDir, runDir, nEmbd, steps, Map.of("port", port, "token", "bench"));
     Process watchers = null;
     Process browser = null;
     Path counted = runDir.resolve("sse-events");
@@ -238,35 +215,8 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
         browser.waitFor();
       }
     }
-    List<Double> stepTimes = new ArrayList<>();
-    double loss = Double.NaN;
-    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
-      JsonNode m = JSON.readTree(line);
-      if (m.has("step_s")) {
-        stepTimes.add(m.get("step_s").asDouble());
-        loss = m.get("loss").asDouble();
-      }
-    }
-    // The first steps warm the JIT and allocator up: left out of both.
-    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
+    TinyBenchRun.Result r = TinyBenchRun.read(runDir);
     long messages = Files.exists(counted) ? Long.parseLong(Files.readString(counted).trim()) : 0;
-    return new Run(median(steady), loss, messages);
-  }
-
-  private static double median(List<Double> xs) {
-    double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
-    Arrays.sort(a);
-    return a.length == 0 ? Double.NaN : a[a.length / 2];
-  }
-
-  private static void deleteTree(Path p) throws java.io.IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var s = Files.walk(p)) {
-      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(q);
-      }
-    }
+    return new Run(r.medianStepSeconds(), r.finalLoss(), messages);
   }
 }

@@ -1,9 +1,7 @@
 package org.omnibiote.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -23,8 +19,6 @@ import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.omnibiote.UserError;
 import org.omnibiote.io.Folders;
-import org.omnibiote.metrics.MetricsLog;
-import org.omnibiote.settings.TrainSettings;
 import org.omnibiote.shards.Generation;
 import org.omnibiote.shards.GenerationStore;
 import org.omnibiote.shards.Manifest;
@@ -266,10 +260,10 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
       }
     }
     double mb = flat / 1e6;
-    double iw = median(ingestWall);
-    double ic = median(ingestCpu);
-    double fw = median(followWall);
-    double fc = median(followCpu);
+    double iw = TinyBenchRun.median(ingestWall);
+    double ic = TinyBenchRun.median(ingestCpu);
+    double fw = TinyBenchRun.median(followWall);
+    double fc = TinyBenchRun.median(followCpu);
     Manifest m = new ManifestStore(new ShardLayout(work.resolve("ingest-0"))).read().orElseThrow();
     System.out.printf(
         Locale.ROOT,
@@ -426,9 +420,9 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
           "with follower (%s) / alone: %.4f (median of %d pairs' ratios; median step alone %.2f"
               + " ms; same final loss %.6f)%n",
           policy.equals("idle") ? "nice 10 + SCHED_IDLE, as deployed" : "nice 10 only",
-          median(on.get(policy)),
+          TinyBenchRun.median(on.get(policy)),
           pairs,
-          median(off) * 1e3,
+          TinyBenchRun.median(off) * 1e3,
           loss);
     }
   }
@@ -541,38 +535,11 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
 
   private Run train(Path runDir) throws Exception {
     Folders.deleteTree(runDir);
-    Map<String, Object> t = new HashMap<>();
-    t.put("base_dir", baseDir.toAbsolutePath().toString());
-    t.put("save_name", runDir.resolve("omnibiota").toAbsolutePath().toString());
-    t.put("n_layer", 2);
-    t.put("n_embd", nEmbd);
-    t.put("n_head", 4);
-    t.put("ctx_len", 128);
-    t.put("batch_size", 16);
-    t.put("mini_batch_size", 8);
-    t.put("token_budget", (double) steps * 16 * 128);
-    t.put("test_freq", 1e15);
-    t.put("save_freq", 1e15);
-    t.put("progress_interval", 0);
     // The console off (port 0): what is measured is the follower.
-    Config c =
-        ConfigFactory.parseMap(t)
-            .atPath(TrainSettings.PATH)
-            .withFallback(ConfigFactory.parseMap(Map.of("port", 0)).atPath("omnibiote.console"))
-            .withFallback(ConfigFactory.load());
+    Config c = TinyBenchRun.config(baseDir, runDir, nEmbd, steps, Map.of("port", 0));
     EmbeddedRun.run(c, new PrintStream(new ByteArrayOutputStream()));
-    List<Double> stepTimes = new ArrayList<>();
-    double loss = Double.NaN;
-    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
-      JsonNode m = JSON.readTree(line);
-      if (m.has("step_s")) {
-        stepTimes.add(m.get("step_s").asDouble());
-        loss = m.get("loss").asDouble();
-      }
-    }
-    // The first steps warm the JIT and allocator up: left out of both.
-    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
-    return new Run(median(steady), loss);
+    TinyBenchRun.Result r = TinyBenchRun.read(runDir);
+    return new Run(r.medianStepSeconds(), r.finalLoss());
   }
 
   /** GenBank files of the data folder: by MANIFEST.tsv kind, else by name. */
@@ -668,11 +635,5 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
     } catch (IOException e) {
       return "unknown";
     }
-  }
-
-  private static double median(List<Double> xs) {
-    double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
-    Arrays.sort(a);
-    return a.length == 0 ? Double.NaN : a[a.length / 2];
   }
 }

@@ -1,0 +1,75 @@
+package org.omnibiote.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.omnibiote.metrics.MetricsLog;
+import org.omnibiote.settings.TrainSettings;
+
+/**
+ * The tiny embedded run that {@code bench console} and {@code bench follow} train with and without
+ * what they measure (2 layers, ctx 128, batch 16 in micro-batches of 8, no evaluation or
+ * checkpoint), and what they read back from it: the median step time once warm, and the final loss
+ * (equal in both runs of a pair, or the runs did different work).
+ */
+final class TinyBenchRun {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  record Result(double medianStepSeconds, double finalLoss) {}
+
+  private TinyBenchRun() {}
+
+  /**
+   * The run's config: {@code steps} steps of the model of width {@code nEmbd} on {@code baseDir}.
+   */
+  static Config config(
+      Path baseDir, Path runDir, int nEmbd, int steps, Map<String, Object> console) {
+    Map<String, Object> t = new HashMap<>();
+    t.put("base_dir", baseDir.toAbsolutePath().toString());
+    t.put("save_name", runDir.resolve("omnibiota").toAbsolutePath().toString());
+    t.put("n_layer", 2);
+    t.put("n_embd", nEmbd);
+    t.put("n_head", 4);
+    t.put("ctx_len", 128);
+    t.put("batch_size", 16);
+    t.put("mini_batch_size", 8);
+    t.put("token_budget", (double) steps * 16 * 128);
+    t.put("test_freq", 1e15);
+    t.put("save_freq", 1e15);
+    t.put("progress_interval", 0);
+    return ConfigFactory.parseMap(t)
+        .atPath(TrainSettings.PATH)
+        .withFallback(ConfigFactory.parseMap(console).atPath("omnibiote.console"))
+        .withFallback(ConfigFactory.load());
+  }
+
+  /** The median step time (the first steps, which warm the JIT up, left out) and final loss. */
+  static Result read(Path runDir) throws IOException {
+    List<Double> stepTimes = new ArrayList<>();
+    double loss = Double.NaN;
+    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
+      JsonNode m = JSON.readTree(line);
+      if (m.has("step_s")) {
+        stepTimes.add(m.get("step_s").asDouble());
+        loss = m.get("loss").asDouble();
+      }
+    }
+    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
+    return new Result(median(steady), loss);
+  }
+
+  static double median(List<Double> xs) {
+    double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
+    Arrays.sort(a);
+    return a.length == 0 ? Double.NaN : a[a.length / 2];
+  }
+}
