@@ -450,12 +450,7 @@ public final class FinetuneCommand extends PretrainedModelCommand
     FinetuneFiles.putMetrics(json.putObject("test"), testMetrics);
     FinetuneFiles.putMetrics(json.putObject("dev_residues"), devResidues);
     FinetuneFiles.putMetrics(json.putObject("test_residues"), testResidues);
-    ArrayNode history = json.putArray("dev_history");
-    for (int i = 0; i < outcome.evalSteps().size(); i++) {
-      ObjectNode h = history.addObject();
-      h.put("step", outcome.evalSteps().get(i));
-      FinetuneFiles.putMetrics(h, outcome.devHistory().get(i));
-    }
+    putDevHistory(json, outcome);
     FinetuneFiles.writeJson(output.resolve("metrics.json"), json);
     err.printf(
         Locale.ROOT,
@@ -578,12 +573,7 @@ public final class FinetuneCommand extends PretrainedModelCommand
     kept.put("metric", s.selectMetric());
     FinetuneFiles.putMetrics(json.putObject("dev"), devMetrics);
     FinetuneFiles.putMetrics(json.putObject("test"), testMetrics);
-    ArrayNode history = json.putArray("dev_history");
-    for (int i = 0; i < outcome.evalSteps().size(); i++) {
-      ObjectNode h = history.addObject();
-      h.put("step", outcome.evalSteps().get(i));
-      FinetuneFiles.putMetrics(h, outcome.devHistory().get(i));
-    }
+    putDevHistory(json, outcome);
     FinetuneFiles.writeJson(output.resolve("metrics.json"), json);
     err.printf(
         Locale.ROOT,
@@ -1051,6 +1041,16 @@ public final class FinetuneCommand extends PretrainedModelCommand
     String elapsed() {
       long secs = (System.nanoTime() - start) / 1_000_000_000L;
       return String.format(Locale.ROOT, "%d:%02d:%02d", secs / 3600, secs / 60 % 60, secs % 60);
+    }
+  }
+
+  /** The dev metrics at every evaluation of a training, as {@code dev_history}. */
+  private static void putDevHistory(ObjectNode json, FineTuner.Outcome outcome) {
+    ArrayNode history = json.putArray("dev_history");
+    for (int i = 0; i < outcome.evalSteps().size(); i++) {
+      ObjectNode h = history.addObject();
+      h.put("step", outcome.evalSteps().get(i));
+      FinetuneFiles.putMetrics(h, outcome.devHistory().get(i));
     }
   }
 }
