@@ -80,6 +80,7 @@ class SlurmJobTest {
       deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(360);
       String state = "";
       boolean hurried = false;
+      long badSince = 0;
       while (!state.equals("COMPLETED")) {
         String show = slurm.run(Map.of(), List.of("scontrol", "show", "job", job));
         Matcher m = Pattern.compile("JobState=(\\S+)").matcher(show);
@@ -89,9 +90,18 @@ class SlurmJobTest {
           slurm.run(Map.of(), List.of("scontrol", "update", "JobId=" + job, "StartTime=now"));
           hurried = true;
         }
+        // A job that requeues itself can be shown FAILED for a moment between its script's exit and
+        // the requeue (seen once in CI); one that stays so for 15 s did not requeue.
+        boolean bad =
+            state.equals("FAILED") || state.equals("CANCELLED") || state.equals("TIMEOUT");
+        if (!bad) {
+          badSince = 0;
+        } else if (badSince == 0) {
+          badSince = System.nanoTime();
+        }
         assertTrue(
-            !state.equals("FAILED") && !state.equals("CANCELLED") && !state.equals("TIMEOUT"),
-            state + ":\n" + read(out));
+            !bad || System.nanoTime() - badSince < TimeUnit.SECONDS.toNanos(15),
+            state + " for 15 s:\n" + read(out));
         assertTrue(System.nanoTime() < deadline, "job " + state + " after 360 s:\n" + read(out));
         Thread.sleep(1000);
       }
