@@ -116,7 +116,11 @@ public final class TrainingData implements AutoCloseable {
    */
   public static TrainingData openUnverified(
       Path baseDir, DataSettings settings, List<Adoption> adoptions) {
-    TrainingData data = open(baseDir, settings, false);
+    return adoptingAll(open(baseDir, settings, false), adoptions);
+  }
+
+  /** {@code data} after adopting {@code adoptions} in order (closed if one fails). */
+  private static TrainingData adoptingAll(TrainingData data, List<Adoption> adoptions) {
     try {
       for (Adoption a : adoptions) {
         data.adopt(a);
@@ -347,16 +351,7 @@ public final class TrainingData implements AutoCloseable {
    * in order: the data a resumed run (or a worker joining one) reads.
    */
   public static TrainingData open(Path baseDir, DataSettings settings, List<Adoption> adoptions) {
-    TrainingData data = open(baseDir, settings);
-    try {
-      for (Adoption a : adoptions) {
-        data.adopt(a);
-      }
-    } catch (RuntimeException e) {
-      data.close();
-      throw e;
-    }
-    return data;
+    return adoptingAll(open(baseDir, settings), adoptions);
   }
 
   /**
