@@ -177,6 +177,9 @@ class SlurmJobTest {
               "SelectType=select/cons_tres",
               "SelectTypeParameters=CR_Core",
               "SchedulerType=sched/builtin",
+              // The scheduler's periodic pass (60 s by default) is what starts a requeued job once
+              // its begin time passes.
+              "SchedulerParameters=sched_interval=2",
               "ReturnToService=2",
               "MpiDefault=none",
               "JobRequeue=1",
