@@ -52,19 +52,41 @@ final class TinyBenchRun {
         .withFallback(ConfigFactory.load());
   }
 
+  /** One committed step: when it ended (epoch seconds, as the metrics log has it) and its time. */
+  record Step(double endSeconds, double seconds) {}
+
   /** The median step time (the first steps, which warm the JIT up, left out) and final loss. */
   static Result read(Path runDir) throws IOException {
     List<Double> stepTimes = new ArrayList<>();
+    for (Step s : steps(runDir)) {
+      stepTimes.add(s.seconds());
+    }
+    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
+    return new Result(median(steady), finalLoss(runDir));
+  }
+
+  /** The run's steps in order, from its metrics log. */
+  static List<Step> steps(Path runDir) throws IOException {
+    List<Step> steps = new ArrayList<>();
+    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
+      JsonNode m = JSON.readTree(line);
+      if (m.has("step_s")) {
+        steps.add(new Step(m.get("time").asDouble(), m.get("step_s").asDouble()));
+      }
+    }
+    return steps;
+  }
+
+  /** The loss of the run's last step. */
+  static double finalLoss(Path runDir) throws IOException {
     double loss = Double.NaN;
     for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
       JsonNode m = JSON.readTree(line);
       if (m.has("step_s")) {
-        stepTimes.add(m.get("step_s").asDouble());
         loss = m.get("loss").asDouble();
       }
     }
-    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
-    return new Result(median(steady), loss);
+    return loss;
   }
 
   static double median(List<Double> xs) {

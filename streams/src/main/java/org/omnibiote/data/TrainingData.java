@@ -355,6 +355,21 @@ public final class TrainingData implements AutoCloseable {
   }
 
   /**
+   * How a damaged shard of an adopted generation is repaired: not by an ingest (which would add its
+   * source to generation 0) nor by follow (which publishes a generation once, and runs have trained
+   * on it as it was), but from a copy.
+   */
+  private String generationRepair(long generation, String source) {
+    return "restore it from a backup of "
+        + baseDir
+        + ": data generation "
+        + generation
+        + " (published by follow from "
+        + source
+        + ") is written once, and runs that adopted it train on it as it was";
+  }
+
+  /**
    * Adopts data generation {@code a.generation()} (committed by {@code omnibiote follow}) from
    * global sample {@code a.firstSample()} on: its train shards join the corpus (val stays as at the
    * start, so val losses stay comparable over the run), the documents it supersedes are not trained
@@ -417,7 +432,11 @@ public final class TrainingData implements AutoCloseable {
           List<ShardFile> files = folder.open(listed);
           Map<ShardFile, ShardVerifier.Expected> expected = new LinkedHashMap<>();
           for (int i = 0; i < listed.size(); i++) {
-            expected.put(files.get(i), folder.expected(listed.get(i)));
+            ShardVerifier.Expected x = folder.expected(listed.get(i));
+            expected.put(
+                files.get(i),
+                new ShardVerifier.Expected(
+                    x.sha256(), x.name(), generationRepair(a.generation(), info.source())));
           }
           ShardVerifier v = new ShardVerifier(verify ? expected : Map.of());
           checks.add(v);

@@ -269,6 +269,10 @@ class AdoptionTest {
           org.junit.jupiter.api.Assertions.assertThrows(
               org.omnibiote.UserError.class, data::awaitVerified);
       assertTrue(e.getMessage().contains(shard.getFileName().toString()), e.getMessage());
+      // Not an ingest (it would add the daily file to generation 0): a copy of the generation.
+      assertTrue(e.getMessage().contains("restore it from a backup"), e.getMessage());
+      assertTrue(e.getMessage().contains("data generation 1"), e.getMessage());
+      assertFalse(e.getMessage().contains("ingest"), e.getMessage());
     }
   }
 
