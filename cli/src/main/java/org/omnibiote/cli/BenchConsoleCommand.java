@@ -1,6 +1,5 @@
 package org.omnibiote.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -49,7 +48,6 @@ import picocli.CommandLine.Option;
     },
     footer = {"", "Example:", "  bin/omnibiote bench console --base_dir runs/quickstart/shards"})
 final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Option(names = "--base_dir", required = true, paramLabel = "DIR", description = "Shards.")
   Path baseDir;
@@ -465,12 +463,6 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
     List<String> cmd =
         new ArrayList<>(
             List.of(
-                "chrt",
-                "--idle",
-                "0",
-                "nice",
-                "-n",
-                "19",
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-XX:TieredStopAtLevel=1",
                 "-Xmx128m",
@@ -481,28 +473,27 @@ final class BenchConsoleCommand implements Callable<Integer>, NeedsLibtorch {
                 Integer.toString(clients),
                 counted.toAbsolutePath().toString()));
     cmd.addAll(List.of(window));
-    return new ProcessBuilder(cmd)
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
+    return idle(cmd);
   }
 
   /** The page in a headless Chromium at the lowest CPU priority. */
   private static Process chromium(String chromium, Path runDir, String base) throws IOException {
-    return new ProcessBuilder(
-            "chrt",
-            "--idle",
-            "0",
-            "nice",
-            "-n",
-            "19",
+    return idle(
+        List.of(
             chromium,
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--user-data-dir=" + runDir.resolve("chromium").toAbsolutePath(),
             "--remote-debugging-port=0",
-            base)
+            base));
+  }
+
+  /** Starts {@code cmd} under SCHED_IDLE and nice 19, its output discarded. */
+  private static Process idle(List<String> cmd) throws IOException {
+    List<String> all = new ArrayList<>(List.of("chrt", "--idle", "0", "nice", "-n", "19"));
+    all.addAll(cmd);
+    return new ProcessBuilder(all)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .start();
