@@ -15,7 +15,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.omnibiote.UserError;
 import org.omnibiote.io.Folders;
@@ -26,6 +25,7 @@ import org.omnibiote.shards.ManifestStore;
 import org.omnibiote.shards.ShardLayout;
 import org.omnibiote.worker.EmbeddedRun;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,17 +60,7 @@ import picocli.CommandLine.Option;
 final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Option(
-      names = "--data",
-      paramLabel = "DIR",
-      description = "Folder of real GenBank files (default: ../shared/data beside the checkout).")
-  Path data;
-
-  @Option(
-      names = "--tokenizer",
-      paramLabel = "M.model",
-      description = "SentencePiece model (default: ../shared/tokenizers/mixed_bpe.model).")
-  Path tokenizer;
+  @Mixin GenBankBenchInput inputs;
 
   @Option(
       names = "--size-mb",
@@ -142,17 +132,16 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
 
   @Override
   public Integer call() throws Exception {
-    Path home = BenchIngestCommand.home();
-    Path shared = home.resolveSibling("shared");
-    Path dataDir = data != null ? data : shared.resolve("data");
-    Path model = tokenizer != null ? tokenizer : shared.resolve("tokenizers/mixed_bpe.model");
+    Path home = GenBankBenchInput.home();
+    Path dataDir = inputs.dataDir();
+    Path model = inputs.model();
     if (pairs > 0 && (baseDir == null || !Files.isDirectory(baseDir))) {
       throw new UserError("(b) trains on --base_dir DIR (a folder of shards), or give --pairs 0");
     }
     Path work = output != null ? output : Files.createTempDirectory("bench-follow");
     Files.createDirectories(work);
     try {
-      List<Path> genbank = genBankFiles(dataDir);
+      List<Path> genbank = inputs.genBankFiles();
       UniqueRecords records = new UniqueRecords(genbank);
       Path dailyA = Files.createDirectories(work.resolve("daily-a"));
       Path input = dailyA.resolve("nc0101.flat.gz");
@@ -540,31 +529,6 @@ final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
     EmbeddedRun.run(c, new PrintStream(new ByteArrayOutputStream()));
     TinyBenchRun.Result r = TinyBenchRun.read(runDir);
     return new Run(r.medianStepSeconds(), r.finalLoss());
-  }
-
-  /** GenBank files of the data folder: by MANIFEST.tsv kind, else by name. */
-  private static List<Path> genBankFiles(Path dataDir) throws IOException {
-    List<Path> out = new ArrayList<>();
-    Path manifest = dataDir.resolve("MANIFEST.tsv");
-    if (Files.exists(manifest)) {
-      for (String line : Files.readAllLines(manifest)) {
-        String[] cols = line.split("\t", -1);
-        if (cols.length > 3 && cols[2].equals("genbank")) {
-          out.add(dataDir.resolve(cols[3]));
-        }
-      }
-    } else {
-      try (Stream<Path> walk = Files.walk(dataDir)) {
-        walk.filter(Files::isRegularFile)
-            .filter(f -> f.getFileName().toString().matches(".*\\.(seq|gb|gbk|gbff)"))
-            .sorted()
-            .forEach(out::add);
-      }
-    }
-    if (out.isEmpty()) {
-      throw new UserError("no GenBank file in " + dataDir);
-    }
-    return out;
   }
 
   /**

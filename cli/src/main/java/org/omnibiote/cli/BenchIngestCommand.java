@@ -11,13 +11,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
 import org.omnibiote.UserError;
 import org.omnibiote.bench.ReferenceTools;
 import org.omnibiote.io.Folders;
 import org.omnibiote.tokenizer.SentencePieceTokenizer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -40,17 +40,7 @@ import picocli.CommandLine.Option;
 public final class BenchIngestCommand implements Callable<Integer> {
   private static final String PYTHON = ReferenceTools.PYTHON;
 
-  @Option(
-      names = "--data",
-      paramLabel = "DIR",
-      description = "Folder of real GenBank files (default: ../shared/data beside the checkout).")
-  Path data;
-
-  @Option(
-      names = "--tokenizer",
-      paramLabel = "M.model",
-      description = "SentencePiece model (default: ../shared/tokenizers/mixed_bpe.model).")
-  Path tokenizer;
+  @Mixin GenBankBenchInput inputs;
 
   @Option(
       names = "--size-mb",
@@ -104,15 +94,13 @@ public final class BenchIngestCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path home = home();
-    Path shared = home.resolveSibling("shared");
-    Path dataDir = data != null ? data : shared.resolve("data");
-    Path model = tokenizer != null ? tokenizer : shared.resolve("tokenizers/mixed_bpe.model");
+    Path home = GenBankBenchInput.home();
+    Path model = inputs.model();
     requireTools();
     Path work = output != null ? output : Files.createTempDirectory("bench-ingest");
     Files.createDirectories(work);
     try {
-      List<Path> clean = cleanGenBankFiles(dataDir, work);
+      List<Path> clean = cleanGenBankFiles(work);
       Path input = work.resolve("input.seq.gz");
       long flatBytes = buildInput(clean, input);
       System.out.printf(
@@ -210,14 +198,6 @@ public final class BenchIngestCommand implements Callable<Integer> {
     }
   }
 
-  static Path home() {
-    String h = System.getProperty("omnibiote.home");
-    if (h == null) {
-      throw new UserError("run the benchmark through bin/omnibiote (omnibiote.home is not set)");
-    }
-    return Path.of(h).toAbsolutePath().normalize();
-  }
-
   private static void requireTools() throws IOException, InterruptedException {
     Process p =
         new ProcessBuilder(
@@ -238,25 +218,8 @@ public final class BenchIngestCommand implements Callable<Integer> {
   /**
    * GenBank files of the data folder (by MANIFEST.tsv kind, else by name) Biopython parses cleanly.
    */
-  private static List<Path> cleanGenBankFiles(Path dataDir, Path work) throws Exception {
-    List<Path> candidates = new ArrayList<>();
-    Path manifest = dataDir.resolve("MANIFEST.tsv");
-    if (Files.exists(manifest)) {
-      for (String line : Files.readAllLines(manifest)) {
-        @SuppressWarnings("StringSplitter") // as before, trailing empty columns are dropped
-        String[] cols = line.split("\t");
-        if (cols.length > 3 && cols[2].equals("genbank")) {
-          candidates.add(dataDir.resolve(cols[3]));
-        }
-      }
-    } else {
-      try (Stream<Path> walk = Files.walk(dataDir)) {
-        walk.filter(Files::isRegularFile)
-            .filter(f -> f.getFileName().toString().matches(".*\\.(seq|gb|gbk|gbff|gp)"))
-            .sorted()
-            .forEach(candidates::add);
-      }
-    }
+  private List<Path> cleanGenBankFiles(Path work) throws Exception {
+    List<Path> candidates = inputs.genBankFiles();
     Path check = work.resolve("check.py");
     Files.writeString(check, CHECK_SCRIPT);
     List<String> cmd = new ArrayList<>(List.of(PYTHON, check.toString()));
@@ -264,7 +227,8 @@ public final class BenchIngestCommand implements Callable<Integer> {
     String out = run(cmd, work.resolve("check.log"));
     List<Path> clean = out.lines().filter(l -> !l.isBlank()).map(Path::of).toList();
     if (clean.isEmpty()) {
-      throw new UserError("no GenBank file in " + dataDir + " parses cleanly with Biopython");
+      throw new UserError(
+          "no GenBank file in " + inputs.dataDir() + " parses cleanly with Biopython");
     }
     return clean;
   }

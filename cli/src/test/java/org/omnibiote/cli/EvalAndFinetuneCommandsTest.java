@@ -20,7 +20,6 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.metrics.MetricsLog;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.weights.ModelWeights;
@@ -35,9 +34,9 @@ import org.omnibiote.weights.SafeTensors;
  */
 class EvalAndFinetuneCommandsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int CTX = 64;
-  private static final int BATCH = 8;
-  private static final int STEPS = 40;
+  private static final int CTX = TinyPretraining.CTX;
+  private static final int BATCH = TinyPretraining.BATCH;
+  private static final int STEPS = TinyPretraining.STEPS;
   private static final long EVERY = 20L * BATCH * CTX;
 
   @TempDir static Path dir;
@@ -47,42 +46,12 @@ class EvalAndFinetuneCommandsTest {
 
   @BeforeAll
   static void ingestAndPretrain() throws Exception {
-    shards = dir.resolve("shards");
-    IngestOutputs.smallVocabularyIngest(shards, 512);
-    tokenizer = shards.resolve("small-vocabulary.model");
-    run = dir.resolve("run");
-    CliRun r =
-        run(
-            "train",
-            "--base_dir",
-            shards.toString(),
-            "--n_layer",
-            "2",
-            "--n_embd",
-            "32",
-            "--n_head",
-            "2",
-            "--ctx_len",
-            Integer.toString(CTX),
-            "--batch_size",
-            Integer.toString(BATCH),
-            "--mini_batch_size",
-            "4",
-            "--lr",
-            "0.05",
-            "--dropout",
-            "0",
-            "--token_budget",
-            Long.toString((long) STEPS * BATCH * CTX),
-            "--test_freq",
-            Long.toString(EVERY),
-            "--save_freq",
-            Long.toString(EVERY),
-            "--progress_interval",
-            "0",
-            "--save_name",
-            run.resolve("omnibiota").toString());
-    assertEquals(0, r.exitCode(), r.err() + r.out());
+    TinyPretraining.Pretrained p =
+        TinyPretraining.pretrain(
+            dir, "--test_freq", Long.toString(EVERY), "--save_freq", Long.toString(EVERY));
+    shards = p.shards();
+    tokenizer = p.tokenizer();
+    run = p.run();
   }
 
   @Test

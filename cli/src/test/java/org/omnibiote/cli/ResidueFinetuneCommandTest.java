@@ -18,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.omnibiote.data.IngestOutputs;
 import org.omnibiote.model.OmniBioTA;
 import org.omnibiote.weights.ModelWeights;
 
@@ -35,9 +34,6 @@ import org.omnibiote.weights.ModelWeights;
 class ResidueFinetuneCommandTest {
   private static final String PYTHON = "/usr/bin/python3";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int CTX = 64;
-  private static final int BATCH = 8;
-  private static final int STEPS = 40;
 
   @TempDir static Path dir;
   private static Path tokenizer;
@@ -46,38 +42,9 @@ class ResidueFinetuneCommandTest {
 
   @BeforeAll
   static void pretrainAndMakeTheTasks() throws Exception {
-    Path shards = dir.resolve("shards");
-    IngestOutputs.smallVocabularyIngest(shards, 512);
-    tokenizer = shards.resolve("small-vocabulary.model");
-    Path run = dir.resolve("run");
-    CliRun r =
-        run(
-            "train",
-            "--base_dir",
-            shards.toString(),
-            "--n_layer",
-            "2",
-            "--n_embd",
-            "32",
-            "--n_head",
-            "2",
-            "--ctx_len",
-            Integer.toString(CTX),
-            "--batch_size",
-            Integer.toString(BATCH),
-            "--mini_batch_size",
-            "4",
-            "--lr",
-            "0.05",
-            "--dropout",
-            "0",
-            "--token_budget",
-            Long.toString((long) STEPS * BATCH * CTX),
-            "--progress_interval",
-            "0",
-            "--save_name",
-            run.resolve("omnibiota").toString());
-    assertEquals(0, r.exitCode(), r.err() + r.out());
+    TinyPretraining.Pretrained p = TinyPretraining.pretrain(dir);
+    tokenizer = p.tokenizer();
+    Path run = p.run();
     checkpoint = run.resolve("omnibiota");
     tasks = dir.resolve("tasks");
     python(
