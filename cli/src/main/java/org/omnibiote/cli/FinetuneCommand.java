@@ -387,14 +387,7 @@ public final class FinetuneCommand extends PretrainedModelCommand
             p,
             width,
             true);
-    ObjectNode json = FinetuneFiles.JSON.createObjectNode();
-    json.put("task", task.toString());
-    json.put("layout", "residue");
-    json.put("task_type", kind.flag());
-    if (kind == TaskKind.CLASSIFICATION) {
-      json.put("classes", classes);
-    }
-    settingsJson(json.putObject("settings"), s, weights);
+    ObjectNode json = metricsJson("residue", kind, classes, s, weights);
     ObjectNode data = json.putObject("examples");
     List<List<Example>> sets = List.of(splits.train(), splits.dev(), splits.test());
     List<String> names = List.of("train", "dev", "test");
@@ -556,14 +549,7 @@ public final class FinetuneCommand extends PretrainedModelCommand
     }
     FinetuneFiles.writePredictions(
         output.resolve("predictions.csv"), List.of("split"), kind, classes, rows);
-    ObjectNode json = FinetuneFiles.JSON.createObjectNode();
-    json.put("task", task.toString());
-    json.put("layout", "gue");
-    json.put("task_type", kind.flag());
-    if (kind == TaskKind.CLASSIFICATION) {
-      json.put("classes", classes);
-    }
-    settingsJson(json.putObject("settings"), s, weights);
+    ObjectNode json = metricsJson("gue", kind, classes, s, weights);
     ObjectNode data = json.putObject("examples");
     data.put("train", splits.train().size());
     data.put("dev", splits.dev().size());
@@ -656,10 +642,7 @@ public final class FinetuneCommand extends PretrainedModelCommand
     }
     Progress progress = new Progress("finetune", totalSteps);
     List<FinetuneFiles.Row> rows = new ArrayList<>();
-    ObjectNode json = FinetuneFiles.JSON.createObjectNode();
-    json.put("task", task.toString());
-    json.put("layout", "pronab");
-    json.put("task_type", "regression");
+    ObjectNode json = metricsJson("pronab", "regression");
     json.put("target", ProNabTask.Target.parse(target) == ProNabTask.Target.DG ? "dG" : "log10_Kd");
     ObjectNode counts = json.putObject("examples");
     counts.put("measurements", all.size());
@@ -911,6 +894,26 @@ public final class FinetuneCommand extends PretrainedModelCommand
     h.put("target_mean", t.targetMean());
     h.put("target_std", t.targetStd());
     return h;
+  }
+
+  /** The start of every layout's metrics.json: the task, its layout and its type. */
+  private ObjectNode metricsJson(String layout, String taskType) {
+    ObjectNode json = FinetuneFiles.JSON.createObjectNode();
+    json.put("task", task.toString());
+    json.put("layout", layout);
+    json.put("task_type", taskType);
+    return json;
+  }
+
+  /** As {@link #metricsJson(String, String)}, with the classes and the fine-tuning settings. */
+  private ObjectNode metricsJson(
+      String layout, TaskKind kind, int classes, FineTuner.Settings s, Path weights) {
+    ObjectNode json = metricsJson(layout, kind.flag());
+    if (kind == TaskKind.CLASSIFICATION) {
+      json.put("classes", classes);
+    }
+    settingsJson(json.putObject("settings"), s, weights);
+    return json;
   }
 
   private void settingsJson(ObjectNode o, FineTuner.Settings s, Path weights) {
