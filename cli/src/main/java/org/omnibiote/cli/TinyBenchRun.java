@@ -45,7 +45,8 @@ final class TinyBenchRun {
     t.put("token_budget", (double) steps * 16 * 128);
     t.put("test_freq", 1e15);
     t.put("save_freq", 1e15);
-    t.put("progress_interval", 0);
+    // A progress line (rate, ETA) every 30 s: the bench's own lines are what it is run for.
+    t.put("progress_interval", 30);
     return ConfigFactory.parseMap(t)
         .atPath(TrainSettings.PATH)
         .withFallback(ConfigFactory.parseMap(console).atPath("omnibiote.console"))
