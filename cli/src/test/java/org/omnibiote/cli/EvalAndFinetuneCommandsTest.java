@@ -48,7 +48,7 @@ class EvalAndFinetuneCommandsTest {
   static void ingestAndPretrain() throws Exception {
     TinyPretraining.Pretrained p =
         TinyPretraining.pretrain(
-            dir, "--test_freq", Long.toString(EVERY), "--save_freq", Long.toString(EVERY));
+            dir, (int) (EVERY / (BATCH * CTX)), "--test_freq", Long.toString(EVERY));
     shards = p.shards();
     tokenizer = p.tokenizer();
     run = p.run();

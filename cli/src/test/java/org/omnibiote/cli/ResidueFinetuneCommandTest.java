@@ -42,7 +42,7 @@ class ResidueFinetuneCommandTest {
 
   @BeforeAll
   static void pretrainAndMakeTheTasks() throws Exception {
-    TinyPretraining.Pretrained p = TinyPretraining.pretrain(dir);
+    TinyPretraining.Pretrained p = TinyPretraining.pretrain(dir, TinyPretraining.STEPS);
     tokenizer = p.tokenizer();
     Path run = p.run();
     checkpoint = run.resolve("omnibiota");

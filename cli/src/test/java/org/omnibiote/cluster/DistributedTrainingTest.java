@@ -37,7 +37,7 @@ import org.omnibiote.worker.EmbeddedRun;
  * real ingest made from real records of ../shared/data, with a 512-piece vocabulary learnt from
  * them (the run machinery is under test here; EmbeddedRunTest trains on the original vocabulary).
  */
-class DistributedTrainingTest {
+public class DistributedTrainingTest {
   private static final int BATCH = 8;
   private static final int CTX = 64;
 
@@ -55,7 +55,8 @@ class DistributedTrainingTest {
   }
 
   /** As above, on the ingest output {@code base}. */
-  static List<String> flags(Path base, Path runDir, int steps, int saveEverySteps, String... more) {
+  public static List<String> flags(
+      Path base, Path runDir, int steps, int saveEverySteps, String... more) {
     List<String> f =
         new ArrayList<>(
             List.of(
