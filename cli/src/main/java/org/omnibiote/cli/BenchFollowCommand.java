@@ -1,6 +1,5 @@
 package org.omnibiote.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,7 +57,6 @@ import picocli.CommandLine.Option;
       "  bin/omnibiote bench follow --pairs 0 --size-mb 40     # throughput only"
     })
 final class BenchFollowCommand implements Callable<Integer>, NeedsLibtorch {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Mixin GenBankBenchInput inputs;
 

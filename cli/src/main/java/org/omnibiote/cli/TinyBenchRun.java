@@ -53,17 +53,20 @@ final class TinyBenchRun {
         .withFallback(ConfigFactory.load());
   }
 
-  /** One committed step: when it ended (epoch seconds, as the metrics log has it) and its time. */
-  record Step(double endSeconds, double seconds) {}
+  /**
+   * One committed step: when it ended (epoch seconds, as the metrics log has it), its time, loss.
+   */
+  record Step(double endSeconds, double seconds, double loss) {}
 
   /** The median step time (the first steps, which warm the JIT up, left out) and final loss. */
   static Result read(Path runDir) throws IOException {
-    List<Double> stepTimes = new ArrayList<>();
-    for (Step s : steps(runDir)) {
-      stepTimes.add(s.seconds());
+    List<Step> steps = steps(runDir);
+    List<Double> steady = new ArrayList<>();
+    for (Step s : steps.subList(Math.min(20, steps.size() / 4), steps.size())) {
+      steady.add(s.seconds());
     }
-    List<Double> steady = stepTimes.subList(Math.min(20, stepTimes.size() / 4), stepTimes.size());
-    return new Result(median(steady), finalLoss(runDir));
+    double loss = steps.isEmpty() ? Double.NaN : steps.get(steps.size() - 1).loss();
+    return new Result(median(steady), loss);
   }
 
   /** The run's steps in order, from its metrics log. */
@@ -72,22 +75,12 @@ final class TinyBenchRun {
     for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
       JsonNode m = JSON.readTree(line);
       if (m.has("step_s")) {
-        steps.add(new Step(m.get("time").asDouble(), m.get("step_s").asDouble()));
+        steps.add(
+            new Step(
+                m.get("time").asDouble(), m.get("step_s").asDouble(), m.get("loss").asDouble()));
       }
     }
     return steps;
-  }
-
-  /** The loss of the run's last step. */
-  static double finalLoss(Path runDir) throws IOException {
-    double loss = Double.NaN;
-    for (String line : Files.readAllLines(runDir.resolve(MetricsLog.FILE))) {
-      JsonNode m = JSON.readTree(line);
-      if (m.has("step_s")) {
-        loss = m.get("loss").asDouble();
-      }
-    }
-    return loss;
   }
 
   static double median(List<Double> xs) {

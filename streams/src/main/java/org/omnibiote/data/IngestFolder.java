@@ -162,7 +162,13 @@ final class IngestFolder {
                 + " --output "
                 + layout.root()
                 + " (the ingest remakes the shards of a source with one missing)";
-    return new ShardVerifier.Expected(s.sha256(), p.toString(), repair);
+    return expected(s, repair);
+  }
+
+  /** What {@code s} must hash to, with {@code repair} as the way to remake a damaged copy. */
+  ShardVerifier.Expected expected(Manifest.Shard s, String repair) {
+    return new ShardVerifier.Expected(
+        s.sha256(), layout.root().resolve(s.path()).normalize().toString(), repair);
   }
 
   private static NpyDtype dtype(String name, Path manifest) {

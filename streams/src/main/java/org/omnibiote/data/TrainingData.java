@@ -432,11 +432,9 @@ public final class TrainingData implements AutoCloseable {
           List<ShardFile> files = folder.open(listed);
           Map<ShardFile, ShardVerifier.Expected> expected = new LinkedHashMap<>();
           for (int i = 0; i < listed.size(); i++) {
-            ShardVerifier.Expected x = folder.expected(listed.get(i));
             expected.put(
                 files.get(i),
-                new ShardVerifier.Expected(
-                    x.sha256(), x.name(), generationRepair(a.generation(), info.source())));
+                folder.expected(listed.get(i), generationRepair(a.generation(), info.source())));
           }
           ShardVerifier v = new ShardVerifier(verify ? expected : Map.of());
           checks.add(v);
